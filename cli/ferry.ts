@@ -1,0 +1,282 @@
+/**
+ * `ferry`: the command-line front end of the engine (what the desktop app drives, minus
+ * the window). Errors end the process with a non-zero code and one line on stderr that
+ * names the stable code and what to do.
+ */
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { FerryError, toFerryError } from '../shared/common/errors.js';
+import type { Entry } from '../shared/common/messages.js';
+import { formatBytes } from '../shared/common/size.js';
+import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../electron/engine/known-hosts.js';
+import { RemoteSession } from '../electron/engine/session.js';
+import { TransferQueue } from '../electron/engine/transfer-queue.js';
+import { readPassword } from '../shared/node/prompt.js';
+import { ProgressPrinter } from './progress.js';
+
+const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain] <command> [args]
+
+Commands:
+  ls [PATH] [--json]             list a folder (JSON: name, type, size, mtime)
+  put LOCAL... [REMOTE_DIR]      upload files and folders (recursive; resumes partials)
+      [--skip-existing]          keep files that already exist on the server
+  get REMOTE... [LOCAL_DIR]      download files and folders (recursive)
+  mkdir [-p] PATH                create a folder (-p: with parents, no error if it exists)
+  rm [-r] PATH                   delete a file, or a folder with -r
+  mv FROM TO                     rename or move
+  exec "COMMAND"                 run a command on the server; exits with its exit code
+  df [--json]                    quota, used and free bytes
+  known-hosts list|forget HOST:PORT
+
+Options:
+  --host H      server (default 127.0.0.1, or FERRY_HOST)
+  --port P      port (default 7070, or FERRY_PORT)
+  --user U      user name (default FERRY_USER or your login name)
+  --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too)
+  --concurrency N   files transferred at once (default 4)
+The password comes from FERRY_PASSWORD or is asked for. Known host keys are kept in
+FERRY_CONFIG_DIR (default: your OS's config folder).`;
+
+/** What to do next, per error code (one line after the error). */
+const ADVICE: Partial<Record<string, string>> = {
+  EAUTH: 'check --user and the password (FERRY_PASSWORD)',
+  ECONN: 'is ferryd running there? check --host and --port (and --plain on both sides or neither)',
+  EQUOTA: 'free some space (ferry rm) or ask the administrator for a larger quota',
+  ENOENT: 'check the path with ferry ls',
+  EACCES: 'paths must stay inside your home',
+  EPERM: 'ask the administrator to allow it (ferryd user set NAME --exec)',
+  ENOTEMPTY: 'use rm -r to delete a folder and everything in it',
+  EEXIST: 'choose another name, or use mkdir -p',
+  ERATELIMIT: 'wait a little before trying again',
+};
+
+class UsageError extends Error {}
+
+interface Context {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly plain: boolean;
+  readonly configDir: string;
+  readonly signal: AbortSignal;
+}
+
+async function connect(ctx: Context, concurrency?: number): Promise<RemoteSession> {
+  const knownFile = path.join(ctx.configDir, 'known_hosts');
+  const known = new KnownHosts(knownFile);
+  const hostPort = `${ctx.host}:${ctx.port}`;
+  const password = process.env.FERRY_PASSWORD ?? (await readPassword(`${ctx.user}@${hostPort} password: `));
+  return RemoteSession.connect({
+    host: ctx.host,
+    port: ctx.port,
+    plain: ctx.plain,
+    user: ctx.user,
+    credential: { password },
+    signal: ctx.signal,
+    dataConnections: concurrency,
+    verifyHostKey: async (fingerprint) => {
+      const check = await known.check(hostPort, fingerprint);
+      if (check.kind === 'changed') throw hostKeyChangedError(hostPort, check.expected, fingerprint);
+      if (check.kind === 'new') {
+        await known.trust(hostPort, fingerprint);
+        process.stderr.write(`ferry: new host ${hostPort}, key ${fingerprint} recorded in ${knownFile}\n`);
+      }
+    },
+  });
+}
+
+function formatEntry(e: Entry): string {
+  const kind = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : e.type === 'file' ? '-' : '?';
+  const bits = [0o400, 0o200, 0o100, 0o40, 0o20, 0o10, 0o4, 0o2, 0o1].map((b, i) => (e.mode & b ? 'rwx'[i % 3] : '-')).join('');
+  const date = new Date(e.mtime).toISOString().slice(0, 16).replace('T', ' ');
+  return `${kind}${bits} ${String(e.size).padStart(12)} ${date} ${e.name}${e.type === 'dir' ? '/' : ''}`;
+}
+
+async function transfer(
+  ctx: Context,
+  direction: 'upload' | 'download',
+  sources: string[],
+  target: string,
+  options: { skipExisting: boolean; concurrency: number },
+): Promise<number> {
+  const session = await connect(ctx, options.concurrency);
+  const queue = new TransferQueue(session, {
+    concurrency: options.concurrency,
+    conflict: options.skipExisting ? 'skip' : 'overwrite',
+  });
+  const printer = new ProgressPrinter(process.stderr);
+  queue.on((event) => printer.onEvent(event));
+  const onAbort = (): void => queue.cancelAll();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (direction === 'upload') await queue.upload(sources, target);
+    else await queue.download(sources, target);
+    await queue.idle();
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    printer.finish();
+    session.close();
+  }
+  if (ctx.signal.aborted) throw new FerryError('ECANCELED', 'interrupted');
+  const failed = queue.list().filter((t) => t.state === 'failed');
+  for (const t of failed) {
+    process.stderr.write(`ferry: ${t.error?.code ?? 'EIO'}: ${t.name}: ${t.error?.message ?? 'failed'}\n`);
+  }
+  return failed.length > 0 ? 1 : 0;
+}
+
+async function run(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string', short: 'u' },
+      plain: { type: 'boolean' },
+      json: { type: 'boolean' },
+      parents: { type: 'boolean', short: 'p' },
+      recursive: { type: 'boolean', short: 'r' },
+      'skip-existing': { type: 'boolean' },
+      concurrency: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const configDir = defaultConfigDir();
+  if (command === 'known-hosts') {
+    const known = new KnownHosts(path.join(configDir, 'known_hosts'));
+    if (args[0] === 'list') {
+      for (const h of await known.list()) process.stdout.write(`${h.host} ${h.fingerprint}\n`);
+      return 0;
+    }
+    if (args[0] === 'forget' && args[1]) {
+      const removed = await known.forget(args[1]);
+      process.stderr.write(removed ? `ferry: forgot the key of ${args[1]}\n` : `ferry: no key recorded for ${args[1]}\n`);
+      return removed ? 0 : 1;
+    }
+    throw new UsageError('known-hosts list | known-hosts forget HOST:PORT');
+  }
+  const port = Number(values.port ?? process.env.FERRY_PORT ?? 7070);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad --port ${values.port}`);
+  const concurrency = Number(values.concurrency ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1 to 32');
+  const ctx: Context = {
+    host: values.host ?? process.env.FERRY_HOST ?? '127.0.0.1',
+    port,
+    user: values.user ?? process.env.FERRY_USER ?? process.env.USER ?? 'ferry',
+    plain: values.plain ?? false,
+    configDir,
+    signal,
+  };
+  const need = (n: number, what: string): void => {
+    if (args.length < n) throw new UsageError(`${command}: ${what}`);
+  };
+
+  switch (command) {
+    case 'put': {
+      need(1, 'which files? (put LOCAL... [REMOTE_DIR])');
+      const sources = args.length > 1 ? args.slice(0, -1) : args;
+      const target = args.length > 1 ? args.at(-1)! : '.';
+      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency });
+    }
+    case 'get': {
+      need(1, 'which files? (get REMOTE... [LOCAL_DIR])');
+      const sources = args.length > 1 ? args.slice(0, -1) : args;
+      const target = args.length > 1 ? args.at(-1)! : '.';
+      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency });
+    }
+  }
+
+  const session = await connect(ctx);
+  try {
+    switch (command) {
+      case 'ls': {
+        const { entries } = await session.list(args[0] ?? '.');
+        entries.sort((a, b) => a.name.localeCompare(b.name));
+        if (values.json) {
+          const rows = entries.map(({ name, type, size, mtime }) => ({ name, type, size, mtime }));
+          process.stdout.write(`${JSON.stringify(rows)}\n`);
+        } else {
+          for (const e of entries) process.stdout.write(`${formatEntry(e)}\n`);
+        }
+        return 0;
+      }
+      case 'mkdir':
+        need(1, 'which folder?');
+        for (const p of args) await session.mkdir(p, values.parents ?? false);
+        return 0;
+      case 'rm':
+        need(1, 'which path?');
+        for (const p of args) await session.remove(p, values.recursive ?? false);
+        return 0;
+      case 'mv':
+        need(2, 'mv FROM TO');
+        await session.rename(args[0]!, args[1]!);
+        return 0;
+      case 'df': {
+        const df = await session.df();
+        if (values.json) process.stdout.write(`${JSON.stringify(df)}\n`);
+        else {
+          const quota = df.quota === null ? 'none' : formatBytes(df.quota);
+          process.stdout.write(`quota ${quota}  used ${formatBytes(df.used)}  free ${formatBytes(df.free)}\n`);
+        }
+        return 0;
+      }
+      case 'pwd':
+        process.stdout.write(`${await session.pwd()}\n`);
+        return 0;
+      case 'exec': {
+        need(1, 'exec "COMMAND"');
+        const exit = await session.exec(
+          args.join(' '),
+          (stream, chunk) => {
+            const out = stream === 'stderr' ? process.stderr : process.stdout;
+            if (!out.write(chunk)) return new Promise<void>((r) => out.once('drain', () => r()));
+          },
+          { signal },
+        );
+        if (exit.code !== null) return exit.code;
+        return 128 + (exit.signal === 'SIGKILL' ? 9 : exit.signal === 'SIGTERM' ? 15 : 1);
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } finally {
+    session.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const controller = new AbortController();
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort();
+    // Give the cancel a moment to reach the server, then leave.
+    setTimeout(() => process.exit(130), 1500).unref();
+  });
+  let code: number;
+  try {
+    code = await run(argv, controller.signal);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ferry: ${(err as Error).message}\n${USAGE}\n`);
+      code = 2;
+    } else {
+      const e = toFerryError(err);
+      const advice = ADVICE[e.code];
+      process.stderr.write(`ferry: ${e.code}: ${e.message}${advice ? ` (${advice})` : ''}\n`);
+      code = 1;
+    }
+  }
+  if (interrupted) code = 130;
+  process.exitCode = code;
+  // Stdout may still be flushing to a pipe: let it drain, then leave.
+  setImmediate(() => process.exit(code));
+}

@@ -1,0 +1,235 @@
+/**
+ * A logged-in session with one ferryd: a control connection for browsing and commands,
+ * plus a small pool of data connections (attached with the session ticket) that carry
+ * transfers, so a running upload never sits in front of a listing or a command.
+ */
+import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import { Df, Entry, EntryList, type ExecExit, type ExecStream, type UserInfo } from '../../shared/common/messages.js';
+import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
+import { ClientConnection, type ConnectOptions } from './client-connection.js';
+
+export interface SessionOptions extends ConnectOptions {
+  readonly user: string;
+  readonly credential: ClientCredential;
+  /** Data connections opened for transfers (default 4). */
+  readonly dataConnections?: number;
+}
+
+export class RemoteSession {
+  private control: ClientConnection;
+  private readonly idle: ClientConnection[] = [];
+  private open = 0;
+  private readonly waiters: Array<() => void> = [];
+  private closed = false;
+  private readonly maxData: number;
+  private closeListeners = new Set<(err: FerryError | undefined) => void>();
+
+  private constructor(
+    private readonly options: SessionOptions,
+    control: ClientConnection,
+    public user: UserInfo,
+    public cwd: string,
+    private sessionId: string,
+    private ticket: string,
+    /** Keys to log in again without the password (kept in memory; stored only if asked). */
+    public keys: ScramClientKeys | undefined,
+  ) {
+    this.control = control;
+    this.maxData = Math.max(1, options.dataConnections ?? 4);
+    this.watch(control);
+  }
+
+  static async connect(options: SessionOptions): Promise<RemoteSession> {
+    const control = await ClientConnection.open(options);
+    try {
+      const login = await control.login(options.user, options.credential);
+      return new RemoteSession(options, control, login.user, login.cwd, login.session, login.ticket, login.keys);
+    } catch (err) {
+      control.close();
+      throw err;
+    }
+  }
+
+  get host(): string {
+    return `${this.options.host}:${this.options.port}`;
+  }
+
+  get fingerprint(): string | null {
+    return this.control.fingerprint;
+  }
+
+  get connected(): boolean {
+    return !this.closed && !this.control.closed;
+  }
+
+  /** Notified when the control connection drops (not on close()). */
+  onDisconnect(listener: (err: FerryError | undefined) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  private watch(control: ClientConnection): void {
+    control.onClose((err) => {
+      if (this.closed || control !== this.control) return;
+      for (const l of this.closeListeners) l(err ?? new FerryError('ECONN', 'the server closed the connection'));
+    });
+  }
+
+  /**
+   * Log in again after a dropped connection (with the keys from the first login, so no
+   * password is needed) and keep the cwd.
+   */
+  async reconnect(): Promise<void> {
+    if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
+    if (!this.control.closed) return;
+    const credential: ClientCredential = this.keys ? { keys: this.keys } : this.options.credential;
+    const control = await ClientConnection.open(this.options);
+    try {
+      const login = await control.login(this.options.user, credential);
+      this.sessionId = login.session;
+      this.ticket = login.ticket;
+      this.keys = login.keys ?? this.keys;
+      this.user = login.user;
+      this.control = control;
+      this.watch(control);
+      for (const c of this.idle.splice(0)) c.destroy();
+      if (this.cwd !== '/') this.cwd = await this.cd(this.cwd).catch(() => '/');
+    } catch (err) {
+      control.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.control.close();
+    for (const c of this.idle.splice(0)) c.close();
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  // ---- browsing ---------------------------------------------------------------------------
+
+  async list(path = '.'): Promise<{ path: string; entries: Entry[] }> {
+    const { header, body } = await this.control.callWithBody({ type: 'list', path });
+    let entries: unknown;
+    try {
+      entries = JSON.parse(body.toString('utf8') || '[]');
+    } catch {
+      throw new FerryError('EPROTO', 'the server sent a listing that is not JSON');
+    }
+    const parsed = EntryList.safeParse(entries);
+    if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed listing');
+    return { path: String(header.path), entries: parsed.data };
+  }
+
+  async stat(path: string): Promise<Entry> {
+    const reply = await this.control.call({ type: 'stat', path });
+    const parsed = Entry.safeParse(reply.entry);
+    if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed stat reply');
+    return parsed.data;
+  }
+
+  /** stat() that answers null for ENOENT. */
+  async statOrNull(path: string): Promise<Entry | null> {
+    try {
+      return await this.stat(path);
+    } catch (err) {
+      if (toFerryError(err).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async cd(path: string): Promise<string> {
+    const reply = await this.control.call({ type: 'cd', path });
+    this.cwd = String(reply.cwd);
+    return this.cwd;
+  }
+
+  async pwd(): Promise<string> {
+    const reply = await this.control.call({ type: 'pwd' });
+    this.cwd = String(reply.cwd);
+    return this.cwd;
+  }
+
+  async mkdir(path: string, parents = false): Promise<string> {
+    const reply = await this.control.call({ type: 'mkdir', path, parents });
+    return String(reply.path);
+  }
+
+  async rename(from: string, to: string, overwrite = false): Promise<string> {
+    const reply = await this.control.call({ type: 'rename', from, to, overwrite });
+    return String(reply.path);
+  }
+
+  async remove(path: string, recursive = false): Promise<void> {
+    await this.control.call({ type: 'delete', path, recursive });
+  }
+
+  async df(): Promise<Df> {
+    const reply = await this.control.call({ type: 'df' });
+    const parsed = Df.safeParse(reply);
+    if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed df reply');
+    return parsed.data;
+  }
+
+  async uploadInfo(path: string): Promise<{ partial: number | null; entry: Entry | null }> {
+    const reply = await this.control.call({ type: 'upload-info', path });
+    const partial = typeof reply.partial === 'number' ? reply.partial : null;
+    const entry = reply.entry === null ? null : Entry.safeParse(reply.entry).data ?? null;
+    return { partial, entry };
+  }
+
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.control.call({ type: 'ping' });
+    return performance.now() - started;
+  }
+
+  exec(
+    command: string,
+    onOutput: (stream: ExecStream, chunk: Buffer) => Promise<void> | void,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ExecExit> {
+    return this.control.exec(command, onOutput, options);
+  }
+
+  // ---- data connections -------------------------------------------------------------------
+
+  /** Borrow a data connection (opened on demand, at most `dataConnections` at once). */
+  async acquire(signal?: AbortSignal): Promise<ClientConnection> {
+    for (;;) {
+      if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
+      signal?.throwIfAborted();
+      const idle = this.idle.pop();
+      if (idle && !idle.closed) return idle;
+      if (idle) {
+        this.open--;
+        continue;
+      }
+      if (this.open < this.maxData) {
+        this.open++;
+        try {
+          const conn = await ClientConnection.open({ ...this.options, signal });
+          await conn.attach(this.sessionId, this.ticket);
+          return conn;
+        } catch (err) {
+          this.open--;
+          this.waiters.shift()?.();
+          throw err;
+        }
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Give a data connection back (a broken one is dropped). */
+  release(conn: ClientConnection): void {
+    if (conn.closed || this.closed) {
+      this.open--;
+      conn.destroy();
+    } else {
+      this.idle.push(conn);
+    }
+    this.waiters.shift()?.();
+  }
+}

@@ -1,0 +1,543 @@
+/**
+ * The transfer queue: what the CLI and the desktop app hand their uploads and downloads
+ * to. It expands folders, runs a few files at a time, pipelines small files, retries and
+ * resumes after a dropped connection, asks about conflicts, and reports progress in
+ * batches (about ten events a second for the whole queue, whatever its size).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { FerryError, toFerryError, type ErrorCode } from '../../shared/common/errors.js';
+import { formatBytes } from '../../shared/common/size.js';
+import {
+  FINAL_STATES,
+  type Conflict,
+  type ConflictDecision,
+  type ConflictPolicy,
+  type QueueTotals,
+  type TransferDirection,
+  type TransferEvent,
+  type TransferId,
+  type TransferState,
+  type TransferView,
+} from '../../shared/common/transfer-model.js';
+import { assertSafeName, joinRemote, remoteBasename, safeLocalPath } from './local-files.js';
+import type { RemoteSession } from './session.js';
+import { downloadFile, uploadFile } from './transfers.js';
+
+export interface QueueOptions {
+  /** Files moving at once (default 4). */
+  readonly concurrency?: number;
+  /** How often progress is reported (default 100 ms). */
+  readonly progressIntervalMs?: number;
+  /** Attempts after a dropped connection before a transfer fails (default 5). */
+  readonly retries?: number;
+  readonly conflict?: ConflictPolicy;
+  /** Asked when conflict is 'ask'. */
+  readonly resolveConflict?: (conflict: Conflict) => Promise<{ decision: ConflictDecision; applyToAll: boolean }>;
+  /** Refuse an upload up front when it cannot fit the quota (default true). */
+  readonly checkQuota?: boolean;
+}
+
+/** Errors worth another attempt: the connection, not the request, failed. */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['ECONN', 'ETIMEDOUT', 'EBUSY']);
+/** Bound on uploads whose bytes are sent but whose commit is not yet confirmed. */
+const MAX_VERIFYING = 256;
+
+interface Item {
+  view: Mutable<TransferView>;
+  controller: AbortController | undefined;
+  /** Set when the user paused or cancelled, so the abort is not reported as a failure. */
+  stopReason: 'pause' | 'cancel' | undefined;
+  decision: ConflictDecision | undefined;
+  mtime?: number;
+  /** Resolved when the item reaches a final state. */
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class TransferQueue {
+  private readonly items = new Map<TransferId, Item>();
+  private readonly order: TransferId[] = [];
+  private readonly listeners = new Set<(event: TransferEvent) => void>();
+  private readonly dirty = new Set<TransferId>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private activeCount = 0;
+  private verifyingCount = 0;
+  private concurrency: number;
+  private readonly progressIntervalMs: number;
+  private readonly retries: number;
+  private conflict: ConflictPolicy;
+  private reconnecting: Promise<void> | undefined;
+  private readonly rate = new Map<TransferId, { at: number; bytes: number }>();
+  private closed = false;
+
+  constructor(
+    private readonly session: RemoteSession,
+    private readonly options: QueueOptions = {},
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.progressIntervalMs = options.progressIntervalMs ?? 100;
+    this.retries = options.retries ?? 5;
+    this.conflict = options.conflict ?? 'overwrite';
+  }
+
+  on(listener: (event: TransferEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setConcurrency(n: number): void {
+    this.concurrency = Math.max(1, Math.min(32, Math.floor(n)));
+    this.pump();
+  }
+
+  list(): TransferView[] {
+    return this.order.map((id) => ({ ...this.items.get(id)!.view }));
+  }
+
+  get(id: TransferId): TransferView | undefined {
+    const item = this.items.get(id);
+    return item ? { ...item.view } : undefined;
+  }
+
+  totals(): QueueTotals {
+    let active = 0;
+    let done = 0;
+    let failed = 0;
+    let bytes = 0;
+    let size = 0;
+    for (const { view } of this.items.values()) {
+      if (view.state === 'active' || view.state === 'verifying') active++;
+      if (view.state === 'done' || view.state === 'skipped') done++;
+      if (view.state === 'failed') failed++;
+      if (view.state !== 'cancelled') {
+        bytes += view.bytes;
+        size += view.size;
+      }
+    }
+    return { count: this.items.size, active, done, failed, bytes, size };
+  }
+
+  // ---- adding work ------------------------------------------------------------------------
+
+  /**
+   * Upload local files and folders into `remoteDir` (folders recursively). Folders are
+   * scanned and created first so totals are honest from the start; an upload that cannot
+   * fit the quota is refused before anything is sent (EQUOTA).
+   */
+  async upload(localPaths: readonly string[], remoteDir: string): Promise<TransferView[]> {
+    const files: Array<{ local: string; remote: string; size: number; mtime: number }> = [];
+    const dirs: string[] = [];
+    for (const local of localPaths) {
+      const info = await stat(local).catch((err) => {
+        throw new FerryError('ENOENT', `${local}: ${toFerryError(err).message}`);
+      });
+      const name = path.basename(path.resolve(local));
+      const remote = joinRemote(remoteDir, name);
+      if (info.isDirectory()) {
+        dirs.push(remote);
+        await scanLocal(local, remote, files, dirs);
+      } else if (info.isFile()) {
+        files.push({ local, remote, size: info.size, mtime: info.mtimeMs });
+      } else {
+        throw new FerryError('EINVAL', `${local} is not a file or folder`);
+      }
+    }
+    if (this.options.checkQuota ?? true) {
+      const need = files.reduce((n, f) => n + f.size, 0);
+      const df = await this.session.df();
+      if (need > df.free) {
+        throw new FerryError(
+          'EQUOTA',
+          `this upload needs ${formatBytes(need)} but only ${formatBytes(df.free)} is left${df.quota !== null ? ` of your ${formatBytes(df.quota)} quota` : ''}`,
+          { need, free: df.free },
+        );
+      }
+    }
+    for (const dir of dirs) await this.session.mkdir(dir, true);
+    return this.add(
+      'upload',
+      files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime })),
+    );
+  }
+
+  /** Download remote files and folders into the local folder `localDir` (folders recursively). */
+  async download(remotePaths: readonly string[], localDir: string): Promise<TransferView[]> {
+    const files: Array<{ remote: string; local: string; size: number }> = [];
+    await mkdir(localDir, { recursive: true });
+    for (const remote of remotePaths) {
+      const entry = await this.session.stat(remote);
+      const name = remoteBasename(remote) || 'home';
+      assertSafeName(name);
+      if (entry.type === 'dir') {
+        await this.scanRemote(remote, localDir, name, files);
+      } else {
+        files.push({ remote, local: await safeLocalPath(localDir, name), size: entry.size });
+      }
+    }
+    return this.add(
+      'download',
+      files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })),
+    );
+  }
+
+  private async scanRemote(
+    remote: string,
+    localRoot: string,
+    relative: string,
+    out: Array<{ remote: string; local: string; size: number }>,
+  ): Promise<void> {
+    const dir = await safeLocalPath(localRoot, relative);
+    await mkdir(dir, { recursive: true });
+    const { entries } = await this.session.list(remote);
+    for (const entry of entries) {
+      assertSafeName(entry.name);
+      const childRemote = joinRemote(remote, entry.name);
+      const childRelative = `${relative}/${entry.name}`;
+      if (entry.type === 'dir') await this.scanRemote(childRemote, localRoot, childRelative, out);
+      else if (entry.type === 'file') out.push({ remote: childRemote, local: await safeLocalPath(localRoot, childRelative), size: entry.size });
+    }
+  }
+
+  private add(
+    direction: TransferDirection,
+    files: ReadonlyArray<{ name: string; localPath: string; remotePath: string; size: number; mtime?: number }>,
+  ): TransferView[] {
+    const added: TransferView[] = [];
+    for (const f of files) {
+      const id = `t${randomBytes(6).toString('hex')}` as TransferId;
+      let settle!: () => void;
+      const settled = new Promise<void>((r) => (settle = r));
+      const item: Item = {
+        view: {
+          id,
+          direction,
+          name: f.name,
+          localPath: f.localPath,
+          remotePath: f.remotePath,
+          size: f.size,
+          bytes: 0,
+          speed: 0,
+          eta: null,
+          state: 'queued',
+          verified: false,
+          attempts: 0,
+        },
+        controller: undefined,
+        stopReason: undefined,
+        decision: undefined,
+        mtime: f.mtime,
+        settled,
+        settle,
+      };
+      this.items.set(id, item);
+      this.order.push(id);
+      added.push({ ...item.view });
+    }
+    if (added.length > 0) this.emit({ kind: 'added', transfers: added });
+    this.pump();
+    return added;
+  }
+
+  // ---- controls ------------------------------------------------------------------------------
+
+  pause(id: TransferId): void {
+    const item = this.items.get(id);
+    if (!item || FINAL_STATES.has(item.view.state) || item.view.state === 'paused') return;
+    if (item.view.state === 'verifying') return; // all bytes are sent: let it finish
+    if (item.controller) {
+      item.stopReason = 'pause';
+      item.controller.abort();
+    } else {
+      this.setState(item, 'paused');
+    }
+  }
+
+  resume(id: TransferId): void {
+    const item = this.items.get(id);
+    if (!item || item.view.state !== 'paused') return;
+    this.setState(item, 'queued');
+    this.pump();
+  }
+
+  cancel(id: TransferId): void {
+    const item = this.items.get(id);
+    if (!item || FINAL_STATES.has(item.view.state)) return;
+    if (item.controller) {
+      item.stopReason = 'cancel';
+      item.controller.abort();
+    } else {
+      this.finish(item, 'cancelled');
+    }
+  }
+
+  retry(id: TransferId): void {
+    const item = this.items.get(id);
+    if (!item || (item.view.state !== 'failed' && item.view.state !== 'cancelled')) return;
+    let settle!: () => void;
+    item.settled = new Promise<void>((r) => (settle = r));
+    item.settle = settle;
+    delete item.view.error;
+    item.view.attempts = 0;
+    this.setState(item, 'queued');
+    this.pump();
+  }
+
+  pauseAll(): void {
+    for (const id of this.order) this.pause(id);
+  }
+
+  resumeAll(): void {
+    for (const id of this.order) this.resume(id);
+  }
+
+  cancelAll(): void {
+    for (const id of this.order) this.cancel(id);
+  }
+
+  /** Forget finished rows (done, skipped, cancelled; failed too when asked). */
+  clear(includeFailed = false): void {
+    const removed: TransferId[] = [];
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const id = this.order[i]!;
+      const state = this.items.get(id)!.view.state;
+      if (state === 'done' || state === 'skipped' || state === 'cancelled' || (includeFailed && state === 'failed')) {
+        this.order.splice(i, 1);
+        this.items.delete(id);
+        this.dirty.delete(id);
+        removed.push(id);
+      }
+    }
+    if (removed.length > 0) this.emit({ kind: 'removed', ids: removed });
+  }
+
+  /** Resolves when every transfer added so far is done, skipped, failed or cancelled (or paused). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const waiting = [...this.items.values()].filter((i) => !FINAL_STATES.has(i.view.state) && i.view.state !== 'paused');
+      if (waiting.length === 0) break;
+      await Promise.race(waiting.map((i) => i.settled));
+    }
+    this.flush();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelAll();
+    clearTimeout(this.flushTimer);
+  }
+
+  // ---- running -------------------------------------------------------------------------------
+
+  private pump(): void {
+    if (this.closed) return;
+    for (const id of this.order) {
+      if (this.activeCount >= this.concurrency || this.verifyingCount >= MAX_VERIFYING) return;
+      const item = this.items.get(id)!;
+      if (item.view.state !== 'queued') continue;
+      this.activeCount++;
+      void this.run(item);
+    }
+  }
+
+  private async run(item: Item): Promise<void> {
+    let slotHeld = true;
+    const freeSlot = (): void => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.activeCount--;
+      this.pump();
+    };
+    item.controller = new AbortController();
+    item.stopReason = undefined;
+    item.view.attempts++;
+    this.setState(item, 'active');
+    this.rate.set(item.view.id, { at: performance.now(), bytes: item.view.bytes });
+    item.view.bytes = 0;
+    const hooks = {
+      signal: item.controller.signal,
+      onBytes: (delta: number) => {
+        item.view.bytes = Math.max(0, item.view.bytes + delta);
+        this.markDirty(item);
+      },
+      onVerifying: () => {
+        if (item.view.state !== 'active') return;
+        this.verifyingCount++;
+        this.setState(item, 'verifying');
+        freeSlot(); // pipelining: the next file may start while this one is committed
+      },
+    };
+    const wasVerifying = (): boolean => item.view.state === 'verifying';
+    try {
+      const decision = item.decision ?? (this.conflict === 'ask' ? undefined : this.conflict);
+      // Partials are always ours to continue: the SHA-256 check catches a changed source.
+      const resume = true;
+      if (item.view.direction === 'upload') {
+        const result = await uploadFile(this.session, item.view.localPath, item.view.remotePath, {
+          ...hooks,
+          exists: decision === undefined ? 'fail' : decision === 'resume' ? 'overwrite' : decision,
+          resume,
+        });
+        if (wasVerifying()) this.verifyingCount--;
+        item.view.remotePath = result.path;
+        item.view.verified = !result.skipped;
+        item.view.bytes = item.view.size;
+        this.finish(item, result.skipped ? 'skipped' : 'done');
+      } else {
+        const result = await downloadFile(this.session, item.view.remotePath, item.view.localPath, {
+          ...hooks,
+          exists: decision === undefined ? 'fail' : decision === 'resume' ? 'overwrite' : decision,
+          resume,
+        });
+        item.view.localPath = result.path;
+        item.view.verified = !result.skipped;
+        item.view.bytes = item.view.size;
+        this.finish(item, result.skipped ? 'skipped' : 'done');
+      }
+    } catch (err) {
+      if (wasVerifying()) this.verifyingCount--;
+      await this.failed(item, toFerryError(err));
+    } finally {
+      item.controller = undefined;
+      freeSlot();
+    }
+  }
+
+  private async failed(item: Item, err: FerryError): Promise<void> {
+    if (item.stopReason === 'pause') {
+      item.view.speed = 0;
+      item.view.eta = null;
+      return this.setState(item, 'paused');
+    }
+    if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
+    if (err.code === 'EEXIST' && item.decision === undefined && this.conflict === 'ask' && this.options.resolveConflict) {
+      const existing = await this.existing(item).catch(() => ({ size: 0, mtime: 0 }));
+      const { decision, applyToAll } = await this.options.resolveConflict({ transfer: { ...item.view }, existing });
+      item.decision = decision;
+      if (applyToAll) this.conflict = decision;
+      item.view.attempts = 0;
+      this.setState(item, 'queued');
+      return this.pump();
+    }
+    if (RETRYABLE.has(err.code) && item.view.attempts <= this.retries) {
+      // The connection dropped: wait, log in again if needed, then resume from what arrived.
+      this.setState(item, 'queued');
+      await new Promise((r) => setTimeout(r, Math.min(8000, 250 * 2 ** (item.view.attempts - 1))));
+      try {
+        await this.ensureConnected();
+      } catch (reconnectError) {
+        if (item.view.attempts >= this.retries) return this.fail(item, toFerryError(reconnectError));
+      }
+      return this.pump();
+    }
+    this.fail(item, err);
+  }
+
+  private fail(item: Item, err: FerryError): void {
+    item.view.error = err.toInfo();
+    item.view.speed = 0;
+    item.view.eta = null;
+    this.finish(item, 'failed');
+  }
+
+  private async existing(item: Item): Promise<{ size: number; mtime: number }> {
+    if (item.view.direction === 'upload') {
+      const entry = await this.session.stat(item.view.remotePath);
+      return { size: entry.size, mtime: entry.mtime };
+    }
+    const info = await stat(item.view.localPath);
+    return { size: info.size, mtime: info.mtimeMs };
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.session.connected) return Promise.resolve();
+    this.reconnecting ??= this.session.reconnect().finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  // ---- state and progress ------------------------------------------------------------------
+
+  private finish(item: Item, state: TransferState): void {
+    if (state === 'done' || state === 'skipped') {
+      item.view.speed = 0;
+      item.view.eta = 0;
+    }
+    this.setState(item, state);
+    if (FINAL_STATES.has(state)) item.settle();
+  }
+
+  private setState(item: Item, state: TransferState): void {
+    item.view.state = state;
+    this.markDirty(item);
+  }
+
+  private markDirty(item: Item): void {
+    this.dirty.add(item.view.id);
+    if (this.flushTimer === undefined && !this.closed) {
+      this.flushTimer = setTimeout(() => this.flush(), this.progressIntervalMs);
+      this.flushTimer.unref?.();
+    }
+  }
+
+  /** Emit one batched update for everything that changed since the last one. */
+  flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.dirty.size === 0) return;
+    const now = performance.now();
+    const updates: TransferView[] = [];
+    for (const id of this.dirty) {
+      const item = this.items.get(id);
+      if (!item) continue;
+      const view = item.view;
+      if (view.state === 'active') {
+        const last = this.rate.get(id);
+        if (last && now > last.at) {
+          const instant = ((view.bytes - last.bytes) * 1000) / (now - last.at);
+          // Smooth the speed so the ETA does not jump around with every batch.
+          view.speed = view.speed === 0 ? Math.max(0, instant) : Math.max(0, 0.7 * view.speed + 0.3 * instant);
+          view.eta = view.speed > 0 ? Math.max(0, (view.size - view.bytes) / view.speed) : null;
+        }
+        this.rate.set(id, { at: now, bytes: view.bytes });
+        // Keep active rows in the next batch so their speed decays when bytes stop.
+      }
+      updates.push({ ...view });
+    }
+    this.dirty.clear();
+    for (const u of updates) if (u.state === 'active') this.dirty.add(u.id);
+    if (this.dirty.size > 0 && !this.closed) {
+      this.flushTimer = setTimeout(() => this.flush(), this.progressIntervalMs);
+      this.flushTimer.unref?.();
+    }
+    if (updates.length > 0) this.emit({ kind: 'updated', transfers: updates });
+  }
+
+  private emit(event: TransferEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+async function scanLocal(
+  local: string,
+  remote: string,
+  files: Array<{ local: string; remote: string; size: number; mtime: number }>,
+  dirs: string[],
+): Promise<void> {
+  const entries = await readdir(local, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const childLocal = path.join(local, entry.name);
+    const childRemote = joinRemote(remote, entry.name);
+    if (entry.isDirectory()) {
+      dirs.push(childRemote);
+      await scanLocal(childLocal, childRemote, files, dirs);
+    } else if (entry.isFile() || entry.isSymbolicLink()) {
+      // Links to files are followed (like scp -r); links to folders are not (no loops).
+      const info = await stat(childLocal).catch(() => null);
+      if (info?.isFile()) files.push({ local: childLocal, remote: childRemote, size: info.size, mtime: info.mtimeMs });
+    }
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * `ferryd`: manage users and serve. The user database lives in ROOT/users.json; homes in
+ * ROOT/homes/NAME; the server key in ROOT/tls.
+ */
+import { parseArgs } from 'node:util';
+import { FerryError, toFerryError } from '../shared/common/errors.js';
+import { formatBytes, parseSize } from '../shared/common/size.js';
+import { readPassword } from '../shared/node/prompt.js';
+import { createVerifier } from '../shared/node/scram.js';
+import { FerryServer } from './server.js';
+import { UserStore, validateUserName } from './user-store.js';
+
+const USAGE = `Usage:
+  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain]
+  ferryd user add NAME --root DIR [--quota SIZE] [--exec]
+  ferryd user passwd NAME --root DIR
+  ferryd user set NAME --root DIR [--quota SIZE|none] [--exec | --no-exec]
+  ferryd user del NAME --root DIR
+  ferryd user list --root DIR
+
+SIZE is bytes or a number with KiB, MiB, GiB or TiB. Passwords come from FERRY_PASSWORD
+or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.`;
+
+class UsageError extends Error {}
+
+async function askNewPassword(): Promise<string> {
+  const fromEnv = process.env.FERRY_PASSWORD;
+  if (fromEnv !== undefined) {
+    if (fromEnv.length === 0) throw new FerryError('EINVAL', 'FERRY_PASSWORD is empty');
+    return fromEnv;
+  }
+  const first = await readPassword('New password: ');
+  const second = await readPassword('Repeat it: ');
+  if (first !== second) throw new FerryError('EINVAL', 'the passwords do not match');
+  if (first.length === 0) throw new FerryError('EINVAL', 'the password is empty');
+  return first;
+}
+
+function parseQuota(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'none' || text === 'unlimited') return null;
+  return parseSize(text);
+}
+
+async function userCommand(args: string[], values: Record<string, unknown>, root: string): Promise<number> {
+  const [action, name] = args;
+  const store = await UserStore.open(root);
+  const needName = (): string => {
+    if (!name) throw new UsageError(`user ${action}: which user?`);
+    validateUserName(name);
+    return name;
+  };
+  switch (action) {
+    case 'add': {
+      const user = needName();
+      if (store.get(user)) throw new FerryError('EEXIST', `user ${user} already exists`);
+      const scram = await createVerifier(await askNewPassword());
+      await store.add({
+        name: user,
+        quota: parseQuota(values.quota as string | undefined) ?? null,
+        exec: values.exec === true,
+        scram,
+        created: new Date().toISOString(),
+      });
+      process.stderr.write(`ferryd: added user ${user}\n`);
+      return 0;
+    }
+    case 'passwd': {
+      const user = needName();
+      if (!store.get(user)) throw new FerryError('ENOENT', `no user ${user}`);
+      await store.update(user, { scram: await createVerifier(await askNewPassword()) });
+      process.stderr.write(`ferryd: changed the password of ${user}\n`);
+      return 0;
+    }
+    case 'set': {
+      const user = needName();
+      const change: { quota?: number | null; exec?: boolean } = {};
+      const quota = parseQuota(values.quota as string | undefined);
+      if (quota !== undefined) change.quota = quota;
+      if (values.exec === true) change.exec = true;
+      if (values['no-exec'] === true) change.exec = false;
+      if (Object.keys(change).length === 0) throw new UsageError('user set: give --quota, --exec or --no-exec');
+      await store.update(user, change);
+      return 0;
+    }
+    case 'del': {
+      const user = needName();
+      await store.remove(user);
+      process.stderr.write(`ferryd: deleted user ${user} (their files stay in the home folder)\n`);
+      return 0;
+    }
+    case 'list': {
+      for (const u of store.list()) {
+        const quota = u.quota === null ? 'no quota' : `quota ${formatBytes(u.quota)}`;
+        process.stdout.write(`${u.name}\t${quota}\t${u.exec ? 'exec' : 'no exec'}\n`);
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown user command "${action ?? ''}"`);
+  }
+}
+
+async function serve(values: Record<string, unknown>, root: string): Promise<number> {
+  const port = Number(values.port ?? 7070);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${String(values.port)}`);
+  const server = await FerryServer.start({
+    root,
+    host: (values.host as string | undefined) ?? '127.0.0.1',
+    port,
+    plain: values.plain === true,
+  });
+  process.stdout.write(`listening on ${server.host}:${server.port}\n`);
+  if (server.fingerprint) {
+    process.stdout.write(`key ${server.fingerprint}${server.createdKey ? ' (new key created)' : ''}\n`);
+  } else {
+    process.stdout.write('plain TCP: no encryption (trusted networks only)\n');
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stderr.write(`${new Date().toISOString()} ${signal}: stopping (partial uploads are kept for resume)\n`);
+      void server.close().then(resolve);
+      setTimeout(resolve, 5000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let code: number;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        root: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        plain: { type: 'boolean' },
+        quota: { type: 'string' },
+        exec: { type: 'boolean' },
+        'no-exec': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const [command, ...rest] = positionals;
+    if (values.help || command === undefined) {
+      process.stdout.write(`${USAGE}\n`);
+      code = values.help ? 0 : 2;
+    } else {
+      const root = values.root ?? process.env.FERRYD_ROOT;
+      if (!root) throw new UsageError('--root DIR is required (or set FERRYD_ROOT)');
+      if (command === 'serve') code = await serve(values, root);
+      else if (command === 'user') code = await userCommand(rest, values, root);
+      else throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ferryd: ${(err as Error).message}\n${USAGE}\n`);
+      code = 2;
+    } else {
+      const e = toFerryError(err);
+      process.stderr.write(`ferryd: ${e.code}: ${e.message}\n`);
+      code = 1;
+    }
+  }
+  process.exitCode = code;
+  setImmediate(() => process.exit(code));
+}

@@ -1,0 +1,520 @@
+/**
+ * One client connection: the hello, the login (SCRAM, or attaching to an existing
+ * session with its ticket), then requests until the peer leaves. Requests are read in
+ * order; upload bodies are consumed in line (so the socket pauses when the disk is slow),
+ * everything else runs concurrently and answers by id.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { FerryError, toFerryError, type ErrorInfo } from '../shared/common/errors.js';
+import type { FrameHeader } from '../shared/common/frame.js';
+import {
+  PROTOCOL_VERSION,
+  REQUEST_TYPES,
+  Request,
+  SUPPORTED_VERSIONS,
+  describeIssues,
+} from '../shared/common/messages.js';
+import { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
+import { ScramServer, tlsExporterBinding } from '../shared/node/scram.js';
+import { startExec, type RunningExec } from './exec-runner.js';
+import type { ServerContext, Session } from './server-context.js';
+import type { Account, Upload } from './storage.js';
+
+type Req<T extends Request['type']> = Extract<Request, { type: T }>;
+
+const AGENT = 'ferryd/0.1.0';
+
+/** The HMAC input that proves a data connection holds its session's ticket. */
+export function attachProofInput(serverNonce: string, binding: Buffer | null): Buffer {
+  return Buffer.concat([Buffer.from(`ferry-attach:${serverNonce}:`), binding ?? Buffer.alloc(0)]);
+}
+
+export class Connection {
+  private readonly reader: FrameReader;
+  private readonly writer: FrameWriter;
+  private readonly nonce = randomBytes(24).toString('base64');
+  private readonly binding: Buffer | null;
+  private session: Session | undefined;
+  /** Requests still running, by id, with a way to stop each. */
+  private readonly running = new Map<number, () => void>();
+  private inFlight = 0;
+  private slotWaiter: (() => void) | undefined;
+  private closed = false;
+  private readonly label: string;
+  private readonly address: string;
+
+  constructor(
+    private readonly socket: Socket | TLSSocket,
+    private readonly ctx: ServerContext,
+    private readonly onAuthenticated: () => void,
+  ) {
+    this.address = socket.remoteAddress ?? 'unknown';
+    this.label = `${this.address}:${socket.remotePort ?? 0}`;
+    this.binding = ctx.plain ? null : tlsExporterBinding(socket as TLSSocket);
+    socket.setNoDelay(true);
+    this.reader = new FrameReader(socket, {
+      maxHeader: ctx.limits.maxHeader,
+      headerDeadline: ctx.limits.frameDeadlineMs,
+    });
+    this.writer = new FrameWriter(socket, ctx.limits.maxHeader);
+    socket.setTimeout(ctx.limits.preAuthTimeoutMs, () => this.timeout('the login did not complete in time'));
+    socket.on('error', () => {
+      /* reported through the reader; never crash the server */
+    });
+    socket.once('close', () => this.cleanup());
+  }
+
+  get user(): string | undefined {
+    return this.session?.account.name;
+  }
+
+  /** Serve until the connection ends. Never throws. */
+  async run(): Promise<void> {
+    try {
+      if (!(await this.handshake())) return;
+      this.socket.setTimeout(this.ctx.limits.idleTimeoutMs, () => this.timeout('the connection was idle too long'));
+      await this.loop();
+    } catch (err) {
+      const e = toFerryError(err);
+      if (e.code !== 'ECONN') await this.fatal(undefined, e);
+    } finally {
+      this.end();
+    }
+  }
+
+  /** Close now (server shutdown): running work is stopped, partial uploads kept. */
+  shutdown(): void {
+    void this.fatal(undefined, new FerryError('ECONN', 'the server is shutting down'));
+    this.end();
+  }
+
+  private timeout(why: string): void {
+    void this.fatal(undefined, new FerryError('ETIMEDOUT', why));
+    this.end();
+  }
+
+  private end(): void {
+    if (!this.socket.destroyed) this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of this.running.values()) stop();
+    this.running.clear();
+    if (this.session) {
+      this.session.connections.delete(this);
+      if (this.session.connections.size === 0) this.ctx.sessions.delete(this.session.id);
+    }
+    this.ctx.log(`conn ${this.label} closed${this.user ? ` user=${this.user}` : ''}`);
+  }
+
+  /** Send an error frame; if `id` is undefined the error is about the connection itself. */
+  private async fatal(id: number | undefined, err: FerryError): Promise<void> {
+    await this.sendError(id, err).catch(() => undefined);
+  }
+
+  private sendError(id: number | undefined, err: FerryError): Promise<void> {
+    const info: ErrorInfo = err.toInfo();
+    return this.writer.send(id === undefined ? { type: 'error', ...info } : { type: 'error', id, ...info });
+  }
+
+  private send(header: FrameHeader, body?: Uint8Array): Promise<void> {
+    return this.writer.send(header, body);
+  }
+
+  /** Read the next request, validated. Closes (by throwing) on anything malformed. */
+  private async nextRequest(): Promise<Request | null> {
+    let header: FrameHeader | null;
+    try {
+      header = await this.reader.next();
+    } catch (err) {
+      const e = toFerryError(err);
+      if (e.code === 'EPROTO' || e.code === 'ETOOBIG' || e.code === 'ETIMEDOUT') {
+        this.ctx.log(`conn ${this.label} protocol error ${e.code}: ${e.message}`);
+      }
+      throw e;
+    }
+    if (header === null) return null;
+    if (!REQUEST_TYPES.has(header.type)) {
+      throw new FerryError('EPROTO', `unknown request type "${header.type.slice(0, 40)}"`);
+    }
+    const parsed = Request.safeParse(header);
+    if (!parsed.success) {
+      throw new FerryError('EPROTO', `malformed "${header.type}" request: ${describeIssues(parsed.error)}`);
+    }
+    if ((header.size ?? 0) > 0 && parsed.data.type !== 'put') {
+      throw new FerryError('EPROTO', `a "${header.type}" request has no body`);
+    }
+    return parsed.data;
+  }
+
+  // ---- handshake and login ------------------------------------------------------------
+
+  private async handshake(): Promise<boolean> {
+    const hello = await this.nextRequest();
+    if (hello === null) return false;
+    if (hello.type !== 'hello') throw new FerryError('EPROTO', 'the first frame must be "hello"');
+    const common = hello.versions.filter((v) => SUPPORTED_VERSIONS.includes(v));
+    if (common.length === 0) {
+      throw new FerryError('EPROTO', `no common protocol version (this server speaks ${SUPPORTED_VERSIONS.join(', ')})`, {
+        supported: SUPPORTED_VERSIONS,
+      });
+    }
+    await this.send({
+      type: 'hello',
+      id: hello.id,
+      version: Math.max(...common),
+      agent: AGENT,
+      nonce: this.nonce,
+      mechanisms: [this.binding ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256'],
+    });
+    const first = await this.nextRequest();
+    if (first === null) return false;
+    if (first.type === 'attach') return this.attach(first);
+    if (first.type !== 'auth') throw new FerryError('EAUTH', 'log in first');
+    return this.login(first);
+  }
+
+  private async login(req: Req<'auth'>): Promise<boolean> {
+    const expected = this.binding ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256';
+    if (req.mechanism !== expected) {
+      throw new FerryError('EAUTH', `this server requires ${expected}`);
+    }
+    const scram = new ScramServer({
+      lookup: (name) => this.ctx.users.get(name)?.scram ?? null,
+      fakeSaltSecret: this.ctx.fakeSaltSecret,
+      channelBinding: this.binding,
+    });
+    await this.ctx.users.reload().catch(() => undefined);
+    const { user, serverFirst } = await scram.start(req.data);
+    const gate = this.ctx.throttle.check(this.address, user);
+    if (!gate.allowed) {
+      this.ctx.log(`auth ${this.label} user=${user} refused: rate limited`);
+      throw new FerryError('ERATELIMIT', `too many failed logins: try again in ${Math.ceil(gate.retryAfterMs / 1000)} s`, {
+        retryAfterMs: gate.retryAfterMs,
+      });
+    }
+    await this.send({ type: 'auth-continue', id: req.id, data: serverFirst });
+    const final = await this.nextRequest();
+    if (final === null) return false;
+    if (final.type !== 'auth-final' || final.id !== req.id) throw new FerryError('EPROTO', 'expected "auth-final"');
+    let serverFinal: string;
+    try {
+      serverFinal = await scram.finish(final.data);
+    } catch (err) {
+      const e = toFerryError(err, 'EAUTH');
+      if (e.code === 'EAUTH') {
+        this.ctx.throttle.failure(this.address, user);
+        const delay = this.ctx.throttle.delayFor(this.address, user);
+        this.ctx.log(`auth ${this.label} user=${user} failed`);
+        await new Promise((r) => setTimeout(r, delay));
+        throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
+      }
+      throw e;
+    }
+    const record = this.ctx.users.get(user);
+    if (record === undefined) throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
+    this.ctx.throttle.success(this.address, user);
+    const account: Account = { name: record.name, quota: record.quota };
+    await this.ctx.storage.ensureHome(account);
+    const session: Session = {
+      id: randomBytes(16).toString('base64url'),
+      ticket: randomBytes(32),
+      account,
+      exec: record.exec,
+      cwd: '/',
+      connections: new Set([this]),
+      execs: 0,
+    };
+    this.ctx.sessions.set(session.id, session);
+    this.session = session;
+    this.onAuthenticated();
+    this.ctx.log(`auth ${this.label} user=${user} ok`);
+    await this.send({
+      type: 'ok',
+      id: req.id,
+      data: serverFinal,
+      user: { name: record.name, exec: record.exec, quota: record.quota },
+      cwd: session.cwd,
+      session: session.id,
+      ticket: session.ticket.toString('base64'),
+    });
+    return true;
+  }
+
+  private async attach(req: Req<'attach'>): Promise<boolean> {
+    const session = this.ctx.sessions.get(req.session);
+    const proof = Buffer.from(req.proof, 'base64');
+    const expected = session
+      ? createHmac('sha256', session.ticket).update(attachProofInput(this.nonce, this.binding)).digest()
+      : randomBytes(32);
+    if (!session || proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
+      this.ctx.log(`auth ${this.label} attach refused`);
+      throw new FerryError('EAUTH', 'this session has ended: log in again');
+    }
+    session.connections.add(this);
+    this.session = session;
+    this.onAuthenticated();
+    await this.send({ type: 'ok', id: req.id, cwd: session.cwd });
+    return true;
+  }
+
+  // ---- requests -----------------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      await this.slot();
+      const req = await this.nextRequest();
+      if (req === null) return;
+      if (this.running.has(req.id)) throw new FerryError('EPROTO', `request id ${req.id} is already in use`);
+      if (req.type === 'put') {
+        // Upload bodies are read in line: the socket is the upload's flow control.
+        await this.put(req);
+        continue;
+      }
+      if (req.type === 'put-end') throw new FerryError('EPROTO', '"put-end" without a "put"');
+      this.inFlight++;
+      void this.dispatch(req).finally(() => {
+        this.inFlight--;
+        this.slotWaiter?.();
+      });
+    }
+  }
+
+  /** Wait while too many requests are running (pipelining is bounded). */
+  private async slot(): Promise<void> {
+    while (this.inFlight >= this.ctx.limits.maxInFlight) {
+      await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+      this.slotWaiter = undefined;
+    }
+  }
+
+  private get ses(): Session {
+    return this.session!;
+  }
+
+  private async dispatch(req: Request): Promise<void> {
+    try {
+      await this.handle(req);
+    } catch (err) {
+      const e = toFerryError(err);
+      if (!this.closed) await this.sendError(req.id, e).catch(() => undefined);
+    }
+  }
+
+  private async handle(req: Request): Promise<void> {
+    const { storage } = this.ctx;
+    const { account } = this.ses;
+    const cwd = this.ses.cwd;
+    switch (req.type) {
+      case 'ping':
+        return this.send({ type: 'ok', id: req.id });
+      case 'pwd':
+        return this.send({ type: 'ok', id: req.id, cwd });
+      case 'cd':
+        this.ses.cwd = await storage.chdir(account, cwd, req.path);
+        return this.send({ type: 'ok', id: req.id, cwd: this.ses.cwd });
+      case 'list': {
+        const { path, entries } = await storage.list(account, cwd, req.path ?? '.');
+        const body = Buffer.from(JSON.stringify(entries));
+        return this.send({ type: 'ok', id: req.id, path, count: entries.length }, body);
+      }
+      case 'stat':
+        return this.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
+      case 'mkdir':
+        return this.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false) });
+      case 'rename': {
+        const path = await storage.rename(account, cwd, req.from, req.to, req.overwrite ?? false);
+        return this.send({ type: 'ok', id: req.id, path });
+      }
+      case 'delete':
+        await storage.remove(account, cwd, req.path, req.recursive ?? false);
+        return this.send({ type: 'ok', id: req.id });
+      case 'df':
+        return this.send({ type: 'ok', id: req.id, ...(await storage.df(account)) });
+      case 'upload-info':
+        return this.send({ type: 'ok', id: req.id, ...(await storage.uploadInfo(account, cwd, req.path)) });
+      case 'get':
+        return this.get(req);
+      case 'exec':
+        return this.exec(req);
+      case 'cancel': {
+        const stop = this.running.get(req.target);
+        stop?.();
+        return this.send({ type: 'ok', id: req.id, found: stop !== undefined });
+      }
+      case 'hello':
+      case 'auth':
+      case 'auth-final':
+      case 'attach':
+        throw new FerryError('EPROTO', `"${req.type}" is only valid at the start of a connection`);
+      case 'put':
+      case 'put-end':
+        throw new FerryError('EPROTO', 'unreachable');
+    }
+  }
+
+  private async put(req: Req<'put'>): Promise<void> {
+    const size = req.size ?? 0;
+    const { account } = this.ses;
+    if (size !== req.total - req.offset) {
+      throw new FerryError('EPROTO', `"put" body must be total - offset = ${req.total - req.offset} bytes, not ${size}`);
+    }
+    const started = Date.now();
+    let upload: Upload;
+    try {
+      upload = await this.ctx.storage.beginUpload(account, this.ses.cwd, req.path, {
+        offset: req.offset,
+        total: req.total,
+        exists: req.exists ?? 'overwrite',
+        mtime: req.mtime,
+      });
+    } catch (err) {
+      // Refused before any byte was stored: skip the body and its "put-end", then answer.
+      if (size > 0) await this.reader.skipBody();
+      await this.expectPutEnd(req.id);
+      const e = toFerryError(err);
+      this.ctx.log(`put user=${account.name} refused ${e.code}`);
+      void this.sendError(req.id, e).catch(() => undefined);
+      return;
+    }
+    let ended = false;
+    const abort = (keep: boolean): Promise<void> => {
+      if (ended) return Promise.resolve();
+      ended = true;
+      return upload.abort(keep).catch(() => undefined);
+    };
+    // Stopped from outside (connection closing, server shutdown): keep the bytes for a resume.
+    this.running.set(req.id, () => void abort(true));
+    let sha256: string;
+    try {
+      if (size > 0) {
+        let storeError: FerryError | undefined;
+        for await (const chunk of this.reader.body()) {
+          if (storeError) continue; // drain the rest of the body so the stream stays in step
+          try {
+            await upload.write(chunk);
+          } catch (err) {
+            storeError = toFerryError(err);
+            await abort(false);
+          }
+        }
+        if (storeError) {
+          await this.expectPutEnd(req.id);
+          this.ctx.log(`put user=${account.name} failed ${storeError.code}`);
+          void this.sendError(req.id, storeError).catch(() => undefined);
+          return;
+        }
+      }
+      sha256 = await this.expectPutEnd(req.id);
+    } catch (err) {
+      // The connection broke mid-body: keep what arrived so the client can resume.
+      await abort(true);
+      this.ctx.log(`put user=${account.name} interrupted (partial kept)`);
+      throw err;
+    } finally {
+      this.running.delete(req.id);
+    }
+    ended = true;
+    // The commit (fsync, rename) is batched with other uploads: do not wait for it here.
+    this.inFlight++;
+    void upload
+      .commit(sha256)
+      .then(
+        (result) => {
+          const ms = Date.now() - started;
+          this.ctx.log(`put user=${account.name} ${result.skipped ? 'skipped' : `${req.total} bytes ok`} ${ms} ms`);
+          return this.send({ type: 'ok', id: req.id, ...result });
+        },
+        (err) => {
+          const e = toFerryError(err);
+          this.ctx.log(`put user=${account.name} failed ${e.code}`);
+          return this.sendError(req.id, e);
+        },
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight--;
+        this.slotWaiter?.();
+      });
+  }
+
+  private async expectPutEnd(id: number): Promise<string> {
+    const end = await this.nextRequest();
+    if (end === null) throw new FerryError('ECONN', 'connection closed before "put-end"');
+    if (end.type !== 'put-end' || end.id !== id) {
+      throw new FerryError('EPROTO', `expected "put-end" for request ${id}`);
+    }
+    return end.sha256;
+  }
+
+  private async get(req: Req<'get'>): Promise<void> {
+    const { account } = this.ses;
+    const download = await this.ctx.storage.openDownload(account, this.ses.cwd, req.path, req.offset ?? 0);
+    const started = Date.now();
+    this.running.set(req.id, () => this.socket.destroy());
+    try {
+      await this.writer.sendStream(
+        { type: 'data', id: req.id, offset: download.offset, total: download.total, mtime: download.mtime },
+        download.total - download.offset,
+        download.chunks(),
+      );
+      await this.send({ type: 'ok', id: req.id, sha256: download.sha256() });
+      this.ctx.log(`get user=${account.name} ${download.total - download.offset} bytes ok ${Date.now() - started} ms`);
+    } finally {
+      this.running.delete(req.id);
+      await download.close();
+    }
+  }
+
+  private async exec(req: Req<'exec'>): Promise<void> {
+    const ses = this.ses;
+    if (!ses.exec) throw new FerryError('EPERM', 'this account may not run commands');
+    const { limits, storage } = this.ctx;
+    if (ses.execs >= limits.maxExecsPerSession) {
+      throw new FerryError('EBUSY', `at most ${limits.maxExecsPerSession} commands may run at once`);
+    }
+    const cwd = await storage.hostPath(ses.account, ses.cwd);
+    const home = await storage.hostPath(ses.account, '/');
+    ses.execs++;
+    const started = Date.now();
+    let run: RunningExec | undefined;
+    try {
+      run = startExec({
+        command: req.command,
+        cwd,
+        home,
+        user: ses.account.name,
+        timeoutMs: Math.min(req.timeout ?? limits.execTimeoutMs, limits.execMaxTimeoutMs),
+        outputCap: limits.execOutputCap,
+        onOutput: (stream, chunk) => this.send({ type: 'exec-output', id: req.id, stream }, chunk),
+      });
+      const r = run;
+      this.running.set(req.id, () => r.cancel());
+      const result = await run.done;
+      this.ctx.log(
+        `exec user=${ses.account.name} pid=${run.pid ?? '-'} ${result.reason} code=${result.code ?? '-'}${result.signal ? ` signal=${result.signal}` : ''} ${Date.now() - started} ms`,
+      );
+      const exit = { code: result.code, signal: result.signal };
+      switch (result.reason) {
+        case 'exit':
+          return await this.send({ type: 'ok', id: req.id, ...exit });
+        case 'cancelled':
+          throw new FerryError('ECANCELED', 'the command was cancelled', exit);
+        case 'timeout':
+          throw new FerryError('ETIMEDOUT', 'the command ran longer than its time limit and was stopped', exit);
+        case 'output-cap':
+          throw new FerryError('ETOOBIG', 'the command printed more than the output limit and was stopped', exit);
+      }
+    } finally {
+      ses.execs--;
+      this.running.delete(req.id);
+      // The command may have created or deleted files behind the storage layer's back.
+      storage.invalidateUsage(ses.account);
+    }
+  }
+}

@@ -1,0 +1,626 @@
+/**
+ * Storage on the local disk. Layout under the root:
+ *
+ *   homes/<user>/                      the user's home ('/' of their virtual paths)
+ *   state/partials/<user>/<sha>.part   uploads in progress, keyed by the SHA-256 of the
+ *                                      virtual path: outside the home so users never see
+ *                                      them, on the same filesystem so commit is a rename
+ *
+ * The jail is enforced twice: virtual paths are normalised as strings (no '..' above '/'),
+ * then every host path is resolved with realpath and must stay inside realpath(home), so
+ * symlinks cannot lead out. Operations then work on the resolved real paths.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { FerryError, toFerryError } from '../shared/common/errors.js';
+import type { Df, Entry, EntryType, UploadInfo } from '../shared/common/messages.js';
+import { formatBytes } from '../shared/common/size.js';
+import type { Account, Download, Storage, Upload, UploadRequest } from './storage.js';
+import { LocalDownload } from './storage-download.js';
+import { SyncBatcher } from './storage-sync.js';
+import { LocalUpload, SkippedUpload, lstatOrNull, type UploadTarget } from './storage-upload.js';
+import { UsageTracker, walkBytes } from './storage-usage.js';
+
+export interface LocalStorageOptions {
+  readonly root: string;
+  /** How long a commit waits for others to share its fsyncs (ms). */
+  readonly syncDelayMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** A home as seen by one operation: the account name and the home's real (symlink-free) host path. */
+interface Home {
+  readonly name: string;
+  readonly real: string;
+}
+
+// Not every platform has O_NOFOLLOW (Windows); there the realpath checks have to do.
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const HASH_READ_BYTES = 1024 * 1024;
+const LIST_PARALLEL = 64;
+const MAX_RENAME_TRIES = 10_000;
+
+const outside = (): FerryError => new FerryError('EACCES', 'Access denied: the path leads outside your home.');
+
+function sysCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = sysCode(err) ?? (err instanceof FerryError ? err.code : undefined);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function isInside(real: string, home: string): boolean {
+  return real === home || real.startsWith(home.endsWith(path.sep) ? home : home + path.sep);
+}
+
+/** Run an operation and turn whatever it throws into a FerryError without host paths. */
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toFerryError(err);
+  }
+}
+
+function entryType(st: fs.Stats): EntryType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+function toEntry(name: string, st: fs.Stats): Entry {
+  return { name, type: entryType(st), size: st.size, mtime: Math.round(st.mtimeMs), mode: st.mode & 0o7777 };
+}
+
+function checkAccountName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new FerryError('EINVAL', 'Invalid account name.');
+  }
+}
+
+/** 'a.txt' → 'a (n).txt'; dot files and names without an extension get the suffix at the end. */
+export function numberedName(name: string, n: number): string {
+  const ext = path.extname(name);
+  const stem = ext === '' || ext === name ? name : name.slice(0, -ext.length);
+  return ext === name ? `${name} (${n})` : `${stem} (${n})${ext}`;
+}
+
+function vjoin(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+function vparent(vpath: string): string {
+  const i = vpath.lastIndexOf('/');
+  return i <= 0 ? '/' : vpath.slice(0, i);
+}
+
+function vbase(vpath: string): string {
+  return vpath.slice(vpath.lastIndexOf('/') + 1);
+}
+
+function checkCount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new FerryError('EINVAL', `Invalid ${what}.`);
+}
+
+export class LocalStorage implements Storage {
+  private readonly root: string;
+  private readonly log: ((line: string) => void) | undefined;
+  private readonly batcher: SyncBatcher;
+  private readonly trackers = new Map<string, UsageTracker>();
+  /** Virtual paths with an upload in progress, per account. */
+  private readonly locks = new Map<string, Set<string>>();
+
+  constructor(options: LocalStorageOptions) {
+    this.root = path.resolve(options.root);
+    this.log = options.log;
+    this.batcher = new SyncBatcher(Math.max(0, options.syncDelayMs ?? 2), this.log);
+  }
+
+  /** Commit groups synced so far (diagnostics). */
+  get syncGroups(): number {
+    return this.batcher.groups;
+  }
+
+  normalize(cwd: string, target: string): string {
+    if (/[\0\\]/.test(target) || /[\0\\]/.test(cwd)) {
+      throw new FerryError('EACCES', 'Access denied: paths may not contain NUL bytes or backslashes.');
+    }
+    const parts: string[] = [];
+    const apply = (text: string): void => {
+      for (const segment of text.split('/')) {
+        if (segment === '' || segment === '.') continue;
+        if (segment === '..') {
+          if (parts.length === 0) throw outside();
+          parts.pop();
+        } else {
+          // Never decoded: '%2e%2e' is a file name like any other.
+          parts.push(segment);
+        }
+      }
+    };
+    if (!target.startsWith('/')) apply(cwd);
+    apply(target);
+    return `/${parts.join('/')}`;
+  }
+
+  async ensureHome(account: Account): Promise<void> {
+    await guard(async () => {
+      checkAccountName(account.name);
+      const homes = path.join(this.root, 'homes');
+      await fsp.mkdir(homes, { recursive: true, mode: 0o755 });
+      try {
+        await fsp.mkdir(path.join(homes, account.name), { mode: 0o700 });
+      } catch (err) {
+        if (sysCode(err) !== 'EEXIST') throw err;
+      }
+    });
+  }
+
+  async stat(account: Account, cwd: string, target: string): Promise<Entry> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      const real = await this.realInside(home, this.hostOf(home, vpath));
+      return toEntry(vpath === '/' ? '/' : vbase(vpath), await fsp.stat(real));
+    });
+  }
+
+  async list(account: Account, cwd: string, target: string): Promise<{ path: string; entries: Entry[] }> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      const real = await this.realInside(home, this.hostOf(home, vpath));
+      const names = await fsp.readdir(real);
+      const entries: Entry[] = [];
+      for (let i = 0; i < names.length; i += LIST_PARALLEL) {
+        const batch = await Promise.all(
+          names.slice(i, i + LIST_PARALLEL).map(async (name) => {
+            // lstat: a link is shown as a link and never followed out of the home.
+            const st = await lstatOrNull(path.join(real, name));
+            return st ? toEntry(name, st) : null;
+          }),
+        );
+        for (const entry of batch) if (entry) entries.push(entry);
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return { path: vpath, entries };
+    });
+  }
+
+  async chdir(account: Account, cwd: string, target: string): Promise<string> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      const real = await this.realInside(home, this.hostOf(home, vpath));
+      if (!(await fsp.stat(real)).isDirectory()) throw new FerryError('ENOTDIR');
+      return vpath;
+    });
+  }
+
+  async mkdir(account: Account, cwd: string, target: string, parents: boolean): Promise<string> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      if (vpath === '/') {
+        if (parents) return vpath;
+        throw new FerryError('EEXIST');
+      }
+      if (!parents) {
+        const { host } = await this.entryOf(home, vpath);
+        await fsp.mkdir(host);
+        return vpath;
+      }
+      // One level at a time from the home, on real paths: a link met on the way is
+      // resolved and jail-checked before anything is created under it.
+      let current = home.real;
+      const segments = vpath.slice(1).split('/');
+      for (let i = 0; i < segments.length; i++) {
+        const last = i === segments.length - 1;
+        const next = path.join(current, segments[i]!);
+        let st = await lstatOrNull(next);
+        if (!st) {
+          try {
+            await fsp.mkdir(next);
+            current = next;
+            continue;
+          } catch (err) {
+            if (sysCode(err) !== 'EEXIST') throw err;
+            st = await fsp.lstat(next);
+          }
+        }
+        if (st.isSymbolicLink()) {
+          const real = await this.realInside(home, next);
+          st = await fsp.stat(real);
+          current = real;
+        } else {
+          current = next;
+        }
+        if (!st.isDirectory()) throw new FerryError(last ? 'EEXIST' : 'ENOTDIR');
+      }
+      return vpath;
+    });
+  }
+
+  async rename(account: Account, cwd: string, from: string, to: string, overwrite: boolean): Promise<string> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const src = this.normalize(cwd, from);
+      const dst = this.normalize(cwd, to);
+      if (src === '/' || dst === '/') throw new FerryError('EACCES', 'Access denied: your home cannot be renamed.');
+      const [a, b] = await Promise.all([this.entryOf(home, src), this.entryOf(home, dst)]);
+      const srcSt = await fsp.lstat(a.host);
+      if (a.host === b.host) return dst;
+      if (srcSt.isDirectory() && isInside(b.parent, a.host)) {
+        throw new FerryError('EINVAL', 'A folder cannot be moved into itself.');
+      }
+      const dstSt = await lstatOrNull(b.host);
+      if (dstSt && !overwrite) throw new FerryError('EEXIST');
+      const tracker = this.tracker(account, home);
+      tracker.startChange();
+      let delta = 0;
+      try {
+        await fsp.rename(a.host, b.host);
+        if (dstSt?.isFile()) delta = -dstSt.size;
+      } finally {
+        tracker.endChange(delta);
+      }
+      return dst;
+    });
+  }
+
+  async remove(account: Account, cwd: string, target: string, recursive: boolean): Promise<void> {
+    await guard(async () => {
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      if (vpath === '/') throw new FerryError('EACCES', 'Access denied: your home cannot be deleted.');
+      const { host } = await this.entryOf(home, vpath);
+      const st = await fsp.lstat(host);
+      const tracker = this.tracker(account, home);
+      tracker.startChange();
+      let delta = 0;
+      try {
+        if (!st.isDirectory()) {
+          // A link is removed as a link: its target is never touched.
+          await fsp.unlink(host);
+          if (st.isFile()) delta = -st.size;
+        } else if (!recursive) {
+          await fsp.rmdir(host);
+        } else {
+          const bytes = await walkBytes(host, this.log);
+          try {
+            // fs.rm does not follow links inside the tree.
+            await fsp.rm(host, { recursive: true });
+            delta = -bytes;
+          } catch (err) {
+            // Part of the tree may be gone: only a walk knows how much.
+            tracker.invalidate();
+            throw err;
+          }
+        }
+      } finally {
+        tracker.endChange(delta);
+      }
+    });
+  }
+
+  async df(account: Account): Promise<Df> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const used = await this.tracker(account, home).current();
+      const st = await fsp.statfs(home.real);
+      const disk = st.bavail * st.bsize;
+      const free = account.quota === null ? disk : Math.min(Math.max(0, account.quota - used), disk);
+      return { quota: account.quota, used, free };
+    });
+  }
+
+  async uploadInfo(account: Account, cwd: string, target: string): Promise<UploadInfo> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      const partial = await lstatOrNull(this.partialPath(home, vpath));
+      let entry: Entry | null = null;
+      try {
+        entry = await this.stat(account, '/', vpath);
+      } catch (err) {
+        if (!(err instanceof FerryError && err.code === 'ENOENT')) throw err;
+      }
+      return { partial: partial?.isFile() ? partial.size : null, entry };
+    });
+  }
+
+  async beginUpload(account: Account, cwd: string, target: string, request: UploadRequest): Promise<Upload> {
+    return guard(async () => {
+      const { offset, total } = request;
+      checkCount(offset, 'offset');
+      checkCount(total, 'size');
+      if (offset > total) throw new FerryError('EINVAL', 'The resume offset is past the end of the file.');
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      if (vpath === '/') throw new FerryError('EISDIR');
+      const { parent, host } = await this.entryOf(home, vpath);
+      if (!(await fsp.stat(parent)).isDirectory()) throw new FerryError('ENOTDIR');
+
+      const locks = this.locksOf(home);
+      if (locks.has(vpath)) throw new FerryError('EBUSY');
+      locks.add(vpath);
+      const held = [vpath];
+      const unlock = (): void => {
+        for (const p of held) locks.delete(p);
+        held.length = 0;
+      };
+      let started = false;
+      try {
+        const existing = await lstatOrNull(host);
+        if (existing?.isDirectory()) throw new FerryError('EISDIR');
+        let chosen: UploadTarget = { path: vpath, host };
+        if (existing) {
+          if (request.exists === 'fail') throw new FerryError('EEXIST');
+          if (request.exists === 'skip') return new SkippedUpload(vpath, existing.size);
+          if (request.exists === 'rename') chosen = await this.freeName(locks, held, parent, vpath);
+        }
+
+        const partialName = this.partialName(vpath);
+        const partialDir = this.partialDir(home);
+        const partialPath = path.join(partialDir, partialName);
+        const partialSt = await lstatOrNull(partialPath);
+        const have = partialSt?.isFile() ? partialSt.size : 0;
+        if (offset > 0 && have !== offset) {
+          throw new FerryError(
+            'EOFFSET',
+            `The resume offset (${offset}) does not match what the server holds (${have} bytes).`,
+            { offset: have },
+          );
+        }
+
+        const tracker = this.tracker(account, home);
+        const need = total - offset;
+        // Starting over truncates the old partial, which gives its bytes back.
+        const freed = offset === 0 ? have : 0;
+        if (account.quota !== null) {
+          let used = tracker.peek();
+          while (used === null) {
+            await tracker.current();
+            used = tracker.peek();
+          }
+          // Synchronous from here to reserve(): concurrent uploads see each other's reservations.
+          const free = Math.max(0, account.quota - (used - freed) - tracker.reserved);
+          if (need > free) {
+            throw new FerryError(
+              'EQUOTA',
+              `Not enough quota left: this upload needs ${formatBytes(need)} but only ${formatBytes(free)} is free.`,
+              { need, free },
+            );
+          }
+        }
+        tracker.reserve(need);
+        tracker.activePartials.set(partialName, have);
+
+        let handle: fsp.FileHandle | null = null;
+        try {
+          await fsp.mkdir(partialDir, { recursive: true, mode: 0o700 });
+          const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | O_NOFOLLOW;
+          if (offset === 0) {
+            tracker.startChange();
+            try {
+              handle = await fsp.open(partialPath, flags | fs.constants.O_TRUNC, 0o666);
+              tracker.activePartials.set(partialName, 0);
+            } finally {
+              tracker.endChange(handle ? -have : 0);
+            }
+          } else {
+            handle = await fsp.open(partialPath, flags, 0o666);
+          }
+          const hash = createHash('sha256');
+          if (offset > 0) await hashPrefix(handle, offset, hash);
+
+          const upload = new LocalUpload({
+            target: chosen,
+            exists: request.exists,
+            partialPath,
+            partialName,
+            handle,
+            hash,
+            offset,
+            total,
+            mtime: request.mtime,
+            tracker,
+            reserved: need,
+            batcher: this.batcher,
+            pickFreeName: async (taken) => {
+              const next = await this.freeName(locks, held, path.dirname(taken.host), taken.path);
+              // Keep the requested path locked: it names the partial.
+              if (taken.path !== vpath) {
+                locks.delete(taken.path);
+                held.splice(held.indexOf(taken.path), 1);
+              }
+              return next;
+            },
+            unlock,
+            log: this.log,
+          });
+          started = true;
+          return upload;
+        } catch (err) {
+          await handle?.close().catch(() => undefined);
+          tracker.release(need);
+          if (handle && offset === 0) {
+            // Nothing of the old partial is left: do not leave an empty one behind.
+            await fsp.unlink(partialPath).catch(() => undefined);
+          }
+          tracker.activePartials.delete(partialName);
+          throw err;
+        }
+      } finally {
+        if (!started) unlock();
+      }
+    });
+  }
+
+  async openDownload(account: Account, cwd: string, target: string, offset: number): Promise<Download> {
+    return guard(async () => {
+      checkCount(offset, 'offset');
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      const real = await this.realInside(home, this.hostOf(home, vpath));
+      const st = await fsp.stat(real);
+      if (st.isDirectory()) throw new FerryError('EISDIR');
+      if (!st.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
+      // The real path has no links left; O_NOFOLLOW refuses one swapped in since.
+      const handle = await fsp.open(real, fs.constants.O_RDONLY | O_NOFOLLOW);
+      try {
+        const opened = await handle.stat();
+        if (!opened.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
+        if (offset > opened.size) throw new FerryError('EINVAL', 'The offset is past the end of the file.');
+        return new LocalDownload(handle, vpath, opened.size, offset, Math.round(opened.mtimeMs));
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+    });
+  }
+
+  async hostPath(account: Account, cwd: string): Promise<string> {
+    return guard(async () => {
+      const home = await this.home(account);
+      const real = await this.realInside(home, this.hostOf(home, this.normalize('/', cwd)));
+      if (!(await fsp.stat(real)).isDirectory()) throw new FerryError('ENOTDIR');
+      return real;
+    });
+  }
+
+  invalidateUsage(account: Account): void {
+    this.trackers.get(account.name)?.invalidate();
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.drain();
+  }
+
+  // Helpers.
+
+  private async home(account: Account): Promise<Home> {
+    checkAccountName(account.name);
+    return { name: account.name, real: await fsp.realpath(path.join(this.root, 'homes', account.name)) };
+  }
+
+  /** The host path a virtual path maps to, before any link is resolved. */
+  private hostOf(home: Home, vpath: string): string {
+    return vpath === '/' ? home.real : path.join(home.real, ...vpath.slice(1).split('/'));
+  }
+
+  /**
+   * realpath(host), which must be inside the home. When it does not exist, the deepest
+   * existing ancestor must be inside (and a dangling link there must not point out), so
+   * that ENOENT never tells a user anything about the world outside their home.
+   */
+  private async realInside(home: Home, host: string): Promise<string> {
+    let real: string;
+    try {
+      real = await fsp.realpath(host);
+    } catch (err) {
+      if (isMissing(err)) await this.checkMissing(home, host);
+      throw err;
+    }
+    if (!isInside(real, home.real)) throw outside();
+    return real;
+  }
+
+  private async checkMissing(home: Home, host: string): Promise<void> {
+    let child = host;
+    let current = path.dirname(host);
+    while (isInside(current, home.real)) {
+      let real: string;
+      try {
+        real = await fsp.realpath(current);
+      } catch (err) {
+        if (!isMissing(err) || current === home.real) throw err;
+        child = current;
+        current = path.dirname(current);
+        continue;
+      }
+      if (!isInside(real, home.real)) throw outside();
+      const below = path.join(real, path.basename(child));
+      const st = await lstatOrNull(below).catch(() => null);
+      if (st?.isSymbolicLink()) {
+        const link = await fsp.readlink(below);
+        if (!isInside(path.resolve(real, link), home.real)) throw outside();
+      }
+      return;
+    }
+  }
+
+  /** The real parent folder of a virtual path, and the host path of the entry itself (links not followed). */
+  private async entryOf(home: Home, vpath: string): Promise<{ parent: string; host: string }> {
+    const parent = await this.realInside(home, this.hostOf(home, vparent(vpath)));
+    return { parent, host: path.join(parent, vbase(vpath)) };
+  }
+
+  /** Pick and lock 'name (n).ext' that neither exists nor is being uploaded. */
+  private async freeName(locks: Set<string>, held: string[], parent: string, vpath: string): Promise<UploadTarget> {
+    const dir = vparent(vpath);
+    const name = vbase(vpath);
+    for (let n = 1; n <= MAX_RENAME_TRIES; n++) {
+      const candidate = numberedName(name, n);
+      const cpath = vjoin(dir, candidate);
+      if (locks.has(cpath)) continue;
+      const host = path.join(parent, candidate);
+      if (await lstatOrNull(host)) continue;
+      if (locks.has(cpath)) continue;
+      locks.add(cpath);
+      held.push(cpath);
+      return { path: cpath, host };
+    }
+    throw new FerryError('EEXIST', 'No free name was found for the renamed upload.');
+  }
+
+  private locksOf(home: Home): Set<string> {
+    let set = this.locks.get(home.name);
+    if (!set) {
+      set = new Set();
+      this.locks.set(home.name, set);
+    }
+    return set;
+  }
+
+  private tracker(account: Account, home: Home): UsageTracker {
+    let tracker = this.trackers.get(account.name);
+    if (!tracker) {
+      tracker = new UsageTracker(home.real, this.partialDir(home), this.log);
+      this.trackers.set(account.name, tracker);
+    }
+    return tracker;
+  }
+
+  private partialDir(home: Home): string {
+    return path.join(this.root, 'state', 'partials', home.name);
+  }
+
+  private partialName(vpath: string): string {
+    return `${createHash('sha256').update(vpath).digest('hex')}.part`;
+  }
+
+  private partialPath(home: Home, vpath: string): string {
+    return path.join(this.partialDir(home), this.partialName(vpath));
+  }
+}
+
+async function hashPrefix(handle: fsp.FileHandle, length: number, hash: Hash): Promise<void> {
+  const opened = await handle.stat();
+  if (opened.size !== length) {
+    throw new FerryError('EOFFSET', 'The partial upload changed: start again.', { offset: opened.size });
+  }
+  const buffer = Buffer.allocUnsafe(Math.min(HASH_READ_BYTES, length));
+  let position = 0;
+  while (position < length) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - position), position);
+    if (bytesRead === 0) throw new FerryError('EOFFSET', 'The partial upload changed: start again.', { offset: position });
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * One upload into a partial file: buffered, hashed and accounted while it streams, made
+ * durable and moved into place by the SyncBatcher at commit.
+ */
+import type { Stats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Hash } from 'node:crypto';
+import type { ExistsPolicy, PutResult } from '../shared/common/messages.js';
+import { FerryError, toFerryError } from '../shared/common/errors.js';
+import type { Upload } from './storage.js';
+import type { SyncBatcher, SyncItem } from './storage-sync.js';
+import type { UsageTracker } from './storage-usage.js';
+
+/** Writes are coalesced into buffers of this size: few large writes are what disks like. */
+export const WRITE_BUFFER_BYTES = 1024 * 1024;
+
+/** Where the committed file goes; may change at commit for the 'rename' policy. */
+export interface UploadTarget {
+  /** Virtual path. */
+  readonly path: string;
+  /** Host path: the real parent folder joined with the name. */
+  readonly host: string;
+}
+
+export interface UploadSetup {
+  readonly target: UploadTarget;
+  readonly exists: ExistsPolicy;
+  readonly partialPath: string;
+  readonly partialName: string;
+  readonly handle: fsp.FileHandle;
+  /** Already fed with the bytes before offset. */
+  readonly hash: Hash;
+  readonly offset: number;
+  readonly total: number;
+  readonly mtime: number | undefined;
+  readonly tracker: UsageTracker;
+  /** Bytes reserved for this upload (total − offset). */
+  readonly reserved: number;
+  readonly batcher: SyncBatcher;
+  /** For 'rename' when the chosen name was taken meanwhile: lock and return another free one. */
+  readonly pickFreeName: (taken: UploadTarget) => Promise<UploadTarget>;
+  /** Unlock the paths this upload holds. */
+  readonly unlock: () => void;
+  readonly log?: ((line: string) => void) | undefined;
+}
+
+type State = 'open' | 'committing' | 'aborting' | 'done';
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+export class LocalUpload implements Upload, SyncItem {
+  readonly skipped = false;
+  private target: UploadTarget;
+  private handle: fsp.FileHandle | null;
+  private state: State = 'open';
+  private failure: FerryError | null = null;
+  /** Resolves when a failed upload has cleaned up after itself. */
+  private cleanup: Promise<void> = Promise.resolve();
+  /** Bytes accepted by write() so far (buffered or written). */
+  private accepted = 0;
+  /** File position of the next buffer handed to the disk. */
+  private position: number;
+  private buffer: Buffer | null = null;
+  private buffered = 0;
+  /** Chain of disk writes, in order; never rejects (failures land in this.failure). */
+  private tail: Promise<void> = Promise.resolve();
+  private digest = '';
+  private discarded = false;
+  private finished = false;
+
+  constructor(private readonly setup: UploadSetup) {
+    this.target = setup.target;
+    this.handle = setup.handle;
+    this.position = setup.offset;
+  }
+
+  get path(): string {
+    return this.target.path;
+  }
+
+  private get need(): number {
+    return this.setup.total - this.setup.offset;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.state !== 'open') throw await this.endedError();
+    if (this.accepted + chunk.length > this.need) {
+      throw new FerryError('EINVAL', `More data than announced: the file was announced as ${this.setup.total} bytes.`);
+    }
+    let offset = 0;
+    while (offset < chunk.length) {
+      // Sized to what is left, so thousands of small uploads do not each hold a full buffer.
+      this.buffer ??= Buffer.allocUnsafe(Math.min(WRITE_BUFFER_BYTES, this.need - this.accepted));
+      const n = chunk.copy(this.buffer, this.buffered, offset);
+      // Hash the copy, not the caller's buffer: what is hashed is exactly what is written.
+      this.setup.hash.update(this.buffer.subarray(this.buffered, this.buffered + n));
+      this.buffered += n;
+      this.accepted += n;
+      offset += n;
+      if (this.buffered === this.buffer.length) await this.flush();
+      if (this.failure) throw await this.endedError();
+    }
+  }
+
+  commit(sha256: string): Promise<PutResult> {
+    // Tracked from the start, so that closing the storage waits for it too.
+    return this.setup.batcher.track(this.commitNow(sha256));
+  }
+
+  private async commitNow(sha256: string): Promise<PutResult> {
+    if (this.state !== 'open') throw await this.endedError();
+    this.state = 'committing';
+    try {
+      await this.flushAll();
+      if (this.failure) throw await this.endedError();
+      if (this.accepted !== this.need) {
+        await this.discard();
+        throw new FerryError(
+          'ECHECKSUM',
+          `The upload ended after ${this.setup.offset + this.accepted} of ${this.setup.total} bytes.`,
+        );
+      }
+      this.digest = this.setup.hash.digest('hex');
+      if (this.digest !== sha256.toLowerCase()) {
+        await this.discard();
+        throw new FerryError('ECHECKSUM');
+      }
+      return await this.setup.batcher.commit(this, () => ({
+        path: this.target.path,
+        size: this.setup.total,
+        sha256: this.digest,
+      }));
+    } catch (err) {
+      throw toFerryError(err);
+    } finally {
+      this.finish();
+    }
+  }
+
+  async abort(keepPartial: boolean): Promise<void> {
+    if (this.state !== 'open') {
+      // Already failed (and cleaned up), committing or ended: nothing left to abort.
+      await this.cleanup;
+      return;
+    }
+    this.state = 'aborting';
+    try {
+      if (keepPartial) {
+        await this.flushAll();
+        if (this.failure) return;
+        await this.closeHandle();
+        const { tracker, partialName } = this.setup;
+        tracker.startChange();
+        tracker.activePartials.delete(partialName);
+        tracker.endChange(this.accepted);
+      } else {
+        await this.tail;
+        await this.discard();
+      }
+    } catch (err) {
+      this.setup.log?.(`upload: abort failed: ${String(err)}`);
+      await this.discard().catch(() => undefined);
+    } finally {
+      this.finish();
+    }
+  }
+
+  // SyncItem: called by the batcher during commit.
+
+  async prepare(): Promise<void> {
+    const handle = this.handle!;
+    if (this.setup.mtime !== undefined && Number.isFinite(this.setup.mtime)) {
+      await handle.utimes(new Date(), new Date(this.setup.mtime));
+    }
+    await handle.sync();
+    await this.closeHandle();
+  }
+
+  async place(): Promise<string> {
+    const { tracker, partialName, partialPath } = this.setup;
+    tracker.startChange();
+    let delta = 0;
+    try {
+      let existing = await lstatOrNull(this.target.host);
+      // The target was free when the upload began; someone may have taken it since.
+      if (existing && this.setup.exists === 'rename') {
+        this.target = await this.setup.pickFreeName(this.target);
+        existing = null;
+      } else if (existing && (this.setup.exists === 'fail' || this.setup.exists === 'skip')) {
+        throw new FerryError('EEXIST');
+      }
+      await fsp.rename(partialPath, this.target.host);
+      this.discarded = true;
+      tracker.activePartials.delete(partialName);
+      delta = this.need - (existing?.isFile() ? existing.size : 0);
+      return path.dirname(this.target.host);
+    } finally {
+      tracker.endChange(delta);
+    }
+  }
+
+  /** Close and delete the partial (idempotent), and give back the bytes it counted. */
+  async discard(): Promise<void> {
+    if (this.discarded) return;
+    this.discarded = true;
+    await this.closeHandle().catch(() => undefined);
+    const { tracker, partialName, partialPath } = this.setup;
+    tracker.startChange();
+    let delta = 0;
+    try {
+      await fsp.unlink(partialPath).catch((err: unknown) => {
+        if (!isMissing(err)) throw err;
+      });
+      delta = -(tracker.activePartials.get(partialName) ?? 0);
+      tracker.activePartials.delete(partialName);
+    } finally {
+      tracker.endChange(delta);
+    }
+  }
+
+  /** Hand the current buffer to the disk; resolves when the previous write is done (backpressure). */
+  private flush(): Promise<void> {
+    if (!this.buffer || this.buffered === 0) return this.tail;
+    const data = this.buffer.subarray(0, this.buffered);
+    this.buffer = null;
+    this.buffered = 0;
+    const position = this.position;
+    this.position += data.length;
+    const previous = this.tail;
+    this.tail = previous.then(async () => {
+      if (this.failure) return;
+      try {
+        await writeAll(this.handle!, data, position);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    return previous;
+  }
+
+  private async flushAll(): Promise<void> {
+    await this.flush();
+    await this.tail;
+  }
+
+  /** The error for using an upload that has ended; a failed one has deleted its partial first. */
+  private async endedError(): Promise<FerryError> {
+    if (!this.failure) return new FerryError('EINVAL', 'The upload has already ended.');
+    await this.cleanup;
+    return this.failure;
+  }
+
+  /** A write failed (ENOSPC, EIO): the partial is no longer trustworthy, delete it. */
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = toFerryError(err);
+    this.setup.log?.(`upload: write failed: ${String(err)}`);
+    if (this.state === 'open') this.state = 'done';
+    this.cleanup = this.discard()
+      .catch((e: unknown) => this.setup.log?.(`upload: cannot delete partial: ${String(e)}`))
+      .finally(() => this.finish());
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close();
+  }
+
+  /** Release the reservation and the locks (idempotent). */
+  private finish(): void {
+    this.state = 'done';
+    if (this.finished) return;
+    this.finished = true;
+    this.setup.tracker.release(this.setup.reserved);
+    this.setup.unlock();
+    // Nothing should be left open, but never leak a descriptor.
+    void this.closeHandle().catch(() => undefined);
+  }
+}
+
+/** The Upload for the 'skip' policy when the target exists. */
+export class SkippedUpload implements Upload {
+  readonly skipped = true;
+  constructor(
+    readonly path: string,
+    private readonly size: number,
+  ) {}
+
+  async write(): Promise<void> {}
+
+  async commit(): Promise<PutResult> {
+    return { path: this.path, size: this.size, sha256: '', skipped: true };
+  }
+
+  async abort(): Promise<void> {}
+}
+
+async function writeAll(handle: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+export async function lstatOrNull(host: string): Promise<Stats | null> {
+  try {
+    return await fsp.lstat(host);
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}

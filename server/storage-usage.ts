@@ -1,0 +1,147 @@
+/**
+ * Per-account disk usage for quotas. Usage is walked once (home + partial uploads), then
+ * kept up to date in memory by the storage operations themselves; reservations hold the
+ * bytes that running uploads may still add, so concurrent uploads can never jointly
+ * exceed the quota.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+
+/** How many lstat calls a walk keeps in flight. */
+const WALK_PARALLEL = 64;
+/** A walk that overlapped changes is redone; after this many tries its result is kept anyway. */
+const WALK_TRIES = 3;
+
+export type WalkLog = (line: string) => void;
+
+/** Total size of the regular files under `dir` (links are not followed, nor counted). */
+export async function walkBytes(
+  dir: string,
+  log?: WalkLog,
+  sizeOf?: (name: string, size: number) => number,
+): Promise<number> {
+  let total = 0;
+  const stack = [dir];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    let entries;
+    try {
+      entries = await fsp.readdir(current, { withFileTypes: true });
+    } catch (err) {
+      // Vanished while walking, or unreadable: count what we can and say so.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') log?.(`usage walk: cannot read ${current}: ${code ?? String(err)}`);
+      continue;
+    }
+    const files: string[] = [];
+    for (const entry of entries) {
+      if (entry.isDirectory()) stack.push(path.join(current, entry.name));
+      else if (entry.isFile()) files.push(entry.name);
+    }
+    for (let i = 0; i < files.length; i += WALK_PARALLEL) {
+      const sizes = await Promise.all(
+        files.slice(i, i + WALK_PARALLEL).map(async (name) => {
+          try {
+            const st = await fsp.lstat(path.join(current, name));
+            if (!st.isFile()) return 0;
+            return sizeOf ? sizeOf(name, st.size) : st.size;
+          } catch {
+            return 0;
+          }
+        }),
+      );
+      for (const size of sizes) total += size;
+    }
+  }
+  return total;
+}
+
+/**
+ * One account's usage. Every storage operation that adds, removes or moves bytes is
+ * bracketed by startChange()/endChange(delta): the delta keeps the cached number right,
+ * and a walk that overlapped a change is redone (it may have seen half of it).
+ */
+export class UsageTracker {
+  /** Bytes at rest in the home and in partials; null until walked (or after invalidate). */
+  private used: number | null = null;
+  /** Bytes that running uploads have been promised. */
+  private reservedBytes = 0;
+  private epoch = 0;
+  private changing = 0;
+  private walking: Promise<number> | null = null;
+  /** Partial file name → bytes of it already counted, for uploads that are writing it now. */
+  readonly activePartials = new Map<string, number>();
+
+  constructor(
+    private readonly home: string,
+    private readonly partials: string,
+    private readonly log?: WalkLog,
+  ) {}
+
+  get reserved(): number {
+    return this.reservedBytes;
+  }
+
+  /** The cached usage, or null if it has to be walked first. */
+  peek(): number | null {
+    return this.used;
+  }
+
+  /** Current usage, walking the home the first time. */
+  async current(): Promise<number> {
+    for (;;) {
+      if (this.used !== null) return this.used;
+      this.walking ??= this.walk().finally(() => {
+        this.walking = null;
+      });
+      await this.walking;
+    }
+  }
+
+  reserve(bytes: number): void {
+    this.reservedBytes += bytes;
+  }
+
+  release(bytes: number): void {
+    this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
+  }
+
+  startChange(): void {
+    this.changing++;
+    this.epoch++;
+  }
+
+  endChange(delta: number): void {
+    this.changing = Math.max(0, this.changing - 1);
+    this.epoch++;
+    if (this.used !== null) this.used = Math.max(0, this.used + delta);
+  }
+
+  invalidate(): void {
+    this.used = null;
+    // A walk running now may already have missed what changed: make it try again.
+    this.epoch++;
+  }
+
+  private async walk(): Promise<number> {
+    let total = 0;
+    for (let attempt = 1; attempt <= WALK_TRIES; attempt++) {
+      const epoch = this.epoch;
+      const started = Date.now();
+      // A partial being written counts as the bytes it had when its upload began; what
+      // the upload adds is covered by its reservation.
+      const sizeOfPartial = (name: string, size: number): number => this.activePartials.get(name) ?? size;
+      const [home, partials] = await Promise.all([
+        walkBytes(this.home, this.log),
+        walkBytes(this.partials, this.log, sizeOfPartial),
+      ]);
+      total = home + partials;
+      if (this.epoch === epoch && this.changing === 0) {
+        this.log?.(`usage walk: ${total} bytes in ${Date.now() - started} ms`);
+        break;
+      }
+    }
+    this.used = total;
+    return total;
+  }
+}

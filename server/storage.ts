@@ -1,0 +1,81 @@
+/**
+ * The one door to the disk. Every file access the server makes on a client's behalf goes
+ * through a Storage, which owns the home jail (every client path resolves inside the
+ * user's home, or fails with EACCES), quotas with reservations, resumable partial
+ * uploads and durable commits. The interface is small on purpose so that another backend
+ * (a shared object store behind several ferryd nodes) can implement it later.
+ *
+ * Virtual paths: '/' is the user's home; a path is absolute ('/a/b') or relative to the
+ * session's cwd. Callers pass the session cwd; Storage normalises.
+ */
+import type { Entry, ExistsPolicy, Df, UploadInfo, PutResult } from '../shared/common/messages.js';
+
+export interface Account {
+  readonly name: string;
+  /** Bytes, or null for none. */
+  readonly quota: number | null;
+}
+
+export interface UploadRequest {
+  readonly offset: number;
+  readonly total: number;
+  readonly exists: ExistsPolicy;
+  /** Modification time to set on the committed file (ms since the epoch). */
+  readonly mtime?: number | undefined;
+}
+
+/** An upload in progress. Exactly one of commit() or abort() ends it. */
+export interface Upload {
+  /** The virtual path the file will have when committed (differs from the request for 'rename'). */
+  readonly path: string;
+  /** True when the policy was 'skip' and the target exists: write nothing, commit() reports skipped. */
+  readonly skipped: boolean;
+  /** Append bytes (in order). Resolves when it is safe to send more (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Check that the whole file's SHA-256 (including bytes stored before `offset`) equals
+   * `sha256` and that exactly total-offset bytes were written, make the data durable and
+   * move it into place. ECHECKSUM (and the partial is deleted) on a mismatch.
+   */
+  commit(sha256: string): Promise<PutResult>;
+  /** Stop: keep the partial for a later resume (interrupted) or delete it (refused). */
+  abort(keepPartial: boolean): Promise<void>;
+}
+
+export interface Download {
+  readonly path: string;
+  readonly total: number;
+  readonly offset: number;
+  readonly mtime: number;
+  /** The bytes from offset to total, read in large chunks. */
+  chunks(): AsyncIterable<Buffer>;
+  /** SHA-256 (hex) of the whole file; valid once chunks() has been read to the end. */
+  sha256(): string;
+  close(): Promise<void>;
+}
+
+export interface Storage {
+  /** Normalise `path` against `cwd` to a virtual path. EACCES for escapes, NUL, backslashes. */
+  normalize(cwd: string, path: string): string;
+  /** Create the user's home if missing (called at login). */
+  ensureHome(account: Account): Promise<void>;
+  stat(account: Account, cwd: string, path: string): Promise<Entry>;
+  /** The folder's entries (lstat semantics: symlinks are 'symlink'); partial uploads hidden. */
+  list(account: Account, cwd: string, path: string): Promise<{ path: string; entries: Entry[] }>;
+  /** Resolve a folder for `cd`: returns its virtual path. ENOTDIR / ENOENT / EACCES. */
+  chdir(account: Account, cwd: string, path: string): Promise<string>;
+  mkdir(account: Account, cwd: string, path: string, parents: boolean): Promise<string>;
+  rename(account: Account, cwd: string, from: string, to: string, overwrite: boolean): Promise<string>;
+  remove(account: Account, cwd: string, path: string, recursive: boolean): Promise<void>;
+  df(account: Account): Promise<Df>;
+  uploadInfo(account: Account, cwd: string, path: string): Promise<UploadInfo>;
+  /** Start an upload: checks the jail, the policy, the offset (EOFFSET with details.offset) and reserves quota (EQUOTA). */
+  beginUpload(account: Account, cwd: string, path: string, request: UploadRequest): Promise<Upload>;
+  openDownload(account: Account, cwd: string, path: string, offset: number): Promise<Download>;
+  /** The real OS folder behind a virtual folder (for exec's cwd). */
+  hostPath(account: Account, cwd: string): Promise<string>;
+  /** Forget cached usage for the account (after exec may have changed files). */
+  invalidateUsage(account: Account): void;
+  /** Flush pending durable commits (called on shutdown). */
+  close(): Promise<void>;
+}

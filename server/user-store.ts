@@ -1,0 +1,255 @@
+/**
+ * The user database: ROOT/users.json, holding each account's quota, exec permission and
+ * SCRAM verifier (never a password). The file is small and rewritten whole, atomically
+ * and durably, so a crash leaves the old database or the new one, never a torn one.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { FerryError, toFerryError } from '../shared/common/errors.js';
+
+export interface ScramVerifier {
+  /** Base64. */
+  salt: string;
+  iterations: number;
+  /** Base64 H(ClientKey). */
+  storedKey: string;
+  /** Base64 HMAC(SaltedPassword, "Server Key"). */
+  serverKey: string;
+}
+
+export interface UserRecord {
+  readonly name: string;
+  /** Bytes, or null for no quota. */
+  readonly quota: number | null;
+  /** May this account run shell commands? */
+  readonly exec: boolean;
+  readonly scram: ScramVerifier;
+  /** ISO 8601 time the account was made. */
+  readonly created: string;
+}
+
+const FILE_NAME = 'users.json';
+const FORMAT_VERSION = 1;
+const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+
+/** Names become home folder names, so they are kept short and free of path tricks. */
+export function validateUserName(name: string): void {
+  if (typeof name !== 'string' || !USER_NAME.test(name)) {
+    throw new FerryError(
+      'EINVAL',
+      `"${String(name)}" is not a valid user name: use 1 to 32 letters, digits, '_', '.' or '-', starting with a letter or '_'.`,
+    );
+  }
+}
+
+const base64 = z.string().min(1).max(1024).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
+
+const UserRecordSchema = z.object({
+  name: z.string().regex(USER_NAME, 'is not a valid user name'),
+  quota: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable(),
+  exec: z.boolean(),
+  scram: z.object({
+    salt: base64,
+    iterations: z.number().int().min(1).max(100_000_000),
+    storedKey: base64,
+    serverKey: base64,
+  }),
+  created: z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'is not a date'),
+});
+
+const UsersFileSchema = z.object({
+  version: z.literal(FORMAT_VERSION),
+  users: z.array(UserRecordSchema),
+});
+
+export class UserStore {
+  private users: readonly UserRecord[] = [];
+  /** Reads and writes run one at a time, so concurrent changes never overwrite each other. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly root: string,
+    private readonly file: string,
+  ) {}
+
+  static async open(root: string): Promise<UserStore> {
+    try {
+      await mkdir(root, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new FerryError(toFerryError(err).code, `Cannot create the server folder ${root} (${(err as Error).message}).`);
+    }
+    const store = new UserStore(root, path.join(root, FILE_NAME));
+    store.users = await store.readFile();
+    return store;
+  }
+
+  get(name: string): UserRecord | undefined {
+    return this.users.find((user) => user.name === name);
+  }
+
+  list(): readonly UserRecord[] {
+    return this.users;
+  }
+
+  async add(record: UserRecord): Promise<void> {
+    const user = checkRecord(record);
+    await this.change((users) => {
+      // Names differing only in case would share a home folder on a case-insensitive disk.
+      const clash = users.find((other) => other.name.toLowerCase() === user.name.toLowerCase());
+      if (clash) {
+        throw new FerryError(
+          'EEXIST',
+          clash.name === user.name
+            ? `The user "${user.name}" already exists.`
+            : `The user "${clash.name}" already exists, and names may not differ only in case.`,
+        );
+      }
+      return [...users, user];
+    });
+  }
+
+  async update(name: string, change: Partial<Pick<UserRecord, 'quota' | 'exec' | 'scram'>>): Promise<UserRecord> {
+    let updated: UserRecord | undefined;
+    await this.change((users) => {
+      const index = users.findIndex((user) => user.name === name);
+      if (index < 0) throw noSuchUser(name);
+      const current = users[index]!;
+      updated = checkRecord({
+        ...current,
+        ...(change.quota !== undefined ? { quota: change.quota } : {}),
+        ...(change.exec !== undefined ? { exec: change.exec } : {}),
+        ...(change.scram !== undefined ? { scram: change.scram } : {}),
+      });
+      return users.map((user, i) => (i === index ? updated! : user));
+    });
+    return updated!;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.change((users) => {
+      if (!users.some((user) => user.name === name)) throw noSuchUser(name);
+      return users.filter((user) => user.name !== name);
+    });
+  }
+
+  async reload(): Promise<void> {
+    await this.serialize(async () => {
+      this.users = await this.readFile();
+    });
+  }
+
+  /**
+   * Apply `edit` to the database as it is on disk now (another process, such as the admin
+   * CLI, may have changed it since we last read it), save it, and only then adopt it.
+   */
+  private change(edit: (users: readonly UserRecord[]) => readonly UserRecord[]): Promise<void> {
+    return this.serialize(async () => {
+      const next = edit(await this.readFile());
+      await this.writeFile(next);
+      this.users = next;
+    });
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readFile(): Promise<readonly UserRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new FerryError('EIO', `Cannot read the user database ${this.file} (${(err as Error).message}).`);
+    }
+    const corrupt = (why: string): FerryError =>
+      new FerryError('EIO', `The user database ${this.file} is corrupt (${why}). Fix it by hand or restore it from a backup.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw corrupt(`not valid JSON: ${(err as Error).message}`);
+    }
+    const parsed = UsersFileSchema.safeParse(json);
+    if (!parsed.success) {
+      throw corrupt(
+        parsed.error.issues
+          .slice(0, 3)
+          .map((issue) => `${issue.path.join('.') || 'top level'}: ${issue.message}`)
+          .join('; '),
+      );
+    }
+    const seen = new Set<string>();
+    for (const user of parsed.data.users) {
+      const key = user.name.toLowerCase();
+      if (seen.has(key)) throw corrupt(`the user "${user.name}" appears twice`);
+      seen.add(key);
+    }
+    return parsed.data.users.map(freeze);
+  }
+
+  private async writeFile(users: readonly UserRecord[]): Promise<void> {
+    const text = JSON.stringify({ version: FORMAT_VERSION, users }, null, 2) + '\n';
+    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      const handle = await open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.chmod(0o600); // exact, whatever the umask: the file holds SCRAM verifiers
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.file);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw new FerryError(toFerryError(err).code, `Cannot save the user database ${this.file} (${(err as Error).message}).`);
+    }
+    await syncFolder(this.root);
+  }
+}
+
+/** Make a rename durable. Some platforms (Windows) cannot fsync a folder: best effort there. */
+async function syncFolder(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') {
+      throw new FerryError('EIO', `Cannot flush the folder ${dir} to disk (${(err as Error).message}).`);
+    }
+  } finally {
+    await handle?.close();
+  }
+}
+
+function checkRecord(record: UserRecord): UserRecord {
+  validateUserName(record.name);
+  const parsed = UserRecordSchema.safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FerryError('EINVAL', `Invalid user record for "${record.name}": ${issue.path.join('.')} ${issue.message}.`);
+  }
+  return freeze(parsed.data);
+}
+
+/** A private, frozen copy: callers cannot change the store behind its back. */
+function freeze(record: UserRecord): UserRecord {
+  return Object.freeze({
+    name: record.name,
+    quota: record.quota,
+    exec: record.exec,
+    scram: Object.freeze({ ...record.scram }),
+    created: record.created,
+  });
+}
+
+function noSuchUser(name: string): FerryError {
+  return new FerryError('ENOENT', `There is no user "${name}".`);
+}

@@ -1,0 +1,206 @@
+/**
+ * Ferry frames: u32 little-endian header length, a UTF-8 JSON header, then exactly
+ * `size` body bytes when the header has a positive `size`. See docs/PROTOCOL.md.
+ *
+ * The decoder is an explicit state machine over whatever pieces the byte stream arrives
+ * in (TCP has no message boundaries). It checks the header length against a cap before
+ * it allocates anything, passes body bytes through as views of the input (no copies),
+ * and after the first error it stops: the connection owner answers with an error frame
+ * and closes.
+ */
+import { FerryError } from './errors.js';
+
+export const DEFAULT_MAX_HEADER = 64 * 1024;
+/** Largest body a frame may declare: 2^53-1, JSON's exact integer range. */
+export const MAX_BODY = Number.MAX_SAFE_INTEGER;
+
+export interface FrameHeader {
+  readonly type: string;
+  readonly id?: number;
+  /** Body length in bytes; absent or 0 means no body. */
+  readonly size?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface FrameSink {
+  /** A complete header. If `header.size > 0`, body() calls follow, then bodyEnd(). */
+  header(header: FrameHeader): void;
+  body(chunk: Uint8Array): void;
+  bodyEnd(): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Encode the length prefix and the JSON header. The body, if any, is written after it. */
+export function encodeHeader(header: FrameHeader, maxHeader = DEFAULT_MAX_HEADER): Uint8Array {
+  const json = encoder.encode(JSON.stringify(header));
+  if (json.length > maxHeader) {
+    throw new FerryError('ETOOBIG', `frame header of ${json.length} bytes exceeds the ${maxHeader}-byte limit`);
+  }
+  const out = new Uint8Array(4 + json.length);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  return out;
+}
+
+/** Encode a whole frame into one buffer (for small bodies; stream large ones instead). */
+export function encodeFrame(header: FrameHeader, body?: Uint8Array, maxHeader = DEFAULT_MAX_HEADER): Uint8Array {
+  const size = body?.length ?? 0;
+  const head = encodeHeader(size > 0 ? { ...header, size } : header, maxHeader);
+  if (body === undefined || size === 0) return head;
+  const out = new Uint8Array(head.length + size);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/** Parse and sanity-check a header's JSON. Throws EPROTO. */
+export function parseHeader(bytes: Uint8Array): FrameHeader {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new FerryError('EPROTO', 'frame header is not valid UTF-8 JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FerryError('EPROTO', 'frame header must be a JSON object');
+  }
+  const header = value as Record<string, unknown>;
+  if (typeof header.type !== 'string' || header.type.length === 0) {
+    throw new FerryError('EPROTO', 'frame header has no "type"');
+  }
+  if (header.id !== undefined && !(Number.isSafeInteger(header.id) && (header.id as number) >= 0)) {
+    throw new FerryError('EPROTO', 'frame "id" must be a non-negative integer');
+  }
+  if (header.size !== undefined && !(Number.isSafeInteger(header.size) && (header.size as number) >= 0)) {
+    throw new FerryError('EPROTO', 'frame "size" must be a non-negative integer');
+  }
+  return header as FrameHeader;
+}
+
+const enum State {
+  Length,
+  Header,
+  Body,
+  Failed,
+}
+
+export class FrameDecoder {
+  private state = State.Length;
+  /** Bytes gathered for the length prefix or the header (never more than maxHeader). */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private need = 4;
+  private bodyLeft = 0;
+  private failure: FerryError | undefined;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly maxHeader = DEFAULT_MAX_HEADER,
+  ) {}
+
+  /** The error that stopped the decoder, if any. */
+  get error(): FerryError | undefined {
+    return this.failure;
+  }
+
+  /** True between frames: nothing half-read is buffered. */
+  get idle(): boolean {
+    return this.state === State.Length && this.pendingBytes === 0;
+  }
+
+  /**
+   * Feed bytes. Throws the FerryError (EPROTO or ETOOBIG) that stopped decoding; later
+   * calls are ignored. Errors thrown by the sink propagate unchanged.
+   */
+  push(chunk: Uint8Array): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      switch (this.state) {
+        case State.Failed:
+          return;
+        case State.Body: {
+          const n = Math.min(this.bodyLeft, chunk.length - offset);
+          this.bodyLeft -= n;
+          const piece = chunk.subarray(offset, offset + n);
+          offset += n;
+          this.sink.body(piece);
+          if (this.bodyLeft === 0) {
+            this.state = State.Length;
+            this.need = 4;
+            this.sink.bodyEnd();
+          }
+          break;
+        }
+        case State.Length:
+        case State.Header: {
+          const n = Math.min(this.need - this.pendingBytes, chunk.length - offset);
+          this.pending.push(chunk.subarray(offset, offset + n));
+          this.pendingBytes += n;
+          offset += n;
+          if (this.pendingBytes < this.need) break;
+          const bytes = this.takePending();
+          if (this.state === State.Length) this.onLength(bytes);
+          else this.onHeader(bytes);
+          break;
+        }
+      }
+    }
+  }
+
+  private takePending(): Uint8Array {
+    let bytes: Uint8Array;
+    if (this.pending.length === 1) {
+      bytes = this.pending[0]!;
+    } else {
+      bytes = new Uint8Array(this.pendingBytes);
+      let at = 0;
+      for (const piece of this.pending) {
+        bytes.set(piece, at);
+        at += piece.length;
+      }
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    return bytes;
+  }
+
+  private onLength(bytes: Uint8Array): void {
+    const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+    if (length === 0) return this.fail(new FerryError('EPROTO', 'frame header length is 0'));
+    if (length > this.maxHeader) {
+      return this.fail(
+        new FerryError('ETOOBIG', `frame header of ${length} bytes exceeds the ${this.maxHeader}-byte limit`),
+      );
+    }
+    this.state = State.Header;
+    this.need = length;
+  }
+
+  private onHeader(bytes: Uint8Array): void {
+    let header: FrameHeader;
+    try {
+      header = parseHeader(bytes);
+    } catch (err) {
+      return this.fail(err as FerryError);
+    }
+    const size = header.size ?? 0;
+    if (size > 0) {
+      this.state = State.Body;
+      this.bodyLeft = size;
+    } else {
+      this.state = State.Length;
+      this.need = 4;
+    }
+    this.sink.header(header);
+  }
+
+  private fail(err: FerryError): never {
+    this.state = State.Failed;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.failure = err;
+    throw err;
+  }
+}

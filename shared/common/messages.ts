@@ -1,0 +1,138 @@
+/**
+ * The Ferry protocol's messages (version 1). docs/PROTOCOL.md is the normative prose;
+ * these schemas are what both ends enforce. Requests are validated by the server, and
+ * replies by the client (neither side trusts the other).
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+
+const id = z.number().int().nonnegative();
+/** A remote path: '/' is the user's home. Jail checks happen in the server's storage layer. */
+const remotePath = z.string().min(1).max(4096);
+const b64 = z.string().max(1024);
+
+export const ExistsPolicy = z.enum(['overwrite', 'fail', 'skip', 'rename']);
+export type ExistsPolicy = z.infer<typeof ExistsPolicy>;
+
+export const Request = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), id, versions: z.array(z.number().int()).min(1).max(16), agent: z.string().max(200) }),
+  z.object({ type: z.literal('auth'), id, mechanism: z.string().max(64), data: z.string().max(2048) }),
+  z.object({ type: z.literal('auth-final'), id, data: z.string().max(2048) }),
+  z.object({ type: z.literal('attach'), id, session: b64, proof: b64 }),
+  z.object({ type: z.literal('ping'), id }),
+  z.object({ type: z.literal('pwd'), id }),
+  z.object({ type: z.literal('cd'), id, path: remotePath }),
+  z.object({ type: z.literal('list'), id, path: remotePath.optional() }),
+  z.object({ type: z.literal('stat'), id, path: remotePath }),
+  z.object({ type: z.literal('mkdir'), id, path: remotePath, parents: z.boolean().optional() }),
+  z.object({ type: z.literal('rename'), id, from: remotePath, to: remotePath, overwrite: z.boolean().optional() }),
+  z.object({ type: z.literal('delete'), id, path: remotePath, recursive: z.boolean().optional() }),
+  z.object({ type: z.literal('df'), id }),
+  z.object({ type: z.literal('upload-info'), id, path: remotePath }),
+  z.object({
+    type: z.literal('put'),
+    id,
+    path: remotePath,
+    offset: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+    size: z.number().int().nonnegative().optional(),
+    exists: ExistsPolicy.optional(),
+    mtime: z.number().optional(),
+  }),
+  z.object({ type: z.literal('put-end'), id, sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  z.object({ type: z.literal('get'), id, path: remotePath, offset: z.number().int().nonnegative().optional() }),
+  z.object({
+    type: z.literal('exec'),
+    id,
+    command: z.string().min(1).max(64 * 1024),
+    timeout: z.number().int().positive().optional(),
+  }),
+  z.object({ type: z.literal('cancel'), id, target: id }),
+]);
+export type Request = z.infer<typeof Request>;
+export type RequestType = Request['type'];
+export const REQUEST_TYPES: ReadonlySet<string> = new Set(Request.options.map((o) => o.shape.type.value));
+
+export const EntryType = z.enum(['file', 'dir', 'symlink', 'other']);
+export type EntryType = z.infer<typeof EntryType>;
+
+export const Entry = z.object({
+  name: z.string().min(1).max(1024),
+  type: EntryType,
+  size: z.number().nonnegative(),
+  /** Modification time, milliseconds since the epoch. */
+  mtime: z.number(),
+  /** Permission bits (e.g. 0o644). */
+  mode: z.number().int().nonnegative(),
+});
+export type Entry = z.infer<typeof Entry>;
+export const EntryList = z.array(Entry);
+
+export const UserInfo = z.object({
+  name: z.string(),
+  exec: z.boolean(),
+  /** Bytes, or null for no quota. */
+  quota: z.number().nullable(),
+});
+export type UserInfo = z.infer<typeof UserInfo>;
+
+export const Df = z.object({ quota: z.number().nullable(), used: z.number(), free: z.number() });
+export type Df = z.infer<typeof Df>;
+
+export const ServerHello = z.object({
+  type: z.literal('hello'),
+  id: id,
+  version: z.number().int(),
+  agent: z.string(),
+  nonce: b64,
+  mechanisms: z.array(z.string()),
+});
+export type ServerHello = z.infer<typeof ServerHello>;
+
+export const AuthOk = z.object({
+  type: z.literal('ok'),
+  id,
+  data: z.string(),
+  user: UserInfo,
+  cwd: z.string(),
+  session: b64,
+  ticket: b64,
+});
+export type AuthOk = z.infer<typeof AuthOk>;
+
+export const UploadInfo = z.object({ partial: z.number().nullable(), entry: Entry.nullable() });
+export type UploadInfo = z.infer<typeof UploadInfo>;
+
+export const PutResult = z.object({
+  path: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  skipped: z.boolean().optional(),
+});
+export type PutResult = z.infer<typeof PutResult>;
+
+export const GetData = z.object({
+  type: z.literal('data'),
+  id,
+  offset: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  size: z.number().int().nonnegative().optional(),
+  mtime: z.number(),
+});
+export type GetData = z.infer<typeof GetData>;
+
+export const ExecStream = z.enum(['stdout', 'stderr']);
+export type ExecStream = z.infer<typeof ExecStream>;
+
+export const ExecExit = z.object({ code: z.number().int().nullable(), signal: z.string().nullable() });
+export type ExecExit = z.infer<typeof ExecExit>;
+
+/** A readable summary of a zod failure for an EPROTO message. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || 'header'}: ${i.message}`)
+    .join('; ');
+}

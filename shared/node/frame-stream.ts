@@ -1,0 +1,286 @@
+/**
+ * Frames over a Node socket (TCP or TLS): a pull-style reader with backpressure and a
+ * writer that never interleaves two frames. The codec itself lives in shared/common.
+ */
+import type { Duplex } from 'node:stream';
+import { FrameDecoder, encodeHeader, type FrameHeader, DEFAULT_MAX_HEADER } from '../common/frame.js';
+import { FerryError } from '../common/errors.js';
+
+type Item =
+  | { readonly kind: 'header'; readonly header: FrameHeader }
+  | { readonly kind: 'body'; readonly chunk: Buffer }
+  | { readonly kind: 'end' };
+
+export interface FrameReaderOptions {
+  readonly maxHeader?: number;
+  /** Pause the socket when this many body bytes are queued and unread. */
+  readonly highWaterMark?: number;
+  /** A frame header must be complete this long after its first byte arrives (ms). */
+  readonly headerDeadline?: number;
+}
+
+/**
+ * Pull frames from a socket: `await next()` for a header, then consume its body with
+ * `body()`, `readBody()` or `skipBody()` before the next header. Reading stops (the
+ * socket is paused) while too many bytes wait to be consumed.
+ */
+export class FrameReader {
+  private readonly queue: Item[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  private failure: FerryError | undefined;
+  private readonly decoder: FrameDecoder;
+  private readonly highWater: number;
+  private headerTimer: NodeJS.Timeout | undefined;
+  private inBody = false;
+  /** The last header returned by next() has a body that was not read to its end yet. */
+  private bodyPending = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    options: FrameReaderOptions = {},
+  ) {
+    this.highWater = options.highWaterMark ?? 4 * 1024 * 1024;
+    const deadline = options.headerDeadline ?? 0;
+    this.decoder = new FrameDecoder(
+      {
+        header: (header) => {
+          this.inBody = (header.size ?? 0) > 0;
+          this.push({ kind: 'header', header });
+        },
+        body: (chunk) => {
+          this.queuedBytes += chunk.length;
+          this.push({ kind: 'body', chunk: chunk as Buffer });
+        },
+        bodyEnd: () => {
+          this.inBody = false;
+          this.push({ kind: 'end' });
+        },
+      },
+      options.maxHeader ?? DEFAULT_MAX_HEADER,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk);
+      } catch (err) {
+        this.fail(err instanceof FerryError ? err : new FerryError('EPROTO', String(err)));
+        return;
+      }
+      if (deadline > 0) this.armHeaderDeadline(deadline);
+      if (this.queuedBytes >= this.highWater) socket.pause();
+    });
+    socket.on('end', () => this.finish());
+    socket.on('close', () => this.finish());
+    socket.on('error', (err) => this.fail(new FerryError('ECONN', `connection error: ${err.message}`)));
+  }
+
+  /** The decode error that ended the stream, if the peer sent a bad frame. */
+  get protocolError(): FerryError | undefined {
+    return this.failure?.code === 'EPROTO' || this.failure?.code === 'ETOOBIG' ? this.failure : undefined;
+  }
+
+  private armHeaderDeadline(ms: number): void {
+    const midHeader = !this.decoder.idle && !this.inBody;
+    if (!midHeader) {
+      clearTimeout(this.headerTimer);
+      this.headerTimer = undefined;
+    } else if (this.headerTimer === undefined) {
+      this.headerTimer = setTimeout(() => {
+        this.fail(new FerryError('ETIMEDOUT', `a frame header did not arrive within ${ms} ms`));
+        this.socket.destroy();
+      }, ms);
+      this.headerTimer.unref();
+    }
+  }
+
+  private push(item: Item): void {
+    this.queue.push(item);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private finish(): void {
+    clearTimeout(this.headerTimer);
+    this.ended = true;
+    this.wake();
+  }
+
+  private fail(err: FerryError): void {
+    this.failure ??= err;
+    this.finish();
+  }
+
+  private async take(): Promise<Item | undefined> {
+    for (;;) {
+      if (this.head < this.queue.length) {
+        const item = this.queue[this.head++]!;
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue.splice(0, this.head);
+          this.head = 0;
+        }
+        if (item.kind === 'body') {
+          this.queuedBytes -= item.chunk.length;
+          if (this.queuedBytes < this.highWater / 2 && this.socket.isPaused()) this.socket.resume();
+        }
+        return item;
+      }
+      if (this.ended) return undefined;
+      if (this.socket.isPaused()) this.socket.resume();
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  /** The next frame header, or null when the peer closed cleanly between frames. */
+  async next(): Promise<FrameHeader | null> {
+    const item = await this.take();
+    if (item === undefined) {
+      if (this.failure) throw this.failure;
+      if (!this.decoder.idle) throw new FerryError('ECONN', 'connection closed in the middle of a frame');
+      return null;
+    }
+    if (item.kind !== 'header') throw new FerryError('EPROTO', 'body bytes where a header was expected');
+    this.bodyPending = (item.header.size ?? 0) > 0;
+    return item.header;
+  }
+
+  /** The current frame's body, chunk by chunk (views of the received data, no copies). */
+  async *body(): AsyncGenerator<Buffer, void, undefined> {
+    if (!this.bodyPending) return;
+    for (;;) {
+      const item = await this.take();
+      if (item === undefined) throw this.failure ?? new FerryError('ECONN', 'connection closed in the middle of a frame body');
+      if (item.kind === 'end') {
+        this.bodyPending = false;
+        return;
+      }
+      if (item.kind === 'header') throw new FerryError('EPROTO', 'header where body bytes were expected');
+      yield item.chunk;
+    }
+  }
+
+  /** Read a whole (small) body into memory, refusing more than `max` bytes. */
+  async readBody(size: number, max: number): Promise<Buffer> {
+    if (size > max) {
+      await this.skipBody();
+      throw new FerryError('ETOOBIG', `a body of ${size} bytes exceeds the ${max}-byte limit`);
+    }
+    const parts: Buffer[] = [];
+    for await (const chunk of this.body()) parts.push(chunk);
+    return Buffer.concat(parts, size);
+  }
+
+  /** Discard the rest of the current body (nothing happens if it was read already). */
+  async skipBody(): Promise<void> {
+    for await (const _ of this.body()) {
+      // discard
+    }
+  }
+}
+
+/**
+ * Writes frames to a socket. Small frames go out in one write; a streamed body holds the
+ * socket until it is done, and frames sent meanwhile wait their turn (never interleave).
+ */
+export class FrameWriter {
+  private lock: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly maxHeader = DEFAULT_MAX_HEADER,
+  ) {
+    socket.once('close', () => (this.closed = true));
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.socket.destroyed;
+  }
+
+  /** Send a frame whose body (if any) is already in memory. */
+  send(header: FrameHeader, body?: Uint8Array): Promise<void> {
+    return this.exclusive(async () => {
+      this.writeFrame(header, body);
+      await this.drained();
+    });
+  }
+
+  /**
+   * Send a header declaring `size` body bytes, then exactly that many bytes from `source`.
+   * If the source yields fewer or more bytes the frame cannot be completed and the socket
+   * is destroyed (the peer sees a dropped connection, never a corrupt frame).
+   */
+  sendStream(header: FrameHeader, size: number, source: AsyncIterable<Uint8Array>): Promise<void> {
+    return this.exclusive(async () => {
+      this.write(encodeHeader({ ...header, size }, this.maxHeader));
+      let sent = 0;
+      try {
+        for await (const chunk of source) {
+          sent += chunk.length;
+          if (sent > size) throw new FerryError('EIO', 'the source grew while it was being sent');
+          if (!this.write(chunk)) await this.drained();
+        }
+        if (sent !== size) throw new FerryError('EIO', `the source ended after ${sent} of ${size} bytes`);
+      } catch (err) {
+        this.socket.destroy();
+        throw err;
+      }
+      await this.drained();
+    });
+  }
+
+  /** Run `fn` while holding the socket (used to send a few frames back to back). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(() => {
+      if (this.isClosed) throw new FerryError('ECONN', 'the connection is closed');
+      return fn();
+    });
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Write a frame immediately; only call while holding the lock via exclusive(). */
+  writeFrame(header: FrameHeader, body?: Uint8Array): boolean {
+    const size = body?.length ?? 0;
+    const head = encodeHeader(size > 0 ? { ...header, size } : header, this.maxHeader);
+    if (size === 0) return this.write(head);
+    this.socket.cork();
+    this.write(head);
+    const ok = this.write(body!);
+    process.nextTick(() => this.socket.uncork());
+    return ok;
+  }
+
+  private write(bytes: Uint8Array): boolean {
+    if (this.isClosed) throw new FerryError('ECONN', 'the connection is closed');
+    return this.socket.write(bytes);
+  }
+
+  /** Resolves once the socket's buffer is below its high-water mark (or rejects on close). */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', closed);
+        resolve();
+      };
+      const closed = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', closed);
+        reject(new FerryError('ECONN', 'the connection closed while sending'));
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', closed);
+    });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The layer rules of STYLE.md, checked on every import in the tree (the tsconfigs check
+ * the globals each layer may use; this checks what each folder may import).
+ */
+import { describe, it, expect } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from './helpers/harness.js';
+
+function sources(dir: string): string[] {
+  const abs = path.join(REPO, dir);
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const rel = path.join(dir, name);
+    if (statSync(path.join(REPO, rel)).isDirectory()) return sources(rel);
+    return /\.(ts|tsx)$/.test(name) && !name.endsWith('.d.ts') ? [rel] : [];
+  });
+}
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(path.join(REPO, file), 'utf8');
+  return [...text.matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? m[3] ?? m[4]!);
+}
+
+/** The repo-relative folder an import resolves into, or the bare package name. */
+function target(file: string, spec: string): string {
+  if (!spec.startsWith('.')) return spec;
+  return path.relative(REPO, path.resolve(REPO, path.dirname(file), spec));
+}
+
+interface Rule {
+  readonly layer: string;
+  readonly forbid: (resolved: string, spec: string) => string | null;
+}
+
+const isNodeBuiltin = (spec: string): boolean => spec.startsWith('node:') || ['fs', 'path', 'os', 'crypto', 'net', 'tls', 'child_process', 'stream'].includes(spec);
+
+const RULES: Rule[] = [
+  {
+    layer: 'shared/common',
+    forbid: (resolved, spec) =>
+      spec === 'electron' || isNodeBuiltin(spec)
+        ? 'shared/common may use neither Node nor Electron'
+        : spec.startsWith('.') && !resolved.startsWith('shared/common')
+          ? 'shared/common may only import shared/common'
+          : null,
+  },
+  {
+    layer: 'shared/node',
+    forbid: (resolved, spec) =>
+      spec === 'electron'
+        ? 'shared/node must not import electron'
+        : spec.startsWith('.') && !resolved.startsWith('shared/')
+          ? 'shared/node may only import shared/'
+          : null,
+  },
+  {
+    layer: 'server',
+    forbid: (resolved, spec) =>
+      spec === 'electron'
+        ? 'the server must not import electron'
+        : spec.startsWith('.') && !(resolved.startsWith('server') || resolved.startsWith('shared/'))
+          ? 'the server may only import server/ and shared/'
+          : null,
+  },
+  {
+    layer: 'electron/engine',
+    forbid: (resolved, spec) =>
+      spec === 'electron'
+        ? 'the engine must not import electron (it runs under plain Node)'
+        : spec.startsWith('.') && !(resolved.startsWith('electron/engine') || resolved.startsWith('shared/'))
+          ? 'the engine may only import electron/engine and shared/'
+          : null,
+  },
+  {
+    layer: 'cli',
+    forbid: (resolved, spec) =>
+      spec === 'electron'
+        ? 'the CLI must not import electron'
+        : spec.startsWith('.') && resolved.startsWith('server')
+          ? 'the CLI talks to the server over the wire, not by importing it'
+          : null,
+  },
+  {
+    layer: 'renderer',
+    forbid: (resolved, spec) =>
+      spec === 'electron' || isNodeBuiltin(spec)
+        ? 'the renderer may use neither Node nor Electron'
+        : spec.startsWith('.') && !(resolved.startsWith('renderer') || resolved.startsWith('shared/common'))
+          ? 'the renderer may only import renderer/ and shared/common'
+          : null,
+  },
+];
+
+describe('layers', () => {
+  for (const rule of RULES) {
+    it(`${rule.layer} imports only what its layer allows`, () => {
+      const violations: string[] = [];
+      for (const file of sources(rule.layer)) {
+        for (const spec of importsOf(file)) {
+          const why = rule.forbid(target(file, spec), spec);
+          if (why) violations.push(`${file}: ${spec} (${why})`);
+        }
+      }
+      expect(violations).toEqual([]);
+    });
+  }
+
+  it('finds the imports it checks (the scanner itself works)', () => {
+    const found = importsOf('server/connection.ts');
+    expect(found).toContain('node:crypto');
+    expect(found).toContain('../shared/common/errors.js');
+    expect(target('server/connection.ts', '../shared/common/errors.js')).toBe('shared/common/errors.js');
+    const bad = RULES.find((r) => r.layer === 'shared/common')!;
+    expect(bad.forbid('server/x.js', '../../server/x.js')).not.toBeNull();
+    expect(bad.forbid('', 'node:fs')).not.toBeNull();
+  });
+});
