@@ -1,0 +1,216 @@
+/**
+ * The one contract between the UI and the engine: every call (renderer → engine) and
+ * every event (engine → renderer). Electron's preload and main process, the browser-mode
+ * WebSocket client and host all derive from these maps. Arguments are validated at
+ * runtime on the engine side with the schemas below: the renderer is untrusted.
+ */
+import { z } from 'zod';
+import type { ErrorInfo } from './errors.js';
+import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
+import type { ConflictDecision, TransferEvent, TransferId, TransferView } from './transfer-model.js';
+
+const text = (max = 4096) => z.string().max(max);
+const remotePath = z.string().min(1).max(4096);
+
+export const ProfileInput = z.object({
+  id: z.string().max(64).optional(),
+  name: text(200),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1).max(64),
+  plain: z.boolean().optional(),
+});
+export type ProfileInput = z.infer<typeof ProfileInput>;
+
+export interface Profile extends ProfileInput {
+  readonly id: string;
+  /** A login is remembered (as SCRAM keys, never the password). */
+  readonly remembered: boolean;
+  /** The built-in local server profile. */
+  readonly local?: boolean;
+}
+
+export const ConnectInput = z.object({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1).max(64),
+  password: z.string().max(1024).optional(),
+  plain: z.boolean().optional(),
+  profileId: z.string().max(64).optional(),
+  /** Remember the login for this profile (stored as SCRAM keys). */
+  remember: z.boolean().optional(),
+});
+export type ConnectInput = z.infer<typeof ConnectInput>;
+
+export interface SessionInfo {
+  readonly host: string;
+  readonly port: number;
+  readonly user: UserInfo;
+  readonly cwd: string;
+  readonly fingerprint: string | null;
+  readonly profileId: string | null;
+}
+
+export type ConnectResult =
+  | { readonly kind: 'connected'; readonly session: SessionInfo }
+  /** The server's key is not pinned yet: show it and ask (then call hosts:trust). */
+  | { readonly kind: 'hostkey-new'; readonly hostPort: string; readonly fingerprint: string }
+  /** The key changed: a blocking warning, never a silent accept. */
+  | { readonly kind: 'hostkey-changed'; readonly hostPort: string; readonly fingerprint: string; readonly expected: string };
+
+export type ConnectionState =
+  | { readonly state: 'disconnected'; readonly error?: ErrorInfo }
+  | { readonly state: 'connecting' }
+  | { readonly state: 'connected'; readonly session: SessionInfo }
+  | { readonly state: 'reconnecting'; readonly attempt: number; readonly error?: ErrorInfo };
+
+export interface Settings {
+  readonly downloadDir: string;
+  readonly concurrency: number;
+}
+
+export const SettingsInput = z.object({
+  downloadDir: z.string().min(1).max(4096).optional(),
+  concurrency: z.number().int().min(1).max(16).optional(),
+});
+
+/** A file the user dropped or picked; the transport turns it into bytes or an OS path. */
+export interface UploadItem {
+  /** '/'-separated path inside the dropped folder (just the name for a plain file). */
+  readonly relativePath: string;
+  readonly size: number;
+}
+
+export interface ConflictPrompt {
+  readonly conflictId: string;
+  readonly transfer: TransferView;
+  readonly existing: { readonly size: number; readonly mtime: number };
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorInfo };
+
+/**
+ * Calls: name → [argument schema, result type]. Every call resolves to a Result: errors
+ * cross as data with stable codes, never as thrown strings.
+ */
+export const CALLS = {
+  'profiles:list': z.tuple([]),
+  'profiles:save': z.tuple([ProfileInput]),
+  'profiles:delete': z.tuple([z.string().max(64)]),
+  'session:connect': z.tuple([ConnectInput]),
+  'session:disconnect': z.tuple([]),
+  'session:state': z.tuple([]),
+  'hosts:trust': z.tuple([z.string().max(300), z.string().max(200)]),
+  'hosts:forget': z.tuple([z.string().max(300)]),
+  'fs:list': z.tuple([remotePath]),
+  'fs:stat': z.tuple([remotePath]),
+  'fs:cd': z.tuple([remotePath]),
+  'fs:mkdir': z.tuple([remotePath]),
+  'fs:rename': z.tuple([remotePath, remotePath]),
+  'fs:delete': z.tuple([z.array(remotePath).min(1).max(10_000)]),
+  'fs:df': z.tuple([]),
+  /** Upload OS paths (Electron drops and pickers). */
+  'transfers:uploadPaths': z.tuple([z.array(z.string().min(1).max(4096)).min(1).max(10_000), remotePath]),
+  'transfers:download': z.tuple([z.array(remotePath).min(1).max(10_000)]),
+  'transfers:pause': z.tuple([z.string().max(64)]),
+  'transfers:resume': z.tuple([z.string().max(64)]),
+  'transfers:cancel': z.tuple([z.string().max(64)]),
+  'transfers:retry': z.tuple([z.string().max(64)]),
+  'transfers:pauseAll': z.tuple([]),
+  'transfers:resumeAll': z.tuple([]),
+  'transfers:cancelAll': z.tuple([]),
+  'transfers:clear': z.tuple([]),
+  'transfers:list': z.tuple([]),
+  'transfers:resolveConflict': z.tuple([
+    z.string().max(64),
+    z.enum(['overwrite', 'skip', 'rename', 'resume']),
+    z.boolean(),
+  ]),
+  'exec:run': z.tuple([z.string().min(1).max(64 * 1024)]),
+  'exec:cancel': z.tuple([z.string().max(64)]),
+  'history:get': z.tuple([]),
+  'history:add': z.tuple([z.string().min(1).max(4096)]),
+  'settings:get': z.tuple([]),
+  'settings:set': z.tuple([SettingsInput]),
+} as const;
+
+export type CallName = keyof typeof CALLS;
+export type CallArgs<N extends CallName> = z.infer<(typeof CALLS)[N]>;
+
+/** What each call returns (inside its Result). */
+export interface CallResults {
+  'profiles:list': Profile[];
+  'profiles:save': Profile;
+  'profiles:delete': void;
+  'session:connect': ConnectResult;
+  'session:disconnect': void;
+  'session:state': ConnectionState;
+  'hosts:trust': void;
+  'hosts:forget': boolean;
+  'fs:list': { path: string; entries: Entry[] };
+  'fs:stat': Entry;
+  'fs:cd': string;
+  'fs:mkdir': string;
+  'fs:rename': string;
+  'fs:delete': void;
+  'fs:df': Df;
+  'transfers:uploadPaths': TransferView[];
+  'transfers:download': TransferView[];
+  'transfers:pause': void;
+  'transfers:resume': void;
+  'transfers:cancel': void;
+  'transfers:retry': void;
+  'transfers:pauseAll': void;
+  'transfers:resumeAll': void;
+  'transfers:cancelAll': void;
+  'transfers:clear': void;
+  'transfers:list': TransferView[];
+  'transfers:resolveConflict': void;
+  'exec:run': string;
+  'exec:cancel': void;
+  'history:get': string[];
+  'history:add': void;
+  'settings:get': Settings;
+  'settings:set': Settings;
+}
+
+/** Events: engine → renderer. */
+export interface Events {
+  'session:state': ConnectionState;
+  /** Batched transfer changes (about ten a second at most). */
+  'transfers:event': TransferEvent;
+  'transfers:conflict': ConflictPrompt;
+  /** Remote folders whose contents changed (after uploads, deletes, console commands). */
+  'fs:changed': { readonly paths: readonly string[] };
+  'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
+  'exec:exit': {
+    readonly execId: string;
+    readonly code: number | null;
+    readonly signal: string | null;
+    readonly error?: ErrorInfo;
+    /** The session's folder after the command (a `cd` in the console moves the tree). */
+    readonly cwd: string;
+  };
+}
+export type EventName = keyof Events;
+
+/** A DOM File, as far as this layer needs to know (it has no DOM types). */
+export interface UploadFile {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** The API the renderer sees (window.ferry): the same on Electron and in a browser. */
+export interface FerryApi {
+  call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<Result<CallResults[N]>>;
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+  /**
+   * Upload files the user dropped or picked into `remoteDir`. Electron turns them into OS
+   * paths; the browser streams their bytes. `relativePaths` keep a dropped folder's shape.
+   */
+  uploadFiles(files: readonly UploadFile[], relativePaths: readonly string[], remoteDir: string): Promise<Result<TransferView[]>>;
+  /** 'electron' or 'browser': for wording only (e.g. "Show in folder"), never behaviour. */
+  readonly platform: 'electron' | 'browser';
+}
+
+export type { TransferId, ConflictDecision };
