@@ -13,6 +13,7 @@ import { RemoteSession } from '../electron/engine/session.js';
 import { TransferQueue } from '../electron/engine/transfer-queue.js';
 import { readPassword } from '../shared/node/prompt.js';
 import { ProgressPrinter } from './progress.js';
+import { printable } from './terminal-text.js';
 
 const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain] <command> [args]
 
@@ -89,7 +90,7 @@ function formatEntry(e: Entry): string {
   const kind = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : e.type === 'file' ? '-' : '?';
   const bits = [0o400, 0o200, 0o100, 0o40, 0o20, 0o10, 0o4, 0o2, 0o1].map((b, i) => (e.mode & b ? 'rwx'[i % 3] : '-')).join('');
   const date = new Date(e.mtime).toISOString().slice(0, 16).replace('T', ' ');
-  return `${kind}${bits} ${String(e.size).padStart(12)} ${date} ${e.name}${e.type === 'dir' ? '/' : ''}`;
+  return `${kind}${bits} ${String(e.size).padStart(12)} ${date} ${printable(e.name)}${e.type === 'dir' ? '/' : ''}`;
 }
 
 async function transfer(
@@ -111,6 +112,8 @@ async function transfer(
   try {
     if (direction === 'upload') await queue.upload(sources, target);
     else await queue.download(sources, target);
+    // Interrupted while folders were being scanned: nothing was running to cancel then.
+    if (ctx.signal.aborted) queue.cancelAll();
     await queue.idle();
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
@@ -120,7 +123,7 @@ async function transfer(
   if (ctx.signal.aborted) throw new FerryError('ECANCELED', 'interrupted');
   const failed = queue.list().filter((t) => t.state === 'failed');
   for (const t of failed) {
-    process.stderr.write(`ferry: ${t.error?.code ?? 'EIO'}: ${t.name}: ${t.error?.message ?? 'failed'}\n`);
+    process.stderr.write(`ferry: ${t.error?.code ?? 'EIO'}: ${printable(`${t.name}: ${t.error?.message ?? 'failed'}`)}\n`);
   }
   return failed.length > 0 ? 1 : 0;
 }
@@ -228,7 +231,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         return 0;
       }
       case 'pwd':
-        process.stdout.write(`${await session.pwd()}\n`);
+        process.stdout.write(`${printable(await session.pwd())}\n`);
         return 0;
       case 'exec': {
         need(1, 'exec "COMMAND"');
@@ -253,6 +256,12 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
 
 export async function main(argv: string[]): Promise<void> {
   const controller = new AbortController();
+  // Whoever read our output has gone (`ferry exec … | head`): leave quietly, as a SIGPIPE
+  // would; closing the connection stops the remote command.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(128 + 13);
+  });
   let interrupted = false;
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
@@ -271,7 +280,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       const e = toFerryError(err);
       const advice = ADVICE[e.code];
-      process.stderr.write(`ferry: ${e.code}: ${e.message}${advice ? ` (${advice})` : ''}\n`);
+      process.stderr.write(`ferry: ${e.code}: ${printable(e.message)}${advice ? ` (${advice})` : ''}\n`);
       code = 1;
     }
   }

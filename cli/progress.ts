@@ -5,6 +5,7 @@
 import type { WriteStream } from 'node:tty';
 import type { TransferEvent, TransferView } from '../shared/common/transfer-model.js';
 import { formatBytes } from '../shared/common/size.js';
+import { printable } from './terminal-text.js';
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '--:--';
@@ -22,7 +23,8 @@ export function progressLine(t: TransferView, width: number): string {
   const filled = Math.round((pct / 100) * barWidth);
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]`;
   const room = Math.max(8, width - stats.length - bar.length - 3);
-  const name = t.name.length > room ? `…${t.name.slice(-(room - 1))}` : t.name.padEnd(room);
+  const shown = printable(t.name);
+  const name = shown.length > room ? `…${shown.slice(-(room - 1))}` : shown.padEnd(room);
   return `${name} ${bar} ${stats}`;
 }
 

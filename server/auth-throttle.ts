@@ -53,9 +53,15 @@ export function addressKey(address: string): string {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+interface Failure {
+  readonly at: number;
+  /** The user name an address failure was for (so that user's success can take it back). */
+  readonly tag: string;
+}
+
 class FailureLog {
-  /** key -> failure times, oldest first, at most `keep` of them. Map order = least recently failed first. */
-  private readonly entries = new Map<string, number[]>();
+  /** key -> failures, oldest first, at most `keep` of them. Map order = least recently failed first. */
+  private readonly entries = new Map<string, Failure[]>();
 
   constructor(
     private readonly keep: number,
@@ -64,19 +70,20 @@ class FailureLog {
 
   /** Recent failure times of `key` (pruned to the window), oldest first. */
   recent(key: string, since: number): readonly number[] {
-    const times = this.entries.get(key);
-    if (times === undefined) return [];
-    while (times.length > 0 && times[0]! <= since) times.shift();
-    if (times.length === 0) this.entries.delete(key);
-    return times;
+    const failures = this.entries.get(key);
+    if (failures === undefined) return [];
+    while (failures.length > 0 && failures[0]!.at <= since) failures.shift();
+    if (failures.length === 0) this.entries.delete(key);
+    return failures.map((f) => f.at);
   }
 
-  add(key: string, at: number, since: number): void {
-    const times = [...this.recent(key, since), at];
-    if (times.length > this.keep) times.splice(0, times.length - this.keep);
+  add(key: string, at: number, since: number, tag = ''): void {
+    this.recent(key, since);
+    const failures = [...(this.entries.get(key) ?? []), { at, tag }];
+    if (failures.length > this.keep) failures.splice(0, failures.length - this.keep);
     // Re-insert so the map's order is by last failure; evict the stalest when full.
     this.entries.delete(key);
-    this.entries.set(key, times);
+    this.entries.set(key, failures);
     while (this.entries.size > this.maxKeys) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
@@ -84,8 +91,15 @@ class FailureLog {
     }
   }
 
-  clear(key: string): void {
-    this.entries.delete(key);
+  /** Forget the key's failures (only those with `tag`, when given). */
+  clear(key: string, tag?: string): void {
+    if (tag === undefined) {
+      this.entries.delete(key);
+      return;
+    }
+    const left = (this.entries.get(key) ?? []).filter((f) => f.tag !== tag);
+    if (left.length === 0) this.entries.delete(key);
+    else this.entries.set(key, left);
   }
 
   get size(): number {
@@ -142,12 +156,14 @@ export class AuthThrottle {
   failure(address: string, user: string): void {
     const now = this.now();
     const since = now - this.windowMs;
-    this.addresses.add(addressKey(address), now, since);
+    this.addresses.add(addressKey(address), now, since, user);
     this.users.add(user, now, since);
   }
 
   success(address: string, user: string): void {
-    this.addresses.clear(addressKey(address));
+    // The address keeps its failures for other users: otherwise someone who owns one valid
+    // account could reset their address's count between guesses at other accounts.
+    this.addresses.clear(addressKey(address), user);
     this.users.clear(user);
   }
 

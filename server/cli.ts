@@ -8,6 +8,7 @@ import { formatBytes, parseSize } from '../shared/common/size.js';
 import { readPassword } from '../shared/node/prompt.js';
 import { createVerifier } from '../shared/node/scram.js';
 import { FerryServer } from './server.js';
+import { parseLimits, type Limits } from './server-context.js';
 import { UserStore, validateUserName } from './user-store.js';
 
 const USAGE = `Usage:
@@ -19,7 +20,9 @@ const USAGE = `Usage:
   ferryd user list --root DIR
 
 SIZE is bytes or a number with KiB, MiB, GiB or TiB. Passwords come from FERRY_PASSWORD
-or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.`;
+or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.
+FERRYD_LIMITS='{"preAuthTimeoutMs":5000,…}' overrides serve's limits (names and defaults:
+DEFAULT_LIMITS in server/server-context.ts; meant for tests and tuning).`;
 
 class UsageError extends Error {}
 
@@ -104,11 +107,22 @@ async function userCommand(args: string[], values: Record<string, unknown>, root
 async function serve(values: Record<string, unknown>, root: string): Promise<number> {
   const port = Number(values.port ?? 7070);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${String(values.port)}`);
+  // FERRYD_LIMITS='{"preAuthTimeoutMs":500}' overrides limits (tests, tuning); see server-context.ts.
+  let limits: Partial<Limits> | undefined;
+  const limitsText = process.env.FERRYD_LIMITS;
+  if (limitsText !== undefined && limitsText.trim() !== '') {
+    try {
+      limits = parseLimits(limitsText);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   const server = await FerryServer.start({
     root,
     host: (values.host as string | undefined) ?? '127.0.0.1',
     port,
     plain: values.plain === true,
+    ...(limits ? { limits } : {}),
   });
   process.stdout.write(`listening on ${server.host}:${server.port}\n`);
   if (server.fingerprint) {
@@ -119,7 +133,13 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.stderr.write(`${new Date().toISOString()} ${signal}: stopping (partial uploads are kept for resume)\n`);
-      void server.close().then(resolve);
+      // A failing close (say, a commit that cannot be flushed) must still end the process.
+      void server
+        .close()
+        .catch((err: unknown) => {
+          process.stderr.write(`${new Date().toISOString()} shutdown error: ${String(err)}\n`);
+        })
+        .then(() => resolve());
       setTimeout(resolve, 5000).unref();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

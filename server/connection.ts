@@ -18,6 +18,7 @@ import {
 } from '../shared/common/messages.js';
 import { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
 import { ScramServer, tlsExporterBinding } from '../shared/node/scram.js';
+import { addressKey } from './auth-throttle.js';
 import { startExec, type RunningExec } from './exec-runner.js';
 import type { ServerContext, Session } from './server-context.js';
 import type { Account, Upload } from './storage.js';
@@ -31,6 +32,18 @@ export function attachProofInput(serverNonce: string, binding: Buffer | null): B
   return Buffer.concat([Buffer.from(`ferry-attach:${serverNonce}:`), binding ?? Buffer.alloc(0)]);
 }
 
+/** Replace the server's own folders in a message to a client (no server paths leak). */
+export function scrubHostPaths(message: string, roots: readonly string[]): string {
+  let out = message;
+  for (const root of [...roots].sort((a, b) => b.length - a.length)) {
+    if (root.length < 2 || !out.includes(root)) continue;
+    // Node quotes the paths in its messages ("open '/srv/…'"): drop the whole quoted path.
+    out = out.split("'").map((part, i) => (i % 2 === 1 && part.includes(root) ? '…' : part)).join("'");
+    out = out.split(root).join('…');
+  }
+  return out;
+}
+
 export class Connection {
   private readonly reader: FrameReader;
   private readonly writer: FrameWriter;
@@ -39,9 +52,21 @@ export class Connection {
   private session: Session | undefined;
   /** Requests still running, by id, with a way to stop each. */
   private readonly running = new Map<number, () => void>();
+  /**
+   * Ids of every request not answered yet (a reused id would make replies ambiguous),
+   * each with a token naming the request that holds it.
+   */
+  private readonly ids = new Map<number, object>();
   private inFlight = 0;
+  private execsRunning = 0;
   private slotWaiter: (() => void) | undefined;
   private closed = false;
+  /** A connection-level error was sent (or is being sent): never send a second one. */
+  private errorSent = false;
+  /** Set by shutdown(): an upload body being read stops at the next chunk (partial kept). */
+  private stopping = false;
+  private preAuthTimer: NodeJS.Timeout | undefined;
+  private done: Promise<void> = Promise.resolve();
   private readonly label: string;
   private readonly address: string;
 
@@ -49,6 +74,7 @@ export class Connection {
     private readonly socket: Socket | TLSSocket,
     private readonly ctx: ServerContext,
     private readonly onAuthenticated: () => void,
+    acceptedAt: number = Date.now(),
   ) {
     this.address = socket.remoteAddress ?? 'unknown';
     this.label = `${this.address}:${socket.remotePort ?? 0}`;
@@ -57,9 +83,18 @@ export class Connection {
     this.reader = new FrameReader(socket, {
       maxHeader: ctx.limits.maxHeader,
       headerDeadline: ctx.limits.frameDeadlineMs,
+      // Answer with ETIMEDOUT, then close (the default would just drop the socket).
+      onDeadline: (err) => {
+        this.ctx.log(`conn ${this.label} timed out: ${err.message}`);
+        this.closeWith(err);
+      },
     });
     this.writer = new FrameWriter(socket, ctx.limits.maxHeader);
-    socket.setTimeout(ctx.limits.preAuthTimeoutMs, () => this.timeout('the login did not complete in time'));
+    // hello + login must finish within preAuthTimeoutMs of the TCP accept, however the
+    // peer paces its bytes (an idle timer would let a trickle keep the slot forever).
+    const left = Math.max(0, acceptedAt + ctx.limits.preAuthTimeoutMs - Date.now());
+    this.preAuthTimer = setTimeout(() => this.timeout('the login did not complete in time'), left);
+    this.preAuthTimer.unref();
     socket.on('error', () => {
       /* reported through the reader; never crash the server */
     });
@@ -71,31 +106,65 @@ export class Connection {
   }
 
   /** Serve until the connection ends. Never throws. */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    this.done = this.serve();
+    return this.done;
+  }
+
+  private async serve(): Promise<void> {
     try {
       if (!(await this.handshake())) return;
-      this.socket.setTimeout(this.ctx.limits.idleTimeoutMs, () => this.timeout('the connection was idle too long'));
+      this.startIdleTimer();
       await this.loop();
     } catch (err) {
       const e = toFerryError(err);
-      if (e.code !== 'ECONN') await this.fatal(undefined, e);
+      if (e.code !== 'ECONN') {
+        if (e.code === 'EPROTO' || e.code === 'ETOOBIG') this.ctx.log(`conn ${this.label} protocol error ${e.code}: ${e.message}`);
+        await this.fatal(undefined, e);
+      }
     } finally {
       this.end();
     }
   }
 
-  /** Close now (server shutdown): running work is stopped, partial uploads kept. */
-  shutdown(): void {
-    void this.fatal(undefined, new FerryError('ECONN', 'the server is shutting down'));
-    this.end();
+  /**
+   * Close now (server shutdown): running commands are killed, an upload keeps its partial.
+   * Resolves when this connection has finished (its upload aborted, its partial kept).
+   */
+  shutdown(): Promise<void> {
+    this.stopping = true;
+    for (const stop of this.running.values()) stop();
+    this.closeWith(new FerryError('ECONN', 'the server is shutting down'), 500);
+    return this.done;
+  }
+
+  private startIdleTimer(): void {
+    const idle = this.ctx.limits.idleTimeoutMs;
+    this.socket.on('timeout', () => {
+      // A command that prints nothing for a while is not an idle connection, as long as
+      // the peer takes what we send (a peer that stops reading is still timed out).
+      if (this.execsRunning > 0 && this.socket.writableLength === 0) {
+        this.socket.setTimeout(idle);
+        return;
+      }
+      this.timeout('the connection was idle too long');
+    });
+    this.socket.setTimeout(idle);
   }
 
   private timeout(why: string): void {
-    void this.fatal(undefined, new FerryError('ETIMEDOUT', why));
-    this.end();
+    this.ctx.log(`conn ${this.label} timed out: ${why}`);
+    this.closeWith(new FerryError('ETIMEDOUT', why));
+  }
+
+  /** Send a connection-level error, then close; destroyed anyway after `graceMs`. */
+  private closeWith(err: FerryError, graceMs = 2000): void {
+    setTimeout(() => this.socket.destroy(), graceMs).unref();
+    void this.fatal(undefined, err).finally(() => this.end());
   }
 
   private end(): void {
+    clearTimeout(this.preAuthTimer);
     if (!this.socket.destroyed) this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
@@ -103,6 +172,7 @@ export class Connection {
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.preAuthTimer);
     for (const stop of this.running.values()) stop();
     this.running.clear();
     if (this.session) {
@@ -112,32 +182,39 @@ export class Connection {
     this.ctx.log(`conn ${this.label} closed${this.user ? ` user=${this.user}` : ''}`);
   }
 
-  /** Send an error frame; if `id` is undefined the error is about the connection itself. */
+  /** Send an error frame; if `id` is undefined the error is about the connection itself (sent once). */
   private async fatal(id: number | undefined, err: FerryError): Promise<void> {
+    if (id === undefined) {
+      if (this.errorSent) return;
+      this.errorSent = true;
+    }
     await this.sendError(id, err).catch(() => undefined);
   }
 
   private sendError(id: number | undefined, err: FerryError): Promise<void> {
     const info: ErrorInfo = err.toInfo();
-    return this.writer.send(id === undefined ? { type: 'error', ...info } : { type: 'error', id, ...info });
+    const message = scrubHostPaths(info.message, this.ctx.hostRoots);
+    const scrubbed: ErrorInfo = message === info.message ? info : { ...info, message };
+    return this.send(id === undefined ? { type: 'error', ...scrubbed } : { type: 'error', id, ...scrubbed });
   }
 
+  /**
+   * Send a frame. A final reply (ok or error with an id) frees its id when it is written,
+   * so a client may reuse the id as soon as it has the reply.
+   */
   private send(header: FrameHeader, body?: Uint8Array): Promise<void> {
-    return this.writer.send(header, body);
+    const id = header.id;
+    if (id === undefined || (header.type !== 'ok' && header.type !== 'error')) return this.writer.send(header, body);
+    return this.writer.exclusive(async () => {
+      this.ids.delete(id);
+      this.writer.writeFrame(header, body);
+      await this.writer.drained();
+    });
   }
 
   /** Read the next request, validated. Closes (by throwing) on anything malformed. */
   private async nextRequest(): Promise<Request | null> {
-    let header: FrameHeader | null;
-    try {
-      header = await this.reader.next();
-    } catch (err) {
-      const e = toFerryError(err);
-      if (e.code === 'EPROTO' || e.code === 'ETOOBIG' || e.code === 'ETIMEDOUT') {
-        this.ctx.log(`conn ${this.label} protocol error ${e.code}: ${e.message}`);
-      }
-      throw e;
-    }
+    const header = await this.reader.next();
     if (header === null) return null;
     if (!REQUEST_TYPES.has(header.type)) {
       throw new FerryError('EPROTO', `unknown request type "${header.type.slice(0, 40)}"`);
@@ -191,34 +268,53 @@ export class Connection {
     });
     await this.ctx.users.reload().catch(() => undefined);
     const { user, serverFirst } = await scram.start(req.data);
-    const gate = this.ctx.throttle.check(this.address, user);
+    const { throttle, pendingLogins } = this.ctx;
+    const keys = [`a:${addressKey(this.address)}`, `u:${user}`];
+    let gate = throttle.check(this.address, user);
+    // Locked out, but attempts still in flight may yet succeed (and clear the count):
+    // wait for them rather than refuse, so that many honest logins at once all get in.
+    const until = Date.now() + this.ctx.limits.preAuthTimeoutMs;
+    while (!gate.allowed && pendingLogins.any(keys) && !this.closed && Date.now() < until) {
+      await pendingLogins.changed(until - Date.now());
+      gate = throttle.check(this.address, user);
+    }
+    if (this.closed) return false;
     if (!gate.allowed) {
       this.ctx.log(`auth ${this.label} user=${user} refused: rate limited`);
       throw new FerryError('ERATELIMIT', `too many failed logins: try again in ${Math.ceil(gate.retryAfterMs / 1000)} s`, {
         retryAfterMs: gate.retryAfterMs,
       });
     }
-    await this.send({ type: 'auth-continue', id: req.id, data: serverFirst });
-    const final = await this.nextRequest();
-    if (final === null) return false;
-    if (final.type !== 'auth-final' || final.id !== req.id) throw new FerryError('EPROTO', 'expected "auth-final"');
+    // The attempt counts as a failure from now on, before its proof is checked: otherwise
+    // many attempts started in parallel would all pass check() before any of them failed.
+    // A success clears it; an attempt abandoned halfway stays counted.
+    throttle.failure(this.address, user);
+    const endAttempt = pendingLogins.begin(keys);
     let serverFinal: string;
     try {
-      serverFinal = await scram.finish(final.data);
-    } catch (err) {
-      const e = toFerryError(err, 'EAUTH');
-      if (e.code === 'EAUTH') {
-        this.ctx.throttle.failure(this.address, user);
-        const delay = this.ctx.throttle.delayFor(this.address, user);
-        this.ctx.log(`auth ${this.label} user=${user} failed`);
-        await new Promise((r) => setTimeout(r, delay));
-        throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
+      await this.send({ type: 'auth-continue', id: req.id, data: serverFirst });
+      const final = await this.nextRequest();
+      if (final === null) return false;
+      if (final.type !== 'auth-final' || final.id !== req.id) throw new FerryError('EPROTO', 'expected "auth-final"');
+      try {
+        serverFinal = await scram.finish(final.data);
+      } catch (err) {
+        endAttempt();
+        const e = toFerryError(err, 'EAUTH');
+        if (e.code === 'EAUTH') {
+          const delay = throttle.delayFor(this.address, user);
+          this.ctx.log(`auth ${this.label} user=${user} failed`);
+          await new Promise((r) => setTimeout(r, delay));
+          throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
+        }
+        throw e;
       }
-      throw e;
+      if (this.ctx.users.get(user) !== undefined) throttle.success(this.address, user);
+    } finally {
+      endAttempt();
     }
     const record = this.ctx.users.get(user);
     if (record === undefined) throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
-    this.ctx.throttle.success(this.address, user);
     const account: Account = { name: record.name, quota: record.quota };
     await this.ctx.storage.ensureHome(account);
     const session: Session = {
@@ -232,7 +328,7 @@ export class Connection {
     };
     this.ctx.sessions.set(session.id, session);
     this.session = session;
-    this.onAuthenticated();
+    this.authenticated();
     this.ctx.log(`auth ${this.label} user=${user} ok`);
     await this.send({
       type: 'ok',
@@ -244,6 +340,13 @@ export class Connection {
       ticket: session.ticket.toString('base64'),
     });
     return true;
+  }
+
+  /** Logged in: the pre-auth slot and deadline no longer apply. */
+  private authenticated(): void {
+    clearTimeout(this.preAuthTimer);
+    this.preAuthTimer = undefined;
+    this.onAuthenticated();
   }
 
   private async attach(req: Req<'attach'>): Promise<boolean> {
@@ -258,7 +361,7 @@ export class Connection {
     }
     session.connections.add(this);
     this.session = session;
-    this.onAuthenticated();
+    this.authenticated();
     await this.send({ type: 'ok', id: req.id, cwd: session.cwd });
     return true;
   }
@@ -270,15 +373,21 @@ export class Connection {
       await this.slot();
       const req = await this.nextRequest();
       if (req === null) return;
-      if (this.running.has(req.id)) throw new FerryError('EPROTO', `request id ${req.id} is already in use`);
+      if (req.type === 'put-end') throw new FerryError('EPROTO', '"put-end" without a "put"');
+      // Every request still unanswered holds its id (not only the ones that can be
+      // cancelled): two replies with one id would be ambiguous to the client.
+      if (this.ids.has(req.id)) throw new FerryError('EPROTO', `request id ${req.id} is already in use`);
+      const token = {};
+      this.ids.set(req.id, token);
       if (req.type === 'put') {
         // Upload bodies are read in line: the socket is the upload's flow control.
         await this.put(req);
         continue;
       }
-      if (req.type === 'put-end') throw new FerryError('EPROTO', '"put-end" without a "put"');
       this.inFlight++;
       void this.dispatch(req).finally(() => {
+        // Unless the reply freed it already and a new request took the id since.
+        if (this.ids.get(req.id) === token) this.ids.delete(req.id);
         this.inFlight--;
         this.slotWaiter?.();
       });
@@ -388,8 +497,13 @@ export class Connection {
       ended = true;
       return upload.abort(keep).catch(() => undefined);
     };
-    // Stopped from outside (connection closing, server shutdown): keep the bytes for a resume.
-    this.running.set(req.id, () => void abort(true));
+    // Stopped from outside (connection closing, server shutdown): the body loop below
+    // stops and aborts keeping the bytes for a resume. Never abort from here directly: an
+    // abort running while upload.write() is between disk writes can lose the partial.
+    let interrupted = false;
+    this.running.set(req.id, () => {
+      interrupted = true;
+    });
     let sha256: string;
     try {
       if (size > 0) {
@@ -402,6 +516,7 @@ export class Connection {
             storeError = toFerryError(err);
             await abort(false);
           }
+          if (interrupted || this.stopping) throw new FerryError('ECONN', 'the upload was interrupted');
         }
         if (storeError) {
           await this.expectPutEnd(req.id);
@@ -428,7 +543,10 @@ export class Connection {
         (result) => {
           const ms = Date.now() - started;
           this.ctx.log(`put user=${account.name} ${result.skipped ? 'skipped' : `${req.total} bytes ok`} ${ms} ms`);
-          return this.send({ type: 'ok', id: req.id, ...result });
+          // Never a top-level "size": in a frame header that announces a body, and this
+          // reply has none (a reader would swallow the next frames as its body).
+          const { size: fileSize, ...rest } = result;
+          return this.send({ type: 'ok', id: req.id, ...rest, fileSize });
         },
         (err) => {
           const e = toFerryError(err);
@@ -473,17 +591,31 @@ export class Connection {
 
   private async exec(req: Req<'exec'>): Promise<void> {
     const ses = this.ses;
-    if (!ses.exec) throw new FerryError('EPERM', 'this account may not run commands');
+    if (!ses.exec) {
+      this.ctx.log(`exec user=${ses.account.name} refused EPERM`);
+      throw new FerryError('EPERM', 'this account may not run commands');
+    }
     const { limits, storage } = this.ctx;
     if (ses.execs >= limits.maxExecsPerSession) {
+      this.ctx.log(`exec user=${ses.account.name} refused EBUSY`);
       throw new FerryError('EBUSY', `at most ${limits.maxExecsPerSession} commands may run at once`);
     }
-    const cwd = await storage.hostPath(ses.account, ses.cwd);
-    const home = await storage.hostPath(ses.account, '/');
     ses.execs++;
+    this.execsRunning++;
     const started = Date.now();
     let run: RunningExec | undefined;
+    // Cancellable from the start: a cancel (or a disconnect) that arrives while the
+    // command is still being set up must stop it too, not find nothing to stop.
+    let cancelled = false;
+    this.running.set(req.id, () => {
+      cancelled = true;
+      run?.cancel();
+    });
     try {
+      const cwd = await storage.hostPath(ses.account, ses.cwd);
+      const home = await storage.hostPath(ses.account, '/');
+      if (this.closed || this.stopping) throw new FerryError('ECONN', 'the connection closed');
+      if (cancelled) throw new FerryError('ECANCELED', 'the command was cancelled', { code: null, signal: null });
       run = startExec({
         command: req.command,
         cwd,
@@ -494,8 +626,11 @@ export class Connection {
         onOutput: (stream, chunk) => this.send({ type: 'exec-output', id: req.id, stream }, chunk),
       });
       const r = run;
-      this.running.set(req.id, () => r.cancel());
-      const result = await run.done;
+      const result = await run.done.catch((err: unknown) => {
+        const e = toFerryError(err);
+        this.ctx.log(`exec user=${ses.account.name} pid=${r.pid ?? '-'} failed ${e.code} ${Date.now() - started} ms`);
+        throw e;
+      });
       this.ctx.log(
         `exec user=${ses.account.name} pid=${run.pid ?? '-'} ${result.reason} code=${result.code ?? '-'}${result.signal ? ` signal=${result.signal}` : ''} ${Date.now() - started} ms`,
       );
@@ -512,6 +647,7 @@ export class Connection {
       }
     } finally {
       ses.execs--;
+      this.execsRunning--;
       this.running.delete(req.id);
       // The command may have created or deleted files behind the storage layer's back.
       storage.invalidateUsage(ses.account);

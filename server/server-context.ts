@@ -20,6 +20,11 @@ export interface Limits {
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly execOutputCap: number;
+  /** Failed-login throttle (see auth-throttle.ts): first delay, its cap, lockout count, window. */
+  readonly authDelayMs: number;
+  readonly authMaxDelayMs: number;
+  readonly authLockoutAfter: number;
+  readonly authWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -34,7 +39,36 @@ export const DEFAULT_LIMITS: Limits = {
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,
   execOutputCap: 256 * 1024 * 1024,
+  authDelayMs: 250,
+  authMaxDelayMs: 4000,
+  authLockoutAfter: 10,
+  authWindowMs: 15 * 60_000,
 };
+
+/**
+ * Parse a JSON object of limit overrides (ferryd's FERRYD_LIMITS, meant for tests and
+ * tuning): only known names, each a non-negative finite number. Throws a plain Error.
+ */
+export function parseLimits(json: string): Partial<Limits> {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new Error('FERRYD_LIMITS is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('FERRYD_LIMITS must be a JSON object such as {"preAuthTimeoutMs": 5000}');
+  }
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new Error(`FERRYD_LIMITS: unknown limit "${name}"`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new Error(`FERRYD_LIMITS: "${name}" must be a non-negative number`);
+    }
+    out[name] = v;
+  }
+  return out as Partial<Limits>;
+}
 
 /** A login: one control connection plus the data connections attached with its ticket. */
 export interface Session {
@@ -47,13 +81,62 @@ export interface Session {
   execs: number;
 }
 
+/**
+ * Logins between their first message and the check of their proof, per throttle key
+ * ('a:' + address key, 'u:' + user). A login that the throttle would refuse while others
+ * are still pending waits for them instead: they may succeed (which clears the count).
+ */
+export class PendingLogins {
+  private readonly counts = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+
+  /** Count an attempt under `keys`; the returned function ends it (idempotent). */
+  begin(keys: readonly string[]): () => void {
+    for (const key of keys) this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      for (const key of keys) {
+        const n = (this.counts.get(key) ?? 1) - 1;
+        if (n <= 0) this.counts.delete(key);
+        else this.counts.set(key, n);
+      }
+      const waiters = [...this.waiters];
+      this.waiters.clear();
+      for (const wake of waiters) wake();
+    };
+  }
+
+  any(keys: readonly string[]): boolean {
+    return keys.some((key) => this.counts.has(key));
+  }
+
+  /** Resolves when some attempt ends, or after `ms`. */
+  changed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, ms));
+      timer.unref();
+      this.waiters.add(wake);
+    });
+  }
+}
+
 export interface ServerContext {
   readonly storage: Storage;
   readonly users: UserStore;
   readonly throttle: AuthThrottle;
+  readonly pendingLogins: PendingLogins;
   readonly fakeSaltSecret: Buffer;
   readonly sessions: Map<string, Session>;
   readonly limits: Limits;
   readonly plain: boolean;
+  /** The server root as given and as resolved: scrubbed from anything sent to a client. */
+  readonly hostRoots: readonly string[];
   log(line: string): void;
 }

@@ -3,15 +3,15 @@
  * and clean shutdown. Everything a connection does lives in connection.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, realpath, writeFile, rename } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import { loadOrCreateIdentity } from '../shared/node/tls-identity.js';
-import { AuthThrottle } from './auth-throttle.js';
+import { AuthThrottle, addressKey } from './auth-throttle.js';
 import { Connection } from './connection.js';
 import { LocalStorage } from './local-storage.js';
-import { DEFAULT_LIMITS, type Limits, type ServerContext, type Session } from './server-context.js';
+import { DEFAULT_LIMITS, PendingLogins, type Limits, type ServerContext, type Session } from './server-context.js';
 import { UserStore } from './user-store.js';
 import { encodeFrame } from '../shared/common/frame.js';
 
@@ -42,11 +42,22 @@ async function loadSecret(root: string): Promise<Buffer> {
   return secret;
 }
 
+/** Control characters in a log line (e.g. a user name with a newline) would forge log entries. */
+function logSafe(line: string): string {
+  return line.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 export class FerryServer {
   private readonly connections = new Set<Connection>();
+  /** Every raw socket still open, including ones still in the TLS handshake. */
+  private readonly sockets = new Set<net.Socket>();
   private readonly unauthByAddress = new Map<string, number>();
-  /** Frees a connection's not-yet-authenticated slot, by "address:port". */
-  private readonly releases = new Map<string, () => void>();
+  /** A TLS connection's pre-auth slot and accept time, by "address:port" (its raw socket's). */
+  private readonly pending = new Map<string, { release: () => void; acceptedAt: number }>();
   private closing = false;
 
   private constructor(
@@ -62,19 +73,27 @@ export class FerryServer {
 
   static async start(options: ServerOptions): Promise<FerryServer> {
     const root = path.resolve(options.root);
-    const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    const write = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    const log = (line: string): void => write(logSafe(line));
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const plain = options.plain ?? false;
     await mkdir(root, { recursive: true, mode: 0o700 });
-    const [users, fakeSaltSecret] = await Promise.all([UserStore.open(root), loadSecret(root)]);
+    const [users, fakeSaltSecret, realRoot] = await Promise.all([UserStore.open(root), loadSecret(root), realpath(root)]);
     const ctx: ServerContext = {
       storage: new LocalStorage({ root, log }),
       users,
-      throttle: new AuthThrottle(),
+      throttle: new AuthThrottle({
+        baseDelayMs: limits.authDelayMs,
+        maxDelayMs: limits.authMaxDelayMs,
+        lockoutAfter: limits.authLockoutAfter,
+        windowMs: limits.authWindowMs,
+      }),
+      pendingLogins: new PendingLogins(),
       fakeSaltSecret,
       sessions: new Map<string, Session>(),
       limits,
       plain,
+      hostRoots: [...new Set([root, realRoot])],
       log,
     };
     let fingerprint: string | null = null;
@@ -90,7 +109,8 @@ export class FerryServer {
         key: identity.key,
         cert: identity.cert,
         minVersion: 'TLSv1.3',
-        handshakeTimeout: 10_000,
+        // The handshake is part of the login's time budget.
+        handshakeTimeout: Math.max(1, Math.min(10_000, limits.preAuthTimeoutMs)),
         noDelay: true,
       });
     }
@@ -103,6 +123,9 @@ export class FerryServer {
         resolve();
       });
     });
+    // After listening, errors (EMFILE on accept and the like) are logged: without a
+    // listener the 'error' event would crash the whole server.
+    server.on('error', (err) => log(`server error: ${err.message}`));
     const address = server.address() as net.AddressInfo;
     const instance = new FerryServer(server, ctx, host, address.port, fingerprint, createdKey);
     instance.accept(plain);
@@ -112,60 +135,99 @@ export class FerryServer {
   private accept(plain: boolean): void {
     // Limits are applied to the raw TCP connection, before any TLS work is spent on it.
     this.server.on('connection', (raw: net.Socket) => {
+      // An error on a socket nobody listens to would crash the process (resets happen).
+      raw.on('error', () => undefined);
       const address = raw.remoteAddress ?? 'unknown';
-      const unauth = this.unauthByAddress.get(address) ?? 0;
+      const slotKey = addressKey(address);
+      const unauth = this.unauthByAddress.get(slotKey) ?? 0;
       if (this.closing || unauth >= this.ctx.limits.maxUnauthPerAddress) {
-        this.ctx.log(`conn ${address} refused: too many unauthenticated connections`);
+        this.ctx.log(`conn ${address}:${raw.remotePort ?? 0} refused: ${this.closing ? 'shutting down' : 'too many unauthenticated connections'}`);
         if (plain) {
-          const msg = 'too many connections from your address are still logging in; try again shortly';
+          const msg = this.closing
+            ? 'the server is shutting down'
+            : 'too many connections from your address are still logging in; try again shortly';
           raw.end(encodeFrame({ type: 'error', code: 'EBUSY', message: msg }));
+          // A peer that never closes its side must not keep the socket (and a connection slot).
+          setTimeout(() => raw.destroy(), 1000).unref();
         } else {
           raw.destroy();
         }
         return;
       }
-      this.unauthByAddress.set(address, unauth + 1);
+      this.sockets.add(raw);
+      this.unauthByAddress.set(slotKey, unauth + 1);
       let counted = true;
       const release = (): void => {
         if (!counted) return;
         counted = false;
-        const n = (this.unauthByAddress.get(address) ?? 1) - 1;
-        if (n <= 0) this.unauthByAddress.delete(address);
-        else this.unauthByAddress.set(address, n);
+        const n = (this.unauthByAddress.get(slotKey) ?? 1) - 1;
+        if (n <= 0) this.unauthByAddress.delete(slotKey);
+        else this.unauthByAddress.set(slotKey, n);
       };
+      const acceptedAt = Date.now();
       const key = `${address}:${raw.remotePort}`;
-      this.releases.set(key, release);
       raw.once('close', () => {
         release();
-        this.releases.delete(key);
+        this.sockets.delete(raw);
+        this.pending.delete(key);
       });
+      if (plain) {
+        this.serve(raw, release, acceptedAt);
+      } else {
+        this.pending.set(key, { release, acceptedAt });
+      }
     });
-    const onSocket = (socket: net.Socket): void => {
-      // The TLS socket has the raw socket's address and port: find its pre-auth slot by them.
-      const release = this.releases.get(`${socket.remoteAddress}:${socket.remotePort}`) ?? (() => undefined);
-      socket.once('close', release);
-      this.ctx.log(`conn ${socket.remoteAddress}:${socket.remotePort} open`);
-      const conn = new Connection(socket, this.ctx, release);
-      this.connections.add(conn);
-      void conn.run().finally(() => this.connections.delete(conn));
-    };
-    this.server.on(plain ? 'connection' : 'secureConnection', onSocket);
-    this.server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-      this.ctx.log(`conn ${socket.remoteAddress ?? '?'} TLS handshake failed: ${err.message}`);
-    });
+    if (!plain) {
+      this.server.on('secureConnection', (socket: tls.TLSSocket) => {
+        // The TLS socket has the raw socket's address and port: find its pre-auth slot by them.
+        const key = `${socket.remoteAddress}:${socket.remotePort}`;
+        const slot = this.pending.get(key);
+        this.pending.delete(key);
+        if (slot === undefined || this.closing) {
+          socket.destroy();
+          return;
+        }
+        socket.once('close', slot.release);
+        this.serve(socket, slot.release, slot.acceptedAt);
+      });
+      this.server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        this.ctx.log(`conn ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0} TLS handshake failed: ${err.message}`);
+      });
+    }
+  }
+
+  private serve(socket: net.Socket, release: () => void, acceptedAt: number): void {
+    this.ctx.log(`conn ${socket.remoteAddress}:${socket.remotePort} open`);
+    let conn: Connection;
+    try {
+      conn = new Connection(socket, this.ctx, release, acceptedAt);
+    } catch (err) {
+      // E.g. no channel binding available: refuse this one connection, never crash.
+      this.ctx.log(`conn ${socket.remoteAddress}:${socket.remotePort} refused: ${(err as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    this.connections.add(conn);
+    void conn.run().finally(() => this.connections.delete(conn));
   }
 
   get sessionCount(): number {
     return this.ctx.sessions.size;
   }
 
-  /** Stop listening, close every connection (uploads keep their partials), flush commits. */
+  /**
+   * Stop listening, close every connection (uploads keep their partials, commands are
+   * killed), flush commits. Bounded: connections that do not finish in time are destroyed.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const conn of this.connections) conn.shutdown();
-    await stopped;
+    const finished = Promise.all([...this.connections].map((conn) => conn.shutdown()));
+    await Promise.race([finished, delay(3000)]);
+    // Whatever is left (handshakes, peers that hold on): cut it.
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.race([stopped, delay(1000)]);
     await this.ctx.storage.close();
   }
 }

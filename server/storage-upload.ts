@@ -102,6 +102,8 @@ export class LocalUpload implements Upload, SyncItem {
       offset += n;
       if (this.buffered === this.buffer.length) await this.flush();
       if (this.failure) throw await this.endedError();
+      // Aborted while we waited for the disk: stop here, the abort owns the partial now.
+      if (this.state !== 'open') throw new FerryError('ECANCELED', 'The upload was stopped.');
     }
   }
 
@@ -231,7 +233,9 @@ export class LocalUpload implements Upload, SyncItem {
     this.position += data.length;
     const previous = this.tail;
     this.tail = previous.then(async () => {
-      if (this.failure) return;
+      // No handle: an abort closed the file; a late write must not turn into a failure
+      // that deletes the partial the abort meant to keep.
+      if (this.failure || !this.handle) return;
       try {
         await writeAll(this.handle!, data, position);
       } catch (err) {

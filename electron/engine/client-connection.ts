@@ -312,8 +312,9 @@ export class ClientConnection {
     const { id, done, fail } = this.register((h) => {
       if (h.type === 'error') throw errorFromFrame(h);
       if (h.type !== 'ok') throw new FerryError('EPROTO', `unexpected "${h.type}" after an upload`);
-      const { path, size, sha256, skipped } = h as FrameHeader & PutResult;
-      result = { path: String(path), size: Number(size), sha256: String(sha256 ?? ''), skipped: skipped === true };
+      // The file's size is `fileSize`: a top-level `size` would announce a body.
+      const { path, fileSize, sha256, skipped } = h;
+      result = { path: String(path), size: Number(fileSize), sha256: String(sha256 ?? ''), skipped: skipped === true };
       return true;
     });
     const size = request.total - request.offset;
@@ -327,13 +328,13 @@ export class ClientConnection {
           let sent = 0;
           for await (const chunk of source()) {
             const room = size - sent;
+            if (room === 0) break; // the file grew: send what was announced
             const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
             sent += piece.length;
             hash.update(piece);
             const ok = this.writeRaw(piece);
             hooks.onSent?.(piece.length);
             if (!ok) await this.writer.drained();
-            if (sent === size) break;
           }
           if (sent !== size) {
             // The local file shrank under us: the frame can't be completed honestly.
@@ -360,6 +361,7 @@ export class ClientConnection {
     onOutput: (stream: ExecStream, chunk: Buffer) => Promise<void> | void,
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<ExecExit> {
+    if (options.signal?.aborted) throw new FerryError('ECANCELED', 'the command was cancelled before it started');
     let exit: ExecExit | undefined;
     const { id, done, fail } = this.register(async (h, body) => {
       if (h.type === 'exec-output') {

@@ -18,7 +18,7 @@ export function assertSafeName(name: string): void {
         ? 'it names a folder above'
         : /[/\\]/.test(name)
           ? 'it contains a path separator'
-          : /[\u0000-\u001f\u007f]/.test(name)
+          : /[\u0000-\u001f\u007f-\u009f]/.test(name) // C0, DEL and C1 (e.g. CSI) controls
             ? 'it contains control characters'
             : /^[a-zA-Z]:/.test(name)
               ? 'it looks like a drive path'
@@ -30,7 +30,7 @@ export function assertSafeName(name: string): void {
                     ? 'it is longer than 255 bytes'
                     : null;
   if (why !== null) {
-    throw new FerryError('ENAME', `refusing the name "${name.replace(/[\u0000-\u001f]/g, '?').slice(0, 80)}" from the server: ${why}`);
+    throw new FerryError('ENAME', `refusing the name "${name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 80)}" from the server: ${why}`);
   }
 }
 

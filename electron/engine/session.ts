@@ -23,6 +23,8 @@ export class RemoteSession {
   private closed = false;
   private readonly maxData: number;
   private closeListeners = new Set<(err: FerryError | undefined) => void>();
+  /** The login in progress after a drop, shared by everyone who needs it. */
+  private reconnecting: Promise<void> | undefined;
 
   private constructor(
     private readonly options: SessionOptions,
@@ -79,9 +81,14 @@ export class RemoteSession {
    * Log in again after a dropped connection (with the keys from the first login, so no
    * password is needed) and keep the cwd.
    */
-  async reconnect(): Promise<void> {
-    if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
-    if (!this.control.closed) return;
+  reconnect(): Promise<void> {
+    if (this.closed) return Promise.reject(new FerryError('ECANCELED', 'the session was closed'));
+    if (!this.control.closed) return Promise.resolve();
+    this.reconnecting ??= this.login().finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  private async login(): Promise<void> {
     const credential: ClientCredential = this.keys ? { keys: this.keys } : this.options.credential;
     const control = await ClientConnection.open(this.options);
     try {
@@ -92,7 +99,11 @@ export class RemoteSession {
       this.user = login.user;
       this.control = control;
       this.watch(control);
-      for (const c of this.idle.splice(0)) c.destroy();
+      // Data connections of the old session are useless now (and free their pool slots).
+      for (const c of this.idle.splice(0)) {
+        this.open--;
+        c.destroy();
+      }
       if (this.cwd !== '/') this.cwd = await this.cd(this.cwd).catch(() => '/');
     } catch (err) {
       control.close();
@@ -209,8 +220,18 @@ export class RemoteSession {
       if (this.open < this.maxData) {
         this.open++;
         try {
+          // A dropped control connection means the server may have forgotten the session:
+          // log in again first, or the attach below is refused.
+          if (this.control.closed) await this.reconnect();
           const conn = await ClientConnection.open({ ...this.options, signal });
-          await conn.attach(this.sessionId, this.ticket);
+          try {
+            await conn.attach(this.sessionId, this.ticket);
+          } catch (err) {
+            conn.destroy();
+            // The session ended under us (the server restarted): worth a retry after a new login.
+            const e = toFerryError(err);
+            throw e.code === 'EAUTH' ? new FerryError('ECONN', `the session ended: ${e.message}`) : e;
+          }
           return conn;
         } catch (err) {
           this.open--;

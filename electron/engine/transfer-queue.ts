@@ -23,7 +23,7 @@ import {
 } from '../../shared/common/transfer-model.js';
 import { assertSafeName, joinRemote, remoteBasename, safeLocalPath } from './local-files.js';
 import type { RemoteSession } from './session.js';
-import { downloadFile, uploadFile } from './transfers.js';
+import { RESUME_THRESHOLD, downloadFile, uploadFile } from './transfers.js';
 
 export interface QueueOptions {
   /** Files moving at once (default 4). */
@@ -51,9 +51,13 @@ interface Item {
   stopReason: 'pause' | 'cancel' | undefined;
   decision: ConflictDecision | undefined;
   mtime?: number;
-  /** Resolved when the item reaches a final state. */
-  settled: Promise<void>;
-  settle: () => void;
+  /** Waiting out a retry delay: queued, but not to be started yet. */
+  backingOff: boolean;
+}
+
+/** States idle() waits for: anything that is neither final nor paused. */
+function isWaiting(state: TransferState): boolean {
+  return !FINAL_STATES.has(state) && state !== 'paused';
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -70,7 +74,14 @@ export class TransferQueue {
   private readonly progressIntervalMs: number;
   private readonly retries: number;
   private conflict: ConflictPolicy;
-  private reconnecting: Promise<void> | undefined;
+  /** Transfers in a waiting state (see isWaiting), so idle() never has to scan. */
+  private waitingCount = 0;
+  /** Resolved (and replaced) whenever a transfer stops waiting: what idle() sleeps on. */
+  private settledSignal: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** pump() starts here: nothing before it is queued (reset when a transfer is queued again). */
+  private pumpFrom = 0;
+  /** Conflict questions are asked one at a time (a person answers them in turn). */
+  private asking: Promise<unknown> = Promise.resolve();
   private readonly rate = new Map<TransferId, { at: number; bytes: number }>();
   private closed = false;
 
@@ -129,6 +140,7 @@ export class TransferQueue {
    * fit the quota is refused before anything is sent (EQUOTA).
    */
   async upload(localPaths: readonly string[], remoteDir: string): Promise<TransferView[]> {
+    await this.ensureConnected(); // the connection may have dropped while the queue sat idle
     const files: Array<{ local: string; remote: string; size: number; mtime: number }> = [];
     const dirs: string[] = [];
     for (const local of localPaths) {
@@ -147,8 +159,9 @@ export class TransferQueue {
       }
     }
     if (this.options.checkQuota ?? true) {
-      const need = files.reduce((n, f) => n + f.size, 0);
       const df = await this.session.df();
+      let need = files.reduce((n, f) => n + f.size, 0);
+      if (need > df.free) need = await this.remoteNeed(files);
       if (need > df.free) {
         throw new FerryError(
           'EQUOTA',
@@ -157,6 +170,10 @@ export class TransferQueue {
         );
       }
     }
+    // The target folder is created if missing (like the folders inside it).
+    await this.session.mkdir(remoteDir, true).catch((err: unknown) => {
+      throw notAFolder(err, remoteDir);
+    });
     for (const dir of dirs) await this.session.mkdir(dir, true);
     return this.add(
       'upload',
@@ -164,10 +181,36 @@ export class TransferQueue {
     );
   }
 
+  /**
+   * What an upload will really add, counted the way the server counts it: a partial that
+   * will be resumed is already in `used` (only the rest is new), and a file that exists is
+   * free when the policy skips it. One upload-info per file, so only asked when the plain
+   * sum does not fit.
+   */
+  private async remoteNeed(files: ReadonlyArray<{ remote: string; size: number }>): Promise<number> {
+    const policy = this.conflict;
+    const needOf = async (f: { remote: string; size: number }): Promise<number> => {
+      const info = await this.session.uploadInfo(f.remote).catch(() => null);
+      if (info === null) return f.size;
+      if (info.entry !== null && policy === 'skip') return 0;
+      // Mirrors uploadFile(): only partials of files this big are resumed.
+      if (info.partial !== null && f.size >= RESUME_THRESHOLD && info.partial <= f.size) return f.size - info.partial;
+      return f.size;
+    };
+    let total = 0;
+    for (let i = 0; i < files.length; i += 16) {
+      for (const n of await Promise.all(files.slice(i, i + 16).map(needOf))) total += n;
+    }
+    return total;
+  }
+
   /** Download remote files and folders into the local folder `localDir` (folders recursively). */
   async download(remotePaths: readonly string[], localDir: string): Promise<TransferView[]> {
     const files: Array<{ remote: string; local: string; size: number }> = [];
-    await mkdir(localDir, { recursive: true });
+    await this.ensureConnected();
+    await mkdir(localDir, { recursive: true }).catch((err: unknown) => {
+      throw notAFolder(err, localDir);
+    });
     for (const remote of remotePaths) {
       const entry = await this.session.stat(remote);
       const name = remoteBasename(remote) || 'home';
@@ -209,8 +252,6 @@ export class TransferQueue {
     const added: TransferView[] = [];
     for (const f of files) {
       const id = `t${randomBytes(6).toString('hex')}` as TransferId;
-      let settle!: () => void;
-      const settled = new Promise<void>((r) => (settle = r));
       const item: Item = {
         view: {
           id,
@@ -230,9 +271,9 @@ export class TransferQueue {
         stopReason: undefined,
         decision: undefined,
         mtime: f.mtime,
-        settled,
-        settle,
+        backingOff: false,
       };
+      this.waitingCount++;
       this.items.set(id, item);
       this.order.push(id);
       added.push({ ...item.view });
@@ -277,9 +318,6 @@ export class TransferQueue {
   retry(id: TransferId): void {
     const item = this.items.get(id);
     if (!item || (item.view.state !== 'failed' && item.view.state !== 'cancelled')) return;
-    let settle!: () => void;
-    item.settled = new Promise<void>((r) => (settle = r));
-    item.settle = settle;
     delete item.view.error;
     item.view.attempts = 0;
     this.setState(item, 'queued');
@@ -311,15 +349,20 @@ export class TransferQueue {
         removed.push(id);
       }
     }
+    this.pumpFrom = 0;
     if (removed.length > 0) this.emit({ kind: 'removed', ids: removed });
   }
 
   /** Resolves when every transfer added so far is done, skipped, failed or cancelled (or paused). */
   async idle(): Promise<void> {
-    for (;;) {
-      const waiting = [...this.items.values()].filter((i) => !FINAL_STATES.has(i.view.state) && i.view.state !== 'paused');
-      if (waiting.length === 0) break;
-      await Promise.race(waiting.map((i) => i.settled));
+    // One shared signal, not a race over every transfer: thousands of files stay cheap.
+    while (this.waitingCount > 0) {
+      if (this.settledSignal === undefined) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.settledSignal = { promise, resolve };
+      }
+      await this.settledSignal.promise;
     }
     this.flush();
   }
@@ -334,12 +377,16 @@ export class TransferQueue {
 
   private pump(): void {
     if (this.closed) return;
-    for (const id of this.order) {
+    for (let i = this.pumpFrom; i < this.order.length; i++) {
       if (this.activeCount >= this.concurrency || this.verifyingCount >= MAX_VERIFYING) return;
-      const item = this.items.get(id)!;
-      if (item.view.state !== 'queued') continue;
+      const item = this.items.get(this.order[i]!)!;
+      if (item.view.state !== 'queued') {
+        if (i === this.pumpFrom) this.pumpFrom++;
+        continue;
+      }
+      if (item.backingOff) continue;
       this.activeCount++;
-      void this.run(item);
+      void this.run(item); // sets 'active' before its first await
     }
   }
 
@@ -365,12 +412,21 @@ export class TransferQueue {
       },
       onVerifying: () => {
         if (item.view.state !== 'active') return;
+        verifying = true;
         this.verifyingCount++;
         this.setState(item, 'verifying');
         freeSlot(); // pipelining: the next file may start while this one is committed
       },
     };
-    const wasVerifying = (): boolean => item.view.state === 'verifying';
+    // Uploads and downloads both pass through 'verifying'; whichever way this attempt ends,
+    // it leaves that count, and the queue may then start more (pump() stops at MAX_VERIFYING).
+    let verifying = false;
+    const endVerifying = (): void => {
+      if (!verifying) return;
+      verifying = false;
+      this.verifyingCount--;
+      this.pump();
+    };
     try {
       const decision = item.decision ?? (this.conflict === 'ask' ? undefined : this.conflict);
       // Partials are always ours to continue: the SHA-256 check catches a changed source.
@@ -381,7 +437,7 @@ export class TransferQueue {
           exists: decision === undefined ? 'fail' : decision === 'resume' ? 'overwrite' : decision,
           resume,
         });
-        if (wasVerifying()) this.verifyingCount--;
+        endVerifying();
         item.view.remotePath = result.path;
         item.view.verified = !result.skipped;
         item.view.bytes = item.view.size;
@@ -392,48 +448,80 @@ export class TransferQueue {
           exists: decision === undefined ? 'fail' : decision === 'resume' ? 'overwrite' : decision,
           resume,
         });
+        endVerifying();
         item.view.localPath = result.path;
         item.view.verified = !result.skipped;
         item.view.bytes = item.view.size;
         this.finish(item, result.skipped ? 'skipped' : 'done');
       }
     } catch (err) {
-      if (wasVerifying()) this.verifyingCount--;
+      endVerifying();
       await this.failed(item, toFerryError(err));
     } finally {
+      endVerifying();
       item.controller = undefined;
       freeSlot();
     }
   }
 
   private async failed(item: Item, err: FerryError): Promise<void> {
-    if (item.stopReason === 'pause') {
-      item.view.speed = 0;
-      item.view.eta = null;
-      return this.setState(item, 'paused');
-    }
+    if (item.stopReason === 'pause') return this.pauseNow(item);
     if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
     if (err.code === 'EEXIST' && item.decision === undefined && this.conflict === 'ask' && this.options.resolveConflict) {
-      const existing = await this.existing(item).catch(() => ({ size: 0, mtime: 0 }));
-      const { decision, applyToAll } = await this.options.resolveConflict({ transfer: { ...item.view }, existing });
+      let decision: ConflictDecision;
+      try {
+        decision = await this.decide(item, this.options.resolveConflict);
+      } catch (askError) {
+        return this.fail(item, toFerryError(askError));
+      }
       item.decision = decision;
-      if (applyToAll) this.conflict = decision;
       item.view.attempts = 0;
       this.setState(item, 'queued');
       return this.pump();
     }
     if (RETRYABLE.has(err.code) && item.view.attempts <= this.retries) {
       // The connection dropped: wait, log in again if needed, then resume from what arrived.
+      // Queued meanwhile, but held back from pump() until the delay is over.
+      item.backingOff = true;
       this.setState(item, 'queued');
-      await new Promise((r) => setTimeout(r, Math.min(8000, 250 * 2 ** (item.view.attempts - 1))));
+      let reconnectError: FerryError | undefined;
       try {
-        await this.ensureConnected();
-      } catch (reconnectError) {
-        if (item.view.attempts >= this.retries) return this.fail(item, toFerryError(reconnectError));
+        await sleep(Math.min(8000, 250 * 2 ** (item.view.attempts - 1)), item.controller?.signal);
+        await this.ensureConnected().catch((e: unknown) => {
+          reconnectError = toFerryError(e);
+        });
+      } finally {
+        item.backingOff = false;
       }
+      // Paused or cancelled while waiting.
+      if (item.stopReason === 'pause') return this.pauseNow(item);
+      if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
+      if (reconnectError && item.view.attempts >= this.retries) return this.fail(item, reconnectError);
       return this.pump();
     }
     this.fail(item, err);
+  }
+
+  /**
+   * Ask about a conflict, one question at a time. An earlier answer that applies to all
+   * settles the ones waiting behind it without asking again.
+   */
+  private decide(item: Item, resolve: NonNullable<QueueOptions['resolveConflict']>): Promise<ConflictDecision> {
+    const turn = this.asking.then(async (): Promise<ConflictDecision> => {
+      if (this.conflict !== 'ask') return this.conflict;
+      const existing = await this.existing(item).catch(() => ({ size: 0, mtime: 0 }));
+      const { decision, applyToAll } = await resolve({ transfer: { ...item.view }, existing });
+      if (applyToAll) this.conflict = decision;
+      return decision;
+    });
+    this.asking = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private pauseNow(item: Item): void {
+    item.view.speed = 0;
+    item.view.eta = null;
+    this.setState(item, 'paused');
   }
 
   private fail(item: Item, err: FerryError): void {
@@ -453,9 +541,7 @@ export class TransferQueue {
   }
 
   private ensureConnected(): Promise<void> {
-    if (this.session.connected) return Promise.resolve();
-    this.reconnecting ??= this.session.reconnect().finally(() => (this.reconnecting = undefined));
-    return this.reconnecting;
+    return this.session.connected ? Promise.resolve() : this.session.reconnect();
   }
 
   // ---- state and progress ------------------------------------------------------------------
@@ -466,11 +552,19 @@ export class TransferQueue {
       item.view.eta = 0;
     }
     this.setState(item, state);
-    if (FINAL_STATES.has(state)) item.settle();
   }
 
   private setState(item: Item, state: TransferState): void {
+    const was = isWaiting(item.view.state);
     item.view.state = state;
+    if (state === 'queued') this.pumpFrom = 0;
+    const now = isWaiting(state);
+    if (was !== now) this.waitingCount += now ? 1 : -1;
+    if (was && !now) {
+      const signal = this.settledSignal;
+      this.settledSignal = undefined;
+      signal?.resolve();
+    }
     this.markDirty(item);
   }
 
@@ -518,6 +612,26 @@ export class TransferQueue {
   private emit(event: TransferEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** mkdir -p fails with EEXIST (or ENOTDIR) when the path, or one on the way, is a file. */
+function notAFolder(err: unknown, dir: string): FerryError {
+  const e = toFerryError(err);
+  return e.code === 'EEXIST' || e.code === 'ENOTDIR' ? new FerryError('ENOTDIR', `${dir} is not a folder`) : e;
+}
+
+/** Wait `ms`, or less if `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function scanLocal(

@@ -117,7 +117,8 @@ async function putOnce(
     return await withConnection(session, options.signal, (conn, release) =>
       conn.put(
         { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime) },
-        () => createReadStream(localPath, { start: offset, highWaterMark: CHUNK }) as AsyncIterable<Buffer>,
+        // Bounded to the announced size, so the stream ends by itself (no early exit).
+        () => createReadStream(localPath, { start: offset, end: Math.max(offset, total - 1), highWaterMark: CHUNK }) as AsyncIterable<Buffer>,
         hash,
         {
           onSent: (n) => {

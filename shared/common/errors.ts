@@ -100,6 +100,8 @@ export function toFerryError(err: unknown, fallback: ErrorCode = 'EIO'): FerryEr
   if (typeof sys === 'string') {
     const code = SYSTEM_CODES[sys];
     if (code !== undefined) return new FerryError(code);
+    // Other system errors: keep the code, drop the message (it names server paths).
+    if (/^E[A-Z0-9]+$/.test(sys)) return new FerryError(fallback, `${ERROR_CODES[fallback]} (${sys})`);
   }
   const message = err instanceof Error ? err.message : String(err);
   return new FerryError(fallback, `${ERROR_CODES[fallback]} (${message})`);

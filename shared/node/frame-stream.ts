@@ -15,26 +15,43 @@ export interface FrameReaderOptions {
   readonly maxHeader?: number;
   /** Pause the socket when this many body bytes are queued and unread. */
   readonly highWaterMark?: number;
+  /**
+   * Pause the socket when this many frame headers are queued and unread (default 256).
+   * Headers must count too: a peer pipelining tiny header-only frames faster than they
+   * are handled would otherwise grow the queue without limit.
+   */
+  readonly maxQueuedFrames?: number;
   /** A frame header must be complete this long after its first byte arrives (ms). */
   readonly headerDeadline?: number;
+  /**
+   * Called when a header misses its deadline (the reader has already failed with
+   * ETIMEDOUT). The default destroys the socket; an owner may answer first, then close.
+   */
+  readonly onDeadline?: (err: FerryError) => void;
 }
 
 /**
  * Pull frames from a socket: `await next()` for a header, then consume its body with
  * `body()`, `readBody()` or `skipBody()` before the next header. Reading stops (the
- * socket is paused) while too many bytes wait to be consumed.
+ * socket is paused) while too many bytes or frames wait to be consumed.
  */
 export class FrameReader {
   private readonly queue: Item[] = [];
   private head = 0;
   private queuedBytes = 0;
+  private queuedHeaders = 0;
   private waiter: (() => void) | undefined;
   private ended = false;
   private failure: FerryError | undefined;
   private readonly decoder: FrameDecoder;
   private readonly highWater: number;
+  private readonly maxFrames: number;
+  private readonly deadline: number;
+  private readonly onDeadline: (err: FerryError) => void;
   private headerTimer: NodeJS.Timeout | undefined;
   private inBody = false;
+  /** True while this reader holds the socket paused (backpressure). */
+  private paused = false;
   /** The last header returned by next() has a body that was not read to its end yet. */
   private bodyPending = false;
 
@@ -43,11 +60,16 @@ export class FrameReader {
     options: FrameReaderOptions = {},
   ) {
     this.highWater = options.highWaterMark ?? 4 * 1024 * 1024;
-    const deadline = options.headerDeadline ?? 0;
+    this.maxFrames = Math.max(2, options.maxQueuedFrames ?? 256);
+    this.deadline = options.headerDeadline ?? 0;
+    this.onDeadline = options.onDeadline ?? (() => socket.destroy());
     this.decoder = new FrameDecoder(
       {
         header: (header) => {
           this.inBody = (header.size ?? 0) > 0;
+          // This header is complete: its deadline is met. The next one gets its own.
+          this.clearHeaderTimer();
+          this.queuedHeaders++;
           this.push({ kind: 'header', header });
         },
         body: (chunk) => {
@@ -68,8 +90,8 @@ export class FrameReader {
         this.fail(err instanceof FerryError ? err : new FerryError('EPROTO', String(err)));
         return;
       }
-      if (deadline > 0) this.armHeaderDeadline(deadline);
-      if (this.queuedBytes >= this.highWater) socket.pause();
+      if (this.deadline > 0) this.armHeaderDeadline();
+      if (this.queuedBytes >= this.highWater || this.queuedHeaders >= this.maxFrames) this.pause();
     });
     socket.on('end', () => this.finish());
     socket.on('close', () => this.finish());
@@ -81,15 +103,41 @@ export class FrameReader {
     return this.failure?.code === 'EPROTO' || this.failure?.code === 'ETOOBIG' ? this.failure : undefined;
   }
 
-  private armHeaderDeadline(ms: number): void {
-    const midHeader = !this.decoder.idle && !this.inBody;
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+    // A header that was cut off while we were not reading gets a full deadline from now.
+    if (this.headerTimer !== undefined) {
+      this.clearHeaderTimer();
+      this.armHeaderDeadline();
+    }
+  }
+
+  private clearHeaderTimer(): void {
+    clearTimeout(this.headerTimer);
+    this.headerTimer = undefined;
+  }
+
+  private armHeaderDeadline(): void {
+    const midHeader = !this.decoder.idle && !this.inBody && this.decoder.error === undefined;
     if (!midHeader) {
-      clearTimeout(this.headerTimer);
-      this.headerTimer = undefined;
-    } else if (this.headerTimer === undefined) {
+      this.clearHeaderTimer();
+    } else if (this.headerTimer === undefined && !this.ended) {
+      const ms = this.deadline;
       this.headerTimer = setTimeout(() => {
-        this.fail(new FerryError('ETIMEDOUT', `a frame header did not arrive within ${ms} ms`));
-        this.socket.destroy();
+        this.headerTimer = undefined;
+        // While we hold the socket paused the slowness is ours, not the peer's.
+        if (this.paused) return this.armHeaderDeadline();
+        const err = new FerryError('ETIMEDOUT', `a frame header did not arrive within ${ms} ms`);
+        this.fail(err);
+        this.onDeadline(err);
       }, ms);
       this.headerTimer.unref();
     }
@@ -107,7 +155,7 @@ export class FrameReader {
   }
 
   private finish(): void {
-    clearTimeout(this.headerTimer);
+    this.clearHeaderTimer();
     this.ended = true;
     this.wake();
   }
@@ -125,14 +173,13 @@ export class FrameReader {
           this.queue.splice(0, this.head);
           this.head = 0;
         }
-        if (item.kind === 'body') {
-          this.queuedBytes -= item.chunk.length;
-          if (this.queuedBytes < this.highWater / 2 && this.socket.isPaused()) this.socket.resume();
-        }
+        if (item.kind === 'body') this.queuedBytes -= item.chunk.length;
+        else if (item.kind === 'header') this.queuedHeaders--;
+        if (this.queuedBytes < this.highWater / 2 && this.queuedHeaders < this.maxFrames / 2) this.resume();
         return item;
       }
       if (this.ended) return undefined;
-      if (this.socket.isPaused()) this.socket.resume();
+      this.resume();
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
   }

@@ -15,6 +15,11 @@ export const FERRYD = path.join(REPO, 'bin/ferryd.js');
 
 const cleanups: Array<() => Promise<void>> = [];
 
+/** Register something to undo in cleanupAll (e.g. a proxy to close). */
+export function onCleanup(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
+
 /** Run registered cleanups (call from afterAll). */
 export async function cleanupAll(): Promise<void> {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
@@ -33,21 +38,33 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function run(
-  script: string,
-  args: readonly string[],
-  options: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      cwd: options.cwd ?? REPO,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/** A child process started with start(): its handle, and its result once it has closed. */
+export interface Started {
+  readonly child: ChildProcess;
+  /** What it printed so far. */
+  stdout(): string;
+  stderr(): string;
+  readonly result: Promise<RunResult>;
+}
+
+/** Start `node script args…` without waiting for it (to signal it, or to run many at once). */
+export function start(script: string, args: readonly string[], options: RunOptions = {}): Started {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: options.cwd ?? REPO,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const result = new Promise<RunResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${path.basename(script)} ${args.join(' ')} timed out\n${stderr}`));
@@ -58,6 +75,16 @@ export function run(
       resolve({ code, signal, stdout, stderr });
     });
   });
+  // Never leave a child behind a failed test.
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await result.catch(() => undefined);
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, result };
+}
+
+export function run(script: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return start(script, args, options).result;
 }
 
 export interface TestUser {
@@ -78,6 +105,8 @@ export interface Ferryd {
   log(): string;
   /** Stop with SIGTERM (and wait). */
   stop(): Promise<void>;
+  /** Kill with SIGKILL, like a crash or a power cut (and wait). */
+  kill(): Promise<void>;
   /** Arguments for the ferry CLI to reach this server as `user`. */
   cliArgs(user: string): string[];
 }
@@ -91,11 +120,18 @@ export async function addUser(root: string, user: TestUser): Promise<void> {
 }
 
 export async function startFerryd(
-  options: { users?: readonly TestUser[]; plain?: boolean; root?: string; env?: Record<string, string> } = {},
+  options: {
+    users?: readonly TestUser[];
+    plain?: boolean;
+    root?: string;
+    env?: Record<string, string>;
+    /** A fixed port (e.g. to restart a killed server where its clients expect it); default 0. */
+    port?: number;
+  } = {},
 ): Promise<Ferryd> {
   const root = options.root ?? (await tempDir('ferryd-root-'));
   for (const user of options.users ?? []) await addUser(root, user);
-  const args = ['serve', '--root', root, '--host', '127.0.0.1', '--port', '0'];
+  const args = ['serve', '--root', root, '--host', '127.0.0.1', '--port', String(options.port ?? 0)];
   if (options.plain) args.push('--plain');
   const child = spawn(process.execPath, [FERRYD, ...args], {
     cwd: REPO,
@@ -127,6 +163,12 @@ export async function startFerryd(
     await exited;
     clearTimeout(timer);
   };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    await exited;
+  };
   cleanups.push(stop);
   return {
     root,
@@ -137,6 +179,7 @@ export async function startFerryd(
     process: child,
     log: () => stderr,
     stop,
+    kill,
     cliArgs: (user: string) => ['--host', '127.0.0.1', '--port', String(ready.port), '--user', user, ...(options.plain ? ['--plain'] : [])],
   };
 }

@@ -96,14 +96,19 @@ describe('AuthThrottle', () => {
     expect(throttle.check('a', 'u').allowed).toBe(true);
   });
 
-  it('clears the user and the address on success', () => {
+  it("clears the user's failures on success, and only theirs at that address", () => {
     const { throttle } = setup();
-    fail(throttle, 10, 'a', 'u');
-    expect(throttle.check('a', 'u').allowed).toBe(false);
+    fail(throttle, 5, 'a', 'u');
+    fail(throttle, 4, 'a', 'other');
     throttle.success('a', 'u');
-    expect(throttle.check('a', 'u')).toEqual({ allowed: true, retryAfterMs: 0 });
-    expect(throttle.delayFor('a', 'u')).toBe(250);
-    expect(throttle.tracked).toEqual({ addresses: 0, users: 0 });
+    expect(throttle.tracked).toEqual({ addresses: 1, users: 1 });
+    // The 4 failures for 'other' stay at the address: 6 more (for anyone) lock it.
+    fail(throttle, 5, 'a', 'x');
+    expect(throttle.check('a', 'someone').allowed).toBe(true);
+    throttle.failure('a', 'y');
+    expect(throttle.check('a', 'someone').allowed).toBe(false);
+    // The user itself is clean again from a fresh address.
+    expect(throttle.check('b', 'u')).toEqual({ allowed: true, retryAfterMs: 0 });
   });
 
   it('keeps user and address counters apart even when the strings are equal', () => {

@@ -1,0 +1,344 @@
+/**
+ * From the recorded runs to the report: per-row median/min/max, the derived rows (the
+ * fastest peer), the targets with their ratios (PASS/MISS), and the table as Markdown
+ * (printed, and written between the bench markers of docs/BENCHMARKS.md).
+ */
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Options, RowSpec } from './core.js';
+import { fmt, formatSeconds, median } from './measure.js';
+
+export interface RowResult {
+  readonly spec: RowSpec;
+  /** One value per successful run. */
+  values: number[];
+  /** Wall time behind each value (transfers), in ms. */
+  ms: number[];
+  notes: string[];
+  errors: string[];
+  skipped: string | undefined;
+}
+
+export interface Stats {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function stats(r: RowResult | undefined): Stats | undefined {
+  if (!r || r.values.length === 0) return undefined;
+  return { median: median(r.values), min: Math.min(...r.values), max: Math.max(...r.values) };
+}
+
+// ---- derived rows -----------------------------------------------------------------------------
+
+/** peer-best-up/down: the scp or sftp row (any cipher) with the best median. */
+export function derive(results: Map<string, RowResult>): void {
+  for (const dir of ['up', 'down']) {
+    const best = results.get(`peer-best-${dir}`);
+    if (!best) continue;
+    const candidates = [...results.values()].filter((r) => /^(scp|sftp)-/.test(r.spec.id) && r.spec.id.includes(`-${dir}-`) && r.values.length > 0);
+    if (candidates.length === 0) {
+      const reason = [...results.values()].find((r) => /^(scp|sftp)-/.test(r.spec.id) && r.skipped)?.skipped;
+      best.skipped = reason ?? 'no scp/sftp row was measured';
+      continue;
+    }
+    const winner = candidates.reduce((a, b) => (median(b.values) > median(a.values) ? b : a));
+    best.values = [...winner.values];
+    best.ms = [...winner.ms];
+    best.notes = [`= ${winner.spec.id}${winner.notes.at(-1) ? ` (${winner.notes.at(-1)})` : ''}`];
+  }
+}
+
+// ---- targets ---------------------------------------------------------------------------------
+
+export interface TargetResult {
+  readonly row: string;
+  readonly text: string;
+  /** e.g. "0.82× of peer-best-up" */
+  readonly ratio: string;
+  readonly verdict: 'PASS' | 'MISS' | 'n/a';
+  readonly detail: string;
+}
+
+type Get = (id: string) => Stats | undefined;
+
+interface Target {
+  readonly row: string;
+  readonly text: string;
+  evaluate(get: Get, opts: Options): { ratio: number; need: string; pass: boolean; detail: string } | string;
+}
+
+/** a relative to b, higher is better: pass when a/b ≥ factor (or > factor when strict). */
+function atLeast(row: string, ref: string, factor: number, text: string, strict = false): Target {
+  return {
+    row,
+    text,
+    evaluate(get) {
+      const a = get(row);
+      const b = get(ref);
+      if (!a || !b) return `no value for ${!a ? row : ref}`;
+      const ratio = a.median / b.median;
+      return {
+        ratio,
+        need: `${strict ? '>' : '≥'} ${factor}`,
+        pass: strict ? ratio > factor : ratio >= factor,
+        detail: `${fmt(a.median)} vs ${ref} ${fmt(b.median)}`,
+      };
+    },
+  };
+}
+
+/** a relative to b (or to a fixed limit), lower is better: pass when a/b < factor (≤ when !strict). */
+function atMost(row: string, ref: string | number, factor: number, text: string, strict: boolean, use: 'median' | 'max' = 'median'): Target {
+  return {
+    row,
+    text,
+    evaluate(get) {
+      const a = get(row);
+      const b = typeof ref === 'number' ? { median: ref, min: ref, max: ref } : get(ref);
+      if (!a || !b) return `no value for ${!a ? row : String(ref)}`;
+      const value = a[use];
+      const base = typeof ref === 'number' ? ref : b[use];
+      const ratio = value / base;
+      return {
+        ratio,
+        need: `${strict ? '<' : '≤'} ${factor}`,
+        pass: strict ? ratio < factor : ratio <= factor,
+        detail: `${use === 'max' ? 'worst run ' : ''}${fmt(value)} vs ${typeof ref === 'number' ? 'limit' : ref} ${fmt(base)}`,
+      };
+    },
+  };
+}
+
+/** How much bigger the peak at the big size may be than at the mid size to count as "similar". */
+export const RSS_SIMILAR = 1.25;
+export const RSS_LIMIT_MB = 150;
+
+const TARGETS: readonly Target[] = [
+  atLeast('ferry-tls-up', 'peer-best-up', 1, 'TLS+SHA-256 upload ≥ fastest scp/sftp upload'),
+  atLeast('ferry-tls-down', 'peer-best-down', 1, 'TLS+SHA-256 download ≥ fastest scp/sftp download'),
+  atLeast('ferry-plain-up', 'raw-net', 1, '--plain upload ≥ raw Node pipe'),
+  atLeast('ferry-plain-down', 'raw-net', 1, '--plain download ≥ raw Node pipe'),
+  atLeast('folder-ferry-up', 'folder-scp-up', 3, 'folder upload ≥ 3× scp -r'),
+  atLeast('folder-ferry-up', 'folder-rsync-up', 1, 'folder upload > rsync', true),
+  atLeast('folder-ferry-down', 'folder-scp-down', 3, 'folder download ≥ 3× scp -r'),
+  atLeast('folder-ferry-down', 'folder-rsync-down', 1, 'folder download > rsync', true),
+  atMost('exec-ferry', 'exec-ssh-cm', 1, 'exec `true` ≤ ssh ControlMaster', false),
+  atMost('cold-ferry-ls', 'cold-ssh', 1, 'cold connect+login+list < fresh ssh', true),
+  atMost('cold-engine-keys', 50, 1, 'cold login with cached keys < 50 ms', true),
+  atMost('rss-ferryd-big', RSS_LIMIT_MB, 1, `ferryd peak RSS < ${RSS_LIMIT_MB} MB`, true, 'max'),
+  atMost('rss-ferry-big', RSS_LIMIT_MB, 1, `ferry peak RSS < ${RSS_LIMIT_MB} MB`, true, 'max'),
+  atMost('rss-ferryd-mid', RSS_LIMIT_MB, 1, `ferryd peak RSS < ${RSS_LIMIT_MB} MB`, true, 'max'),
+  atMost('rss-ferry-mid', RSS_LIMIT_MB, 1, `ferry peak RSS < ${RSS_LIMIT_MB} MB`, true, 'max'),
+  atMost('rss-ferryd-big', 'rss-ferryd-mid', RSS_SIMILAR, `ferryd: big-file peak similar to mid-file peak (≤ ${RSS_SIMILAR}×)`, false, 'max'),
+  atMost('rss-ferry-big', 'rss-ferry-mid', RSS_SIMILAR, `ferry: big-file peak similar to mid-file peak (≤ ${RSS_SIMILAR}×)`, false, 'max'),
+  atMost('ls-busy', 'ls-idle', 5, '`ls` during upload < 5× idle (median)', true),
+  atMost('ls-busy-p95', 'ls-idle-p95', 5, '`ls` during upload < 5× idle (p95)', true),
+  {
+    row: 'conc-ok',
+    text: 'all concurrent clients succeed (every run)',
+    evaluate(get, opts) {
+      const a = get('conc-ok');
+      if (!a) return 'no value for conc-ok';
+      return { ratio: a.min / opts.clients, need: '= 1', pass: a.min === opts.clients, detail: `worst run ${a.min} of ${opts.clients}` };
+    },
+  },
+];
+
+export function evaluateTargets(results: Map<string, RowResult>, opts: Options): TargetResult[] {
+  const get: Get = (id) => stats(results.get(id));
+  return TARGETS.filter((t) => results.has(t.row)).map((t) => {
+    const r = t.evaluate(get, opts);
+    if (typeof r === 'string') return { row: t.row, text: t.text, ratio: '—', verdict: 'n/a', detail: r };
+    return { row: t.row, text: t.text, ratio: `${r.ratio.toFixed(2)}× (need ${r.need})`, verdict: r.pass ? 'PASS' : 'MISS', detail: r.detail };
+  });
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** A Markdown table with padded columns (readable in a terminal as it is). */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows].map((r) => r.map(cell));
+  const widths = header.map((_, i) => Math.min(80, Math.max(3, ...all.map((r) => r[i]!.length))));
+  const line = (r: readonly string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(all[0]!), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...all.slice(1).map(line)].join('\n');
+}
+
+function extraNotes(r: RowResult, results: Map<string, RowResult>): string[] {
+  const notes: string[] = [];
+  // The CLI rows include process start and login: show what the transfer alone achieved.
+  const login = stats(results.get('cold-ferry-ls'));
+  if (login && /^(ferry-|folder-ferry-)/.test(r.spec.id) && r.values.length > 0 && r.ms.length > 0) {
+    const ms = median(r.ms);
+    const value = median(r.values);
+    if (ms > login.median) notes.push(`excl. start+login (${fmt(login.median)} ms): ${fmt((value * ms) / (ms - login.median))} ${r.spec.unit}`);
+  }
+  return notes;
+}
+
+export function resultsTable(results: Map<string, RowResult>, targets: readonly TargetResult[]): string {
+  const rows: string[][] = [];
+  let group = '';
+  for (const r of results.values()) {
+    if (r.spec.group !== group) {
+      group = r.spec.group;
+      rows.push(['', `**${group}**`, '', '', '', '', '', '', '']);
+    }
+    const s = stats(r);
+    const t = targets.filter((x) => x.row === r.spec.id).map((x) => `${x.verdict} ${x.ratio}`);
+    const failed = r.errors.length > 0 ? `${r.errors.length} of ${r.errors.length + r.values.length} runs failed: ${r.errors[0]}` : '';
+    if (!s) {
+      const why = r.skipped ? `skipped: ${r.skipped}` : `error: ${r.errors[0] ?? 'no value recorded'}`;
+      rows.push([r.spec.id, r.spec.label, why, '', '', r.spec.unit, '', t.join('; '), '']);
+      continue;
+    }
+    const notes = [...(r.notes.at(-1) ? [r.notes.at(-1)!] : []), ...extraNotes(r, results), ...(failed ? [failed] : [])];
+    const time = r.ms.length > 0 ? formatSeconds(median(r.ms)) : '';
+    rows.push([r.spec.id, r.spec.label, fmt(s.median), fmt(s.min), fmt(s.max), r.spec.unit, time, t.join('; '), notes.join('; ')]);
+  }
+  return markdownTable(['id', 'row', 'median', 'min', 'max', 'unit', 'time', 'target', 'notes'], rows);
+}
+
+export function targetsTable(targets: readonly TargetResult[]): string {
+  return markdownTable(
+    ['target', 'row', 'ratio', 'result', 'values (median unless said)'],
+    targets.map((t) => [t.text, t.row, t.ratio, t.verdict, t.detail]),
+  );
+}
+
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memGiB: number;
+  readonly node: string;
+  readonly kernel: string;
+  readonly date: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    date: new Date().toISOString(),
+  };
+}
+
+export const BEGIN = '<!-- bench:begin -->';
+export const END = '<!-- bench:end -->';
+
+const HOW_MEASURED = `How the rows are measured (all on 127.0.0.1, one machine, one run of \`npm run bench\`):
+
+- Every row is the median of the runs (min and max beside it); runs go round-robin over
+  all rows, so slow drift of the machine spreads over every row alike. Throughput is in
+  MB/s of 10^6 bytes, memory in MB of 10^6 bytes. Before each transfer the page cache is
+  flushed (\`sync\`, untimed) and old copies deleted; the source files stay cached, so
+  rows measure CPU and the network stack, not the disk.
+- **Ferry** rows spawn the \`ferry\` CLI against a real \`ferryd\` child process: what a user
+  sees, including Node start, TLS, the login (PBKDF2 600k) and, for uploads, the server's
+  SHA-256 check and fsync before it acknowledges. \`cold-ferry-ls\` is that start + login
+  overhead on its own; the notes show the throughput without it. Results are checked
+  (size every run, SHA-256 on the first run, outside the timing).
+- **Ceilings**: \`raw-net\`/\`raw-tls\` pipe the file from the bench process to a second
+  Node process (createReadStream → socket → createWriteStream: no framing, no hash, no
+  fsync; TLS 1.3 with a throwaway certificate); \`sha256\` hashes it in Node in 1 MiB reads.
+- **Peers**: a throwaway sshd on a free loopback port (temporary host and user keys, the
+  current user); scp, sftp (\`-b\` batch) and rsync run with \`-F /dev/null\` and the
+  default cipher, aes128-gcm and chacha20-poly1305 (a slot equal to the default is not
+  run twice). \`peer-best-*\` is the fastest of them.
+- **Round trips**: exec is \`session.exec('true')\` in-process on an open session vs
+  \`ssh true\` over an open ControlMaster (process start included); cold rows are a fresh
+  \`ferry ls\` process, a fresh in-process engine connect + login (password, or SCRAM keys
+  cached from an earlier login) + list, and a fresh \`ssh true\`.
+- **Memory**: ferryd's VmHWM is reset (\`/proc/PID/clear_refs\`) before each transfer and
+  read while it runs; the CLI's VmHWM/VmRSS is polled every 50 ms. Targets use the worst run.
+- **Responsiveness**: engine \`list('/')\` on a second, separately logged-in session,
+  back to back, idle and then while \`ferry put\` uploads the big file (from its first
+  bytes on the server until the CLI exits).
+- **Concurrent clients**: in-process engine sessions started together, each logging in
+  with the password (PBKDF2 in this one process), listing, and downloading 1 MiB through
+  the transfer queue.`;
+
+export function markdownBlock(o: {
+  machine: MachineInfo;
+  opts: Options;
+  facts: readonly string[];
+  table: string;
+  targets: string;
+  seconds: number;
+}): string {
+  const m = o.machine;
+  const options = `--size-mib ${o.opts.sizeMiB} --files ${o.opts.files} --runs ${o.opts.runs}${o.opts.quick ? ' --quick' : ''}${o.opts.only ? ` --only ${o.opts.only.source}` : ''}`;
+  return [
+    BEGIN,
+    '<!-- Generated by `npm run bench` (bench/run.ts): edits between these markers are overwritten. -->',
+    '',
+    '## Results',
+    '',
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB RAM, ${m.kernel}`,
+    `- Node ${m.node}; run ${m.date}; options \`${options}\`; the whole bench took ${Math.round(o.seconds)} s`,
+    ...o.facts.map((f) => `- ${f}`),
+    '',
+    o.table,
+    '',
+    '### Targets',
+    '',
+    o.targets,
+    '',
+    HOW_MEASURED,
+    END,
+  ].join('\n');
+}
+
+const SKELETON = (block: string): string => `# Benchmarks
+
+\`npm run bench\` measures Ferry against its own ceilings and against scp, sftp and rsync,
+side by side in one run on loopback, and rewrites the part of this file between the bench
+markers. Options: \`--size-mib N\` (big file, default 1024), \`--files N\` (small-file
+folder, default 2000), \`--runs N\` (default 3), \`--only REGEX\` (row ids), \`--quick\`
+(tiny sizes, for the test), \`--out FILE\` (default docs/BENCHMARKS.md), \`--no-install\`
+(never apt-get the ssh peers), \`--no-peers\` (skip them), \`--json FILE\` (results as JSON too),
+\`--label TEXT\` (what code was measured; by default the git commit).
+
+${block}
+
+## Findings
+
+_To be filled in by whoever tunes the engine from these numbers: where the time goes,
+what was changed, and what the numbers were before and after._
+`;
+
+/** Replace the bench block in `file` (or create the file), keeping everything else. */
+export async function writeMarkdown(file: string, block: string): Promise<void> {
+  let existing: string | undefined;
+  try {
+    existing = await readFile(file, 'utf8');
+  } catch {
+    existing = undefined;
+  }
+  let text: string;
+  if (existing === undefined) {
+    text = SKELETON(block);
+  } else {
+    const begin = existing.indexOf(BEGIN);
+    const end = existing.indexOf(END);
+    if (begin >= 0 && end > begin) {
+      text = existing.slice(0, begin) + block + existing.slice(end + END.length);
+    } else {
+      // No markers yet: keep the file as it is and put the results before its Findings.
+      const findings = existing.search(/^## Findings/m);
+      text = findings >= 0 ? `${existing.slice(0, findings)}${block}\n\n${existing.slice(findings)}` : `${existing.trimEnd()}\n\n${block}\n`;
+    }
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, text);
+}

@@ -1,0 +1,50 @@
+/** The desktop app's settings (settings.json in the config folder). */
+import path from 'node:path';
+import { z } from 'zod';
+import type { Settings } from '../../shared/common/contract.js';
+import { FerryError } from '../../shared/common/errors.js';
+import { JsonFile } from './json-file.js';
+
+const SettingsFile = z.object({
+  version: z.literal(1),
+  downloadDir: z.string().min(1).max(4096).optional(),
+  concurrency: z.number().int().min(1).max(16).optional(),
+});
+type SettingsFile = z.infer<typeof SettingsFile>;
+
+export const DEFAULT_CONCURRENCY = 4;
+
+export class SettingsStore {
+  private readonly file: JsonFile<SettingsFile>;
+
+  constructor(
+    configDir: string,
+    /** Used while no download folder was chosen. */
+    private readonly defaultDownloadDir: string,
+    log?: (line: string) => void,
+  ) {
+    this.file = new JsonFile(path.join(configDir, 'settings.json'), SettingsFile, () => ({ version: 1 }), log);
+  }
+
+  async get(): Promise<Settings> {
+    return this.withDefaults(await this.file.read());
+  }
+
+  set(change: { downloadDir?: string | undefined; concurrency?: number | undefined }): Promise<Settings> {
+    if (change.downloadDir !== undefined && !path.isAbsolute(change.downloadDir)) {
+      throw new FerryError('EINVAL', `The download folder must be a full path (got "${change.downloadDir}").`);
+    }
+    return this.file.update((data) => {
+      const value: SettingsFile = {
+        ...data,
+        ...(change.downloadDir !== undefined ? { downloadDir: path.normalize(change.downloadDir) } : {}),
+        ...(change.concurrency !== undefined ? { concurrency: change.concurrency } : {}),
+      };
+      return { value, result: this.withDefaults(value) };
+    });
+  }
+
+  private withDefaults(data: SettingsFile): Settings {
+    return { downloadDir: data.downloadDir ?? this.defaultDownloadDir, concurrency: data.concurrency ?? DEFAULT_CONCURRENCY };
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The main process's end of the UI contract: one handler per call of CALLS (a generic
+ * wrapper; the arguments are validated by the backend, because the renderer is untrusted),
+ * one backend per window, and the backend's events sent to that window. Only our own page
+ * may call: the sending frame must be the top frame showing our index.html.
+ */
+import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { CALLS, type CallName, type Result } from '../shared/common/contract.js';
+import type { Backend } from './engine/backend.js';
+
+/** The one channel events travel on: (name, payload). The preload fans them out. */
+export const EVENT_CHANNEL = 'ferry:event';
+
+export interface IpcOptions {
+  /** file:// URL of our index.html: the only page allowed to call. */
+  readonly indexUrl: string;
+  /** A backend for a new window. */
+  readonly createBackend: () => Backend;
+  readonly log?: (line: string) => void;
+}
+
+export class FerryIpc {
+  private readonly backends = new Map<number, Backend>();
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: IpcOptions) {
+    this.log = options.log ?? (() => undefined);
+    for (const name of Object.keys(CALLS) as CallName[]) {
+      ipcMain.handle(name, (event, ...args: unknown[]) => this.handle(name, event, args));
+    }
+  }
+
+  /** Give a window its backend, and its events; the backend ends with the window. */
+  attach(window: BrowserWindow): void {
+    const contents = window.webContents;
+    const id = contents.id;
+    const backend = this.options.createBackend();
+    this.backends.set(id, backend);
+    backend.on((name, payload) => {
+      if (!contents.isDestroyed()) contents.send(EVENT_CHANNEL, name, payload);
+    });
+    contents.once('destroyed', () => {
+      this.backends.delete(id);
+      void backend.dispose();
+    });
+  }
+
+  async dispose(): Promise<void> {
+    for (const name of Object.keys(CALLS)) ipcMain.removeHandler(name);
+    const backends = [...this.backends.values()];
+    this.backends.clear();
+    await Promise.all(backends.map((b) => b.dispose()));
+  }
+
+  private async handle(name: CallName, event: IpcMainInvokeEvent, args: unknown[]): Promise<Result<unknown>> {
+    if (!this.trusted(event)) {
+      this.log(`refused ${name} from ${event.senderFrame?.url ?? 'an unknown frame'}`);
+      return { ok: false, error: { code: 'EPERM', message: 'Only the Ferry window may use the engine.' } };
+    }
+    const backend = this.backends.get(event.sender.id);
+    if (!backend) return { ok: false, error: { code: 'ECANCELED', message: 'This window is closing.' } };
+    return backend.call(name, args);
+  }
+
+  private trusted(event: IpcMainInvokeEvent): boolean {
+    const frame = event.senderFrame;
+    if (!frame || frame.parent !== null) return false;
+    try {
+      const url = new URL(frame.url);
+      url.hash = '';
+      url.search = '';
+      return url.href === this.options.indexUrl;
+    } catch {
+      return false;
+    }
+  }
+}

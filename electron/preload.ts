@@ -1,0 +1,79 @@
+/**
+ * The sandboxed preload: window.ferry, a FerryApi over IPC. It exposes functions only,
+ * never ipcRenderer itself, so the page can reach nothing but the contract's calls
+ * (validated again in the main process). Built as CommonJS (sandboxed preloads are not
+ * ES modules) into dist/electron/preload.cjs; only `electron` is required at run time.
+ */
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../shared/common/contract.js';
+import type { TransferView } from '../shared/common/transfer-model.js';
+
+/** Must match EVENT_CHANNEL in ipc-main.ts (not imported: the preload bundle stays tiny). */
+const EVENT_CHANNEL = 'ferry:event';
+
+const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
+
+ipcRenderer.on(EVENT_CHANNEL, (_event, name: EventName, payload: unknown) => {
+  for (const listener of listeners.get(name) ?? []) {
+    try {
+      listener(payload);
+    } catch (err) {
+      console.error(`a listener of ${name} failed`, err);
+    }
+  }
+});
+
+/**
+ * The top-level items of a drop as OS paths: a file from a dropped folder, with relative
+ * path 'photos/2024/a.jpg', lives at '…/photos/2024/a.jpg', so the dropped item is the
+ * path with the last two names taken off. The engine then uploads whole folders itself.
+ */
+function droppedPaths(files: readonly UploadFile[], relativePaths: readonly string[]): string[] | string {
+  const tops = new Set<string>();
+  for (const [i, file] of files.entries()) {
+    const full = webUtils.getPathForFile(file as unknown as File);
+    const relative = relativePaths[i] ?? file.name;
+    if (!full) return `"${relative}" is not a file on this computer`;
+    const names = relative.split('/').filter((n) => n !== '');
+    let top = full;
+    for (let up = names.length - 1; up > 0; up--) {
+      const cut = Math.max(top.lastIndexOf('/'), top.lastIndexOf('\\'));
+      if (cut <= 0) return `"${relative}" does not match where the file is (${full})`;
+      top = top.slice(0, cut);
+    }
+    const base = top.slice(Math.max(top.lastIndexOf('/'), top.lastIndexOf('\\')) + 1);
+    if (names.length > 0 && base !== names[0]) return `"${relative}" does not match where the file is (${full})`;
+    tops.add(top);
+  }
+  return [...tops];
+}
+
+const api: FerryApi = {
+  platform: 'electron',
+  call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<Result<CallResults[N]>> {
+    // Results are values; only a broken bridge rejects, and that becomes a value too.
+    return (ipcRenderer.invoke(name, ...args) as Promise<Result<CallResults[N]>>).catch(
+      (err: unknown): Result<CallResults[N]> => ({
+        ok: false,
+        error: { code: 'EPROTO', message: `The engine did not answer ${String(name)}: ${err instanceof Error ? err.message : String(err)}` },
+      }),
+    );
+  },
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
+    let set = listeners.get(event);
+    if (!set) listeners.set(event, (set = new Set()));
+    const wrapped = listener as (payload: unknown) => void;
+    set.add(wrapped);
+    return () => {
+      set.delete(wrapped);
+    };
+  },
+  async uploadFiles(files, relativePaths, remoteDir): Promise<Result<TransferView[]>> {
+    if (files.length === 0) return { ok: true, value: [] };
+    const paths = droppedPaths(files, relativePaths);
+    if (typeof paths === 'string') return { ok: false, error: { code: 'EINVAL', message: `Cannot upload this drop: ${paths}.` } };
+    return api.call('transfers:uploadPaths', paths, remoteDir);
+  },
+};
+
+contextBridge.exposeInMainWorld('ferry', api);

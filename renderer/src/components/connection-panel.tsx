@@ -1,0 +1,229 @@
+/**
+ * The left column: saved connections and the connection form (while disconnected), or
+ * the current connection (while connected). Errors appear right under the form, in words
+ * a person can act on.
+ */
+import { useId, type FormEvent } from 'react';
+import type { Profile } from '../../../shared/common/contract.js';
+import { connectHint, formatError } from '../logic/format.js';
+import { currentSession } from '../state/session-store.js';
+import { useSession, useStores } from '../state/stores-context.js';
+import { Icon } from './icons.js';
+
+export function ConnectionPanel() {
+  const connection = useSession((s) => s.connection);
+  const busy = connection.state === 'connected' || connection.state === 'reconnecting';
+  // Saved connections sit above the form, so nothing the form shows (errors, hints) moves
+  // them between the two clicks of a double-click.
+  return (
+    <div className="sidebar-inner">
+      {busy ? (
+        <>
+          <CurrentConnection />
+          <ProfileList disabled />
+        </>
+      ) : (
+        <>
+          <ProfileList disabled={false} />
+          <ConnectForm />
+        </>
+      )}
+    </div>
+  );
+}
+
+function CurrentConnection() {
+  const connection = useSession((s) => s.connection);
+  const session = useSession(currentSession);
+  const declined = useSession((s) => s.rememberDeclined);
+  return (
+    <section className="panel-section" aria-labelledby="current-heading">
+      <h2 id="current-heading" className="section-title">
+        Connection
+      </h2>
+      {session ? (
+        <dl className="facts">
+          <dt>Server</dt>
+          <dd className="selectable">
+            {session.host}:{session.port}
+          </dd>
+          <dt>User</dt>
+          <dd className="selectable">{session.user.name}</dd>
+          <dt>Key</dt>
+          <dd className="selectable mono small" title={session.fingerprint ?? undefined}>
+            {session.fingerprint ?? 'not encrypted (plain)'}
+          </dd>
+          <dt>Commands</dt>
+          <dd>{session.user.exec ? 'allowed' : 'not allowed for this account'}</dd>
+        </dl>
+      ) : (
+        <p className="muted">
+          {connection.state === 'reconnecting' ? `Reconnecting… (attempt ${connection.attempt})` : 'Connecting…'}
+        </p>
+      )}
+      {declined && (
+        <p className="muted small" role="status">
+          The login was not remembered: this system offers Ferry no secure storage for it. You will be asked for the
+          password next time.
+        </p>
+      )}
+      <p className="muted small">Use Disconnect at the top to connect somewhere else.</p>
+    </section>
+  );
+}
+
+function ConnectForm() {
+  const { session } = useStores();
+  const draft = useSession((s) => s.draft);
+  const problem = useSession((s) => s.draftProblem);
+  const error = useSession((s) => s.error);
+  const connecting = useSession((s) => s.connecting || s.connection.state === 'connecting');
+  const picked = useSession((s) => s.profiles.find((p) => p.id === s.draft.profileId) ?? null);
+  const ids = { host: useId(), port: useId(), user: useId(), password: useId(), name: useId(), error: useId() };
+  const set = session.getState().setDraft;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void session.getState().submitDraft();
+  };
+
+  // "Enter the password" needs no hint about a wrong one.
+  const hint = error && !(error.code === 'EAUTH' && draft.password === '') ? connectHint(error) : null;
+  return (
+    <form className="panel-section connect-form" aria-labelledby="connect-heading" onSubmit={submit} noValidate>
+      <h2 id="connect-heading" className="section-title">
+        Connect to a server
+      </h2>
+      <div className="field-row">
+        <div className="field grow">
+          <label htmlFor={ids.host}>Host</label>
+          <input
+            id={ids.host}
+            value={draft.host}
+            onChange={(e) => set({ host: e.target.value })}
+            autoComplete="off"
+            spellCheck={false}
+            aria-describedby={error || problem ? ids.error : undefined}
+          />
+        </div>
+        <div className="field port">
+          <label htmlFor={ids.port}>Port</label>
+          <input id={ids.port} value={draft.port} inputMode="numeric" onChange={(e) => set({ port: e.target.value })} />
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.user}>User</label>
+        <input id={ids.user} value={draft.user} autoComplete="username" spellCheck={false} onChange={(e) => set({ user: e.target.value })} />
+      </div>
+      <div className="field">
+        <label htmlFor={ids.password}>Password</label>
+        <input
+          id={ids.password}
+          type="password"
+          value={draft.password}
+          autoComplete="current-password"
+          placeholder={picked?.remembered ? 'Remembered: leave empty' : undefined}
+          onChange={(e) => set({ password: e.target.value })}
+        />
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={draft.remember} onChange={(e) => set({ remember: e.target.checked })} />
+        Remember login
+      </label>
+      <details className="advanced">
+        <summary>More options</summary>
+        <div className="field">
+          <label htmlFor={ids.name}>Profile name</label>
+          <input id={ids.name} value={draft.name} placeholder={draft.user && draft.host ? `${draft.user}@${draft.host}` : 'user@host'} onChange={(e) => set({ name: e.target.value })} />
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />
+          No encryption (trusted loopback only)
+        </label>
+      </details>
+      {(error || problem) && (
+        <div id={ids.error} className="form-error selectable" role="alert">
+          {problem ?? (error ? formatError(error) : '')}
+          {hint && !problem && <div className="hint">{hint}</div>}
+        </div>
+      )}
+      <p className="muted small remember-note">
+        {draft.remember
+          ? 'Ferry keeps a key derived from the login (never the password), encrypted by the system’s secure storage.'
+          : 'The password is used for this login only.'}
+      </p>
+      <div className="button-row">
+        <button type="submit" className="button primary" disabled={connecting}>
+          {connecting ? 'Connecting…' : 'Connect'}
+        </button>
+        <button type="button" className="button" onClick={() => void session.getState().saveDraft()}>
+          {draft.profileId ? 'Update profile' : 'Save profile'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ProfileList({ disabled }: { readonly disabled: boolean }) {
+  const { session } = useStores();
+  const profiles = useSession((s) => s.profiles);
+  const pickedId = useSession((s) => s.draft.profileId);
+  const error = useSession((s) => s.profilesError);
+
+  const pick = (p: Profile) => session.getState().pickProfile(p);
+  return (
+    <section className="panel-section" aria-labelledby="profiles-heading">
+      <h2 id="profiles-heading" className="section-title">
+        Saved connections
+      </h2>
+      {profiles.length === 0 ? (
+        <p className="muted small">None yet. Fill in the form below and choose Save profile.</p>
+      ) : (
+        <ul className="profiles">
+          {profiles.map((p) => (
+            <li key={p.id} className={`profile${p.id === pickedId ? ' is-picked' : ''}`}>
+              <button
+                type="button"
+                className="profile-pick"
+                aria-pressed={p.id === pickedId}
+                disabled={disabled}
+                onClick={() => pick(p)}
+                onDoubleClick={() => {
+                  pick(p);
+                  void session.getState().submitDraft();
+                }}
+              >
+                <Icon name="server" />
+                <span className="profile-text">
+                  <span className="profile-name">{p.name}</span>
+                  <span className="profile-where">
+                    {p.user}@{p.host}:{p.port}
+                    {p.remembered ? ' · remembered' : ''}
+                    {p.local ? ' · on this computer' : ''}
+                  </span>
+                </span>
+              </button>
+              {!p.local && (
+                <button
+                  type="button"
+                  className="icon-button subtle"
+                  aria-label={`Remove profile ${p.name}`}
+                  title="Remove profile"
+                  disabled={disabled}
+                  onClick={() => void session.getState().deleteProfile(p.id)}
+                >
+                  <Icon name="close" />
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {error && (
+        <p className="form-error selectable" role="alert">
+          {formatError(error)}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,58 @@
+/** The top bar: the app, the connections toggle, where we are connected, settings, Disconnect. */
+import { currentSession } from '../state/session-store.js';
+import { useSession, useStores, useUi } from '../state/stores-context.js';
+import { Icon } from './icons.js';
+import { connectionLabel } from './status-bar.js';
+
+export function HeaderBar() {
+  const { session, ui } = useStores();
+  const connection = useSession((s) => s.connection);
+  const info = useSession(currentSession);
+  const sidebarOpen = useUi((s) => s.sidebarOpen);
+  const live = connection.state === 'connected' || connection.state === 'reconnecting';
+  return (
+    <header className="app-header">
+      <div className="brand">
+        <svg className="brand-mark" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+          <path d="M3 15.5h18l-2.6 4H5.6z" fill="currentColor" opacity=".85" />
+          <path d="M7 13.5V7.5l5-3 5 3v6" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinejoin="round" />
+        </svg>
+        <span className="brand-name">Ferry</span>
+      </div>
+      {live && (
+        <button
+          type="button"
+          className="icon-button header-toggle"
+          aria-expanded={sidebarOpen}
+          aria-controls="sidebar"
+          aria-label={sidebarOpen ? 'Hide connections' : 'Show connections'}
+          title={sidebarOpen ? 'Hide connections' : 'Show connections'}
+          onClick={() => ui.getState().setSidebarOpen(!sidebarOpen)}
+        >
+          <Icon name="sidebar" />
+        </button>
+      )}
+      <div className="header-session">
+        {info ? (
+          <>
+            <span className="dot ok" aria-hidden="true" />
+            <span className="selectable">
+              {info.user.name}@{info.host}:{info.port}
+            </span>
+          </>
+        ) : (
+          <span className="muted">{connectionLabel(connection.state, connection.state === 'reconnecting' ? connection.attempt : undefined)}</span>
+        )}
+      </div>
+      <span className="toolbar-spacer" />
+      <button type="button" className="button subtle" onClick={() => ui.getState().openDialog({ kind: 'settings' })}>
+        <Icon name="settings" /> Settings
+      </button>
+      {live && (
+        <button type="button" className="button" onClick={() => void session.getState().disconnect()}>
+          Disconnect
+        </button>
+      )}
+    </header>
+  );
+}

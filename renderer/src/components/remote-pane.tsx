@@ -1,0 +1,354 @@
+/**
+ * The main pane: toolbar, breadcrumbs, column headers and the tree. It is also the drop
+ * zone: files from the OS dropped on a folder row go into that folder, anywhere else into
+ * the current folder; tree rows dragged onto a folder are moved there.
+ */
+import { useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
+import { TREE_DRAG_TYPE, readDrop, readPicked, type DroppedFiles } from '../drop.js';
+import { fileActions } from '../file-actions.js';
+import { formatError } from '../logic/format.js';
+import { crumbs, displayPath, isInside } from '../logic/remote-path.js';
+import type { SortKey } from '../logic/tree-rows.js';
+import { currentSession } from '../state/session-store.js';
+import { useSession, useStores, useTransfers, useTree, useUi } from '../state/stores-context.js';
+import { ContextMenu } from './context-menu.js';
+import { Icon } from './icons.js';
+import { TreeView } from './tree-view.js';
+
+export function RemotePane() {
+  const stores = useStores();
+  const { tree, transfers, ui } = stores;
+  const connected = useSession((s) => currentSession(s) !== null);
+  const cwd = useTree((s) => s.cwd);
+  const menuOpen = useUi((s) => s.menu !== null);
+  const actions = useMemo(() => fileActions(stores), [stores]);
+  const treeRef = useRef<HTMLDivElement>(null);
+  const [dropTarget, setDropTarget] = useState<string | null>(null);
+  const dragged = useRef<readonly string[] | null>(null);
+
+  const upload = async (read: Promise<DroppedFiles> | DroppedFiles, dir: string): Promise<void> => {
+    // Walking a dropped folder takes a moment: say so (counted as one item until walked).
+    transfers.getState().addPreparing(1);
+    let dropped: DroppedFiles;
+    try {
+      dropped = await read;
+    } finally {
+      transfers.getState().addPreparing(-1);
+    }
+    if (dropped.unreadable.length > 0) {
+      transfers.getState().refuse(`${dropped.unreadable.length} dropped item(s) could not be read and were left out`, {
+        code: 'EIO',
+        message: dropped.unreadable.slice(0, 5).join(', ') + (dropped.unreadable.length > 5 ? ', …' : ''),
+      });
+    }
+    if (dropped.files.length > 0) await transfers.getState().upload(dropped.files, dropped.relativePaths, dir);
+  };
+
+  const targetOf = (e: DragEvent): { path: string; isFolderRow: boolean } => {
+    const el = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-path]') : null;
+    if (el?.dataset.dir === '1' && el.dataset.path) return { path: el.dataset.path, isFolderRow: true };
+    return { path: cwd, isFolderRow: false };
+  };
+
+  const onDragOver = (e: DragEvent<HTMLElement>) => {
+    if (!connected) return;
+    const types = e.dataTransfer.types;
+    const internal = types.includes(TREE_DRAG_TYPE);
+    if (!internal && !types.includes('Files')) return;
+    const { path } = targetOf(e);
+    if (internal) {
+      const paths = dragged.current ?? [];
+      if (paths.some((p) => isInside(p, path))) {
+        e.dataTransfer.dropEffect = 'none';
+        setDropTarget(null);
+        return;
+      }
+    }
+    e.preventDefault();
+    e.dataTransfer.dropEffect = internal ? 'move' : 'copy';
+    if (dropTarget !== path) setDropTarget(path);
+  };
+
+  const onDragLeave = (e: DragEvent<HTMLElement>) => {
+    if (!(e.relatedTarget instanceof Node) || !e.currentTarget.contains(e.relatedTarget)) setDropTarget(null);
+  };
+
+  const onDrop = (e: DragEvent<HTMLElement>) => {
+    setDropTarget(null);
+    if (!connected) return;
+    const { path } = targetOf(e);
+    const internal = e.dataTransfer.types.includes(TREE_DRAG_TYPE);
+    if (!internal && !e.dataTransfer.types.includes('Files')) return;
+    e.preventDefault();
+    if (internal) {
+      let paths: string[] = [];
+      try {
+        paths = JSON.parse(e.dataTransfer.getData(TREE_DRAG_TYPE)) as string[];
+      } catch {
+        paths = [...(dragged.current ?? [])];
+      }
+      dragged.current = null;
+      void tree.getState().moveInto(paths, path);
+      return;
+    }
+    void upload(readDrop(e.dataTransfer), path);
+  };
+
+  return (
+    <section
+      className={`remote-pane${dropTarget !== null && dropTarget === cwd ? ' is-drop-target' : ''}`}
+      aria-label="Remote files"
+      onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
+      onDrop={onDrop}
+    >
+      <FileToolbar actions={actions} onUpload={(files) => void upload(files, tree.getState().cwd)} />
+      <Breadcrumbs />
+      <Notices />
+      <ColumnHeaders />
+      {connected ? (
+        <div className="tree-wrap">
+          <TreeView
+            treeRef={treeRef}
+            dropTarget={dropTarget}
+            onDragPaths={(paths) => {
+              dragged.current = paths;
+              if (paths === null) setDropTarget(null);
+            }}
+            onMenu={(x, y) => ui.getState().openMenu({ x, y, paths: tree.getState().selectedPaths() })}
+            label={displayPath(cwd)}
+          />
+          <TreeEmptyState />
+          {dropTarget !== null && dropTarget === cwd && (
+            <div className="drop-hint" aria-hidden="true">
+              <Icon name="upload" /> Drop to upload to {displayPath(cwd)}
+            </div>
+          )}
+        </div>
+      ) : (
+        <div className="empty-state">
+          <Icon name="server" className="big-icon" />
+          <p className="empty-title">Not connected</p>
+          <p className="muted">Choose a saved connection or enter a server on the left, then Connect.</p>
+        </div>
+      )}
+      {menuOpen && <ContextMenu onClose={() => treeRef.current?.focus()} />}
+    </section>
+  );
+}
+
+function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeof fileActions>; readonly onUpload: (files: DroppedFiles) => void }) {
+  const { tree } = useStores();
+  const connected = useSession((s) => currentSession(s) !== null);
+  const cwd = useTree((s) => s.cwd);
+  const selectedCount = useTree((s) => s.selection.selected.size);
+  const filesInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    // Not in React's attribute list; the standard name is not supported anywhere yet.
+    folderInput.current?.setAttribute('webkitdirectory', '');
+  }, []);
+
+  const picked = (input: HTMLInputElement | null) => {
+    if (!input) return;
+    const files = readPicked(input.files);
+    input.value = '';
+    if (files.files.length > 0) onUpload(files);
+  };
+  const selected = () => tree.getState().selectedPaths();
+  const singleSelected = selectedCount === 1;
+
+  return (
+    <div className="toolbar" role="toolbar" aria-label="File actions">
+      <button type="button" className="tool" onClick={actions.up} disabled={!connected || cwd === '/'} aria-label="Up one folder" title="Up one folder (Alt+↑)">
+        <Icon name="up" />
+      </button>
+      <button type="button" className="tool" onClick={actions.refresh} disabled={!connected} aria-label="Refresh" title="Refresh (F5)">
+        <Icon name="refresh" />
+      </button>
+      <span className="tool-sep" />
+      <button type="button" className="tool" onClick={() => actions.askNewFolder()} disabled={!connected}>
+        <Icon name="newFolder" />
+        New folder
+      </button>
+      <button type="button" className="tool" onClick={() => filesInput.current?.click()} disabled={!connected}>
+        <Icon name="upload" />
+        Upload files…
+      </button>
+      <button type="button" className="tool" onClick={() => folderInput.current?.click()} disabled={!connected}>
+        <Icon name="upload" />
+        Upload folder…
+      </button>
+      <button type="button" className="tool" onClick={() => actions.download(selected())} disabled={!connected || selectedCount === 0}>
+        <Icon name="download" />
+        Download
+      </button>
+      <button
+        type="button"
+        className="tool"
+        onClick={() => {
+          const [path] = selected();
+          if (singleSelected && path) actions.askRename(path);
+        }}
+        disabled={!connected || !singleSelected}
+      >
+        <Icon name="rename" />
+        Rename
+      </button>
+      <button type="button" className="tool" onClick={() => actions.askDelete(selected())} disabled={!connected || selectedCount === 0}>
+        <Icon name="trash" />
+        Delete
+      </button>
+      <input ref={filesInput} type="file" multiple hidden aria-label="Files to upload" data-testid="upload-files-input" onChange={(e) => picked(e.currentTarget)} />
+      <input ref={folderInput} type="file" multiple hidden aria-label="Folder to upload" data-testid="upload-folder-input" onChange={(e) => picked(e.currentTarget)} />
+    </div>
+  );
+}
+
+function Breadcrumbs() {
+  const { tree } = useStores();
+  const cwd = useTree((s) => s.cwd);
+  const filter = useTree((s) => s.filter);
+  const parts = cwd === '' ? [] : crumbs(cwd);
+  return (
+    <div className="location-bar">
+      <nav className="breadcrumbs" aria-label="Breadcrumbs">
+        {cwd === '' ? (
+          <span className="muted">No folder open</span>
+        ) : (
+          <ol>
+            {parts.map((c, i) => (
+              <li key={c.path}>
+                {i === parts.length - 1 ? (
+                  <span className="crumb current" aria-current="page">
+                    {c.name}
+                  </span>
+                ) : (
+                  <button type="button" className="crumb" onClick={() => void tree.getState().navigate(c.path)}>
+                    {c.name}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ol>
+        )}
+      </nav>
+      <div className="filter">
+        <label htmlFor="tree-filter">Filter</label>
+        <input
+          id="tree-filter"
+          type="search"
+          value={filter}
+          placeholder="Names in this folder"
+          disabled={cwd === ''}
+          onChange={(e) => tree.getState().setFilter(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && filter !== '') {
+              e.preventDefault();
+              e.stopPropagation();
+              tree.getState().setFilter('');
+            }
+          }}
+          spellCheck={false}
+          autoComplete="off"
+        />
+      </div>
+    </div>
+  );
+}
+
+const COLUMNS: ReadonlyArray<{ key: SortKey; label: string; className: string }> = [
+  { key: 'name', label: 'Name', className: 'cell-name' },
+  { key: 'size', label: 'Size', className: 'cell-size' },
+  { key: 'mtime', label: 'Modified', className: 'cell-mtime' },
+];
+
+function ColumnHeaders() {
+  const { tree } = useStores();
+  const sort = useTree((s) => s.sort);
+  const connected = useTree((s) => s.cwd !== '');
+  return (
+    <div className="columns">
+      {COLUMNS.map((c) => {
+        const active = sort.key === c.key;
+        return (
+          <button
+            key={c.key}
+            type="button"
+            className={`column ${c.className}${active ? ' is-sorted' : ''}`}
+            aria-label={`Sort by ${c.label.toLowerCase()}`}
+            aria-pressed={active}
+            title={active ? `Sorted ${sort.dir === 'asc' ? 'ascending' : 'descending'}; click to reverse` : `Sort by ${c.label.toLowerCase()}`}
+            disabled={!connected}
+            onClick={() => tree.getState().setSort(c.key)}
+          >
+            {c.label}
+            {active && <span className="sort-arrow" aria-hidden="true">{sort.dir === 'asc' ? '▲' : '▼'}</span>}
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function TreeEmptyState() {
+  const cwd = useTree((s) => s.cwd);
+  const folder = useTree((s) => s.folders.get(s.cwd));
+  const count = useTree((s) => s.rows.length);
+  const filter = useTree((s) => s.filter);
+  if (count > 0 || !folder) return null;
+  let body: ReactNode;
+  if (folder.status === 'loading' && folder.entries === null) body = <p className="muted">Loading…</p>;
+  else if (folder.status === 'error')
+    body = (
+      <p className="form-error selectable" role="alert">
+        Could not list {cwd}: {formatError(folder.error)}
+      </p>
+    );
+  else if (filter.trim() !== '') body = <p className="muted">Nothing here matches “{filter.trim()}”.</p>;
+  else
+    body = (
+      <>
+        <p className="empty-title">This folder is empty</p>
+        <p className="muted">Drop files or folders here to upload them, or use Upload files….</p>
+      </>
+    );
+  return <div className="empty-overlay">{body}</div>;
+}
+
+function Notices() {
+  const { tree, transfers } = useStores();
+  const notice = useTree((s) => s.notice);
+  const refusal = useTransfers((s) => s.refusal);
+  const preparing = useTransfers((s) => s.preparing);
+  return (
+    <div className="notices">
+      {preparing > 0 && (
+        <div className="notice info" role="status">
+          Preparing the upload{preparing > 1 ? ` of ${preparing} files` : ''}…
+        </div>
+      )}
+      {refusal && (
+        <div className="notice error" role="alert">
+          <div className="notice-text selectable">
+            <strong>{refusal.text}.</strong> {formatError(refusal.error)}
+          </div>
+          <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => transfers.getState().dismissRefusal()}>
+            <Icon name="close" />
+          </button>
+        </div>
+      )}
+      {notice && (
+        <div className="notice error" role="alert">
+          <div className="notice-text selectable">
+            <strong>{notice.text}.</strong> {formatError(notice.error)}
+          </div>
+          <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => tree.getState().dismissNotice()}>
+            <Icon name="close" />
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

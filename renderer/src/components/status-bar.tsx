@@ -1,0 +1,56 @@
+/** The bottom line: connection state, who and where, the folder, quota and the server key. */
+import { formatBytes } from '../logic/format.js';
+import { currentSession } from '../state/session-store.js';
+import { useSession, useTree } from '../state/stores-context.js';
+
+export function connectionLabel(state: string, attempt?: number): string {
+  switch (state) {
+    case 'connected':
+      return 'Connected';
+    case 'connecting':
+      return 'Connecting…';
+    case 'reconnecting':
+      return attempt ? `Reconnecting… (attempt ${attempt})` : 'Reconnecting…';
+    default:
+      return 'Disconnected';
+  }
+}
+
+export function StatusBar() {
+  const connection = useSession((s) => s.connection);
+  const connecting = useSession((s) => s.connecting);
+  const session = useSession(currentSession);
+  const df = useSession((s) => s.df);
+  const cwd = useTree((s) => s.cwd);
+  const state = connecting && connection.state === 'disconnected' ? 'connecting' : connection.state;
+  const label = connectionLabel(state, connection.state === 'reconnecting' ? connection.attempt : undefined);
+  return (
+    <footer className="status-bar">
+      <span className={`status-item conn state-${state}`} aria-live="polite">
+        <span className="dot" aria-hidden="true" />
+        {label}
+      </span>
+      {session && (
+        <>
+          <span className="status-item selectable" title="User, server and port">
+            {session.user.name}@{session.host}:{session.port}
+          </span>
+          <span className="status-item selectable mono" title="Current folder">
+            {cwd || session.cwd}
+          </span>
+          <span className="status-item" title="Quota">
+            {df
+              ? df.quota === null
+                ? `${formatBytes(df.used)} used · no quota`
+                : `${formatBytes(df.used)} used · ${formatBytes(df.free)} free of ${formatBytes(df.quota)}`
+              : 'quota …'}
+          </span>
+          <span className="status-spacer" />
+          <span className="status-item selectable mono small" title="Server key fingerprint (pinned)">
+            {session.fingerprint ? `Key ${session.fingerprint}` : 'No encryption'}
+          </span>
+        </>
+      )}
+    </footer>
+  );
+}

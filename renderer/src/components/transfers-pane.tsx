@@ -1,0 +1,219 @@
+/**
+ * Transfers: one row per file with its own progress bar, bytes, speed, ETA and state, as
+ * the engine reports them. Rows subscribe to their own transfer, so a progress batch
+ * re-renders only the rows it changed; the list is virtualized for long queues.
+ */
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { memo, useRef } from 'react';
+import type { TransferId, TransferView } from '../../../shared/common/transfer-model.js';
+import { STATE_LABEL, formatBytes, formatEta, formatSpeed, percent } from '../logic/format.js';
+import { useSession, useStores, useTransfers } from '../state/stores-context.js';
+import { Icon } from './icons.js';
+
+export function TransfersPane() {
+  return (
+    <section className="transfers-pane pane" aria-labelledby="transfers-heading">
+      <TransfersHeader />
+      <TransferList />
+      <DownloadFolder />
+    </section>
+  );
+}
+
+function TransfersHeader() {
+  const { transfers } = useStores();
+  const totals = useTransfers((s) => s.totals);
+  const overall = percent(totals.bytes, totals.size);
+  const finished = totals.done + totals.failed + totals.cancelled;
+  const s = transfers.getState();
+  return (
+    <header className="pane-header transfers-header">
+      <div className="pane-title-row">
+        <h2 id="transfers-heading" className="pane-title">
+          Transfers
+        </h2>
+        <span className="muted small" aria-live="polite">
+          {totals.count === 0
+            ? 'none'
+            : `${totals.done} of ${totals.count} done${totals.failed ? ` · ${totals.failed} failed` : ''}${totals.unfinished ? ` · ${formatBytes(totals.bytes)} of ${formatBytes(totals.size)}` : ''}`}
+        </span>
+        {totals.count > 0 && (
+        <div
+          className="progress overall"
+          role="progressbar"
+          aria-label="Overall progress"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={overall}
+          aria-valuetext={`${overall}%`}
+        >
+          <div className="progress-fill" style={{ width: `${overall}%` }} />
+        </div>
+        )}
+      </div>
+      <div className="pane-actions">
+        <button type="button" className="button small" onClick={() => void s.pauseAll()} disabled={totals.queued + totals.active === 0}>
+          Pause all
+        </button>
+        <button type="button" className="button small" onClick={() => void s.resumeAll()} disabled={totals.paused === 0}>
+          Resume all
+        </button>
+        <button type="button" className="button small" onClick={() => void s.cancelAll()} disabled={totals.unfinished === 0}>
+          Cancel all
+        </button>
+        <button type="button" className="button small" onClick={() => void s.clearFinished()} disabled={finished === 0}>
+          Clear finished
+        </button>
+      </div>
+    </header>
+  );
+}
+
+function DownloadFolder() {
+  const { ui } = useStores();
+  const downloadDir = useSession((s) => s.settings?.downloadDir ?? null);
+  return (
+    <footer className="pane-footer small">
+      <span id="download-dir-text" className="download-dir muted">
+        Downloads go to <span className="selectable mono">{downloadDir ?? '…'}</span>
+      </span>
+      <button type="button" className="link-button" aria-describedby="download-dir-text" onClick={() => ui.getState().openDialog({ kind: 'settings' })}>
+        Change…
+      </button>
+    </footer>
+  );
+}
+
+const ROW_ESTIMATE = 56;
+
+function TransferList() {
+  const order = useTransfers((s) => s.order);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: order.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_ESTIMATE,
+    overscan: order.length <= 200 ? order.length : 8,
+    getItemKey: (i) => order[i] ?? i,
+  });
+  if (order.length === 0) {
+    return (
+      <div className="pane-body empty-state small-empty">
+        <p className="muted">No transfers yet. Drop files on the file list to upload them; choose Download on a file to fetch it.</p>
+      </div>
+    );
+  }
+  return (
+    <div ref={scrollRef} className="pane-body transfer-scroll">
+      <div role="list" aria-label="Transfers" className="transfer-list" style={{ height: virtualizer.getTotalSize() }}>
+        {virtualizer.getVirtualItems().map((item) => (
+          <TransferRow
+            key={item.key}
+            id={order[item.index]!}
+            index={item.index}
+            setSize={order.length}
+            start={item.start}
+            measure={virtualizer.measureElement}
+          />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+interface RowProps {
+  readonly id: TransferId;
+  readonly index: number;
+  readonly setSize: number;
+  readonly start: number;
+  readonly measure: (el: Element | null) => void;
+}
+
+const TransferRow = memo(function TransferRow({ id, index, setSize, start, measure }: RowProps) {
+  const view = useTransfers((s) => s.byId.get(id));
+  if (!view) return null;
+  return (
+    <div
+      role="listitem"
+      aria-posinset={index + 1}
+      aria-setsize={setSize}
+      ref={measure}
+      data-index={index} className={`transfer state-${view.state}`} style={{ transform: `translateY(${start}px)` }}>
+      <TransferBody view={view} />
+    </div>
+  );
+});
+
+function TransferBody({ view }: { readonly view: TransferView }) {
+  const { transfers } = useStores();
+  const s = transfers.getState();
+  const pct = percent(view.bytes, view.size, view.state);
+  const moving = view.state === 'active';
+  const label = STATE_LABEL[view.state];
+  return (
+    <>
+      <div className="transfer-line">
+        <span className={`direction ${view.direction}`} title={view.direction === 'upload' ? 'Upload' : 'Download'}>
+          <Icon name={view.direction === 'upload' ? 'upload' : 'download'} />
+          <span className="visually-hidden">{view.direction === 'upload' ? 'Upload' : 'Download'}</span>
+        </span>
+        <span className="transfer-name" title={view.direction === 'upload' ? `to ${view.remotePath}` : `to ${view.localPath}`}>
+          {view.name}
+        </span>
+        <span className={`state-badge state-${view.state}`}>{label}</span>
+        <span className="row-actions">
+          {(view.state === 'queued' || view.state === 'active') && (
+            <button type="button" className="icon-button" aria-label={`Pause ${view.name}`} title="Pause" onClick={() => void s.pause(view.id)}>
+              <Icon name="pause" />
+            </button>
+          )}
+          {view.state === 'paused' && (
+            <button type="button" className="icon-button" aria-label={`Resume ${view.name}`} title="Resume" onClick={() => void s.resume(view.id)}>
+              <Icon name="play" />
+            </button>
+          )}
+          {(view.state === 'failed' || view.state === 'cancelled') && (
+            <button type="button" className="icon-button" aria-label={`Retry ${view.name}`} title="Retry" onClick={() => void s.retry(view.id)}>
+              <Icon name="retry" />
+            </button>
+          )}
+          {(view.state === 'queued' || view.state === 'active' || view.state === 'paused' || view.state === 'verifying') && (
+            <button type="button" className="icon-button" aria-label={`Cancel ${view.name}`} title="Cancel" onClick={() => void s.cancel(view.id)}>
+              <Icon name="close" />
+            </button>
+          )}
+        </span>
+      </div>
+      <div className="transfer-line secondary">
+        <div
+          className="progress"
+          role="progressbar"
+          aria-label={`${view.name} progress`}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={pct}
+          aria-valuetext={`${pct}%, ${label}`}
+        >
+          <div className="progress-fill" style={{ width: `${pct}%` }} />
+        </div>
+        <span className="transfer-bytes">
+          {view.state === 'done' ? formatBytes(view.size) : `${formatBytes(view.bytes)} of ${formatBytes(view.size)}`}
+        </span>
+        {moving && <span className="transfer-speed">{formatSpeed(view.speed)}</span>}
+        {moving && <span className="transfer-eta">{formatEta(view.eta)}</span>}
+        {view.state === 'done' && view.verified && (
+          <span className="verified">
+            <Icon name="check" /> SHA-256 verified
+          </span>
+        )}
+        {view.state === 'skipped' && <span className="muted">already there</span>}
+        {view.attempts > 1 && view.state !== 'done' && <span className="muted">attempt {view.attempts}</span>}
+      </div>
+      {view.state === 'failed' && view.error && (
+        <div className="transfer-error selectable">
+          {view.error.code}: {view.error.message}
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,45 @@
+/** What the toolbar, the context menu and the keyboard do to remote files: one place. */
+import { parentPath } from './logic/remote-path.js';
+import type { Stores } from './state/stores.js';
+
+export interface FileActions {
+  /** A folder: go into it. A file: download it. */
+  open(path: string): void;
+  download(paths: readonly string[]): void;
+  askDelete(paths: readonly string[]): void;
+  askRename(path: string): void;
+  askNewFolder(parent?: string): void;
+  refresh(): void;
+  up(): void;
+}
+
+export function fileActions({ tree, transfers, ui }: Stores): FileActions {
+  return {
+    open(path) {
+      const index = tree.getState().rowIndex.get(path);
+      const row = index === undefined ? undefined : tree.getState().rows[index];
+      if (row?.isDir) void tree.getState().navigate(path);
+      else if (row) void transfers.getState().download([path]);
+    },
+    download(paths) {
+      if (paths.length > 0) void transfers.getState().download(paths);
+    },
+    askDelete(paths) {
+      if (paths.length > 0) ui.getState().openDialog({ kind: 'delete', paths });
+    },
+    askRename(path) {
+      ui.getState().openDialog({ kind: 'rename', path });
+    },
+    askNewFolder(parent) {
+      const cwd = tree.getState().cwd;
+      if (cwd !== '') ui.getState().openDialog({ kind: 'mkdir', parent: parent ?? cwd });
+    },
+    refresh() {
+      void tree.getState().refresh();
+    },
+    up() {
+      const cwd = tree.getState().cwd;
+      if (cwd !== '' && cwd !== '/') void tree.getState().navigate(parentPath(cwd));
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Remote paths as the engine gives them: '/'-separated, absolute, '/' is the user's home.
+ * Pure string work (the server does the real normalising and jailing).
+ */
+
+export function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+export function parentPath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const i = trimmed.lastIndexOf('/');
+  return i <= 0 ? '/' : trimmed.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
+}
+
+/** True when `path` is `folder` itself or somewhere below it. */
+export function isInside(folder: string, path: string): boolean {
+  if (folder === '/') return path.startsWith('/');
+  return path === folder || path.startsWith(`${folder}/`);
+}
+
+/** How a folder is named to people: the home is "Home". */
+export function displayPath(path: string): string {
+  return path === '/' ? 'Home' : path;
+}
+
+export interface Crumb {
+  readonly name: string;
+  readonly path: string;
+}
+
+/** '/a/b' → Home, a, b (each with the path it leads to). */
+export function crumbs(path: string): Crumb[] {
+  const out: Crumb[] = [{ name: 'Home', path: '/' }];
+  let at = '';
+  for (const part of path.split('/')) {
+    if (part === '') continue;
+    at = `${at}/${part}`;
+    out.push({ name: part, path: at });
+  }
+  return out;
+}
+
+/** Why a name typed by a person cannot be a file name, or null when it can. */
+export function invalidName(name: string): string | null {
+  if (name.trim() === '') return 'Enter a name.';
+  if (name === '.' || name === '..') return 'This name is reserved.';
+  if (name.includes('/') || name.includes('\\')) return 'A name cannot contain / or \\.';
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'A name cannot contain control characters.';
+  if (name.length > 255) return 'This name is too long (255 characters at most).';
+  return null;
+}

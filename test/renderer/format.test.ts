@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { connectHint, formatDate, formatEta, formatSpeed, percent } from '../../renderer/src/logic/format.js';
+import { baseName, crumbs, invalidName, isInside, joinPath, parentPath } from '../../renderer/src/logic/remote-path.js';
+
+describe('format', () => {
+  it('prints speed, ETA and percent the way people read them', () => {
+    expect(formatSpeed(0)).toBe('');
+    expect(formatSpeed(3 * 1024 * 1024)).toBe('3.0 MiB/s');
+    expect(formatEta(null)).toBe('');
+    expect(formatEta(42)).toBe('42 s left');
+    expect(formatEta(125)).toBe('2 min 05 s left');
+    expect(formatEta(3 * 3600 + 7 * 60)).toBe('3 h 07 min left');
+    expect(percent(50, 200)).toBe(25);
+    expect(percent(0, 0, 'done')).toBe(100);
+    expect(percent(0, 0, 'active')).toBe(0);
+    expect(percent(999, 1000)).toBe(99);
+  });
+
+  it('prints dates relative to today', () => {
+    const now = new Date(2025, 5, 15, 12, 0).getTime();
+    expect(formatDate(new Date(2025, 5, 15, 9, 30).getTime(), now)).toMatch(/^Today /);
+    expect(formatDate(new Date(2025, 1, 3, 9, 30).getTime(), now)).not.toMatch(/2025/);
+    expect(formatDate(new Date(2021, 1, 3).getTime(), now)).toMatch(/2021/);
+    expect(formatDate(0, now)).toBe('');
+  });
+
+  it('explains connection errors', () => {
+    expect(connectHint({ code: 'EAUTH', message: '' })).toMatch(/password/);
+    expect(connectHint({ code: 'ECONN', message: '' })).toMatch(/host and port/);
+    expect(connectHint({ code: 'EPROTO', message: '' })).toMatch(/protocol/);
+    expect(connectHint({ code: 'ENOENT', message: '' })).toBeNull();
+  });
+});
+
+describe('remote paths', () => {
+  it('joins, splits and compares', () => {
+    expect(joinPath('/', 'a')).toBe('/a');
+    expect(joinPath('/a', 'b')).toBe('/a/b');
+    expect(parentPath('/a/b')).toBe('/a');
+    expect(parentPath('/a')).toBe('/');
+    expect(parentPath('/')).toBe('/');
+    expect(baseName('/a/b.txt')).toBe('b.txt');
+    expect(isInside('/a', '/a/b')).toBe(true);
+    expect(isInside('/a', '/ab')).toBe(false);
+    expect(isInside('/', '/x')).toBe(true);
+    expect(crumbs('/a/b')).toEqual([
+      { name: 'Home', path: '/' },
+      { name: 'a', path: '/a' },
+      { name: 'b', path: '/a/b' },
+    ]);
+  });
+
+  it('refuses names that cannot be file names', () => {
+    expect(invalidName('ok.txt')).toBeNull();
+    expect(invalidName(' ')).not.toBeNull();
+    expect(invalidName('..')).not.toBeNull();
+    expect(invalidName('a/b')).not.toBeNull();
+    expect(invalidName('a\u0001')).not.toBeNull();
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Browser mode end to end in a real Chromium: the renderer's transport
+ * (renderer/src/transport/api.ts, bundled by vite) on a page served by the web host, so
+ * the CSP, the Origin and token checks, File slicing and the WebSocket are the browser's
+ * own. Chromium: CHROMIUM_PATH, or /usr/bin/chromium.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { startWebHost, type WebHost } from '../../web/index.js';
+import { REPO, cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
+import { sha256 } from '../helpers/files.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
+
+let server: Ferryd;
+let web: WebHost;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: set CHROMIUM_PATH`);
+  server = await startFerryd({ users: [alice] });
+  const www = await tempDir('ferry-www-');
+  await build({
+    configFile: false,
+    logLevel: 'silent',
+    build: {
+      lib: { entry: path.join(REPO, 'renderer/src/transport/api.ts'), formats: ['iife'], name: 'FerryTransport', fileName: () => 'transport.js' },
+      outDir: www,
+      emptyOutDir: false,
+      minify: false,
+    },
+  });
+  // External scripts only: the host's CSP forbids inline ones.
+  await writeFile(
+    path.join(www, 'boot.js'),
+    `try { window.api = FerryTransport.getApi(); } catch (err) { window.apiError = String(err && err.message); }\n`,
+  );
+  await writeFile(path.join(www, 'index.html'), '<!doctype html><title>t</title><script src="./transport.js"></script><script src="./boot.js"></script>');
+  web = await startWebHost({ staticDir: www, configDir: await tempDir('ferry-config-'), spoolDir: await tempDir('ferry-spool-') });
+  onCleanup(() => web.close());
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  onCleanup(() => browser.close());
+});
+afterAll(cleanupAll);
+
+async function open(url: string): Promise<Page> {
+  const page = await browser.newPage();
+  onCleanup(() => page.close());
+  await page.goto(url);
+  return page;
+}
+
+describe('browser mode in Chromium', () => {
+  it('connects, lists and uploads dropped files through the page', async () => {
+    const page = await open(web.url);
+    expect(await page.evaluate(() => (globalThis as unknown as { api: { platform: string } }).api.platform)).toBe('browser');
+    const connected = await page.evaluate(
+      async ({ port, user, password }) => {
+        type Api = { call(name: string, ...args: unknown[]): Promise<{ ok: boolean; value?: any; error?: unknown }> };
+        const api = (globalThis as unknown as { api: Api }).api;
+        const input = { host: '127.0.0.1', port, user, password };
+        const first = await api.call('session:connect', input);
+        if (!first.ok || first.value.kind !== 'hostkey-new') return first;
+        await api.call('hosts:trust', first.value.hostPort, first.value.fingerprint);
+        return api.call('session:connect', input);
+      },
+      { port: server.port, user: alice.name, password: alice.password },
+    );
+    expect(connected).toMatchObject({ ok: true, value: { kind: 'connected' } });
+
+    const result = await page.evaluate(async () => {
+      type Api = {
+        on(event: string, listener: (payload: any) => void): () => void;
+        uploadFiles(files: File[], relativePaths: string[], remoteDir: string): Promise<{ ok: boolean; value?: Array<{ id: string }>; error?: unknown }>;
+      };
+      const api = (globalThis as unknown as { api: Api }).api;
+      const done = new Set<string>();
+      api.on('transfers:event', (e: { kind: string; transfers?: Array<{ id: string; state: string }> }) => {
+        for (const t of e.transfers ?? []) if (t.state === 'done') done.add(t.id);
+      });
+      const big = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31) % 251);
+      const files = [new File([big], 'big.bin'), new File(['hello\n'], 'hello.txt')];
+      const r = await api.uploadFiles(files, ['dropped/big.bin', 'dropped/deeper/hello.txt'], '/from-chromium');
+      if (!r.ok) return r;
+      const ids = r.value!.map((t) => t.id);
+      for (let i = 0; i < 400 && !ids.every((id) => done.has(id)); i++) await new Promise((res) => setTimeout(res, 50));
+      return { ok: ids.every((id) => done.has(id)), count: ids.length };
+    });
+    expect(result).toEqual({ ok: true, count: 2 });
+    const home = path.join(server.root, 'homes', 'alice', 'from-chromium', 'dropped');
+    const expected = Buffer.from(new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31) % 251));
+    expect(sha256(await readFile(path.join(home, 'big.bin')))).toBe(sha256(expected));
+    expect(await readFile(path.join(home, 'deeper', 'hello.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it('tells the page when its token is missing or wrong', async () => {
+    const bare = await open(`${web.origin}/`);
+    expect(await bare.evaluate(() => (globalThis as unknown as { apiError?: string }).apiError)).toMatch(/without its access token/);
+
+    const wrong = await open(`${web.origin}/?token=not-the-token`);
+    const answer = await wrong.evaluate(async () => {
+      type Api = { call(name: string): Promise<unknown> };
+      return (globalThis as unknown as { api: Api }).api.call('profiles:list');
+    });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'EAUTH', message: expect.stringContaining('token') } });
+  });
+
+  it('refuses pages from another origin, even with the token', async () => {
+    // Any other page on loopback (another port is another origin), with no CSP in the way.
+    const stranger = http.createServer((_req, res) => res.end('<!doctype html><title>stranger</title>'));
+    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => stranger.close(() => resolve())));
+    const page = await open(`http://127.0.0.1:${(stranger.address() as AddressInfo).port}/`);
+    const outcome = await page.evaluate(
+      (url) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () => resolve('open');
+          ws.onclose = () => resolve('closed');
+        }),
+      `ws://127.0.0.1:${web.port}/api?token=${web.token}`,
+    );
+    expect(outcome).toBe('closed');
+  });
+});

@@ -1,0 +1,431 @@
+/**
+ * Browser mode's host (web/host.ts) against a real ferryd: the token, Origin and Host
+ * checks on the WebSocket, the static files and their CSP, the contract over JSON
+ * messages, and uploads streamed as binary messages into the queue.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import type { Events, EventName, Result } from '../../shared/common/contract.js';
+import type { TransferView } from '../../shared/common/transfer-model.js';
+import { startWebHost, type WebHost } from '../../web/index.js';
+import { UploadSpool, validateUploadFiles } from '../../web/upload-spool.js';
+import type { ClientMessage, HostMessage } from '../../web/ws-protocol.js';
+import type { WsClientMessage, WsHostMessage } from '../../renderer/src/transport/ws-messages.js';
+import { REPO, cleanupAll, onCleanup, start, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
+import { sha256, treeDigest, waitFor } from '../helpers/files.js';
+
+// The renderer's client and the host speak the same messages (checked when this file is type-checked).
+type Assert<T extends true> = T;
+export type ClientMessagesAgree = Assert<WsClientMessage extends ClientMessage ? true : false>;
+export type HostMessagesAgree = Assert<HostMessage extends WsHostMessage ? true : false>;
+
+const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
+const carol: TestUser = { name: 'carol', password: 'carol pass phrase', quota: '1MiB' };
+
+let server: Ferryd;
+let web: WebHost;
+let staticDir: string;
+let spoolDir: string;
+let outside: string;
+
+beforeAll(async () => {
+  server = await startFerryd({ users: [alice, carol] });
+  const base = await tempDir('ferry-web-');
+  staticDir = path.join(base, 'www');
+  outside = path.join(base, 'secret.txt');
+  await mkdir(path.join(staticDir, 'assets'), { recursive: true });
+  await writeFile(path.join(staticDir, 'index.html'), '<!doctype html><title>Ferry</title><script type="module" src="./assets/app.js"></script>');
+  await writeFile(path.join(staticDir, 'assets', 'app.js'), 'console.log("ferry");');
+  await writeFile(path.join(staticDir, 'assets', 'app.css'), 'body{}');
+  await writeFile(path.join(staticDir, '.env'), 'SECRET=dotfile');
+  await writeFile(outside, 'TOP SECRET outside the web root');
+  await symlink(outside, path.join(staticDir, 'assets', 'link.txt'));
+  spoolDir = await tempDir('ferry-spool-');
+  web = await startWebHost({
+    staticDir,
+    spoolDir,
+    configDir: await tempDir('ferry-config-'),
+    downloadDir: await tempDir('ferry-downloads-'),
+    backend: { fsChangedDelayMs: 50 },
+  });
+  onCleanup(() => web.close());
+});
+afterAll(cleanupAll);
+
+/** A tab: a ws client speaking the host's protocol, with its events recorded. */
+class Tab {
+  readonly events: Array<{ name: EventName; payload: unknown }> = [];
+  readonly uploadFailures = new Map<number, unknown>();
+  private nextId = 1;
+  private readonly pending = new Map<number, (r: Result<unknown>) => void>();
+  closeCode: number | undefined;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const msg = JSON.parse(String(data)) as WsHostMessage;
+      if (msg.t === 'result') this.pending.get(msg.id)?.(msg.result);
+      else if (msg.t === 'event') this.events.push({ name: msg.name, payload: msg.payload });
+      else if (msg.t === 'upload-failed') this.uploadFailures.set(msg.id, msg.error);
+    });
+    ws.on('close', (code) => (this.closeCode = code));
+  }
+
+  static open(options: { token?: string; origin?: string | null; path?: string; headers?: Record<string, string> } = {}): Promise<Tab> {
+    const url = `ws://127.0.0.1:${web.port}${options.path ?? '/api'}?token=${options.token ?? web.token}`;
+    const ws = new WebSocket(url, {
+      ...(options.origin === null ? {} : { origin: options.origin ?? web.origin }),
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        const tab = new Tab(ws);
+        onCleanup(async () => ws.close());
+        resolve(tab);
+      });
+      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`refused ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('error', reject);
+    });
+  }
+
+  send(message: WsClientMessage | Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** Send a message answered by a result with its id (a new id, or the upload's for upload-end/abort). */
+  request(make: (id: number) => WsClientMessage): Promise<Result<unknown>> {
+    const message = make(this.nextId++);
+    return new Promise((resolve) => {
+      this.pending.set(message.id, (result) => {
+        this.pending.delete(message.id);
+        resolve(result);
+      });
+      this.send(message);
+    });
+  }
+
+  call(name: string, ...args: unknown[]): Promise<Result<unknown>> {
+    return this.request((id) => ({ t: 'call', id, name, args }) as WsClientMessage);
+  }
+
+  async ok(name: string, ...args: unknown[]): Promise<unknown> {
+    const r = await this.call(name, ...args);
+    if (!r.ok) throw new Error(`${name}: ${r.error.code} ${r.error.message}`);
+    return r.value;
+  }
+
+  of<E extends EventName>(name: E): Array<Events[E]> {
+    return this.events.flatMap((e) => (e.name === name ? [e.payload as Events[E]] : []));
+  }
+
+  async connect(user: TestUser): Promise<void> {
+    const input = { host: '127.0.0.1', port: server.port, user: user.name, password: user.password };
+    let r = (await this.ok('session:connect', input)) as { kind: string; hostPort?: string; fingerprint?: string };
+    if (r.kind === 'hostkey-new') {
+      await this.ok('hosts:trust', r.hostPort, r.fingerprint);
+      r = (await this.ok('session:connect', input)) as { kind: string };
+    }
+    expect(r.kind).toBe('connected');
+  }
+
+  /** Upload like the browser client: begin, the bytes in chunks, end. */
+  async upload(remoteDir: string, files: Array<{ relativePath: string; data: Buffer }>, chunkSize = 1024 * 1024): Promise<Result<unknown>> {
+    let uploadId = 0;
+    const begin = await this.request((id) => {
+      uploadId = id;
+      return { t: 'upload-begin', id, remoteDir, files: files.map((f) => ({ relativePath: f.relativePath, size: f.data.length })) };
+    });
+    if (!begin.ok) return begin;
+    // Chunks may span files: the host only counts bytes.
+    const all = Buffer.concat(files.map((f) => f.data));
+    for (let offset = 0; offset < all.length; offset += chunkSize) this.ws.send(all.subarray(offset, offset + chunkSize));
+    return this.request(() => ({ t: 'upload-end', id: uploadId }));
+  }
+}
+
+function get(urlPath: string, options: { method?: string; host?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: web.port, path: urlPath, method: options.method ?? 'GET', headers: options.host ? { host: options.host } : {} },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('startWebHost', () => {
+  it('gives a loopback URL with a 24-byte base64url token', () => {
+    expect(web.url).toBe(`http://127.0.0.1:${web.port}/?token=${web.token}`);
+    expect(web.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(web.origin).toBe(`http://127.0.0.1:${web.port}`);
+  });
+
+  it('refuses the WebSocket without the right token, Origin, Host and path', async () => {
+    await expect(Tab.open({ token: '' })).rejects.toMatchObject({ status: 401 });
+    await expect(Tab.open({ token: 'x'.repeat(32) })).rejects.toMatchObject({ status: 401 });
+    await expect(Tab.open({ token: web.token.slice(1) })).rejects.toMatchObject({ status: 401 });
+    await expect(Tab.open({ origin: 'http://evil.example' })).rejects.toMatchObject({ status: 403 });
+    await expect(Tab.open({ origin: `http://localhost:${web.port}` })).rejects.toMatchObject({ status: 403 });
+    await expect(Tab.open({ origin: null })).rejects.toMatchObject({ status: 403 });
+    await expect(Tab.open({ headers: { host: `rebind.example:${web.port}` } })).rejects.toMatchObject({ status: 421 });
+    await expect(Tab.open({ path: '/other' })).rejects.toMatchObject({ status: 404 });
+    const tab = await Tab.open();
+    expect(tab.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+describe('static files', () => {
+  it('serves the renderer with a strict CSP and the right content types', async () => {
+    const index = await get('/');
+    expect(index.status).toBe(200);
+    expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(index.body).toContain('<title>Ferry</title>');
+    const csp = index.headers['content-security-policy'];
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${web.port}`);
+    expect(csp).toContain("style-src 'self' 'unsafe-inline'");
+    expect(csp).toContain("img-src 'self' data:");
+    expect(csp).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline/);
+    expect(index.headers['referrer-policy']).toBe('no-referrer');
+    expect(index.headers['x-content-type-options']).toBe('nosniff');
+    // The token-less page still loads (the app then says the token is missing).
+    expect((await get('/?token=wrong')).status).toBe(200);
+
+    const js = await get('/assets/app.js');
+    expect(js).toMatchObject({ status: 200, body: 'console.log("ferry");' });
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(js.headers['content-security-policy']).toBe(csp);
+    expect((await get('/assets/app.css')).headers['content-type']).toBe('text/css; charset=utf-8');
+    expect((await get('/assets/app.js', { method: 'HEAD' })).headers['content-length']).toBe('21');
+    expect((await get('/missing.js')).status).toBe(404);
+    expect((await get('/assets')).status).toBe(404);
+    expect((await get('/', { method: 'POST' })).status).toBe(405);
+    expect((await get('/', { host: `rebind.example:${web.port}` })).status).toBe(421);
+  });
+
+  it('never serves anything outside its folder', async () => {
+    const attempts = [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/..%2fsecret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/assets/..%5c..%5csecret.txt',
+      '/..\\secret.txt',
+      `/${encodeURIComponent(outside)}`,
+      '//' + outside.slice(1),
+      '/assets/link.txt',
+      '/.env',
+      '/%00',
+      '/%E0%A4%A',
+    ];
+    for (const attempt of attempts) {
+      const res = await get(attempt);
+      expect([400, 404], `${attempt} → ${res.status}`).toContain(res.status);
+      expect(res.body).not.toContain('TOP SECRET');
+      expect(res.body).not.toContain('SECRET=');
+    }
+  });
+
+  it('says how to build the UI when it is not built', async () => {
+    const bare = await startWebHost({ staticDir: path.join(spoolDir, 'nothing-here'), configDir: await tempDir('ferry-config-') });
+    onCleanup(() => bare.close());
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: bare.port, path: '/' }, (r) => {
+          let body = '';
+          r.setEncoding('utf8').on('data', (d: string) => (body += d));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('npm run build:renderer');
+  });
+});
+
+describe('the contract over the WebSocket', () => {
+  it('connects through the host key question and lists', async () => {
+    const tab = await Tab.open();
+    const input = { host: '127.0.0.1', port: server.port, user: alice.name, password: alice.password };
+    const first = (await tab.ok('session:connect', input)) as { kind: string; hostPort: string; fingerprint: string };
+    expect(first).toEqual({ kind: 'hostkey-new', hostPort: `127.0.0.1:${server.port}`, fingerprint: server.fingerprint });
+    await tab.ok('hosts:trust', first.hostPort, first.fingerprint);
+    expect(await tab.ok('session:connect', input)).toMatchObject({ kind: 'connected', session: { user: { name: 'alice' } } });
+    expect(tab.of('session:state').map((s) => s.state)).toEqual(['connecting', 'disconnected', 'connecting', 'connected']);
+    expect(await tab.ok('fs:list', '/')).toMatchObject({ path: '/', entries: expect.any(Array) });
+    expect(await tab.call('fs:list', 42)).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    expect(await tab.call('no:such')).toMatchObject({ ok: false, error: { code: 'EPROTO' } });
+  });
+
+  it('gives every tab its own session', async () => {
+    const a = await Tab.open();
+    const b = await Tab.open();
+    await a.connect(alice);
+    expect(await b.ok('session:state')).toEqual({ state: 'disconnected' });
+    await b.connect(carol);
+    expect(await a.ok('session:state')).toMatchObject({ session: { user: { name: 'alice' } } });
+    expect(await b.ok('session:state')).toMatchObject({ session: { user: { name: 'carol' } } });
+  });
+
+  it('closes a socket that breaks the protocol', async () => {
+    const tab = await Tab.open();
+    tab.ws.send(Buffer.from('bytes nobody asked for'));
+    await waitFor(() => tab.closeCode !== undefined, 5000, 'close');
+    expect(tab.closeCode).toBe(1008);
+    const other = await Tab.open();
+    other.ws.send('{"t":"what"}');
+    await waitFor(() => other.closeCode !== undefined, 5000, 'close');
+    expect(other.closeCode).toBe(1008);
+  });
+});
+
+describe('uploads from the browser', () => {
+  let tab: Tab;
+  beforeAll(async () => {
+    tab = await Tab.open();
+    await tab.connect(alice);
+  });
+
+  it('streams a nested folder into the queue, which uploads it, then removes the spool', async () => {
+    const files = [
+      { relativePath: 'drop/readme.txt', data: Buffer.from('hello from the browser\n') },
+      { relativePath: 'drop/empty.bin', data: Buffer.alloc(0) },
+      { relativePath: 'drop/sub/naïve café.txt', data: Buffer.from('unicode\n') },
+      { relativePath: 'drop/sub/deeper/big.bin', data: randomBytes(3 * 1024 * 1024 + 5) },
+      { relativePath: 'drop/sub/deeper/small.bin', data: randomBytes(10) },
+      { relativePath: 'loose.txt', data: Buffer.from('a loose file') },
+    ];
+    await tab.ok('fs:mkdir', '/incoming');
+    const result = await tab.upload('/incoming', files, 700 * 1024);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    const views = (result as { value: TransferView[] }).value;
+    expect(views.map((v) => v.remotePath).sort()).toEqual(files.map((f) => `/incoming/${f.relativePath}`).sort());
+
+    await waitFor(
+      () => {
+        const latest = new Map<string, TransferView>();
+        for (const e of tab.of('transfers:event')) if (e.kind !== 'removed') for (const t of e.transfers) latest.set(t.id, t);
+        return views.every((v) => latest.get(v.id)?.state === 'done');
+      },
+      30_000,
+      'uploads to be done',
+    );
+    const home = path.join(server.root, 'homes', 'alice', 'incoming');
+    const digest = await treeDigest(home);
+    for (const f of files) expect(digest[f.relativePath]).toBe(sha256(f.data));
+    await waitFor(() => tab.of('fs:changed').some((e) => e.paths.includes('/incoming/drop/sub/deeper')), 5000, 'fs:changed');
+    // The spool is gone once its transfers are done.
+    await waitFor(async () => (await readdir(spoolDir)).filter((n) => n.startsWith('ferry-upload-')).length === 0, 5000, 'spool removal');
+  });
+
+  it('refuses unsafe relative paths before any byte is sent', async () => {
+    for (const relativePath of ['../escape.txt', '/abs.txt', 'a\\b.txt', 'a/../b.txt', 'a//b.txt', 'a/./b.txt', 'nul\u0000.txt']) {
+      const r = await tab.request((id) => ({ t: 'upload-begin', id, remoteDir: '/', files: [{ relativePath, size: 1 }] }));
+      expect(r, relativePath).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    }
+    const dup = await tab.request((id) => ({
+      t: 'upload-begin',
+      id,
+      remoteDir: '/',
+      files: [
+        { relativePath: 'x/a', size: 1 },
+        { relativePath: 'x', size: 1 },
+      ],
+    }));
+    expect(dup).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    expect(() => validateUploadFiles([{ relativePath: 'a/b', size: 1 }, { relativePath: 'a/c', size: 2 }])).not.toThrow();
+    expect((await readdir(spoolDir)).filter((n) => n.startsWith('ferry-upload-'))).toEqual([]);
+  });
+
+  it('refuses an upload that cannot fit the quota up front, saying what is needed and left', async () => {
+    const c = await Tab.open();
+    await c.connect(carol);
+    const r = await c.request((id) => ({ t: 'upload-begin', id, remoteDir: '/', files: [{ relativePath: 'big.bin', size: 2 * 1024 * 1024 }] }));
+    expect(r).toMatchObject({ ok: false, error: { code: 'EQUOTA', message: expect.stringMatching(/needs 2(\.0)? MiB .*left/), details: { need: 2 * 1024 * 1024 } } });
+  });
+
+  it('stops an upload that sends more than it announced', async () => {
+    let uploadId = 0;
+    const begin = await tab.request((id) => {
+      uploadId = id;
+      return { t: 'upload-begin', id, remoteDir: '/', files: [{ relativePath: 'short.txt', size: 4 }] };
+    });
+    expect(begin.ok).toBe(true);
+    tab.ws.send(Buffer.from('far too many bytes'));
+    await waitFor(() => tab.uploadFailures.has(uploadId), 5000, 'upload-failed');
+    const end = await tab.request(() => ({ t: 'upload-end', id: uploadId }));
+    expect(end).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    await waitFor(async () => (await readdir(spoolDir)).filter((n) => n.startsWith('ferry-upload-')).length === 0, 5000, 'spool removal');
+  });
+
+  it('removes the spool when the upload is aborted or the tab goes away', async () => {
+    const t = await Tab.open();
+    await t.connect(alice);
+    let id1 = 0;
+    await t.request((id) => ((id1 = id), { t: 'upload-begin', id, remoteDir: '/', files: [{ relativePath: 'a.bin', size: 100 }] }));
+    t.ws.send(Buffer.alloc(50));
+    expect((await readdir(spoolDir)).filter((n) => n.startsWith('ferry-upload-'))).toHaveLength(1);
+    expect(await t.request(() => ({ t: 'upload-abort', id: id1 }))).toEqual({ ok: true, value: null });
+    expect((await readdir(spoolDir)).filter((n) => n.startsWith('ferry-upload-'))).toEqual([]);
+
+    await t.request((id) => ({ t: 'upload-begin', id, remoteDir: '/', files: [{ relativePath: 'b.bin', size: 100 }] }));
+    t.ws.send(Buffer.alloc(50));
+    t.ws.close();
+    await waitFor(async () => (await readdir(spoolDir)).filter((n) => n.startsWith('ferry-upload-')).length === 0, 5000, 'spool removal');
+  });
+});
+
+describe('UploadSpool', () => {
+  it('bounds what waits for the disk and writes files across chunk boundaries', async () => {
+    const root = await tempDir('ferry-spool-unit-');
+    const queued: number[] = [];
+    const files = [
+      { relativePath: 'd/one', size: 3 },
+      { relativePath: 'd/none', size: 0 },
+      { relativePath: 'd/e/two', size: 5 * 1024 * 1024 },
+      { relativePath: 'last-empty', size: 0 },
+    ];
+    const spool = await UploadSpool.create(files, { tmpRoot: root, onQueued: (n) => queued.push(n) });
+    const data = randomBytes(3 + 5 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 512 * 1024) spool.push(data.subarray(i, i + 512 * 1024));
+    expect(() => spool.push(Buffer.alloc(1))).toThrow(/more bytes/);
+    await spool.finish();
+    expect(Math.max(...queued)).toBeGreaterThan(0);
+    expect(queued.at(-1)).toBe(0);
+    expect(spool.topLevel().map((p) => path.basename(p)).sort()).toEqual(['d', 'last-empty']);
+    const digest = await treeDigest(spool.dir);
+    expect(digest).toEqual({
+      d: 'dir',
+      'd/one': sha256(data.subarray(0, 3)),
+      'd/none': sha256(Buffer.alloc(0)),
+      'd/e': 'dir',
+      'd/e/two': sha256(data.subarray(3)),
+      'last-empty': sha256(Buffer.alloc(0)),
+    });
+    await spool.discard();
+    expect(await readdir(root)).toEqual([]);
+  });
+});
+
+describe('npm run web (web/cli.ts)', () => {
+  it('prints exactly the page address and stops on SIGTERM', async () => {
+    const child = start(path.join(REPO, 'dist/web/cli.js'), ['--no-open', '--config-dir', await tempDir('ferry-config-')], { timeoutMs: 20_000 });
+    const line = await waitFor(() => child.stdout().includes('\n') && child.stdout().split('\n')[0], 15_000, 'the address');
+    expect(line).toMatch(/^Ferry web UI: http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+    child.child.kill('SIGTERM');
+    const result = await child.result;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${line}\n`);
+  });
+});
