@@ -9,6 +9,7 @@ import { REPO } from './helpers/harness.js';
 
 function sources(dir: string): string[] {
   const abs = path.join(REPO, dir);
+  if (/\.tsx?$/.test(dir)) return [dir];
   let names: string[];
   try {
     names = readdirSync(abs);
@@ -87,6 +88,31 @@ const RULES: Rule[] = [
         : spec.startsWith('.') && resolved.startsWith('server')
           ? 'the CLI talks to the server over the wire, not by importing it'
           : null,
+  },
+  {
+    layer: 'web',
+    forbid: (resolved, spec) =>
+      spec === 'electron'
+        ? 'browser mode runs under plain Node: no electron'
+        : spec.startsWith('.') && !(resolved.startsWith('web') || resolved.startsWith('electron/engine') || resolved.startsWith('shared/'))
+          ? 'web/ may only import web/, electron/engine and shared/'
+          : null,
+  },
+  {
+    layer: 'electron/preload.ts',
+    forbid: (resolved, spec) =>
+      isNodeBuiltin(spec)
+        ? 'the sandboxed preload has no Node'
+        : spec.startsWith('.') && !resolved.startsWith('shared/common')
+          ? 'the preload may only import electron and shared/common'
+          : null,
+  },
+  {
+    layer: 'electron/main.ts',
+    forbid: (resolved, spec) =>
+      spec.startsWith('.') && !(resolved.startsWith('electron/') || resolved.startsWith('shared/'))
+        ? 'the main process may import the engine and shared/, never the renderer, web/ or the server'
+        : null,
   },
   {
     layer: 'renderer',
