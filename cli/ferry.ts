@@ -286,6 +286,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (interrupted) code = 130;
   process.exitCode = code;
-  // Stdout may still be flushing to a pipe: let it drain, then leave.
-  setImmediate(() => process.exit(code));
+  // Stdout may still be flushing to a pipe (writes to pipes are asynchronous): an empty
+  // write's callback runs once everything written before it is out; then leave.
+  process.stdout.write('', () => process.exit(code));
 }

@@ -1,16 +1,25 @@
 /**
  * The desktop app's main process: one sandboxed window per app instance showing the
- * built renderer (dist/renderer), the engine behind it through IPC (ipc-main.ts), a native
- * menu, and the usual hardening: context isolation, sandbox, no Node in the page, a strict
+ * built renderer (dist/renderer), the engine behind it through IPC (ipc-main.ts), native
+ * menus, and the usual hardening: context isolation, sandbox, no Node in the page, a strict
  * CSP, no navigation, no new windows, no permissions beyond writing to the clipboard.
+ *
+ * It also runs the local server (electron/engine/local-server.ts): the app's own ferryd on
+ * 127.0.0.1, listed as the "Local server" profile, started with the app and stopped when
+ * it quits (its files stay in the data folder). The window remembers its size and place;
+ * logs go to the app's log folder (Help → Open Logs Folder).
  */
-import { app, BrowserWindow, Menu, session, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, dialog, Menu, session, shell, type MenuItemConstructorOptions } from 'electron';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openAppLog, type AppLog } from './app-log.js';
 import { createBackend } from './engine/backend.js';
 import { defaultConfigDir } from './engine/known-hosts.js';
+import { LocalServer, defaultDataDir } from './engine/local-server.js';
 import { FerryIpc } from './ipc-main.js';
 import { safeStorageSecretStore } from './safe-storage.js';
+import { loadWindowState, trackWindowState } from './window-state.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/electron
 const INDEX_HTML = path.join(here, '..', 'renderer', 'index.html');
@@ -31,12 +40,20 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+let appLog: AppLog | undefined;
 const log = (line: string): void => {
-  if (!app.isPackaged) process.stderr.write(`ferry: ${line}\n`);
+  if (appLog) appLog.write(line);
+  else if (!app.isPackaged) process.stderr.write(`ferry: ${line}\n`);
 };
 
 let mainWindow: BrowserWindow | null = null;
 let ipc: FerryIpc | undefined;
+let localServer: LocalServer | undefined;
+
+/** The app's own files (package.json's folder); its icons are next to it. */
+function appFile(...parts: string[]): string {
+  return path.join(app.getAppPath(), ...parts);
+}
 
 function harden(): void {
   // Every renderer is sandboxed, whatever a window's options say.
@@ -50,13 +67,18 @@ function harden(): void {
 }
 
 function createWindow(): BrowserWindow {
+  const stateDir = app.getPath('userData');
+  const saved = loadWindowState(stateDir);
+  const icon = appFile('icons', 'png', '512x512.png');
   const window = new BrowserWindow({
-    width: 1200,
-    height: 800,
+    ...(saved.x !== undefined && saved.y !== undefined ? { x: saved.x, y: saved.y } : {}),
+    width: saved.width,
+    height: saved.height,
     minWidth: 720,
     minHeight: 480,
     title: 'Ferry',
     show: false,
+    ...(process.platform === 'linux' && existsSync(icon) ? { icon } : {}),
     webPreferences: {
       preload: PRELOAD,
       contextIsolation: true,
@@ -69,20 +91,70 @@ function createWindow(): BrowserWindow {
       spellcheck: false,
     },
   });
+  if (saved.maximized) window.maximize();
+  trackWindowState(window, stateDir, log);
   ipc!.attach(window);
   window.once('ready-to-show', () => window.show());
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null;
   });
+  window.webContents.on('render-process-gone', (_event, details) => log(`the window's renderer stopped: ${details.reason}`));
   void window.loadFile(INDEX_HTML);
   return window;
 }
 
+function versions(): string {
+  return `Electron ${process.versions.electron} · Chromium ${process.versions.chrome} · Node ${process.versions.node}`;
+}
+
+async function showAbout(): Promise<void> {
+  const local = localServer?.describe();
+  const options = {
+    type: 'info' as const,
+    title: 'About Ferry',
+    message: `Ferry ${app.getVersion()}`,
+    detail: [
+      'Fast, safe file transfer: the Ferry desktop client for ferryd servers.',
+      '',
+      versions(),
+      local?.port ? `Local server: ${local.user}@127.0.0.1:${local.port}` : 'Local server: not running',
+      `Logs: ${appLog?.file ?? app.getPath('logs')}`,
+    ].join('\n'),
+    buttons: ['OK'],
+  };
+  if (mainWindow) await dialog.showMessageBox(mainWindow, options);
+  else await dialog.showMessageBox(options);
+}
+
+function openFolder(folder: string): void {
+  void shell.openPath(folder).then((error) => {
+    if (error) log(`could not open ${folder}: ${error}`);
+  });
+}
+
 function menu(): Menu {
   const isMac = process.platform === 'darwin';
+  const localFiles = (): string | undefined => {
+    const user = localServer?.describe().user;
+    return localServer && user ? path.join(localServer.root, 'homes', user) : undefined;
+  };
   const template: MenuItemConstructorOptions[] = [
     ...(isMac ? [{ role: 'appMenu' } as const] : []),
-    { label: '&File', submenu: [isMac ? { role: 'close' } : { role: 'quit' }] },
+    {
+      label: '&File',
+      submenu: [
+        {
+          label: 'Open Local Server Folder',
+          click: () => {
+            const folder = localFiles();
+            if (folder) openFolder(folder);
+          },
+        },
+        { type: 'separator' },
+        { role: 'close', accelerator: 'CmdOrCtrl+W' },
+        ...(isMac ? [] : ([{ role: 'quit', accelerator: 'CmdOrCtrl+Q' }] as const)),
+      ],
+    },
     { role: 'editMenu' },
     {
       label: '&View',
@@ -98,7 +170,13 @@ function menu(): Menu {
       ],
     },
     { role: 'windowMenu' },
-    { role: 'help', submenu: [{ role: 'about' }] },
+    {
+      role: 'help',
+      submenu: [
+        { label: 'Open Logs Folder', click: () => openFolder(path.dirname(appLog?.file ?? app.getPath('logs'))) },
+        ...(isMac ? [] : ([{ type: 'separator' }, { label: 'About Ferry', click: () => void showAbout() }] as const)),
+      ],
+    },
   ];
   return Menu.buildFromTemplate(template);
 }
@@ -113,7 +191,19 @@ if (!app.requestSingleInstanceLock()) {
     mainWindow.focus();
   });
 
+  process.on('uncaughtException', (err) => log(`uncaught exception: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (reason) => log(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+
   void app.whenReady().then(() => {
+    appLog = openAppLog(app.getPath('logs'), !app.isPackaged);
+    log(`Ferry ${app.getVersion()} starting (${versions()})`);
+    app.setAboutPanelOptions({
+      applicationName: 'Ferry',
+      applicationVersion: app.getVersion(),
+      version: versions(),
+      iconPath: appFile('icons', 'png', '256x256.png'),
+    });
+
     const ses = session.defaultSession;
     ses.setPermissionRequestHandler((_contents, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
     ses.setPermissionCheckHandler((_contents, permission) => permission === 'clipboard-sanitized-write');
@@ -124,7 +214,15 @@ if (!app.requestSingleInstanceLock()) {
     const secretStore = safeStorageSecretStore();
     const configDir = defaultConfigDir();
     const downloadDir = path.join(app.getPath('downloads'), 'Ferry');
-    ipc = new FerryIpc({ indexUrl: INDEX_URL, createBackend: () => createBackend({ configDir, downloadDir, secretStore, log }), log });
+    localServer = new LocalServer({ dataDir: defaultDataDir(), configDir, log });
+    // Started now, so it is up by the time the window asks for it.
+    localServer.start().catch(() => undefined);
+    const local = localServer;
+    ipc = new FerryIpc({
+      indexUrl: INDEX_URL,
+      createBackend: () => createBackend({ configDir, downloadDir, secretStore, log, localServer: local }),
+      log,
+    });
     Menu.setApplicationMenu(menu());
     mainWindow = createWindow();
 
@@ -140,9 +238,17 @@ if (!app.requestSingleInstanceLock()) {
   let quitting = false;
   app.on('before-quit', (event) => {
     if (quitting || !ipc) return;
-    // Close sessions cleanly (transfers cancelled, partials kept for a resume) before leaving.
+    // Close sessions cleanly (transfers cancelled, partials kept for a resume), then stop
+    // the local server, before leaving.
     event.preventDefault();
     quitting = true;
-    void Promise.race([ipc.dispose(), new Promise((r) => setTimeout(r, 3000))]).finally(() => app.quit());
+    const bounded = <T,>(work: Promise<T> | undefined, ms: number): Promise<unknown> =>
+      Promise.race([work ?? Promise.resolve(), new Promise((r) => setTimeout(r, ms))]);
+    void (async () => {
+      await bounded(ipc.dispose(), 3000);
+      await bounded(localServer?.stop(), 7000);
+      log('Ferry stopped');
+      await appLog?.close();
+    })().finally(() => app.quit());
   });
 }

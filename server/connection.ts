@@ -580,6 +580,8 @@ export class Connection {
         { type: 'data', id: req.id, offset: download.offset, total: download.total, mtime: download.mtime },
         download.total - download.offset,
         download.chunks(),
+        // LocalDownload reuses its buffers once the socket is done with them.
+        (download as { release?: (chunk: Buffer) => void }).release?.bind(download) as ((chunk: Uint8Array) => void) | undefined,
       );
       await this.send({ type: 'ok', id: req.id, sha256: download.sha256() });
       this.ctx.log(`get user=${account.name} ${download.total - download.offset} bytes ok ${Date.now() - started} ms`);

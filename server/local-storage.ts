@@ -10,7 +10,8 @@
  * then every host path is resolved with realpath and must stay inside realpath(home), so
  * symlinks cannot lead out. Operations then work on the resolved real paths.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -416,8 +417,14 @@ export class LocalStorage implements Storage {
           } else {
             handle = await fsp.open(partialPath, flags, 0o666);
           }
-          const hash = createHash('sha256');
-          if (offset > 0) await hashPrefix(handle, offset, hash);
+          // Big uploads hash in the worker thread, alongside the disk writes.
+          const hash = createStreamHash(total);
+          try {
+            if (offset > 0) await hashPrefix(handle, offset, hash);
+          } catch (err) {
+            hash.dispose();
+            throw err;
+          }
 
           const upload = new LocalUpload({
             target: chosen,
@@ -610,7 +617,7 @@ export class LocalStorage implements Storage {
   }
 }
 
-async function hashPrefix(handle: fsp.FileHandle, length: number, hash: Hash): Promise<void> {
+async function hashPrefix(handle: fsp.FileHandle, length: number, hash: StreamHash): Promise<void> {
   const opened = await handle.stat();
   if (opened.size !== length) {
     throw new FerryError('EOFFSET', 'The partial upload changed: start again.', { offset: opened.size });
@@ -620,7 +627,7 @@ async function hashPrefix(handle: fsp.FileHandle, length: number, hash: Hash): P
   while (position < length) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - position), position);
     if (bytesRead === 0) throw new FerryError('EOFFSET', 'The partial upload changed: start again.', { offset: position });
-    hash.update(buffer.subarray(0, bytesRead));
+    await hash.update(buffer.subarray(0, bytesRead));
     position += bytesRead;
   }
 }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import { loadOrCreateIdentity } from '../shared/node/tls-identity.js';
+import { TLS13_CIPHERSUITES } from '../shared/node/tls-tuning.js';
 import { AuthThrottle, addressKey } from './auth-throttle.js';
 import { Connection } from './connection.js';
 import { LocalStorage } from './local-storage.js';
@@ -109,6 +110,9 @@ export class FerryServer {
         key: identity.key,
         cert: identity.cert,
         minVersion: 'TLSv1.3',
+        // AES-128-GCM first: the fastest TLS 1.3 suite with AES-NI (all three stay allowed).
+        ciphers: TLS13_CIPHERSUITES,
+        honorCipherOrder: true,
         // The handshake is part of the login's time budget.
         handshakeTimeout: Math.max(1, Math.min(10_000, limits.preAuthTimeoutMs)),
         noDelay: true,

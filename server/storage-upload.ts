@@ -5,15 +5,23 @@
 import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Hash } from 'node:crypto';
 import type { ExistsPolicy, PutResult } from '../shared/common/messages.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
+import { acquireBuffer, releaseBuffer, type StreamHash } from '../shared/node/hash-worker.js';
 import type { Upload } from './storage.js';
 import type { SyncBatcher, SyncItem } from './storage-sync.js';
 import type { UsageTracker } from './storage-usage.js';
 
 /** Writes are coalesced into buffers of this size: few large writes are what disks like. */
 export const WRITE_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * While a big upload streams, its written bytes are flushed to the disk in the background
+ * every this many bytes (fdatasync), so the disk works alongside the network and the
+ * fsync at commit only has the last few MiB left. Durability is unchanged: the commit
+ * still fsyncs the file and its folder before the `ok`.
+ */
+export const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
 
 /** Where the committed file goes; may change at commit for the 'rename' policy. */
 export interface UploadTarget {
@@ -29,8 +37,8 @@ export interface UploadSetup {
   readonly partialPath: string;
   readonly partialName: string;
   readonly handle: fsp.FileHandle;
-  /** Already fed with the bytes before offset. */
-  readonly hash: Hash;
+  /** Already fed with the bytes before offset (in the hash worker for big uploads). */
+  readonly hash: StreamHash;
   readonly offset: number;
   readonly total: number;
   readonly mtime: number | undefined;
@@ -68,6 +76,9 @@ export class LocalUpload implements Upload, SyncItem {
   /** Chain of disk writes, in order; never rejects (failures land in this.failure). */
   private tail: Promise<void> = Promise.resolve();
   private digest = '';
+  /** Bytes written since the last background datasync started, and that sync. */
+  private unsynced = 0;
+  private syncing: Promise<void> | null = null;
   private discarded = false;
   private finished = false;
 
@@ -92,15 +103,15 @@ export class LocalUpload implements Upload, SyncItem {
     }
     let offset = 0;
     while (offset < chunk.length) {
-      // Sized to what is left, so thousands of small uploads do not each hold a full buffer.
-      this.buffer ??= Buffer.allocUnsafe(Math.min(WRITE_BUFFER_BYTES, this.need - this.accepted));
+      // Big uploads use pooled shared buffers (the hash worker reads them in place); small
+      // ones a buffer sized to what is left, so thousands of them do not each hold 1 MiB.
+      this.buffer ??=
+        this.need >= WRITE_BUFFER_BYTES ? acquireBuffer() : Buffer.allocUnsafe(Math.min(WRITE_BUFFER_BYTES, this.need - this.accepted));
       const n = chunk.copy(this.buffer, this.buffered, offset);
-      // Hash the copy, not the caller's buffer: what is hashed is exactly what is written.
-      this.setup.hash.update(this.buffer.subarray(this.buffered, this.buffered + n));
       this.buffered += n;
       this.accepted += n;
       offset += n;
-      if (this.buffered === this.buffer.length) await this.flush();
+      if (this.buffered === this.buffer.length || this.accepted === this.need) await this.flush();
       if (this.failure) throw await this.endedError();
       // Aborted while we waited for the disk: stop here, the abort owns the partial now.
       if (this.state !== 'open') throw new FerryError('ECANCELED', 'The upload was stopped.');
@@ -125,7 +136,7 @@ export class LocalUpload implements Upload, SyncItem {
           `The upload ended after ${this.setup.offset + this.accepted} of ${this.setup.total} bytes.`,
         );
       }
-      this.digest = this.setup.hash.digest('hex');
+      this.digest = await this.setup.hash.digest();
       if (this.digest !== sha256.toLowerCase()) {
         await this.discard();
         throw new FerryError('ECHECKSUM');
@@ -223,24 +234,51 @@ export class LocalUpload implements Upload, SyncItem {
     }
   }
 
-  /** Hand the current buffer to the disk; resolves when the previous write is done (backpressure). */
+  /**
+   * Hand the current buffer to the disk and, at the same time, to the hash (whole 1 MiB
+   * buffers: what is hashed is exactly what is written). Resolves when the previous buffer
+   * is written and hashed (backpressure: at most two buffers per upload).
+   */
   private flush(): Promise<void> {
     if (!this.buffer || this.buffered === 0) return this.tail;
-    const data = this.buffer.subarray(0, this.buffered);
+    const buffer = this.buffer;
+    const data = buffer.subarray(0, this.buffered);
     this.buffer = null;
     this.buffered = 0;
     const position = this.position;
     this.position += data.length;
     const previous = this.tail;
-    this.tail = previous.then(async () => {
+    const hashed = this.setup.hash.update(data).then(
+      () => true,
+      (err: unknown) => {
+        // ECANCELED: the hash was discarded because the upload ended; nothing to report.
+        if (toFerryError(err).code !== 'ECANCELED') this.fail(err);
+        return false;
+      },
+    );
+    const written = previous.then(async () => {
       // No handle: an abort closed the file; a late write must not turn into a failure
       // that deletes the partial the abort meant to keep.
-      if (this.failure || !this.handle) return;
+      if (this.failure || !this.handle) return false;
       try {
         await writeAll(this.handle!, data, position);
+        this.unsynced += data.length;
+        if (this.unsynced >= BACKGROUND_SYNC_BYTES && this.syncing === null && this.state === 'open') {
+          this.unsynced = 0;
+          const handle = this.handle;
+          this.syncing = handle
+            .datasync()
+            .catch((err: unknown) => this.fail(err))
+            .finally(() => (this.syncing = null));
+        }
+        return true;
       } catch (err) {
         this.fail(err);
+        return false;
       }
+    });
+    this.tail = Promise.all([hashed, written]).then(([h, w]) => {
+      if (h && w) releaseBuffer(buffer);
     });
     return previous;
   }
@@ -248,6 +286,7 @@ export class LocalUpload implements Upload, SyncItem {
   private async flushAll(): Promise<void> {
     await this.flush();
     await this.tail;
+    await this.syncing;
   }
 
   /** The error for using an upload that has ended; a failed one has deleted its partial first. */
@@ -269,6 +308,8 @@ export class LocalUpload implements Upload, SyncItem {
   }
 
   private async closeHandle(): Promise<void> {
+    // Never close under a background sync (it would fail on a closed descriptor).
+    await this.syncing?.catch(() => undefined);
     const handle = this.handle;
     this.handle = null;
     await handle?.close();
@@ -281,6 +322,7 @@ export class LocalUpload implements Upload, SyncItem {
     this.finished = true;
     this.setup.tracker.release(this.setup.reserved);
     this.setup.unlock();
+    this.setup.hash.dispose();
     // Nothing should be left open, but never leak a descriptor.
     void this.closeHandle().catch(() => undefined);
   }

@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { callBackend, createBackend, type Backend, type BackendOptions } from '../electron/engine/backend.js';
+import type { LocalServerHandle } from '../electron/engine/local-server.js';
 import type { Result } from '../shared/common/contract.js';
 import { defaultConfigDir } from '../electron/engine/known-hosts.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
@@ -37,6 +38,8 @@ export interface WebHostOptions {
   /** Where dropped files are spooled (default: the OS temporary folder). */
   readonly spoolDir?: string;
   readonly log?: (line: string) => void;
+  /** The local server every tab lists as "Local server" (the caller starts and stops it). */
+  readonly localServer?: LocalServerHandle;
   /** More backend options (tests tune reconnects and batching with these). */
   readonly backend?: Partial<Omit<BackendOptions, 'configDir' | 'downloadDir' | 'secretStore' | 'log'>>;
 }
@@ -114,7 +117,13 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client = new WebClient(ws, {
-        backend: { ...options.backend, configDir, log, ...(options.downloadDir !== undefined ? { downloadDir: options.downloadDir } : {}) },
+        backend: {
+          ...options.backend,
+          configDir,
+          log,
+          ...(options.downloadDir !== undefined ? { downloadDir: options.downloadDir } : {}),
+          ...(options.localServer !== undefined ? { localServer: options.localServer } : {}),
+        },
         spoolDir,
         log,
       });

@@ -23,6 +23,7 @@ import {
   type ConnectionState,
   type Events,
   type EventName,
+  type Profile,
   type Result,
   type SessionInfo,
 } from '../../shared/common/contract.js';
@@ -39,6 +40,7 @@ import type { ClientCredential } from '../../shared/node/scram.js';
 import { parseConsoleCommand } from './console-command.js';
 import { ConsoleHistory } from './console-history.js';
 import { KnownHosts, hostKeyChangedError } from './known-hosts.js';
+import { LOCAL_PROFILE_ID, LOCAL_PROFILE_NAME, type LocalServerHandle, type LocalServerInfo } from './local-server.js';
 import { ProfileStore, openKeys, sealKeys, type SecretStore } from './profile-store.js';
 import { RemoteSession } from './session.js';
 import { SettingsStore } from './settings-store.js';
@@ -63,6 +65,12 @@ export interface BackendOptions {
   /** Passed to the transfer queue (default 100 ms). */
   readonly progressIntervalMs?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * The app's own ferryd (local-server.ts), shared by every window or tab: listed first as
+   * the built-in "Local server" profile; connecting to it starts it if needed and logs in
+   * with its stored keys, trusting the key the server reported (no prompt).
+   */
+  readonly localServer?: LocalServerHandle;
 }
 
 /** Receives every event of the contract, in order. */
@@ -198,9 +206,16 @@ class FerryBackend implements Backend {
   }
 
   private readonly handlers: Handlers = {
-    'profiles:list': () => this.profiles.list(),
-    'profiles:save': (input) => this.profiles.save(input),
+    'profiles:list': async () => {
+      const saved = await this.profiles.list();
+      return this.options.localServer ? [await this.localProfile(this.options.localServer), ...saved] : saved;
+    },
+    'profiles:save': (input) => {
+      if (input.id === LOCAL_PROFILE_ID) throw builtIn();
+      return this.profiles.save(input);
+    },
     'profiles:delete': async (id) => {
+      if (id === LOCAL_PROFILE_ID) throw builtIn();
       if (!(await this.profiles.delete(id))) throw new FerryError('ENOENT', `There is no saved connection with the id "${id}".`);
     },
     'session:connect': (input) => this.connect(input),
@@ -266,14 +281,42 @@ class FerryBackend implements Backend {
 
   // ---- connecting ----------------------------------------------------------------------------
 
-  private async connect(input: ConnectInput): Promise<ConnectResult> {
+  private async localProfile(local: LocalServerHandle): Promise<Profile> {
+    try {
+      await local.start();
+    } catch {
+      // Listed anyway (with the last port known): connecting to it says what went wrong.
+    }
+    const { user, port } = local.describe();
+    return { id: LOCAL_PROFILE_ID, name: LOCAL_PROFILE_NAME, host: '127.0.0.1', port: port ?? 0, user, remembered: true, local: true };
+  }
+
+  /** Start (if needed) the local server for a connect to the "Local server" profile. */
+  private async startLocal(generation: number): Promise<LocalServerInfo> {
+    const local = this.options.localServer;
+    if (!local) throw new FerryError('ENOENT', 'There is no local server in this Ferry (it runs in the desktop app and `npm start`).');
+    this.setState({ state: 'connecting' });
+    try {
+      return await local.start();
+    } catch (err) {
+      const error = toFerryError(err, 'EIO');
+      if (generation === this.generation) this.setState({ state: 'disconnected', error: error.toInfo() });
+      throw error;
+    }
+  }
+
+  private async connect(request: ConnectInput): Promise<ConnectResult> {
     if (this.session || this.state.state !== 'disconnected') await this.closeSession();
     const generation = ++this.generation;
+    // The local server's address, account and key come from the server itself, not the form.
+    const local = request.profileId === LOCAL_PROFILE_ID ? await this.startLocal(generation) : undefined;
+    if (generation !== this.generation) throw new FerryError('ECANCELED', 'This connection attempt was replaced or cancelled.');
+    const input: ConnectInput = local ? { host: local.host, port: local.port, user: local.user, profileId: LOCAL_PROFILE_ID } : request;
     const hostPort = `${input.host}:${input.port}`; // the same spelling as the CLI's known_hosts
     const plain = input.plain ?? false;
 
-    const remembered = input.profileId === undefined ? undefined : await this.profiles.get(input.profileId);
-    if (input.profileId !== undefined && remembered === undefined) {
+    const remembered = input.profileId === undefined || local ? undefined : await this.profiles.get(input.profileId);
+    if (input.profileId !== undefined && !local && remembered === undefined) {
       throw new FerryError('ENOENT', `There is no saved connection with the id "${input.profileId}".`);
     }
     const sameTarget =
@@ -284,7 +327,9 @@ class FerryBackend implements Backend {
 
     let credential: ClientCredential;
     let usingRemembered = false;
-    if (input.password !== undefined && input.password !== '') {
+    if (local) {
+      credential = { keys: local.keys };
+    } else if (input.password !== undefined && input.password !== '') {
       credential = { password: input.password };
     } else if (remembered?.secret !== undefined) {
       // The keys only ever go to the server they were made for.
@@ -314,6 +359,11 @@ class FerryBackend implements Backend {
         ...(this.options.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}),
         // Called for the control connection, every data connection and every reconnect.
         verifyHostKey: async (fingerprint) => {
+          if (local) {
+            // Our own server told us its key: anything else on that port is not it.
+            if (fingerprint === local.fingerprint) return;
+            throw hostKeyChangedError(hostPort, local.fingerprint, fingerprint);
+          }
           const check = await this.knownHosts.check(hostPort, fingerprint);
           if (check.kind === 'known') return;
           if (established) {
@@ -407,6 +457,8 @@ class FerryBackend implements Backend {
       this.reconnectWake = undefined;
       if (generation !== this.generation) return;
       try {
+        // Our own server may have stopped: start it again (on the same port when it can).
+        if (this.profileId === LOCAL_PROFILE_ID) await this.options.localServer?.start();
         await session.reconnect();
         if (generation !== this.generation) return;
         this.log(`reconnected to ${session.host}`);
@@ -720,6 +772,10 @@ class ExecOutput {
     this.size = 0;
     for (const p of pending) this.send(p.stream, p.data);
   }
+}
+
+function builtIn(): FerryError {
+  return new FerryError('EINVAL', `The "${LOCAL_PROFILE_NAME}" profile is built in: it cannot be changed or removed.`);
 }
 
 /**

@@ -4,7 +4,7 @@
  * replies by id. Replies and streamed bodies are read by one loop; a body is handed to the
  * request that owns it and read at the pace its consumer sets (backpressure end to end).
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { FerryError, isErrorCode, toFerryError, type ErrorInfo } from '../../shared/common/errors.js';
@@ -22,8 +22,10 @@ import {
   type UserInfo,
 } from '../../shared/common/messages.js';
 import { FrameReader, FrameWriter } from '../../shared/node/frame-stream.js';
+import type { StreamHash } from '../../shared/node/hash-worker.js';
 import { ScramClient, tlsExporterBinding, type ClientCredential, type ScramClientKeys } from '../../shared/node/scram.js';
 import { peerFingerprint } from '../../shared/node/tls-identity.js';
+import { TLS13_CIPHERSUITES } from '../../shared/node/tls-tuning.js';
 import type { z } from 'zod';
 
 export const CLIENT_AGENT = 'ferry/0.1.0';
@@ -41,6 +43,30 @@ export interface ConnectOptions {
   readonly connectTimeoutMs?: number;
   /** Abort the connection attempt. */
   readonly signal?: AbortSignal;
+  /** Attempts when the server refuses the connection for lack of room (default 10). */
+  readonly connectAttempts?: number;
+}
+
+const CONNECT_ATTEMPTS = 10;
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 2000;
+/** Marks an error as "the server dropped us before the hello" (a busy server). */
+const REFUSED = Symbol('refused-at-connect');
+
+function refusedAtConnect(e: FerryError): boolean {
+  return e.code === 'EBUSY' || (e.code === 'ECONN' && REFUSED in e);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 export interface LoginResult {
@@ -104,8 +130,29 @@ export class ClientConnection {
     this.closedPromise = this.readLoop();
   }
 
-  /** Open a connection and do the hello. Log in with login() or attach(). */
+  /**
+   * Open a connection and do the hello. Log in with login() or attach().
+   *
+   * A busy server refuses connections it has no room for before the hello (EBUSY on plain
+   * TCP; on TLS the socket is closed before or right after the handshake). That is worth
+   * a polite retry: a few attempts with exponential backoff and jitter, so many clients
+   * starting at once spread out instead of all returning together. Then the honest error.
+   */
   static async open(options: ConnectOptions): Promise<ClientConnection> {
+    const attempts = Math.max(1, options.connectAttempts ?? CONNECT_ATTEMPTS);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ClientConnection.openOnce(options);
+      } catch (err) {
+        const e = toFerryError(err);
+        if (attempt >= attempts || !refusedAtConnect(e) || options.signal?.aborted) throw e;
+        const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), options.signal);
+      }
+    }
+  }
+
+  private static async openOnce(options: ConnectOptions): Promise<ClientConnection> {
     const socket = await dial(options);
     let fingerprint: string | null = null;
     let binding: Buffer | null = null;
@@ -125,7 +172,10 @@ export class ClientConnection {
       await conn.hello();
     } catch (err) {
       conn.close();
-      throw err;
+      const e = toFerryError(err);
+      // Closed before the hello was answered: how a TLS server without room says "busy".
+      if (e.code === 'ECONN' && !(REFUSED in e)) throw Object.assign(e, { [REFUSED]: true });
+      throw e;
     }
     return conn;
   }
@@ -305,8 +355,8 @@ export class ClientConnection {
   async put(
     request: { path: string; offset: number; total: number; exists: ExistsPolicy; mtime?: number },
     source: () => AsyncIterable<Buffer>,
-    hash: ReturnType<typeof createHash>,
-    hooks: { onSent?: (bytes: number) => void; onWritten?: () => void } = {},
+    hash: StreamHash,
+    hooks: { onSent?: (bytes: number) => void; onWritten?: () => void; onChunkDone?: (chunk: Buffer) => void } = {},
   ): Promise<PutResult> {
     let result: PutResult | undefined;
     const { id, done, fail } = this.register((h) => {
@@ -326,14 +376,24 @@ export class ClientConnection {
         } else {
           this.writer.writeFrame(head);
           let sent = 0;
+          // Hashing (in the hash worker for big files) runs alongside the socket write of
+          // the same buffer; a few buffers may be in flight, then we wait for the oldest hash.
+          const hashing: Promise<void>[] = [];
           for await (const chunk of source()) {
             const room = size - sent;
             if (room === 0) break; // the file grew: send what was announced
             const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
             sent += piece.length;
-            hash.update(piece);
-            const ok = this.writeRaw(piece);
+            const hashed = hash.update(piece);
+            let pending = 2;
+            const settle = (): void => {
+              if (--pending === 0) hooks.onChunkDone?.(chunk);
+            };
+            hashed.then(settle, () => undefined);
+            const ok = this.socket.write(piece, settle);
             hooks.onSent?.(piece.length);
+            hashing.push(hashed);
+            if (hashing.length > 3) await hashing.shift();
             if (!ok) await this.writer.drained();
           }
           if (sent !== size) {
@@ -341,18 +401,18 @@ export class ClientConnection {
             this.destroy();
             throw new FerryError('EIO', `the local file changed during the upload (${sent} of ${size} bytes read)`);
           }
+          await Promise.all(hashing);
         }
-        this.writer.writeFrame({ type: 'put-end', id, sha256: hash.digest('hex') });
+        this.writer.writeFrame({ type: 'put-end', id, sha256: await hash.digest() });
         await this.writer.drained();
       })
-      .catch((err) => fail(toFerryError(err)))
+      .catch((err) => {
+        hash.dispose();
+        fail(toFerryError(err));
+      })
       .finally(() => hooks.onWritten?.());
     await done;
     return result!;
-  }
-
-  private writeRaw(bytes: Buffer): boolean {
-    return this.socket.write(bytes);
   }
 
   /** Run a command; output arrives through onOutput as it is produced. */
@@ -446,6 +506,7 @@ function dial(options: ConnectOptions): Promise<net.Socket> {
           // The key is checked against the pinned fingerprint (like SSH), not against a CA.
           rejectUnauthorized: false,
           minVersion: 'TLSv1.3',
+          ciphers: TLS13_CIPHERSUITES,
           servername: net.isIP(options.host) ? undefined : options.host,
         } as tls.ConnectionOptions);
     const ready = options.plain ? 'connect' : 'secureConnect';
@@ -471,7 +532,10 @@ function dial(options: ConnectOptions): Promise<net.Socket> {
           : code === 'ENOTFOUND'
             ? `unknown host ${options.host}`
             : `cannot reach ${options.host}:${options.port} (${err.message})`;
-      fail(new FerryError(code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'ECONN', what));
+      const e = new FerryError(code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'ECONN', what);
+      // Reset or closed by the server after the TCP connect (a full server), not "nobody there".
+      const dropped = code === 'ECONNRESET' || code === 'EPIPE' || /disconnected before secure/i.test(err.message);
+      fail(dropped ? Object.assign(e, { [REFUSED]: true }) : e);
     }
     function onReady(): void {
       cleanup();

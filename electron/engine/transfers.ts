@@ -2,11 +2,11 @@
  * Moving one file each way, with resume and the SHA-256 check. The queue
  * (transfer-queue.ts) decides what to move and when; this file only moves bytes.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { ExistsPolicy, PutResult } from '../../shared/common/messages.js';
+import { acquireBuffer, createStreamHash, releaseBuffer, type StreamHash } from '../../shared/node/hash-worker.js';
 import type { ClientConnection } from './client-connection.js';
 import { partialPathFor } from './local-files.js';
 import type { RemoteSession } from './session.js';
@@ -24,13 +24,63 @@ export interface TransferHooks {
 }
 
 /** Hash the first `length` bytes of a local file (the part a resume does not resend). */
-async function hashPrefix(file: string, length: number): Promise<Hash> {
-  const hash = createHash('sha256');
+async function hashPrefix(file: string, length: number, total: number): Promise<StreamHash> {
+  const hash = createStreamHash(total);
   if (length === 0) return hash;
-  for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: CHUNK })) {
-    hash.update(chunk as Buffer);
+  try {
+    for await (const chunk of fileChunks(file, 0, length, (c) => releaseBuffer(c))) {
+      await hash.update(chunk);
+      releaseBuffer(chunk);
+    }
+  } catch (err) {
+    hash.dispose();
+    throw err;
   }
   return hash;
+}
+
+/**
+ * Bytes `start` to `end` of a file, in 1 MiB reads into pooled shared buffers (so the hash
+ * worker can read them in place), one read ahead: the next read runs while the consumer
+ * sends the current chunk. The consumer gives each chunk back with `release` when done.
+ * Small files are read in one piece into a buffer of their size.
+ */
+async function* fileChunks(file: string, start: number, end: number, release: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+  if (end <= start) return;
+  const handle = await open(file, 'r');
+  const pooled = end - start >= CHUNK;
+  const readAt = async (position: number): Promise<Buffer> => {
+    const want = Math.min(CHUNK, end - position);
+    const buffer = pooled ? acquireBuffer() : Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await handle.read(buffer, got, want - got, position + got);
+      if (bytesRead === 0) break; // the file shrank: the caller reports it
+      got += bytesRead;
+    }
+    return buffer.subarray(0, got);
+  };
+  let next: Promise<Buffer> | null = readAt(start);
+  try {
+    let position = start;
+    while (next) {
+      const chunk: Buffer = await next;
+      next = null;
+      if (chunk.length === 0) {
+        release(chunk);
+        return;
+      }
+      position += chunk.length;
+      if (position < end) {
+        next = readAt(position);
+        next.catch(() => undefined); // awaited on the next turn; never unhandled meanwhile
+      }
+      yield chunk;
+    }
+  } finally {
+    if (next) await next.then(release, () => undefined);
+    await handle.close();
+  }
 }
 
 /** Run `fn` with a data connection; an abort destroys the connection (the server keeps partials). */
@@ -110,7 +160,7 @@ async function putOnce(
   mtime: number,
   options: UploadOptions,
 ): Promise<PutResult> {
-  const hash = await hashPrefix(localPath, offset);
+  const hash = await hashPrefix(localPath, offset, total);
   if (offset > 0) options.onBytes?.(offset);
   let sent = 0;
   try {
@@ -118,13 +168,14 @@ async function putOnce(
       conn.put(
         { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime) },
         // Bounded to the announced size, so the stream ends by itself (no early exit).
-        () => createReadStream(localPath, { start: offset, end: Math.max(offset, total - 1), highWaterMark: CHUNK }) as AsyncIterable<Buffer>,
+        () => fileChunks(localPath, offset, total, releaseBuffer),
         hash,
         {
           onSent: (n) => {
             sent += n;
             options.onBytes?.(n);
           },
+          onChunkDone: releaseBuffer,
           onWritten: () => {
             // The body is on its way: let the next file use this connection (pipelining).
             release();
@@ -135,6 +186,7 @@ async function putOnce(
     );
   } catch (err) {
     // Count only what is really on the server next time: take back this attempt's bytes.
+    hash.dispose();
     options.onBytes?.(-(sent + offset));
     throw err;
   }
@@ -220,38 +272,44 @@ async function downloadOnce(
       offset = 0;
     }
   }
-  const hash = await hashPrefix(partial, offset);
-  if (offset > 0) options.onBytes?.(offset);
-  // O_NOFOLLOW: a symlink planted where the partial goes is refused, not written through.
-  const flags =
-    constants.O_WRONLY | constants.O_CREAT | (offset > 0 ? constants.O_APPEND : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
-  const handle = await open(partial, flags, 0o644);
-  const out = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: CHUNK });
-  const writeError = new Promise<never>((_, reject) => out.once('error', reject));
-  writeError.catch(() => undefined);
+  // The partial's size is what a resume continues from; a download of unknown size
+  // hashes inline until the header says how big it is (the worker pays from 4 MiB on).
+  const handle = await open(partial, flags(offset), 0o644);
   let received = 0;
   let mtime = 0;
   let total = 0;
+  let hash: StreamHash | undefined;
+  let sink: DiskSink | undefined;
+  let counted = 0;
   try {
+    let prefixSize = offset;
     const result = await withConnection(session, options.signal, (conn) =>
       conn.get(remotePath, offset, {
-        start: (data) => {
+        start: async (data) => {
           if (data.offset !== offset) throw new FerryError('EPROTO', 'the server resumed from the wrong offset');
           mtime = data.mtime;
           total = data.total;
+          hash = await hashPrefix(partial, prefixSize, total);
+          if (offset > 0) options.onBytes?.(offset);
+          counted = offset;
+          prefixSize = 0;
+          sink = new DiskSink(handle, offset, hash, total - offset);
         },
         chunk: async (bytes) => {
-          hash.update(bytes);
           received += bytes.length;
           options.onBytes?.(bytes.length);
-          if (!out.write(bytes)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), writeError]);
+          await sink!.write(bytes);
         },
       }),
     );
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (sink === undefined) {
+      hash = await hashPrefix(partial, offset, 0);
+      sink = new DiskSink(handle, offset, hash, 0);
+    }
+    await sink.end();
     await handle.close();
     options.onVerifying?.();
-    const local = hash.digest('hex');
+    const local = await hash!.digest();
     if (local !== result.sha256) {
       await unlink(partial).catch(() => undefined);
       throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
@@ -260,9 +318,95 @@ async function downloadOnce(
     if (mtime > 0) await utimes(target, new Date(), new Date(mtime)).catch(() => undefined);
     return { path: target, size: total, sha256: local, skipped: false };
   } catch (err) {
-    out.destroy();
+    await sink?.abort();
+    hash?.dispose();
     await handle.close().catch(() => undefined);
-    options.onBytes?.(-(received + offset));
+    options.onBytes?.(-(received + counted));
     throw err;
+  }
+}
+
+// O_NOFOLLOW: a symlink planted where the partial goes is refused, not written through.
+function flags(offset: number): number {
+  return constants.O_WRONLY | constants.O_CREAT | (offset > 0 ? constants.O_APPEND : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
+}
+
+/**
+ * Received bytes → the partial file. Socket chunks are small (16–64 KiB): they are
+ * gathered into 1 MiB pooled buffers, and each full buffer is written and hashed (in the
+ * hash worker for big files) at the same time. At most a few buffers are in flight; then
+ * the socket waits (the caller awaits write()).
+ */
+class DiskSink {
+  private buffer: Buffer | null = null;
+  private filled = 0;
+  private taken = 0;
+  private position: number;
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: unknown;
+
+  constructor(
+    private readonly handle: FileHandle,
+    offset: number,
+    private readonly hash: StreamHash,
+    private readonly expected: number,
+  ) {
+    this.position = offset;
+  }
+
+  async write(bytes: Buffer): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) {
+      if (this.buffer === null) {
+        // Sized to what is left for small files, so thousands of them hold little memory.
+        const left = Math.max(this.expected - this.taken, bytes.length - at);
+        this.buffer = this.expected >= CHUNK ? acquireBuffer() : Buffer.allocUnsafe(Math.min(CHUNK, left));
+      }
+      const n = bytes.copy(this.buffer, this.filled, at);
+      this.filled += n;
+      this.taken += n;
+      at += n;
+      if (this.filled === this.buffer.length) await this.flush();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer === null || this.filled === 0) return;
+    const buffer = this.buffer;
+    const data = buffer.subarray(0, this.filled);
+    this.buffer = null;
+    this.filled = 0;
+    const position = this.position;
+    this.position += data.length;
+    const hashed = this.hash.update(data);
+    const written = writeAll(this.handle, data, position);
+    const both = Promise.all([hashed, written]).then(
+      () => releaseBuffer(buffer),
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    );
+    this.inFlight.push(both);
+    if (this.inFlight.length > 2) await this.inFlight.shift();
+    if (this.failure) throw this.failure;
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.inFlight.splice(0));
+    if (this.failure) throw this.failure;
+  }
+
+  async abort(): Promise<void> {
+    this.buffer = null;
+    await Promise.all(this.inFlight.splice(0)).catch(() => undefined);
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
   }
 }

@@ -13,7 +13,7 @@ export interface FileActions {
   up(): void;
 }
 
-export function fileActions({ tree, transfers, ui }: Stores): FileActions {
+export function fileActions({ session, tree, transfers, ui }: Stores): FileActions {
   return {
     open(path) {
       const index = tree.getState().rowIndex.get(path);
@@ -36,6 +36,8 @@ export function fileActions({ tree, transfers, ui }: Stores): FileActions {
     },
     refresh() {
       void tree.getState().refresh();
+      // Others (another tab, a console command, another client) may have changed the usage too.
+      void session.getState().refreshDf();
     },
     up() {
       const cwd = tree.getState().cwd;

@@ -2,6 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/app.js';
+import { rememberLayout } from './layout-memory.js';
 import { createStores } from './state/stores.js';
 import { StoresContext } from './state/stores-context.js';
 import { getApi } from './transport/api.js';
@@ -11,6 +12,7 @@ const root = createRoot(document.getElementById('root')!);
 
 try {
   const stores = createStores(getApi());
+  rememberLayout(stores.ui);
   void stores.session.getState().init();
   root.render(
     <StrictMode>

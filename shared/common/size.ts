@@ -34,9 +34,10 @@ export function formatBytes(bytes: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes / 1024;
   let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
+  // Move up a unit when the printed number would round to 1024 ("1.0 MiB", not "1024 KiB").
+  while (value >= 1023.5 && i < units.length - 1) {
     value /= 1024;
     i++;
   }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[i]}`;
+  return `${value >= 99.95 ? value.toFixed(0) : value.toFixed(1)} ${units[i]}`;
 }

@@ -59,7 +59,9 @@ export class FrameReader {
     private readonly socket: Duplex,
     options: FrameReaderOptions = {},
   ) {
-    this.highWater = options.highWaterMark ?? 4 * 1024 * 1024;
+    // 2 MiB: enough to keep a disk write going while the next buffer fills, and it bounds
+    // what each connection may hold in memory.
+    this.highWater = options.highWaterMark ?? 2 * 1024 * 1024;
     this.maxFrames = Math.max(2, options.maxQueuedFrames ?? 256);
     this.deadline = options.headerDeadline ?? 0;
     this.onDeadline = options.onDeadline ?? (() => socket.destroy());
@@ -263,16 +265,31 @@ export class FrameWriter {
    * If the source yields fewer or more bytes the frame cannot be completed and the socket
    * is destroyed (the peer sees a dropped connection, never a corrupt frame).
    */
-  sendStream(header: FrameHeader, size: number, source: AsyncIterable<Uint8Array>): Promise<void> {
+  sendStream(
+    header: FrameHeader,
+    size: number,
+    source: AsyncIterable<Uint8Array>,
+    /** Called for each chunk once the socket no longer needs it (its buffer may be reused). */
+    release?: (chunk: Uint8Array) => void,
+  ): Promise<void> {
     return this.exclusive(async () => {
-      this.write(encodeHeader({ ...header, size }, this.maxHeader));
+      // The header rides in the same socket write as the first chunk (one syscall).
+      let head: Uint8Array | null = encodeHeader({ ...header, size }, this.maxHeader);
       let sent = 0;
       try {
         for await (const chunk of source) {
           sent += chunk.length;
           if (sent > size) throw new FerryError('EIO', 'the source grew while it was being sent');
-          if (!this.write(chunk)) await this.drained();
+          if (head) {
+            this.socket.cork();
+            this.write(head);
+            head = null;
+          }
+          const ok = release ? this.write(chunk, () => release(chunk)) : this.write(chunk);
+          if (this.socket.writableCorked) this.socket.uncork();
+          if (!ok) await this.drained();
         }
+        if (head) this.write(head);
         if (sent !== size) throw new FerryError('EIO', `the source ended after ${sent} of ${size} bytes`);
       } catch (err) {
         this.socket.destroy();
@@ -307,9 +324,9 @@ export class FrameWriter {
     return ok;
   }
 
-  private write(bytes: Uint8Array): boolean {
+  private write(bytes: Uint8Array, done?: () => void): boolean {
     if (this.isClosed) throw new FerryError('ECONN', 'the connection is closed');
-    return this.socket.write(bytes);
+    return done ? this.socket.write(bytes, done) : this.socket.write(bytes);
   }
 
   /** Resolves once the socket's buffer is below its high-water mark (or rejects on close). */

@@ -63,6 +63,15 @@ describe('ls', () => {
     expect(lines.find((l) => l.endsWith(' link'))).toMatch(/^l/);
   });
 
+  it('a listing bigger than a pipe holds arrives whole (stdout is flushed before exit)', async () => {
+    const dir = path.join(aliceHome, 'ls-many');
+    await mkdir(dir, { recursive: true });
+    await Promise.all(Array.from({ length: 4000 }, (_, i) => writeFile(path.join(dir, `entry-${String(i).padStart(5, '0')}.txt`), '')));
+    const rows = JSON.parse(expectOk(await cli.run(alice, ['ls', '/ls-many', '--json'])).stdout) as unknown[];
+    expect(rows).toHaveLength(4000);
+    expect(expectOk(await cli.run(alice, ['ls', '/ls-many'])).stdout.trimEnd().split('\n')).toHaveLength(4000);
+  });
+
   it('lists the home by default, relative paths work, and a missing path is ENOENT', async () => {
     const home = JSON.parse(expectOk(await cli.run(alice, ['ls', '--json'])).stdout) as Array<{ name: string }>;
     expect(home.map((e) => e.name)).toContain('ls-test');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectHint, formatDate, formatEta, formatSpeed, percent } from '../../renderer/src/logic/format.js';
+import { connectHint, formatBytes, formatDate, formatEta, formatSpeed, percent } from '../../renderer/src/logic/format.js';
 import { baseName, crumbs, invalidName, isInside, joinPath, parentPath } from '../../renderer/src/logic/remote-path.js';
 
 describe('format', () => {
@@ -8,12 +8,23 @@ describe('format', () => {
     expect(formatSpeed(3 * 1024 * 1024)).toBe('3.0 MiB/s');
     expect(formatEta(null)).toBe('');
     expect(formatEta(42)).toBe('42 s left');
+    expect(formatEta(0.3)).toBe('under 1 s left');
     expect(formatEta(125)).toBe('2 min 05 s left');
     expect(formatEta(3 * 3600 + 7 * 60)).toBe('3 h 07 min left');
     expect(percent(50, 200)).toBe(25);
     expect(percent(0, 0, 'done')).toBe(100);
     expect(percent(0, 0, 'active')).toBe(0);
     expect(percent(999, 1000)).toBe(99);
+  });
+
+  it('prints sizes without "1024 KiB" or "100.0 KiB"', () => {
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(1024 * 1024 - 10)).toBe('1.0 MiB');
+    expect(formatBytes(1024 * 1024)).toBe('1.0 MiB');
+    expect(formatBytes(Math.round(99.97 * 1024))).toBe('100 KiB');
+    expect(formatBytes(Math.round(99.9 * 1024))).toBe('99.9 KiB');
+    expect(formatBytes(1000 * 1024)).toBe('1000 KiB');
   });
 
   it('prints dates relative to today', () => {

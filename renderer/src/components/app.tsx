@@ -14,6 +14,7 @@ import { HostKeyDialog } from './host-key-dialog.js';
 import { RemotePane } from './remote-pane.js';
 import { StatusBar } from './status-bar.js';
 import { TransfersPane } from './transfers-pane.js';
+import { Welcome } from './welcome.js';
 
 export function App() {
   const live = useSession((s) => s.connection.state === 'connected' || s.connection.state === 'reconnecting');
@@ -26,6 +27,7 @@ export function App() {
       <div className={`app-body${showSidebar ? '' : ' sidebar-closed'}`}>
         {showSidebar && (
           <aside id="sidebar" className="sidebar" aria-label="Connections">
+            <Welcome />
             <ConnectionPanel />
           </aside>
         )}

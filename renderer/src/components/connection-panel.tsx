@@ -177,7 +177,9 @@ function ProfileList({ disabled }: { readonly disabled: boolean }) {
         Saved connections
       </h2>
       {profiles.length === 0 ? (
-        <p className="muted small">None yet. Fill in the form below and choose Save profile.</p>
+        <p className="muted small">
+          {disabled ? 'None yet. Disconnect to add one with the connection form.' : 'None yet. Fill in the form below and choose Save profile.'}
+        </p>
       ) : (
         <ul className="profiles">
           {profiles.map((p) => (

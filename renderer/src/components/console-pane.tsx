@@ -189,7 +189,7 @@ function CommandLine() {
           spellCheck={false}
           autoComplete="off"
           autoCapitalize="off"
-          placeholder={!session ? 'Connect to run commands' : !mayExec ? 'Commands are not allowed for this account' : running ? `Running ${running.command}… (Ctrl+C cancels)` : 'Type a command and press Enter'}
+          placeholder={!session ? 'Connect to run commands' : !mayExec ? 'Not allowed for this account' : running ? 'Running… (Ctrl+C cancels)' : 'Type a command and press Enter'}
           aria-describedby={session && !mayExec ? 'exec-denied' : undefined}
           onChange={(e) => c.setInput(e.target.value)}
           onKeyDown={onKeyDown}

@@ -1,5 +1,5 @@
 /** Delete, rename and new-folder dialogs for remote files. */
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { formatError } from '../logic/format.js';
 import { baseName, displayPath, invalidName } from '../logic/remote-path.js';
 import type { DialogState } from '../state/ui-store.js';
@@ -81,6 +81,7 @@ function NameDialog(props: {
   const [name, setName] = useState(props.initial);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const selectedOnce = useRef(false);
   const close = () => ui.getState().closeDialog();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -117,7 +118,10 @@ function NameDialog(props: {
               setProblem(null);
             }}
             onFocus={(e) => {
-              // Select the name without its extension, as file managers do.
+              // When the dialog opens, select the name without its extension, as file
+              // managers do. Later focus (after an error, or a click) leaves the text alone.
+              if (selectedOnce.current) return;
+              selectedOnce.current = true;
               const dot = e.target.value.lastIndexOf('.');
               if (props.selectStem && dot > 0) e.target.setSelectionRange(0, dot);
               else e.target.select();

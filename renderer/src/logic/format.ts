@@ -12,6 +12,7 @@ export function formatSpeed(bytesPerSecond: number): string {
 export function formatEta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '';
   const s = Math.round(seconds);
+  if (s < 1) return 'under 1 s left';
   if (s < 60) return `${s} s left`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s left`;

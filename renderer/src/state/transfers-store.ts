@@ -47,7 +47,8 @@ export interface TransfersHooks {
   onFinished?(): void;
 }
 
-const FINISHED = new Set(['done', 'skipped']);
+/** States a transfer ends in: each may have moved the quota (a failed or cancelled upload too). */
+const FINISHED = new Set(['done', 'skipped', 'failed', 'cancelled']);
 
 export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}): TransfersStore {
   const store = createStore<TransfersState>()((set, get) => {

@@ -1,0 +1,86 @@
+/**
+ * First run: with no saved connections, connect to the built-in "Local server" (the
+ * app's own ferryd on this computer, profile id 'local') and show a short welcome above
+ * the connection details: what Ferry is, how to add a remote server, and how to run
+ * ferryd on another machine. "Got it" hides it for good (remembered by this page's
+ * storage, best effort); it also stops appearing once a connection is saved.
+ */
+import { useEffect, useId, useState } from 'react';
+import type { Profile } from '../../../shared/common/contract.js';
+import { useSession, useStores } from '../state/stores-context.js';
+import './welcome.css';
+
+export const LOCAL_PROFILE_ID = 'local';
+const DISMISSED_KEY = 'ferry.welcome.dismissed';
+export const FERRYD_COMMAND =
+  "FERRY_PASSWORD='a long passphrase' npx ferryd user add alice --root ./srv --exec &&\n  npx ferryd serve --root ./srv --host 0.0.0.0";
+
+/** Once per page: StrictMode (and remounts) must not connect twice. */
+let firstRunChecked = false;
+
+function dismissed(): boolean {
+  try {
+    return localStorage.getItem(DISMISSED_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export function Welcome() {
+  const { api, session } = useStores();
+  const [show, setShow] = useState(false);
+  const headingId = useId();
+  const onLocal = useSession((s) => s.connection.state === 'connected' && s.connection.session.profileId === LOCAL_PROFILE_ID);
+  const hasSaved = useSession((s) => s.profiles.some((p) => !p.local));
+
+  useEffect(() => {
+    if (firstRunChecked) return;
+    firstRunChecked = true;
+    void (async () => {
+      const [state, list] = await Promise.all([api.call('session:state'), api.call('profiles:list')]);
+      if (!list.ok || !state.ok) return;
+      const local: Profile | undefined = list.value.find((p) => p.local === true);
+      if (!local || list.value.some((p) => !p.local)) return;
+      if (!dismissed()) setShow(true);
+      if (state.value.state !== 'disconnected' || session.getState().connection.state !== 'disconnected') return;
+      session.getState().pickProfile(local);
+      await session.getState().connect({ host: local.host, port: local.port, user: local.user, profileId: local.id });
+    })();
+  }, [api, session]);
+
+  if (!show || !onLocal || hasSaved) return null;
+  const close = (): void => {
+    setShow(false);
+    try {
+      localStorage.setItem(DISMISSED_KEY, '1');
+    } catch {
+      /* not remembered: it shows again next time */
+    }
+  };
+  return (
+    <section className="panel-section welcome" aria-labelledby={headingId}>
+      <h2 id={headingId} className="welcome-title">
+        Welcome to Ferry
+      </h2>
+      <p>
+        Ferry moves files between this computer and your servers: drop files on the list to upload them, double-click
+        folders to open them, and run commands in the console. Every file is checked by SHA-256.
+      </p>
+      <p>
+        You are connected to the <strong>Local server</strong>, a Ferry server on this computer that keeps its files in
+        Ferry’s data folder. Try it here.
+      </p>
+      <h3 className="welcome-subtitle">Add a remote server</h3>
+      <p>Disconnect, then enter its host, port (7070 unless told otherwise), user and password, and choose Save profile.</p>
+      <h3 className="welcome-subtitle">Run ferryd on another machine</h3>
+      <p>In a copy of Ferry there (Node 20 or later, after npm install):</p>
+      <pre className="welcome-command selectable">{FERRYD_COMMAND}</pre>
+      <p className="muted small">It prints its key fingerprint: compare it with the one Ferry shows when it asks you to trust that server.</p>
+      <div className="button-row">
+        <button type="button" className="button primary" onClick={close}>
+          Got it
+        </button>
+      </div>
+    </section>
+  );
+}

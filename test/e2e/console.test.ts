@@ -1,0 +1,119 @@
+/**
+ * The console in a real Chromium: commands run on the server, their output and exit line
+ * appear in the terminal, Ctrl+C in the Command textbox cancels a long command, `cd` moves
+ * the file tree, and an account without exec sees why it cannot run anything.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { cleanupAll, type TestUser } from '../helpers/harness.js';
+import { checkAfterEach, consoleText, logIn, runCommand, screenshot, setupE2E, treeNames, type E2E } from './e2e.js';
+
+const carol: TestUser = { name: 'carol', password: 'carol pass phrase', exec: true };
+const dave: TestUser = { name: 'dave', password: 'dave pass phrase' };
+
+let e2e: E2E;
+let page: Page;
+
+beforeAll(async () => {
+  e2e = await setupE2E([carol, dave]);
+  await mkdir(path.join(e2e.home(carol), 'projects', 'ferry'), { recursive: true });
+  await writeFile(path.join(e2e.home(carol), 'alpha.txt'), 'a\n');
+  await writeFile(path.join(e2e.home(carol), 'beta.txt'), 'b\n');
+  await writeFile(path.join(e2e.home(carol), 'projects', 'ferry', 'plan.md'), 'plan\n');
+  page = await e2e.openTab();
+  await logIn(page, e2e.server, carol);
+});
+checkAfterEach(() => e2e);
+afterAll(cleanupAll);
+
+const command = () => page.getByRole('textbox', { name: 'Command', exact: true });
+const consolePane = () => page.getByRole('region', { name: 'Console' });
+
+/**
+ * Clear the console, run a command and wait for the line that ends it. (The terminal's
+ * DOM holds only the rows on screen, so the output is cleared rather than counted.)
+ */
+async function runAndWait(line: string, end: RegExp): Promise<string> {
+  await consolePane().getByRole('button', { name: 'Clear console', exact: true }).click();
+  await expect.poll(() => consoleText(page)).toBe('');
+  await runCommand(page, line);
+  await expect.poll(() => consoleText(page)).toMatch(new RegExp(end.source, 'm'));
+  // Idle again: Run is back.
+  await consolePane().getByRole('button', { name: 'Run', exact: true }).waitFor();
+  return consoleText(page);
+}
+
+describe('the console', () => {
+  it('runs commands: output in the page, then [exit N]', async () => {
+    await expect.poll(() => consoleText(page)).toContain(`── connected to carol@${e2e.server.host}:${e2e.server.port} ──`);
+    let text = await runAndWait('echo hello from ferry', /^\[exit 0\]$/);
+    expect(text).toContain('carol:/$ echo hello from ferry');
+    expect(text).toMatch(/^hello from ferry$/m);
+
+    text = await runAndWait('ls', /^\[exit 0\]$/);
+    expect(text).toMatch(/^alpha\.txt$/m);
+    expect(text).toMatch(/^beta\.txt$/m);
+    expect(text).toMatch(/^projects$/m);
+
+    text = await runAndWait("sh -c 'exit 3'", /^\[exit 3\]$/);
+    expect(text).toContain("carol:/$ sh -c 'exit 3'");
+
+    // stderr is shown too.
+    text = await runAndWait('echo oops >&2; exit 1', /^\[exit 1\]$/);
+    expect(text).toMatch(/^oops$/m);
+
+    // ↑ brings back the last command.
+    await command().press('ArrowUp');
+    expect(await command().inputValue()).toBe('echo oops >&2; exit 1');
+    await command().fill('');
+  });
+
+  it('cancels a long command with Ctrl+C in the Command textbox, promptly', async () => {
+    await runCommand(page, 'sleep 30');
+    const cancel = consolePane().getByRole('button', { name: 'Cancel command', exact: true });
+    await cancel.waitFor();
+    await expect.poll(() => consoleText(page)).toContain('carol:/$ sleep 30');
+    await screenshot(page, '10-console');
+    const started = Date.now();
+    await command().press('Control+c');
+    await expect.poll(() => consoleText(page), { timeout: 5000 }).toMatch(/^\[cancelled\]$/m);
+    const took = Date.now() - started;
+    console.log(`console: sleep 30 cancelled in ${took} ms`);
+    expect(took).toBeLessThan(5000);
+    await consolePane().getByRole('button', { name: 'Run', exact: true }).waitFor();
+    expect(await command().isEnabled()).toBe(true);
+  });
+
+  it('moves the tree on `cd`', async () => {
+    await runAndWait('cd projects/ferry', /^\[exit 0\]$/);
+    await page.getByRole('tree', { name: '/projects/ferry', exact: true }).waitFor();
+    await expect.poll(() => treeNames(page)).toEqual(['plan.md']);
+    expect(await page.getByRole('navigation', { name: 'Breadcrumbs' }).locator('[aria-current="page"]').textContent()).toBe('ferry');
+    // The next command runs there, with the prompt saying so.
+    const text = await runAndWait('pwd', /^\[exit 0\]$/);
+    expect(text).toContain('carol:/projects/ferry$ pwd');
+    expect(text).toMatch(/\/projects\/ferry$/m);
+    await runAndWait('cd ..', /^\[exit 0\]$/);
+    await page.getByRole('tree', { name: '/projects', exact: true }).waitFor();
+    await runAndWait('cd', /^\[exit 0\]$/);
+    await page.getByRole('tree', { name: 'Home', exact: true }).waitFor();
+    await screenshot(page, '11-console-after-cd');
+  });
+
+  it('tells an account without exec that it may not run commands', async () => {
+    const other = await e2e.openTab();
+    await logIn(other, e2e.server, dave);
+    const input = other.getByRole('textbox', { name: 'Command', exact: true });
+    expect(await input.isDisabled()).toBe(true);
+    const sentence = other.getByText('This account may not run commands.', { exact: false });
+    await sentence.waitFor();
+    // The sentence is the textbox's description.
+    const describedBy = await input.getAttribute('aria-describedby');
+    expect(describedBy).toBeTruthy();
+    expect(await other.locator(`[id="${describedBy}"]`).textContent()).toMatch(/^This account may not run commands\./);
+    expect(await other.getByRole('region', { name: 'Console' }).getByRole('button', { name: 'Run', exact: true }).isDisabled()).toBe(true);
+    await other.close();
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * End-to-end helpers: a real ferryd with users, the browser-mode web host serving the
+ * built renderer (dist/renderer, from `npm run build`), and Debian's Chromium driven by
+ * playwright-core. Tests select elements only through the accessibility contract of
+ * docs/UI.md (roles, labels and exact names), so the contract is tested as well.
+ *
+ * One server, one web host and one browser context per test file; pages are tabs.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type JSHandle, type Locator, type Page } from 'playwright-core';
+import { afterEach, expect } from 'vitest';
+import { startWebHost, type WebHost } from '../../web/index.js';
+import { REPO, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(REPO, 'test-results', 'screenshots');
+const RENDERER = path.join(REPO, 'dist', 'renderer', 'index.html');
+
+export interface E2E {
+  readonly server: Ferryd;
+  readonly web: WebHost;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly downloadDir: string;
+  readonly configDir: string;
+  /** Uncaught exceptions and console errors of any page: each test checks it stays empty. */
+  readonly pageErrors: string[];
+  /** A new tab with the Ferry page open and its connect form ready. */
+  openTab(): Promise<Page>;
+  /** Where a user's files are on the server's disk. */
+  home(user: TestUser | string): string;
+}
+
+/** Start ferryd with `users`, the web host and Chromium (stopped by cleanupAll). */
+export async function setupE2E(users: readonly TestUser[]): Promise<E2E> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
+  if (!existsSync(RENDERER)) throw new Error(`${RENDERER} is missing: run \`npm run build\` first`);
+  const [server, configDir, downloadDir, spoolDir] = await Promise.all([
+    startFerryd({ users }),
+    tempDir('ferry-e2e-config-'),
+    tempDir('ferry-e2e-downloads-'),
+    tempDir('ferry-e2e-spool-'),
+  ]);
+  const web = await startWebHost({ configDir, downloadDir, spoolDir, backend: { fsChangedDelayMs: 50 } });
+  onCleanup(() => web.close());
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+  onCleanup(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
+  onCleanup(() => context.close());
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const pageErrors: string[] = [];
+
+  return {
+    server,
+    web,
+    browser,
+    context,
+    downloadDir,
+    configDir,
+    pageErrors,
+    async openTab() {
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+      // console.error too (React, CSP violations, failed listeners): none is expected.
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
+      });
+      await page.goto(web.url);
+      await connectForm(page).waitFor();
+      return page;
+    },
+    home: (user) => path.join(server.root, 'homes', typeof user === 'string' ? user : user.name),
+  };
+}
+
+export const connectForm = (page: Page): Locator => page.getByRole('form', { name: 'Connect to a server' });
+export const tree = (page: Page): Locator => page.getByRole('tree');
+export const treeItem = (page: Page, name: string): Locator => page.getByRole('treeitem', { name, exact: true });
+/** The connection state in the status bar ("Connected", "Disconnected", …). */
+export const connectionState = (page: Page, state: string): Locator => page.getByRole('contentinfo').getByText(state, { exact: true });
+
+/** Fill the connect form and press Connect (nothing more). */
+export async function submitLogin(page: Page, server: Ferryd, user: Pick<TestUser, 'name'>, password: string): Promise<void> {
+  const form = connectForm(page);
+  await form.getByLabel('Host', { exact: true }).fill(server.host);
+  await form.getByLabel('Port', { exact: true }).fill(String(server.port));
+  await form.getByLabel('User', { exact: true }).fill(user.name);
+  await form.getByLabel('Password', { exact: true }).fill(password);
+  await form.getByRole('button', { name: 'Connect', exact: true }).click();
+}
+
+/**
+ * Log in through the form; trusts the host key if asked (checking the fingerprint is the
+ * server's). Resolves once the home folder's tree is shown.
+ */
+export async function logIn(page: Page, server: Ferryd, user: TestUser): Promise<void> {
+  // The tab a person works in is the one in front (Chromium throttles background tabs).
+  await page.bringToFront();
+  await submitLogin(page, server, user, user.password);
+  const dialog = page.getByRole('dialog', { name: 'Trust this server?' });
+  const home = page.getByRole('tree', { name: 'Home', exact: true });
+  await dialog.or(home).first().waitFor();
+  if (await dialog.isVisible()) {
+    expect(await dialog.getByText(/^SHA256:/).textContent()).toBe(server.fingerprint);
+    await dialog.getByRole('button', { name: 'Trust', exact: true }).click();
+  }
+  await home.waitFor();
+  await connectionState(page, 'Connected').waitFor();
+}
+
+/** Names of the tree's rows, in order (small folders are rendered whole). */
+export async function treeNames(page: Page): Promise<string[]> {
+  return tree(page)
+    .getByRole('treeitem')
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+}
+
+/** The page's DataTransfer, as far as these helpers use it (tests type-check without the DOM library). */
+export interface PageDataTransfer {
+  readonly items: { add(file: File): unknown };
+}
+declare const DataTransfer: { new (): PageDataTransfer };
+
+/** A DataTransfer in the page holding `files` (name → text content, or a byte count of a pattern). */
+export function makeDataTransfer(page: Page, files: Record<string, string | number>): Promise<JSHandle<PageDataTransfer>> {
+  return page.evaluateHandle((spec) => {
+    const dt = new DataTransfer();
+    for (const [name, content] of Object.entries(spec)) {
+      const body = typeof content === 'string' ? content : patternBytes(content);
+      dt.items.add(new File([body], name));
+    }
+    return dt;
+    function patternBytes(n: number): Uint8Array<ArrayBuffer> {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = (i * 31 + 7) % 251;
+      return out;
+    }
+  }, files);
+}
+
+/** The bytes makeDataTransfer puts in a file given a byte count. */
+export function patternBytes(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + 7) % 251;
+  return out;
+}
+
+/** Drag files from "the OS" over `target` and drop them there (dragenter, dragover, drop). */
+export async function dropFiles(target: Locator, dataTransfer: JSHandle<PageDataTransfer>, options: { beforeDrop?: () => Promise<void> } = {}): Promise<void> {
+  await target.dispatchEvent('dragenter', { dataTransfer });
+  await target.dispatchEvent('dragover', { dataTransfer });
+  await options.beforeDrop?.();
+  await target.dispatchEvent('drop', { dataTransfer });
+}
+
+/** The transfer row (listitem) of a file, and its progress bar. */
+export function transferRow(page: Page, name: string): Locator {
+  return page
+    .getByRole('list', { name: 'Transfers', exact: true })
+    .getByRole('listitem')
+    .filter({ has: page.getByRole('progressbar', { name: `${name} progress`, exact: true }) });
+}
+
+/**
+ * Wait until a file's transfer is done: progress 100 and "SHA-256 verified" in its row
+ * (`row` picks one when the name has several rows, e.g. an upload and a download).
+ */
+export async function waitTransferDone(page: Page, name: string, row: Locator = transferRow(page, name)): Promise<Locator> {
+  const bar = row.getByRole('progressbar', { name: `${name} progress`, exact: true });
+  await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
+  await row.getByText('SHA-256 verified').waitFor();
+  return row;
+}
+
+/** The console's text on screen (xterm's DOM renderer rows), without blank rows at the ends. */
+export function consoleText(page: Page): Promise<string> {
+  return page
+    .getByRole('region', { name: 'Console' })
+    .locator('.xterm-rows')
+    .evaluate((el) => [...el.children].map((row) => (row.textContent ?? '').trimEnd()).join('\n').trim());
+}
+
+/** Type a command into the console and press Enter. */
+export async function runCommand(page: Page, command: string): Promise<void> {
+  const input = page.getByRole('textbox', { name: 'Command', exact: true });
+  await input.fill(command);
+  await input.press('Enter');
+}
+
+/**
+ * After each test: no page errors, and a picture of every open tab when the test failed
+ * (test-results/screenshots/FAILED-…), to see what the person would have seen.
+ */
+export function checkAfterEach(e2e: () => E2E | undefined): void {
+  afterEach(async (context) => {
+    const env = e2e();
+    if (!env) return;
+    if (context.task.result?.state === 'fail') {
+      const slug = context.task.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60);
+      for (const [i, page] of env.context.pages().entries()) {
+        await page.screenshot({ path: path.join(SCREENSHOTS, `FAILED-${slug}-${i}.png`) }).catch(() => undefined);
+      }
+    }
+    expect(env.pageErrors.splice(0)).toEqual([]);
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  // Transitions are finished first, so the picture shows the state the DOM is in.
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), animations: 'disabled' });
+}
