@@ -3,10 +3,11 @@
  * and clean shutdown. Everything a connection does lives in connection.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, realpath, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
+import { writeFileAtomic } from '../shared/node/atomic-file.js';
 import { loadOrCreateIdentity } from '../shared/node/tls-identity.js';
 import { TLS13_CIPHERSUITES } from '../shared/node/tls-tuning.js';
 import { AuthThrottle, addressKey } from './auth-throttle.js';
@@ -37,9 +38,7 @@ async function loadSecret(root: string): Promise<Buffer> {
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32);
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  await writeFile(tmp, secret, { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, secret, { mode: 0o600 });
   return secret;
 }
 

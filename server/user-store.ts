@@ -3,11 +3,11 @@
  * SCRAM verifier (never a password). The file is small and rewritten whole, atomically
  * and durably, so a crash leaves the old database or the new one, never a torn one.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
+import { writeFileAtomic } from '../shared/node/atomic-file.js';
 
 export interface ScramVerifier {
   /** Base64. */
@@ -194,40 +194,16 @@ export class UserStore {
 
   private async writeFile(users: readonly UserRecord[]): Promise<void> {
     const text = JSON.stringify({ version: FORMAT_VERSION, users }, null, 2) + '\n';
-    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.chmod(0o600); // exact, whatever the umask: the file holds SCRAM verifiers
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.file);
+      // 0600 exactly, whatever the umask: the file holds SCRAM verifiers.
+      await writeFileAtomic(this.file, text, { mode: 0o600 });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
+      if (err instanceof FerryError) throw err;
       throw new FerryError(toFerryError(err).code, `Cannot save the user database ${this.file} (${(err as Error).message}).`);
     }
-    await syncFolder(this.root);
   }
 }
 
-/** Make a rename durable. Some platforms (Windows) cannot fsync a folder: best effort there. */
-async function syncFolder(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') {
-      throw new FerryError('EIO', `Cannot flush the folder ${dir} to disk (${(err as Error).message}).`);
-    }
-  } finally {
-    await handle?.close();
-  }
-}
 
 function checkRecord(record: UserRecord): UserRecord {
   validateUserName(record.name);

@@ -135,9 +135,7 @@ export async function main(argv: string[], cli: WebCliOptions = {}): Promise<voi
         process.stderr.write(`${name}: ${toFerryError(err).message} (Ferry works without it: add a remote server in the UI)\n`);
       }
     }
-    process.stdout.write(`Ferry web UI: ${web.url}\n`);
-    if (!values['no-open'] && canOpenBrowser()) openBrowser(web.url);
-    if (chatty) process.stdout.write('Press Ctrl+C to stop.\n');
+    // Handlers first: whoever reads the address may ask us to stop at once.
     let stoppedAt = 0;
     const stop = (): void => {
       // One Ctrl+C can arrive twice (from the terminal and forwarded by npm): only a later
@@ -155,6 +153,9 @@ export async function main(argv: string[], cli: WebCliOptions = {}): Promise<voi
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.stdout.write(`Ferry web UI: ${web.url}\n`);
+    if (!values['no-open'] && canOpenBrowser()) openBrowser(web.url);
+    if (chatty) process.stdout.write('Press Ctrl+C to stop.\n');
   } catch (err) {
     await local?.stop();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -4,11 +4,11 @@
  * leaves half a file and several front ends in one process (browser tabs, windows) see
  * each other's changes. Updates to one file run one at a time within the process.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { FerryError } from '../../shared/common/errors.js';
+import { writeFileAtomic } from '../../shared/node/atomic-file.js';
 
 /** Per-file queues, shared by every JsonFile on the same path in this process. */
 const queues = new Map<string, Promise<unknown>>();
@@ -67,20 +67,9 @@ export class JsonFile<T> {
   }
 
   private async write(value: T): Promise<void> {
-    const dir = path.dirname(this.file);
-    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, `${JSON.stringify(value, null, 2)}\n`, { createDir: true });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw new FerryError('EIO', `Cannot write ${this.file} (${(err as Error).message}).`);
     }
   }

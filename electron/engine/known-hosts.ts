@@ -3,11 +3,11 @@
  * its key fingerprint, and any later change is refused, because it is what a man in the
  * middle looks like. One `HOST:PORT SHA256:xxxx` per line; '#' starts a comment.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { FerryError } from '../../shared/common/errors.js';
+import { writeFileAtomic } from '../../shared/node/atomic-file.js';
 
 export interface KnownHostsOptions {
   readonly file: string;
@@ -99,21 +99,9 @@ export class KnownHosts {
 
   private async write(lines: readonly string[]): Promise<void> {
     const text = lines.length === 0 ? '' : lines.join('\n') + '\n';
-    const dir = path.dirname(this.file);
-    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.chmod(0o600); // exact, whatever the umask
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, text, { createDir: true });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw new FerryError('EIO', `Cannot write the known hosts file ${this.file} (${(err as Error).message}).`);
     }
   }

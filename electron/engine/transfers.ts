@@ -328,7 +328,8 @@ async function downloadOnce(
 
 // O_NOFOLLOW: a symlink planted where the partial goes is refused, not written through.
 function flags(offset: number): number {
-  return constants.O_WRONLY | constants.O_CREAT | (offset > 0 ? constants.O_APPEND : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
+  // No O_APPEND when resuming: Linux ignores pwrite's position on appending files.
+  return constants.O_WRONLY | constants.O_CREAT | (offset > 0 ? 0 : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
 }
 
 /**
@@ -343,6 +344,7 @@ class DiskSink {
   private taken = 0;
   private position: number;
   private readonly inFlight: Promise<void>[] = [];
+  private writeTail: Promise<void> = Promise.resolve();
   private failure: unknown;
 
   constructor(
@@ -379,7 +381,9 @@ class DiskSink {
     const position = this.position;
     this.position += data.length;
     const hashed = this.hash.update(data);
-    const written = writeAll(this.handle, data, position);
+    // Writes go to the disk one after another: completed out of order, a crash could leave
+    // a hole inside the partial, which a resume would then trust.
+    const written = (this.writeTail = this.writeTail.then(() => writeAll(this.handle, data, position)));
     const both = Promise.all([hashed, written]).then(
       () => releaseBuffer(buffer),
       (err: unknown) => {
