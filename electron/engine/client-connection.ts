@@ -27,6 +27,7 @@ import { ScramClient, tlsExporterBinding, type ClientCredential, type ScramClien
 import { peerFingerprint } from '../../shared/node/tls-identity.js';
 import { TLS13_CIPHERSUITES } from '../../shared/node/tls-tuning.js';
 import type { z } from 'zod';
+import { sleep } from './sleep.js';
 
 export const CLIENT_AGENT = 'ferry/0.1.0';
 
@@ -55,18 +56,6 @@ const REFUSED = Symbol('refused-at-connect');
 
 function refusedAtConnect(e: FerryError): boolean {
   return e.code === 'EBUSY' || (e.code === 'ECONN' && REFUSED in e);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export interface LoginResult {

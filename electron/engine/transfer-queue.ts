@@ -24,6 +24,7 @@ import {
 import { assertSafeName, joinRemote, remoteBasename, safeLocalPath } from './local-files.js';
 import type { RemoteSession } from './session.js';
 import { RESUME_THRESHOLD, downloadFile, uploadFile } from './transfers.js';
+import { sleep } from './sleep.js';
 
 export interface QueueOptions {
   /** Files moving at once (default 4). */
@@ -618,20 +619,6 @@ export class TransferQueue {
 function notAFolder(err: unknown, dir: string): FerryError {
   const e = toFerryError(err);
   return e.code === 'EEXIST' || e.code === 'ENOTDIR' ? new FerryError('ENOTDIR', `${dir} is not a folder`) : e;
-}
-
-/** Wait `ms`, or less if `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 async function scanLocal(

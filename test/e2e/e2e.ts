@@ -9,12 +9,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type JSHandle, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, JSHandle, Locator, Page } from 'playwright-core';
 import { afterEach, expect } from 'vitest';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { REPO, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
+import { launchChromium } from '../helpers/chromium.js';
 
-export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO, 'test-results', 'screenshots');
 const RENDERER = path.join(REPO, 'dist', 'renderer', 'index.html');
 
@@ -35,7 +35,6 @@ export interface E2E {
 
 /** Start ferryd with `users`, the web host and Chromium (stopped by cleanupAll). */
 export async function setupE2E(users: readonly TestUser[]): Promise<E2E> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
   if (!existsSync(RENDERER)) throw new Error(`${RENDERER} is missing: run \`npm run build\` first`);
   const [server, configDir, downloadDir, spoolDir] = await Promise.all([
     startFerryd({ users }),
@@ -45,19 +44,7 @@ export async function setupE2E(users: readonly TestUser[]): Promise<E2E> {
   ]);
   const web = await startWebHost({ configDir, downloadDir, spoolDir, backend: { fsChangedDelayMs: 50 } });
   onCleanup(() => web.close());
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   onCleanup(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
   onCleanup(() => context.close());

@@ -16,20 +16,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { REPO, cleanupAll, onCleanup, tempDir } from '../helpers/harness.js';
+import { launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 const NOTICE = 'Electron is not available on this machine (its binary could not be downloaded); starting Ferry in your browser instead.';
 
 afterAll(cleanupAll);
@@ -117,8 +107,7 @@ async function environment(): Promise<{ env: NodeJS.ProcessEnv; dataDir: string;
 let browser: Browser | undefined;
 async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
   if (!browser) {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: set CHROMIUM_PATH`);
-    const launched = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const launched = await launchChromium();
     browser = launched;
     onCleanup(() => launched.close());
   }

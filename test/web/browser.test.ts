@@ -5,18 +5,17 @@
  * own. Chromium: CHROMIUM_PATH, or /usr/bin/chromium.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { REPO, cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { sha256 } from '../helpers/files.js';
+import { launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
 
 let server: Ferryd;
@@ -24,7 +23,6 @@ let web: WebHost;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: set CHROMIUM_PATH`);
   server = await startFerryd({ users: [alice] });
   const www = await tempDir('ferry-www-');
   await build({
@@ -45,7 +43,7 @@ beforeAll(async () => {
   await writeFile(path.join(www, 'index.html'), '<!doctype html><title>t</title><script src="./transport.js"></script><script src="./boot.js"></script>');
   web = await startWebHost({ staticDir: www, configDir: await tempDir('ferry-config-'), spoolDir: await tempDir('ferry-spool-') });
   onCleanup(() => web.close());
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
   onCleanup(() => browser.close());
 });
 afterAll(cleanupAll);
