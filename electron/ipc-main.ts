@@ -4,12 +4,16 @@
  * one backend per window, and the backend's events sent to that window. Only our own page
  * may call: the sending frame must be the top frame showing our index.html.
  */
-import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { ipcMain, nativeImage, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { z } from 'zod';
 import { CALLS, type CallName, type Result } from '../shared/common/contract.js';
 import type { Backend } from './engine/backend.js';
 
 /** The one channel events travel on: (name, payload). The preload fans them out. */
 export const EVENT_CHANNEL = 'ferry:event';
+/** Sent (not invoked) from a dragstart: drag these finished downloads out to the OS. */
+export const DRAG_OUT_CHANNEL = 'ferry:drag-out';
+const DragOutIds = z.array(z.string().max(64)).min(1).max(1000);
 
 export interface IpcOptions {
   /** file:// URL of our index.html: the only page allowed to call. */
@@ -17,6 +21,8 @@ export interface IpcOptions {
   /** A backend for a new window. */
   readonly createBackend: () => Backend;
   readonly log?: (line: string) => void;
+  /** The picture under the pointer while files are dragged out (a PNG). */
+  readonly dragIcon: string;
 }
 
 export class FerryIpc {
@@ -28,6 +34,23 @@ export class FerryIpc {
     for (const name of Object.keys(CALLS) as CallName[]) {
       ipcMain.handle(name, (event, ...args: unknown[]) => this.handle(name, event, args));
     }
+    ipcMain.on(DRAG_OUT_CHANNEL, (event, ids: unknown) => void this.dragOut(event, ids));
+  }
+
+  /**
+   * A native drag of local files must start while the DOM drag starts, from the main
+   * process (webContents.startDrag). Only files the window's backend downloaded qualify:
+   * Electron cannot drag a file that does not exist yet, so remote files are dragged out
+   * once downloaded, and the renderer can never name an arbitrary path.
+   */
+  private async dragOut(event: IpcMainEvent, ids: unknown): Promise<void> {
+    if (!this.trusted(event)) return this.log(`refused a drag from ${event.senderFrame?.url ?? 'an unknown frame'}`);
+    const parsed = DragOutIds.safeParse(ids);
+    const backend = this.backends.get(event.sender.id);
+    if (!parsed.success || !backend) return;
+    const files = await backend.downloadedFiles(parsed.data);
+    if (files.length === 0 || event.sender.isDestroyed()) return;
+    event.sender.startDrag({ file: files[0]!, files, icon: nativeImage.createFromPath(this.options.dragIcon) });
   }
 
   /** Give a window its backend, and its events; the backend ends with the window. */
@@ -47,6 +70,7 @@ export class FerryIpc {
 
   async dispose(): Promise<void> {
     for (const name of Object.keys(CALLS)) ipcMain.removeHandler(name);
+    ipcMain.removeAllListeners(DRAG_OUT_CHANNEL);
     const backends = [...this.backends.values()];
     this.backends.clear();
     await Promise.all(backends.map((b) => b.dispose()));
@@ -62,7 +86,7 @@ export class FerryIpc {
     return backend.call(name, args);
   }
 
-  private trusted(event: IpcMainInvokeEvent): boolean {
+  private trusted(event: IpcMainInvokeEvent | IpcMainEvent): boolean {
     const frame = event.senderFrame;
     if (!frame || frame.parent !== null) return false;
     try {

@@ -222,6 +222,7 @@ if (!app.requestSingleInstanceLock()) {
       indexUrl: INDEX_URL,
       createBackend: () => createBackend({ configDir, downloadDir, secretStore, log, localServer: local }),
       log,
+      dragIcon: appFile('icons', 'png', '32x32.png'),
     });
     Menu.setApplicationMenu(menu());
     mainWindow = createWindow();

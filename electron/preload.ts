@@ -8,8 +8,9 @@ import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../shared/common/contract.js';
 import type { TransferView } from '../shared/common/transfer-model.js';
 
-/** Must match EVENT_CHANNEL in ipc-main.ts (not imported: the preload bundle stays tiny). */
+/** Must match EVENT_CHANNEL and DRAG_OUT_CHANNEL in ipc-main.ts (not imported: the preload bundle stays tiny). */
 const EVENT_CHANNEL = 'ferry:event';
+const DRAG_OUT_CHANNEL = 'ferry:drag-out';
 
 const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
 
@@ -50,6 +51,9 @@ function droppedPaths(files: readonly UploadFile[], relativePaths: readonly stri
 
 const api: FerryApi = {
   platform: 'electron',
+  dragOut(transferIds) {
+    ipcRenderer.send(DRAG_OUT_CHANNEL, [...transferIds]);
+  },
   call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<Result<CallResults[N]>> {
     // Results are values; only a broken bridge rejects, and that becomes a value too.
     return (ipcRenderer.invoke(name, ...args) as Promise<Result<CallResults[N]>>).catch(
@@ -68,7 +72,11 @@ const api: FerryApi = {
       set.delete(wrapped);
     };
   },
-  async uploadFiles(files, relativePaths, remoteDir): Promise<Result<TransferView[]>> {
+  async uploadFiles(files, relativePaths, remoteDir, shape): Promise<Result<TransferView[]>> {
+    // A drop's own items are the best source: a dropped folder is one path (the engine
+    // walks it, empty folders included). A picker gives only files: work back from those.
+    const roots = (shape?.roots ?? []).map((root) => webUtils.getPathForFile(root as unknown as File));
+    if (roots.length > 0 && roots.every((p) => p !== '')) return api.call('transfers:uploadPaths', roots, remoteDir);
     if (files.length === 0) return { ok: true, value: [] };
     const paths = droppedPaths(files, relativePaths);
     if (typeof paths === 'string') return { ok: false, error: { code: 'EINVAL', message: `Cannot upload this drop: ${paths}.` } };

@@ -263,7 +263,7 @@ class WebClient {
         void this.backend.call(msg.name, msg.args).then((result) => this.reply(msg.id, result));
         return;
       case 'upload-begin':
-        void this.beginUpload(msg.id, msg.remoteDir, msg.files);
+        void this.beginUpload(msg.id, msg.remoteDir, msg.files, msg.folders ?? []);
         return;
       case 'upload-end':
         void this.endUpload(msg.id);
@@ -276,7 +276,7 @@ class WebClient {
 
   // ---- uploads ---------------------------------------------------------------------------
 
-  private async beginUpload(id: number, remoteDir: string, files: readonly UploadFileInfo[]): Promise<void> {
+  private async beginUpload(id: number, remoteDir: string, files: readonly UploadFileInfo[], folders: readonly string[]): Promise<void> {
     if (this.upload) return this.replyError(id, new FerryError('EBUSY', 'Another upload from this tab is still being received.'));
     this.upload = { phase: 'preparing', id };
     try {
@@ -292,7 +292,10 @@ class WebClient {
           { need, free: df.value.free },
         );
       }
-      const spool = await UploadSpool.create(files, { tmpRoot: this.options.spoolDir, onQueued: (queued) => this.onSpoolQueue(queued) });
+      const spool = await UploadSpool.create(files, folders, {
+        tmpRoot: this.options.spoolDir,
+        onQueued: (queued) => this.onSpoolQueue(queued),
+      });
       if (this.closed || this.upload?.id !== id || this.upload.phase !== 'preparing') {
         // Aborted (or the tab went away) while we were getting ready.
         await spool.discard();

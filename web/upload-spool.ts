@@ -21,10 +21,15 @@ export interface SpoolOptions {
   readonly onQueued?: (bytes: number) => void;
 }
 
-/** Check the relative paths of a drop: plain names only, no duplicates, no file inside a file. */
-export function validateUploadFiles(files: readonly UploadFileInfo[]): void {
+/**
+ * Check the relative paths of a drop: plain names only, no duplicates, no file inside a
+ * file, no folder that is also a file.
+ */
+export function validateUploadFiles(files: readonly UploadFileInfo[], folders: readonly string[] = []): void {
+  if (files.length === 0 && folders.length === 0) throw new FerryError('EINVAL', 'The upload is empty.');
   const seen = new Map<string, 'file' | 'dir'>();
-  for (const { relativePath } of files) {
+  const entries = [...files.map((f) => ({ relativePath: f.relativePath, isFolder: false })), ...folders.map((relativePath) => ({ relativePath, isFolder: true }))];
+  for (const { relativePath, isFolder } of entries) {
     const names = relativePath.split('/');
     for (const name of names) {
       try {
@@ -36,7 +41,7 @@ export function validateUploadFiles(files: readonly UploadFileInfo[]): void {
     }
     for (let i = 1; i <= names.length; i++) {
       const key = names.slice(0, i).join('/');
-      const kind = i === names.length ? 'file' : 'dir';
+      const kind = i === names.length && !isFolder ? 'file' : 'dir';
       const before = seen.get(key);
       if (before !== undefined && (before === 'file' || kind === 'file')) {
         throw new FerryError('EINVAL', `"${key.slice(0, 200)}" appears twice in the upload (as a file and as a file or folder).`);
@@ -62,14 +67,15 @@ export class UploadSpool {
   private constructor(
     readonly dir: string,
     private readonly files: readonly UploadFileInfo[],
+    private readonly folders: readonly string[],
     private readonly options: SpoolOptions,
   ) {
     this.total = files.reduce((n, f) => n + f.size, 0);
   }
 
-  /** Validate the list, check the local disk, and make the folder tree. */
-  static async create(files: readonly UploadFileInfo[], options: SpoolOptions): Promise<UploadSpool> {
-    validateUploadFiles(files);
+  /** Validate the list, check the local disk, and make the folder tree (empty folders too). */
+  static async create(files: readonly UploadFileInfo[], folders: readonly string[], options: SpoolOptions): Promise<UploadSpool> {
+    validateUploadFiles(files, folders);
     const total = files.reduce((n, f) => n + f.size, 0);
     const fs = await statfs(options.tmpRoot).catch(() => null);
     if (fs !== null) {
@@ -83,10 +89,10 @@ export class UploadSpool {
       }
     }
     const dir = await mkdtemp(path.join(options.tmpRoot, 'ferry-upload-')); // mode 0700
-    const spool = new UploadSpool(dir, files, options);
+    const spool = new UploadSpool(dir, files, folders, options);
     try {
-      const folders = new Set(files.map((f) => path.posix.dirname(f.relativePath)).filter((d) => d !== '.'));
-      for (const folder of folders) await mkdir(path.join(dir, ...folder.split('/')), { recursive: true, mode: 0o700 });
+      const tree = new Set([...files.map((f) => path.posix.dirname(f.relativePath)).filter((d) => d !== '.'), ...folders]);
+      for (const folder of tree) await mkdir(path.join(dir, ...folder.split('/')), { recursive: true, mode: 0o700 });
     } catch (err) {
       await spool.discard();
       throw toFerryError(err);
@@ -96,7 +102,8 @@ export class UploadSpool {
 
   /** The top-level files and folders, as local paths for the transfer queue. */
   topLevel(): string[] {
-    return [...new Set(this.files.map((f) => f.relativePath.split('/')[0]!))].map((name) => path.join(this.dir, name));
+    const tops = [...this.files.map((f) => f.relativePath), ...this.folders].map((p) => p.split('/')[0]!);
+    return [...new Set(tops)].map((name) => path.join(this.dir, name));
   }
 
   get bytesReceived(): number {

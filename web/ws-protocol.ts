@@ -4,7 +4,7 @@
  * shapes (renderer/src/transport/ws-messages.ts; test/web/host.test.ts checks they agree).
  *
  *   client → host  {t:'call', id, name, args}                      → {t:'result', id, result}
- *                  {t:'upload-begin', id, remoteDir, files}         → {t:'result', id, result}
+ *                  {t:'upload-begin', id, remoteDir, files, folders?} → {t:'result', id, result}
  *                  binary messages: the files' bytes, in order, ≤ 1 MiB each
  *                  {t:'upload-end', id}                              → {t:'result', id, result: TransferView[]}
  *                  {t:'upload-abort', id}                            → {t:'result', id, result}
@@ -37,7 +37,9 @@ export const ClientMessage = z.discriminatedUnion('t', [
     t: z.literal('upload-begin'),
     id,
     remoteDir: z.string().min(1).max(4096),
-    files: z.array(UploadFileInfo).min(1).max(MAX_UPLOAD_FILES),
+    files: z.array(UploadFileInfo).max(MAX_UPLOAD_FILES),
+    /** The drop's folders (relative paths), so that empty ones are created too. */
+    folders: z.array(z.string().min(1).max(4096)).max(MAX_UPLOAD_FILES).optional(),
   }),
   z.object({ t: z.literal('upload-end'), id }),
   z.object({ t: z.literal('upload-abort'), id }),

@@ -8,6 +8,7 @@
  * platform services (the secret store) are passed in.
  */
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 // Node's own decoder: the stream option is what keeps a character split across chunks whole.
@@ -87,6 +88,12 @@ export interface Backend {
    * one keeps them for a retry), when the upload is refused, and on dispose.
    */
   uploadSpooled(localPaths: readonly string[], remoteDir: string, release: () => Promise<void>): Promise<Result<TransferView[]>>;
+  /**
+   * Local files of finished downloads among `transferIds`, for a native drag out of the
+   * window: only files this backend downloaded and that are still there, never any other
+   * path (the ids come from the untrusted renderer).
+   */
+  downloadedFiles(transferIds: readonly string[]): Promise<string[]>;
   /** Disconnect, cancel everything, release spooled files. */
   dispose(): Promise<void>;
 }
@@ -110,6 +117,7 @@ interface OwnedUpload {
 
 interface PendingConflict {
   readonly resolve: (answer: { decision: ConflictDecision; applyToAll: boolean }) => void;
+  readonly batch: string;
 }
 
 const DEFAULT_DELAYS = [500, 1000, 2000, 4000, 8000, 15_000];
@@ -274,6 +282,8 @@ class FerryBackend implements Backend {
     'settings:get': () => this.settings.get(),
     'settings:set': async (change) => {
       const settings = await this.settings.set(change);
+      // As many data connections as files moving at once: no more sockets than that, no fewer.
+      this.session?.setDataConnections(settings.concurrency);
       this.queue?.setConcurrency(settings.concurrency);
       return settings;
     },
@@ -431,7 +441,7 @@ class FerryBackend implements Backend {
     const queue = new TransferQueue(session, {
       concurrency,
       conflict: 'ask',
-      resolveConflict: (conflict) => this.askConflict(conflict),
+      resolveConflict: (conflict, signal) => this.askConflict(conflict, signal),
       ...(this.options.progressIntervalMs !== undefined ? { progressIntervalMs: this.options.progressIntervalMs } : {}),
     });
     this.queue = queue;
@@ -484,11 +494,6 @@ class FerryBackend implements Backend {
     const session = this.session;
     const queue = this.queue;
     this.session = undefined;
-    const asked = this.conflicts.size > 0;
-    for (const pending of this.conflicts.values()) pending.resolve({ decision: 'skip', applyToAll: false });
-    this.conflicts.clear();
-    // Let the queue take those answers first: a cancel that lands while a question is open is lost.
-    if (asked) await new Promise((resolve) => setImmediate(resolve));
     for (const controller of this.execs.values()) controller.abort();
     if (queue) {
       queue.close();
@@ -631,12 +636,24 @@ class FerryBackend implements Backend {
     }
   }
 
-  private askConflict(conflict: Conflict): Promise<{ decision: ConflictDecision; applyToAll: boolean }> {
+  /** Ask the window; the queue withdraws the question (signal) when it no longer matters. */
+  private askConflict(conflict: Conflict, signal: AbortSignal): Promise<{ decision: ConflictDecision; applyToAll: boolean }> {
     if (this.disposed) return Promise.resolve({ decision: 'skip', applyToAll: false });
     const conflictId = `c${randomBytes(6).toString('hex')}`;
     return new Promise((resolve) => {
-      this.conflicts.set(conflictId, { resolve });
-      this.emit('transfers:conflict', { conflictId, transfer: conflict.transfer, existing: conflict.existing });
+      const withdraw = (): void => {
+        if (!this.conflicts.delete(conflictId)) return;
+        if (!this.disposed) this.emit('transfers:conflictWithdrawn', { conflictId });
+      };
+      signal.addEventListener('abort', withdraw, { once: true });
+      this.conflicts.set(conflictId, {
+        batch: conflict.batch,
+        resolve: (answer) => {
+          signal.removeEventListener('abort', withdraw);
+          resolve(answer);
+        },
+      });
+      this.emit('transfers:conflict', { conflictId, transfer: conflict.transfer, existing: conflict.existing, batch: conflict.batch });
     });
   }
 
@@ -646,8 +663,9 @@ class FerryBackend implements Backend {
     this.conflicts.delete(conflictId);
     pending.resolve({ decision, applyToAll });
     if (applyToAll) {
-      // Questions already asked for other files get the same answer.
+      // Questions already asked for other files of the same drop get the same answer.
       for (const [id, other] of this.conflicts) {
+        if (other.batch !== pending.batch) continue;
         this.conflicts.delete(id);
         other.resolve({ decision, applyToAll: true });
       }
@@ -717,6 +735,19 @@ class FerryBackend implements Backend {
   }
 
   // ---- lifetime ------------------------------------------------------------------------------
+
+  async downloadedFiles(transferIds: readonly string[]): Promise<string[]> {
+    const queue = this.queue;
+    if (!queue) return [];
+    const files: string[] = [];
+    for (const id of new Set(transferIds)) {
+      const view = queue.get(id as TransferId);
+      if (!view || view.direction !== 'download' || view.state !== 'done') continue;
+      const info = await stat(view.localPath).catch(() => null);
+      if (info?.isFile()) files.push(view.localPath);
+    }
+    return files;
+  }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;

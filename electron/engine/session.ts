@@ -21,7 +21,7 @@ export class RemoteSession {
   private open = 0;
   private readonly waiters: Array<() => void> = [];
   private closed = false;
-  private readonly maxData: number;
+  private maxData: number;
   private closeListeners = new Set<(err: FerryError | undefined) => void>();
   /** The login in progress after a drop, shared by everyone who needs it. */
   private reconnecting: Promise<void> | undefined;
@@ -243,9 +243,34 @@ export class RemoteSession {
     }
   }
 
-  /** Give a data connection back (a broken one is dropped). */
+  /** How many data connections may be open at once (a setting that can change any time). */
+  get dataConnections(): number {
+    return this.maxData;
+  }
+
+  /**
+   * Resize the pool: growing lets waiting transfers open connections at once; shrinking
+   * closes idle connections now and busy ones as they are given back.
+   */
+  setDataConnections(n: number): void {
+    const max = Math.max(1, Math.floor(n));
+    const grew = max - this.maxData;
+    this.maxData = max;
+    for (let i = 0; i < grew; i++) this.waiters.shift()?.();
+    while (this.open > this.maxData && this.idle.length > 0) {
+      this.idle.pop()!.close();
+      this.open--;
+    }
+  }
+
+  /** Open data connections, idle or lent out. */
+  get openDataConnections(): number {
+    return this.open;
+  }
+
+  /** Give a data connection back (a broken one, or one over the pool's size, is dropped). */
   release(conn: ClientConnection): void {
-    if (conn.closed || this.closed) {
+    if (conn.closed || this.closed || this.open > this.maxData) {
       this.open--;
       conn.destroy();
     } else {

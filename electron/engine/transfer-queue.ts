@@ -34,8 +34,15 @@ export interface QueueOptions {
   /** Attempts after a dropped connection before a transfer fails (default 5). */
   readonly retries?: number;
   readonly conflict?: ConflictPolicy;
-  /** Asked when conflict is 'ask'. */
-  readonly resolveConflict?: (conflict: Conflict) => Promise<{ decision: ConflictDecision; applyToAll: boolean }>;
+  /**
+   * Asked when conflict is 'ask'. An answer that applies to all covers the rest of the same
+   * batch (one upload() or download() call). `signal` aborts when the question no longer
+   * needs an answer: its transfer was paused or cancelled, or the queue closed.
+   */
+  readonly resolveConflict?: (
+    conflict: Conflict,
+    signal: AbortSignal,
+  ) => Promise<{ decision: ConflictDecision; applyToAll: boolean }>;
   /** Refuse an upload up front when it cannot fit the quota (default true). */
   readonly checkQuota?: boolean;
 }
@@ -51,8 +58,10 @@ interface Item {
   /** Set when the user paused or cancelled, so the abort is not reported as a failure. */
   stopReason: 'pause' | 'cancel' | undefined;
   decision: ConflictDecision | undefined;
+  /** The upload() or download() call that added it. */
+  readonly batch: string;
   mtime?: number;
-  /** Waiting out a retry delay: queued, but not to be started yet. */
+  /** Waiting out a retry delay or an open conflict question: queued, but not to be started yet. */
   backingOff: boolean;
 }
 
@@ -74,7 +83,11 @@ export class TransferQueue {
   private concurrency: number;
   private readonly progressIntervalMs: number;
   private readonly retries: number;
-  private conflict: ConflictPolicy;
+  private readonly conflict: ConflictPolicy;
+  /** "Apply to all" answers, per batch. */
+  private readonly batchDecisions = new Map<string, ConflictDecision>();
+  /** Aborted by close(): withdraws open conflict questions. */
+  private readonly closing = new AbortController();
   /** Transfers in a waiting state (see isWaiting), so idle() never has to scan. */
   private waitingCount = 0;
   /** Resolved (and replaced) whenever a transfer stops waiting: what idle() sleeps on. */
@@ -178,6 +191,7 @@ export class TransferQueue {
     for (const dir of dirs) await this.session.mkdir(dir, true);
     return this.add(
       'upload',
+      newBatch(),
       files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime })),
     );
   }
@@ -224,6 +238,7 @@ export class TransferQueue {
     }
     return this.add(
       'download',
+      newBatch(),
       files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })),
     );
   }
@@ -248,6 +263,7 @@ export class TransferQueue {
 
   private add(
     direction: TransferDirection,
+    batch: string,
     files: ReadonlyArray<{ name: string; localPath: string; remotePath: string; size: number; mtime?: number }>,
   ): TransferView[] {
     const added: TransferView[] = [];
@@ -271,6 +287,7 @@ export class TransferQueue {
         controller: undefined,
         stopReason: undefined,
         decision: undefined,
+        batch,
         mtime: f.mtime,
         backingOff: false,
       };
@@ -370,6 +387,7 @@ export class TransferQueue {
 
   close(): void {
     this.closed = true;
+    this.closing.abort();
     this.cancelAll();
     clearTimeout(this.flushTimer);
   }
@@ -429,7 +447,7 @@ export class TransferQueue {
       this.pump();
     };
     try {
-      const decision = item.decision ?? (this.conflict === 'ask' ? undefined : this.conflict);
+      const decision = item.decision ?? this.batchDecisions.get(item.batch) ?? (this.conflict === 'ask' ? undefined : this.conflict);
       // Partials are always ours to continue: the SHA-256 check catches a changed source.
       const resume = true;
       if (item.view.direction === 'upload') {
@@ -470,11 +488,19 @@ export class TransferQueue {
     if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
     if (err.code === 'EEXIST' && item.decision === undefined && this.conflict === 'ask' && this.options.resolveConflict) {
       let decision: ConflictDecision;
+      // Waiting for an answer: queued (it can be paused or cancelled), held back from pump().
+      item.backingOff = true;
+      this.setState(item, 'queued');
       try {
-        decision = await this.decide(item, this.options.resolveConflict);
+        decision = await this.decide(item, this.options.resolveConflict).finally(() => (item.backingOff = false));
       } catch (askError) {
+        if (item.stopReason === 'pause') return this.pauseNow(item);
+        if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
         return this.fail(item, toFerryError(askError));
       }
+      // Paused or cancelled while the question was open (which withdrew it).
+      if (item.stopReason === 'pause') return this.pauseNow(item);
+      if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
       item.decision = decision;
       item.view.attempts = 0;
       this.setState(item, 'queued');
@@ -504,15 +530,22 @@ export class TransferQueue {
   }
 
   /**
-   * Ask about a conflict, one question at a time. An earlier answer that applies to all
-   * settles the ones waiting behind it without asking again.
+   * Ask about a conflict, one question at a time. An earlier answer that applies to all of
+   * its batch settles that batch's questions waiting behind it without asking again; other
+   * batches (a later drop) are still asked.
    */
   private decide(item: Item, resolve: NonNullable<QueueOptions['resolveConflict']>): Promise<ConflictDecision> {
     const turn = this.asking.then(async (): Promise<ConflictDecision> => {
-      if (this.conflict !== 'ask') return this.conflict;
+      const earlier = this.batchDecisions.get(item.batch);
+      if (earlier !== undefined) return earlier;
+      const signal = AbortSignal.any([this.closing.signal, item.controller?.signal ?? new AbortController().signal]);
+      signal.throwIfAborted();
       const existing = await this.existing(item).catch(() => ({ size: 0, mtime: 0 }));
-      const { decision, applyToAll } = await resolve({ transfer: { ...item.view }, existing });
-      if (applyToAll) this.conflict = decision;
+      const { decision, applyToAll } = await untilAborted(
+        resolve({ transfer: { ...item.view }, existing, batch: item.batch }, signal),
+        signal,
+      );
+      if (applyToAll) this.batchDecisions.set(item.batch, decision);
       return decision;
     });
     this.asking = turn.catch(() => undefined);
@@ -613,6 +646,20 @@ export class TransferQueue {
   private emit(event: TransferEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function newBatch(): string {
+  return `b${randomBytes(6).toString('hex')}`;
+}
+
+/** `promise`, or a rejection (ECANCELED) as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new FerryError('ECANCELED', 'the question was withdrawn'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** mkdir -p fails with EEXIST (or ENOTDIR) when the path, or one on the way, is a file. */

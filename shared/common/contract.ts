@@ -74,17 +74,13 @@ export const SettingsInput = z.object({
   concurrency: z.number().int().min(1).max(16).optional(),
 });
 
-/** A file the user dropped or picked; the transport turns it into bytes or an OS path. */
-export interface UploadItem {
-  /** '/'-separated path inside the dropped folder (just the name for a plain file). */
-  readonly relativePath: string;
-  readonly size: number;
-}
 
 export interface ConflictPrompt {
   readonly conflictId: string;
   readonly transfer: TransferView;
   readonly existing: { readonly size: number; readonly mtime: number };
+  /** The upload or download the file belongs to: an answer "for all" covers this batch only. */
+  readonly batch: string;
 }
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorInfo };
@@ -180,6 +176,8 @@ export interface Events {
   /** Batched transfer changes (about ten a second at most). */
   'transfers:event': TransferEvent;
   'transfers:conflict': ConflictPrompt;
+  /** A question no longer needs an answer (its transfer was cancelled, or the session ended). */
+  'transfers:conflictWithdrawn': { readonly conflictId: string };
   /** Remote folders whose contents changed (after uploads, deletes, console commands). */
   'fs:changed': { readonly paths: readonly string[] };
   'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
@@ -200,6 +198,21 @@ export interface UploadFile {
   readonly size: number;
 }
 
+/** A file the user dropped or picked, as browser mode announces it to its host. */
+export interface UploadItem {
+  /** '/'-separated path inside the dropped folder (just the name for a plain file). */
+  readonly relativePath: string;
+  readonly size: number;
+}
+
+/** More of a drop than its files: what keeps empty folders from being lost. */
+export interface UploadShape {
+  /** Every folder of the drop as a '/'-separated relative path, empty ones included. */
+  readonly folders?: readonly string[];
+  /** The dropped items themselves, files and folders (Electron uploads their OS paths). */
+  readonly roots?: readonly UploadFile[];
+}
+
 /** The API the renderer sees (window.ferry): the same on Electron and in a browser. */
 export interface FerryApi {
   call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<Result<CallResults[N]>>;
@@ -208,7 +221,19 @@ export interface FerryApi {
    * Upload files the user dropped or picked into `remoteDir`. Electron turns them into OS
    * paths; the browser streams their bytes. `relativePaths` keep a dropped folder's shape.
    */
-  uploadFiles(files: readonly UploadFile[], relativePaths: readonly string[], remoteDir: string): Promise<Result<TransferView[]>>;
+  uploadFiles(
+    files: readonly UploadFile[],
+    relativePaths: readonly string[],
+    remoteDir: string,
+    shape?: UploadShape,
+  ): Promise<Result<TransferView[]>>;
+  /**
+   * Drag finished downloads out to the OS (a native drag of their local files). Only where
+   * the platform can: Electron drags local files that exist, so a remote file is dragged
+   * out once it is downloaded; a browser cannot hand the OS a file at all (absent there).
+   * Call it from a dragstart handler (and prevent the DOM drag).
+   */
+  readonly dragOut?: (transferIds: readonly string[]) => void;
   /** 'electron' or 'browser': for wording only (e.g. "Show in folder"), never behaviour. */
   readonly platform: 'electron' | 'browser';
 }

@@ -49,6 +49,8 @@ export interface Conflict {
   readonly transfer: TransferView;
   /** Size and mtime of what is already there. */
   readonly existing: { readonly size: number; readonly mtime: number };
+  /** The upload or download (one drop, one pick) the file belongs to: "apply to all" covers it only. */
+  readonly batch: string;
 }
 
 export type TransferEvent =

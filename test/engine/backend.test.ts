@@ -4,7 +4,7 @@
  * deliver them, and every event is recorded as the renderer would receive it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { callBackend, createBackend, type Backend, type BackendOptions, type SecretStore } from '../../electron/engine/backend.js';
@@ -333,6 +333,14 @@ describe('transfers', () => {
     expect(await readFile(path.join(downloadDir, 'single.txt'), 'utf8')).toBe('one file');
     expect(await treeDigest(path.join(downloadDir, 'tree'))).toEqual(await treeDigest(path.join(aliceHome, 'up', 'tree')));
 
+    // Finished downloads (and only they) can be dragged out of the window as local files.
+    const downloaded = await c.backend.downloadedFiles([...downloads.map((t) => t.id), added[0]!.id, 'tnothere', '../../etc/passwd']);
+    expect(downloaded.sort()).toEqual(got.map((t) => t.localPath).sort());
+    const kept = await readFile(got[0]!.localPath);
+    await rm(got[0]!.localPath);
+    expect(await c.backend.downloadedFiles([got[0]!.id])).toEqual([]);
+    await writeFile(got[0]!.localPath, kept);
+
     expect(((await c.ok('transfers:list')) as TransferView[]).length).toBe(14);
     const beforeClear = c.events.length;
     await c.ok('transfers:clear');
@@ -375,11 +383,15 @@ describe('transfers', () => {
     await d.waitTransfers([first!.id]);
     const since = d.events.length;
     const [again] = (await d.ok('transfers:uploadPaths', [file], '/asked')) as TransferView[];
-    await d.waitEvent('transfers:conflict', () => true, since);
+    const prompt = await d.waitEvent('transfers:conflict', () => true, since);
     const started = Date.now();
     await d.ok('session:disconnect');
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(((await d.ok('transfers:list')) as TransferView[]).find((t) => t.id === again!.id)?.state).toMatch(/cancelled|skipped/);
+    // The question is withdrawn (the window closes its dialog), the transfer is cancelled, not skipped.
+    expect(await d.waitEvent('transfers:conflictWithdrawn', (e) => e.conflictId === prompt.conflictId, since)).toBeTruthy();
+    expect(((await d.ok('transfers:list')) as TransferView[]).find((t) => t.id === again!.id)?.state).toBe('cancelled');
+    expect(await d.error('transfers:resolveConflict', prompt.conflictId, 'overwrite', false)).toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(path.join(aliceHome, 'asked', 'asked.txt'), 'utf8')).toBe('v1');
   });
 
   it('refuses bad local paths with a clear error', async () => {

@@ -415,6 +415,67 @@ describe('conflicts', () => {
     expect(queue.list().map((t) => t.state).sort()).toEqual(['done', 'skipped', 'skipped', 'skipped']);
   });
 
+  it('"apply to all" covers its own batch only: a later upload is asked again', async () => {
+    const names = ['m.txt', 'n.txt', 'o.txt'];
+    const oldDir = await seed('/batch-ask', names, 'old');
+    await new TransferQueue(session).upload(names.map((n) => path.join(oldDir, n)), '/batch-ask');
+    await waitFor(async () => (await readdir(path.join(home, 'batch-ask')).catch(() => [])).length === names.length, 10_000, 'seeded');
+    const newDir = await seed('/batch-ask', names, 'new');
+    const asked: Conflict[] = [];
+    const { queue } = recordingQueue(session, {
+      conflict: 'ask',
+      resolveConflict: async (conflict) => {
+        asked.push(conflict);
+        return { decision: asked.length === 1 ? 'skip' : 'overwrite', applyToAll: true };
+      },
+    });
+    // First drop: all of it skipped after one question.
+    await queue.upload(names.map((n) => path.join(newDir, n)), '/batch-ask');
+    await within(queue.idle(), 10_000, 'the first batch');
+    expect(asked).toHaveLength(1);
+    // Second drop of the same files: asked again (the first answer was for the first drop).
+    await queue.upload(names.map((n) => path.join(newDir, n)), '/batch-ask');
+    await within(queue.idle(), 10_000, 'the second batch');
+    expect(asked).toHaveLength(2);
+    expect(asked[1]!.batch).not.toBe(asked[0]!.batch);
+    expect(queue.list().map((t) => t.state)).toEqual([...Array(3).fill('skipped'), ...Array(3).fill('done')]);
+    for (const n of names) expect(await readFile(path.join(home, 'batch-ask', n), 'utf8')).toBe(`new ${n}`);
+  });
+
+  it('withdraws an open question when its transfer is cancelled or paused, or the queue closes', async () => {
+    const names = ['u.txt', 'v.txt', 'w.txt'];
+    const oldDir = await seed('/withdraw', names, 'old');
+    await new TransferQueue(session).upload(names.map((n) => path.join(oldDir, n)), '/withdraw');
+    await waitFor(async () => (await readdir(path.join(home, 'withdraw')).catch(() => [])).length === names.length, 10_000, 'seeded');
+    const newDir = await seed('/withdraw', names, 'new');
+    const open: Array<{ conflict: Conflict; signal: AbortSignal }> = [];
+    const { queue } = recordingQueue(session, {
+      conflict: 'ask',
+      concurrency: 1,
+      // Never answered: only withdrawn.
+      resolveConflict: (conflict, signal) => {
+        open.push({ conflict, signal });
+        return new Promise(() => undefined);
+      },
+    });
+    const [u, v, w] = await queue.upload(names.map((n) => path.join(newDir, n)), '/withdraw');
+    await waitFor(() => open.length === 1, 10_000, 'the first question');
+    queue.cancel(open[0]!.conflict.transfer.id);
+    expect(open[0]!.signal.aborted).toBe(true);
+    await waitFor(() => open.length === 2, 10_000, 'the second question');
+    queue.pause(open[1]!.conflict.transfer.id);
+    expect(open[1]!.signal.aborted).toBe(true);
+    await waitFor(() => open.length === 3, 10_000, 'the third question');
+    expect(queue.get(u!.id)?.state).toBe('cancelled');
+    expect(queue.get(v!.id)?.state).toBe('paused');
+    queue.close();
+    expect(open[2]!.signal.aborted).toBe(true);
+    await within(queue.idle(), 10_000, 'the queue');
+    expect(queue.get(w!.id)?.state).toBe('cancelled');
+    // Nothing was overwritten.
+    for (const n of names) expect(await readFile(path.join(home, 'withdraw', n), 'utf8')).toBe(`old ${n}`);
+  });
+
   it("'rename' uploads next to the existing file as 'name (1).ext', then 'name (2).ext'", async () => {
     const dir = path.join(work, 'rename-up');
     await mkdir(dir, { recursive: true });

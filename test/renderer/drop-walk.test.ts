@@ -48,6 +48,8 @@ describe('walking a drop', () => {
     expect(result.relativePaths).toEqual(['top.txt', 'photos/a.jpg', 'photos/b.jpg', 'photos/c.jpg', 'photos/2024/d.jpg']);
     expect(result.files.map((f) => f.name)).toEqual(['top.txt', 'a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
     expect(result.files[0]!.size).toBe(3);
+    // Every folder, the empty one too (so it is created on the server).
+    expect(result.folders).toEqual(['photos', 'photos/2024', 'photos/2024/empty']);
     expect(result.unreadable).toEqual([]);
   });
 

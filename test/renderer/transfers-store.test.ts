@@ -64,7 +64,7 @@ describe('transfers store', () => {
     const api = new FakeApi();
     api.uploadResult = fail('EQUOTA', 'this upload needs 12.0 MiB but only 3.0 MiB is left of your 10.0 MiB quota');
     const store = createTransfersStore(api);
-    const done = await store.getState().upload([{ name: 'big.iso', size: 12 << 20 }], ['big.iso'], '/backup');
+    const done = await store.getState().upload({ files: [{ name: 'big.iso', size: 12 << 20 }], relativePaths: ['big.iso'] }, '/backup');
     expect(done).toBe(false);
     expect(api.uploads[0]).toMatchObject({ relativePaths: ['big.iso'], remoteDir: '/backup' });
     expect(store.getState().refusal?.error.code).toBe('EQUOTA');
@@ -77,7 +77,7 @@ describe('transfers store', () => {
     api.uploadResult = ok([view('u1')]);
     api.handle('transfers:download', (paths) => ok(paths.map((p) => view(p.slice(1), { direction: 'download' }))));
     const store = createTransfersStore(api);
-    await store.getState().upload([{ name: 'a', size: 1 }], ['a'], '/');
+    await store.getState().upload({ files: [{ name: 'a', size: 1 }], relativePaths: ['a'] }, '/');
     await store.getState().download(['/d1', '/d2']);
     expect(store.getState().order).toEqual(['u1', 'd1', 'd2']);
     expect(api.made('transfers:download')[0]!.args).toEqual([['/d1', '/d2']]);
@@ -105,23 +105,35 @@ describe('transfers store', () => {
     expect(store.getState().refusal?.text).toBe('Could not pause');
   });
 
-  it('asks conflicts one at a time; "apply to all" answers those waiting too', async () => {
+  it('asks conflicts one at a time; "apply to all" answers those of the same drop waiting too', async () => {
     const api = new FakeApi();
     api.handle('transfers:resolveConflict', () => ok(undefined));
     const store = createTransfersStore(api);
-    const prompt = (id: string): ConflictPrompt => ({ conflictId: id, transfer: view(id), existing: { size: 5, mtime: 1 } });
+    const prompt = (id: string, batch = 'b1'): ConflictPrompt => ({ conflictId: id, transfer: view(id), existing: { size: 5, mtime: 1 }, batch });
     api.emit('transfers:conflict', prompt('c1'));
     api.emit('transfers:conflict', prompt('c2'));
     api.emit('transfers:conflict', prompt('c3'));
+    api.emit('transfers:conflict', prompt('c4', 'b2'));
     await store.getState().resolveConflict('skip', false);
-    expect(store.getState().conflicts.map((c) => c.conflictId)).toEqual(['c2', 'c3']);
+    expect(store.getState().conflicts.map((c) => c.conflictId)).toEqual(['c2', 'c3', 'c4']);
     await store.getState().resolveConflict('overwrite', true);
     await settle();
-    expect(store.getState().conflicts).toEqual([]);
+    // c4 came from another drop: it is still asked.
+    expect(store.getState().conflicts.map((c) => c.conflictId)).toEqual(['c4']);
     expect(api.made('transfers:resolveConflict').map((c) => c.args)).toEqual([
       ['c1', 'skip', false],
       ['c2', 'overwrite', true],
       ['c3', 'overwrite', true],
     ]);
+  });
+
+  it('drops a question the engine withdrew', async () => {
+    const api = new FakeApi();
+    const store = createTransfersStore(api);
+    const prompt = (id: string): ConflictPrompt => ({ conflictId: id, transfer: view(id), existing: { size: 5, mtime: 1 }, batch: 'b' });
+    api.emit('transfers:conflict', prompt('c1'));
+    api.emit('transfers:conflict', prompt('c2'));
+    api.emit('transfers:conflictWithdrawn', { conflictId: 'c1' });
+    expect(store.getState().conflicts.map((c) => c.conflictId)).toEqual(['c2']);
   });
 });

@@ -396,7 +396,7 @@ describe('UploadSpool', () => {
       { relativePath: 'd/e/two', size: 5 * 1024 * 1024 },
       { relativePath: 'last-empty', size: 0 },
     ];
-    const spool = await UploadSpool.create(files, { tmpRoot: root, onQueued: (n) => queued.push(n) });
+    const spool = await UploadSpool.create(files, [], { tmpRoot: root, onQueued: (n) => queued.push(n) });
     const data = randomBytes(3 + 5 * 1024 * 1024);
     for (let i = 0; i < data.length; i += 512 * 1024) spool.push(data.subarray(i, i + 512 * 1024));
     expect(() => spool.push(Buffer.alloc(1))).toThrow(/more bytes/);

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WebSocket as NodeWebSocket } from 'ws';
 import type { FerryApi, Events } from '../../shared/common/contract.js';
@@ -93,6 +94,19 @@ describe('createWsApi', () => {
       api.uploadFiles([new File(['b'], 'b.txt')], ['b.txt'], '/web-drop'),
     ]);
     expect(both.map((r) => r.ok)).toEqual([true, true]);
+    // Folders travel as a list, so empty ones are made too; a drop of only empty folders works.
+    const shaped = await api.uploadFiles([new File(['c'], 'c.txt')], ['tree/c.txt'], '/web-drop', { folders: ['tree', 'tree/empty', 'tree/deep/er'] });
+    expect(shaped.ok, JSON.stringify(shaped)).toBe(true);
+    const onlyFolder = await api.uploadFiles([], [], '/web-drop', { folders: ['lonely'] });
+    expect(onlyFolder).toEqual({ ok: true, value: [] });
+    const webDrop = path.join(server.root, 'homes', 'alice', 'web-drop');
+    await waitFor(async () => (await readdir(path.join(webDrop, 'tree')).catch((): string[] => [])).includes('c.txt'), 30_000, 'the shaped upload');
+    expect((await stat(path.join(webDrop, 'tree', 'empty'))).isDirectory()).toBe(true);
+    expect((await stat(path.join(webDrop, 'tree', 'deep', 'er'))).isDirectory()).toBe(true);
+    expect((await stat(path.join(webDrop, 'lonely'))).isDirectory()).toBe(true);
+    // A folder that is also a file is refused.
+    expect(await api.uploadFiles([new File(['x'], 'x')], ['x'], '/', { folders: ['x'] })).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+
     const refused = await api.uploadFiles([new File(['x'], 'x')], ['../x'], '/');
     expect(refused).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
     expect(await api.uploadFiles([new File(['x'], 'x')], [], '/')).toMatchObject({ ok: false, error: { code: 'EINVAL' } });

@@ -41,7 +41,7 @@ export function RemotePane() {
         message: dropped.unreadable.slice(0, 5).join(', ') + (dropped.unreadable.length > 5 ? ', …' : ''),
       });
     }
-    if (dropped.files.length > 0) await transfers.getState().upload(dropped.files, dropped.relativePaths, dir);
+    if (dropped.files.length > 0 || dropped.folders.length > 0) await transfers.getState().upload(dropped, dir);
   };
 
   const targetOf = (e: DragEvent): { path: string; isFolderRow: boolean } => {

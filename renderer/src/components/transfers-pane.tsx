@@ -131,13 +131,25 @@ interface RowProps {
 
 const TransferRow = memo(function TransferRow({ id, index, setSize, start, measure }: RowProps) {
   const view = useTransfers((s) => s.byId.get(id));
+  const { api } = useStores();
   if (!view) return null;
+  // A finished download is a local file: where the platform can, it drags out to the OS.
+  const dragOut = api.dragOut && view.direction === 'download' && view.state === 'done' ? api.dragOut : undefined;
   return (
     <div
       role="listitem"
       aria-posinset={index + 1}
       aria-setsize={setSize}
       ref={measure}
+      draggable={dragOut !== undefined}
+      onDragStart={
+        dragOut &&
+        ((e) => {
+          e.preventDefault();
+          dragOut([view.id]);
+        })
+      }
+      title={dragOut && 'Drag to a folder on this computer to copy the downloaded file there'}
       data-index={index} className={`transfer state-${view.state}`} style={{ transform: `translateY(${start}px)` }}>
       <TransferBody view={view} />
     </div>

@@ -34,6 +34,8 @@ export type EntryLike<F extends WalkFile> = FileEntryLike<F> | DirectoryEntryLik
 export interface WalkResult<F> {
   readonly files: F[];
   readonly relativePaths: string[];
+  /** Every folder walked (relative paths), empty ones included, parents before children. */
+  readonly folders: string[];
   /** Entries that could not be read (permissions, vanished files): their paths. */
   readonly unreadable: string[];
 }
@@ -46,7 +48,7 @@ const batchOf = <F extends WalkFile>(reader: DirectoryReaderLike<F>): Promise<Ar
 
 /** All files under the dropped entries, depth first, in the order the browser gives them. */
 export async function walkEntries<F extends WalkFile>(entries: ReadonlyArray<EntryLike<F>>): Promise<WalkResult<F>> {
-  const result: WalkResult<F> = { files: [], relativePaths: [], unreadable: [] };
+  const result: WalkResult<F> = { files: [], relativePaths: [], folders: [], unreadable: [] };
   const visit = async (entry: EntryLike<F>, prefix: string): Promise<void> => {
     const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
     if (entry.isFile) {
@@ -58,6 +60,7 @@ export async function walkEntries<F extends WalkFile>(entries: ReadonlyArray<Ent
       }
       return;
     }
+    result.folders.push(path);
     const reader = entry.createReader();
     for (;;) {
       let batch: Array<EntryLike<F>>;

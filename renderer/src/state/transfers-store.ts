@@ -4,11 +4,16 @@
  * speed, ETA and state all come from the engine.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { ConflictPrompt, FerryApi, UploadFile } from '../../../shared/common/contract.js';
+import type { ConflictPrompt, FerryApi, UploadFile, UploadShape } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { ConflictDecision, TransferId, TransferView } from '../../../shared/common/transfer-model.js';
 import { displayPath } from '../logic/remote-path.js';
 import { EMPTY_TABLE, applyTransferEvent, tableOf, totalsOf, type Totals, type TransferTable } from '../logic/transfer-table.js';
+
+export interface UploadDrop extends UploadShape {
+  readonly files: readonly UploadFile[];
+  readonly relativePaths: readonly string[];
+}
 
 export interface TransfersState extends TransferTable {
   readonly totals: Totals;
@@ -23,7 +28,8 @@ export interface TransfersState extends TransferTable {
   readonly preparing: number;
 
   load(): Promise<void>;
-  upload(files: readonly UploadFile[], relativePaths: readonly string[], remoteDir: string): Promise<boolean>;
+  /** Upload a drop or a pick (its files, their relative paths, and its folders) into remoteDir. */
+  upload(drop: UploadDrop, remoteDir: string): Promise<boolean>;
   download(remotePaths: readonly string[]): Promise<boolean>;
   pause(id: TransferId): Promise<void>;
   resume(id: TransferId): Promise<void>;
@@ -74,11 +80,13 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
         if (r.ok) setTable(tableOf(r.value));
       },
 
-      async upload(files, relativePaths, remoteDir) {
-        if (files.length === 0) return true;
+      async upload({ files, relativePaths, folders = [], roots = [] }, remoteDir) {
+        if (files.length === 0 && folders.length === 0) return true;
         set({ refusal: null });
         get().addPreparing(files.length);
-        const r = await api.uploadFiles(files, relativePaths, remoteDir).finally(() => get().addPreparing(-files.length));
+        const r = await api
+          .uploadFiles(files, relativePaths, remoteDir, { folders, roots })
+          .finally(() => get().addPreparing(-files.length));
         if (!r.ok) {
           set({ refusal: { text: `Upload to ${displayPath(remoteDir)} refused`, error: r.error } });
           return false;
@@ -111,9 +119,10 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
       async resolveConflict(decision, applyToAll) {
         const [first, ...rest] = get().conflicts;
         if (!first) return;
-        // With "apply to all", prompts already waiting get the same answer.
-        const answered = applyToAll ? [first, ...rest] : [first];
-        set({ conflicts: applyToAll ? [] : rest });
+        // With "apply to all", prompts of the same drop already waiting get the same answer.
+        const sameBatch = (c: ConflictPrompt): boolean => applyToAll && c.batch === first.batch;
+        const answered = [first, ...rest.filter(sameBatch)];
+        set({ conflicts: rest.filter((c) => !sameBatch(c)) });
         for (const c of answered) {
           const r = await api.call('transfers:resolveConflict', c.conflictId, decision, applyToAll);
           if (!r.ok) set({ refusal: { text: `Could not answer the conflict for “${c.transfer.name}”`, error: r.error } });
@@ -145,6 +154,9 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
   });
   api.on('transfers:conflict', (prompt) => {
     store.setState({ conflicts: [...store.getState().conflicts, prompt] });
+  });
+  api.on('transfers:conflictWithdrawn', ({ conflictId }) => {
+    store.setState({ conflicts: store.getState().conflicts.filter((c) => c.conflictId !== conflictId) });
   });
   return store;
 }

@@ -132,8 +132,13 @@ export function createWsApi(options: WsApiOptions): FerryApi {
     }
   }
 
-  async function upload(files: readonly UploadFile[], relativePaths: readonly string[], remoteDir: string): Promise<Result<TransferView[]>> {
-    if (files.length === 0) return { ok: true, value: [] };
+  async function upload(
+    files: readonly UploadFile[],
+    relativePaths: readonly string[],
+    remoteDir: string,
+    folders: readonly string[],
+  ): Promise<Result<TransferView[]>> {
+    if (files.length === 0 && folders.length === 0) return { ok: true, value: [] };
     if (relativePaths.length !== files.length) {
       return { ok: false, error: { code: 'EINVAL', message: 'Each dropped file needs its relative path.' } };
     }
@@ -145,7 +150,7 @@ export function createWsApi(options: WsApiOptions): FerryApi {
     let uploadId = -1;
     const begin = await request((id) => {
       uploadId = id;
-      return { t: 'upload-begin', id, remoteDir, files: items };
+      return { t: 'upload-begin', id, remoteDir, files: items, ...(folders.length > 0 ? { folders: [...folders] } : {}) };
     });
     if (!begin.ok) return begin;
     try {
@@ -183,8 +188,9 @@ export function createWsApi(options: WsApiOptions): FerryApi {
       set.add(wrapped);
       return () => set.delete(wrapped);
     },
-    uploadFiles(files, relativePaths, remoteDir) {
-      const run = uploads.then(() => upload(files, relativePaths, remoteDir));
+    uploadFiles(files, relativePaths, remoteDir, shape) {
+      // No OS paths in a browser: the bytes travel, and the folder list keeps empty folders.
+      const run = uploads.then(() => upload(files, relativePaths, remoteDir, shape?.folders ?? []));
       uploads = run.catch(() => undefined);
       return run;
     },

@@ -11,8 +11,17 @@ export const WS_MAX_CHUNK = 1024 * 1024;
 
 export type WsClientMessage =
   | { readonly t: 'call'; readonly id: number; readonly name: CallName; readonly args: readonly unknown[] }
-  /** Announce a drop: the host checks names and quota, then expects the bytes, file after file. */
-  | { readonly t: 'upload-begin'; readonly id: number; readonly remoteDir: string; readonly files: UploadItem[] }
+  /**
+   * Announce a drop: the host checks names and quota, then expects the bytes, file after
+   * file. `folders` lists the drop's folders (relative paths) so that empty ones are made too.
+   */
+  | {
+      readonly t: 'upload-begin';
+      readonly id: number;
+      readonly remoteDir: string;
+      readonly files: UploadItem[];
+      readonly folders?: string[];
+    }
   | { readonly t: 'upload-end'; readonly id: number }
   | { readonly t: 'upload-abort'; readonly id: number };
 
