@@ -84,8 +84,9 @@ export interface Backend {
   /**
    * Upload local files or folders the caller owns (the web host's spooled browser drops)
    * into `remoteDir`. `release` is called once none of these transfers can need the
-   * local files any more (all done, skipped or cancelled, or removed from the list; a failed
-   * one keeps them for a retry), when the upload is refused, and on dispose.
+   * local files any more (all done or skipped, or removed from the list; a failed or
+   * cancelled one keeps them for a retry), when the upload is refused, when the session
+   * ends, and on dispose.
    */
   uploadSpooled(localPaths: readonly string[], remoteDir: string, release: () => Promise<void>): Promise<Result<TransferView[]>>;
   /**
@@ -261,10 +262,11 @@ class FerryBackend implements Backend {
       const { downloadDir } = await this.settings.get();
       return this.requireQueue().download(remotePaths, downloadDir);
     },
-    'transfers:pause': (id) => this.requireQueue().pause(this.transferId(id)),
-    'transfers:resume': (id) => this.requireQueue().resume(this.transferId(id)),
-    'transfers:cancel': (id) => this.requireQueue().cancel(this.transferId(id)),
-    'transfers:retry': (id) => this.requireQueue().retry(this.transferId(id)),
+    // Row controls work while reconnecting too: they only change the queue's plans.
+    'transfers:pause': (id) => this.queueOf(id).pause(id as TransferId),
+    'transfers:resume': (id) => this.queueOf(id).resume(id as TransferId),
+    'transfers:cancel': (id) => this.queueOf(id).cancel(id as TransferId),
+    'transfers:retry': (id) => this.queueOf(id).retry(id as TransferId),
     'transfers:pauseAll': () => this.queue?.pauseAll(),
     'transfers:resumeAll': () => this.queue?.resumeAll(),
     'transfers:cancelAll': () => this.queue?.cancelAll(),
@@ -456,7 +458,7 @@ class FerryBackend implements Backend {
     this.log(`connection to ${session.host} lost: ${error.message}`);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (generation !== this.generation) return;
-      this.setState({ state: 'reconnecting', attempt, error });
+      this.setState({ state: 'reconnecting', attempt, error, session: this.sessionInfo() });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delays[Math.min(attempt - 1, delays.length - 1)] ?? 1000);
         this.reconnectWake = () => {
@@ -581,10 +583,11 @@ class FerryBackend implements Backend {
 
   // ---- transfers ---------------------------------------------------------------------------
 
-  private transferId(id: string): TransferId {
-    const queue = this.requireQueue();
-    if (!queue.get(id as TransferId)) throw new FerryError('ENOENT', `There is no transfer "${id}" (it may have been cleared).`);
-    return id as TransferId;
+  /** The queue holding transfer `id` (connected or reconnecting). */
+  private queueOf(id: string): TransferQueue {
+    const queue = this.queue;
+    if (!queue?.get(id as TransferId)) throw new FerryError('ENOENT', `There is no transfer "${id}" (it may have been cleared).`);
+    return queue;
   }
 
   private onQueueEvent(event: TransferEvent): void {
@@ -626,7 +629,8 @@ class FerryBackend implements Backend {
         (all ||
           [...o.ids].every((id) => {
             const state = queue?.get(id)?.state;
-            return state === undefined || state === 'done' || state === 'skipped' || state === 'cancelled';
+            // Failed and cancelled rows keep their files: they offer Retry until cleared.
+            return state === undefined || state === 'done' || state === 'skipped';
           })),
     );
     for (const o of ready) {

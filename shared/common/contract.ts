@@ -62,7 +62,8 @@ export type ConnectionState =
   | { readonly state: 'disconnected'; readonly error?: ErrorInfo }
   | { readonly state: 'connecting' }
   | { readonly state: 'connected'; readonly session: SessionInfo }
-  | { readonly state: 'reconnecting'; readonly attempt: number; readonly error?: ErrorInfo };
+  /** The session it is getting back (so the window can still say where it was). */
+  | { readonly state: 'reconnecting'; readonly attempt: number; readonly error?: ErrorInfo; readonly session: SessionInfo };
 
 export interface Settings {
   readonly downloadDir: string;

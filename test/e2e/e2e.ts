@@ -14,6 +14,7 @@ import { afterEach, expect } from 'vitest';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { REPO, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { launchChromium } from '../helpers/chromium.js';
+import { Proxy } from '../helpers/proxy.js';
 
 export const SCREENSHOTS = path.join(REPO, 'test-results', 'screenshots');
 const RENDERER = path.join(REPO, 'dist', 'renderer', 'index.html');
@@ -210,4 +211,95 @@ export function checkAfterEach(e2e: () => E2E | undefined): void {
 export async function screenshot(page: Page, name: string): Promise<void> {
   // Transitions are finished first, so the picture shows the state the DOM is in.
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), animations: 'disabled' });
+}
+
+// ---- helpers for transfer controls, tree operations and reconnects (additive) ----------
+
+/** The same server reached through another port on 127.0.0.1 (e.g. a test/helpers/proxy.ts Proxy). */
+export function throughPort(server: Ferryd, port: number): Ferryd {
+  return { ...server, port, cliArgs: (user: string) => ['--host', server.host, '--port', String(port), '--user', user, ...(server.plain ? ['--plain'] : [])] };
+}
+
+/**
+ * Log in through a new TCP proxy in front of `server` (test/helpers/proxy.ts: it can slow
+ * the traffic down, cut it, stop listening for a while). When `previous` is given, the page
+ * disconnects first and that proxy is closed: the transfers that follow use new
+ * connections, whose kernel buffers are small again (a connection that once ran at full
+ * speed can swallow a 12 MiB file before any throttle is felt).
+ */
+export async function logInThroughProxy(page: Page, server: Ferryd, user: TestUser, previous?: Proxy | null): Promise<Proxy> {
+  if (previous) {
+    await page.getByRole('button', { name: 'Disconnect', exact: true }).click();
+    await connectForm(page).waitFor();
+    await previous.close();
+  }
+  const proxy = await Proxy.start(server.port);
+  await logIn(page, throughPort(server, proxy.port), user);
+  return proxy;
+}
+
+/** A file's row progress bar (`row` picks one when the name has several rows). */
+export function transferBar(page: Page, name: string, row: Locator = transferRow(page, name)): Locator {
+  return row.getByRole('progressbar', { name: `${name} progress`, exact: true });
+}
+
+/** What a row's progress bar says: its aria-valuenow and the state in its aria-valuetext ("42%, Paused"). */
+export interface TransferStatus {
+  readonly percent: number;
+  readonly state: string;
+}
+
+/** The status of a file's row now, or null while there is no such row (for expect.poll). */
+export async function transferStatus(page: Page, name: string, row: Locator = transferRow(page, name)): Promise<TransferStatus | null> {
+  const bar = transferBar(page, name, row);
+  if ((await bar.count()) !== 1) return null;
+  const [now, text] = await Promise.all([bar.getAttribute('aria-valuenow', { timeout: 2000 }), bar.getAttribute('aria-valuetext', { timeout: 2000 })]).catch(
+    () => [null, null] as const,
+  );
+  if (now === null || text === null) return null;
+  return { percent: Number(now), state: text.replace(/^\d+%, /, '') };
+}
+
+/** Wait until a file's row shows `state` (the badge word: "Paused", "Cancelled", …). */
+export async function waitTransferState(page: Page, name: string, state: string, row: Locator = transferRow(page, name), timeout = 20_000): Promise<void> {
+  await expect.poll(async () => (await transferStatus(page, name, row))?.state ?? null, { timeout, interval: 50 }).toBe(state);
+  await row.getByText(state, { exact: true }).first().waitFor();
+}
+
+/** The pane-wide queue buttons of the Transfers region ("Pause all", "Clear finished", …). */
+export function transfersButton(page: Page, name: string): Locator {
+  return page.getByRole('region', { name: 'Transfers' }).getByRole('button', { name, exact: true });
+}
+
+/** A row's own button ("Pause NAME", "Resume NAME", "Cancel NAME", "Retry NAME"). */
+export function rowButton(page: Page, action: 'Pause' | 'Resume' | 'Cancel' | 'Retry', name: string, row: Locator = transferRow(page, name)): Locator {
+  return row.getByRole('button', { name: `${action} ${name}`, exact: true });
+}
+
+/** The tree's filter box (type=search; Escape clears it). */
+export const filterBox = (page: Page): Locator => page.getByRole('searchbox', { name: 'Filter', exact: true });
+
+/**
+ * Drag with the mouse, as a person does (the browser makes the real dragstart, dragenter,
+ * dragover, drop and dragend events, with one DataTransfer): press on `source`, move over
+ * `target` (at `position` inside it, default its middle), run `whileOver` there (e.g. to
+ * take a picture of the highlight), release.
+ */
+export async function mouseDrag(
+  source: Locator,
+  target: Locator,
+  options: { position?: { x: number; y: number }; whileOver?: () => Promise<void> } = {},
+): Promise<void> {
+  const page = source.page();
+  await source.hover();
+  await page.mouse.down();
+  const box = await target.boundingBox();
+  if (!box) throw new Error('the drop target is not visible');
+  const at = options.position ?? { x: box.width / 2, y: box.height / 2 };
+  // Chromium fires dragenter when the pointer reaches an element and dragover only as it
+  // moves on inside it: arrive a little to the left, then move onto the point.
+  await page.mouse.move(box.x + at.x - 4, box.y + at.y, { steps: 4 });
+  await page.mouse.move(box.x + at.x, box.y + at.y, { steps: 2 });
+  await options.whileOver?.();
+  await page.mouse.up();
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { callBackend, createBackend, type Backend, type BackendOptions, type SecretStore } from '../../electron/engine/backend.js';
 import { ConsoleHistory } from '../../electron/engine/console-history.js';
@@ -624,6 +625,27 @@ describe('dispose', () => {
     await c.waitTransfers(views.map((v) => v.id));
     await waitFor(() => released === 1, 5000, 'release');
     expect(await readdir(path.join(aliceHome, 'dropped'))).toEqual(['f.txt']);
+
+    // A cancelled row offers Retry, so its files stay until it is retried to the end or cleared.
+    await c.ok('settings:set', { concurrency: 1 });
+    await mkdir(path.join(spool, 'second'));
+    await writeFile(path.join(spool, 'second', 'a-big.bin'), randomBytes(24 * 1024 * 1024));
+    await writeFile(path.join(spool, 'second', 'b-small.txt'), 'retry me');
+    let releasedSecond = 0;
+    const second = await c.backend.uploadSpooled([path.join(spool, 'second')], '/', async () => {
+      releasedSecond++;
+    });
+    const [big, small] = (second as { value: TransferView[] }).value;
+    expect(small!.name).toBe('b-small.txt');
+    await c.ok('transfers:cancel', small!.id);
+    expect((await c.waitTransfers([big!.id, small!.id])).map((t) => t.state)).toEqual(['done', 'cancelled']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(releasedSecond).toBe(0);
+    await c.ok('transfers:retry', small!.id);
+    expect((await c.waitTransfers([small!.id], ['done', 'failed']))[0]!.state).toBe('done');
+    await waitFor(() => releasedSecond === 1, 5000, 'release after the retry');
+    expect(await readFile(path.join(aliceHome, 'second', 'b-small.txt'), 'utf8')).toBe('retry me');
+    await c.ok('settings:set', { concurrency: 4 });
 
     let refusedRelease = 0;
     const refused = await c.backend.uploadSpooled([path.join(spool, 'missing')], '/', async () => {

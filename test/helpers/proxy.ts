@@ -2,7 +2,8 @@
  * A TCP proxy on 127.0.0.1 between a client and ferryd, for tests that must see or shape
  * the traffic: it counts the bytes each way (proof that a resume sent less than the whole
  * file), can slow either direction down (so a transfer is reliably still running when the
- * test interrupts it), can stall the client's uploads, and can cut every connection.
+ * test interrupts it), can stall the client's uploads, can cut every connection, and can
+ * stop listening for a while (new connections are refused, as by a host whose server is down).
  */
 import net from 'node:net';
 import { onCleanup } from './harness.js';
@@ -82,8 +83,32 @@ export class Proxy {
     this.sockets.clear();
   }
 
+  /**
+   * Stop listening: new connections are refused by the OS (ECONNREFUSED), as when the server
+   * is down; connections already open are left alone (cut() drops them). listenAgain() ends it.
+   * (A proxy that accepted and then closed would look like a full server, which clients retry
+   * differently.)
+   */
+  refuse(): void {
+    // close() stops accepting at once; its callback would wait for the open connections.
+    if (this.server.listening) this.server.close();
+  }
+
+  /** Listen again, on the same port, after refuse(). */
+  async listenAgain(): Promise<void> {
+    if (this.server.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.cut();
+    if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

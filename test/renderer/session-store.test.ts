@@ -89,7 +89,7 @@ describe('session store', () => {
     const onDisconnected = vi.fn();
     const store = createSessionStore(api, { onConnected, onDisconnected });
     api.emit('session:state', { state: 'connected', session });
-    api.emit('session:state', { state: 'reconnecting', attempt: 2, error: { code: 'ECONN', message: 'lost' } });
+    api.emit('session:state', { state: 'reconnecting', attempt: 2, error: { code: 'ECONN', message: 'lost' }, session });
     expect(store.getState().connection).toMatchObject({ state: 'reconnecting', attempt: 2 });
     api.emit('session:state', { state: 'connected', session });
     expect(onConnected.mock.calls.map((c) => c[1])).toEqual([true, false]);

@@ -143,6 +143,7 @@ export function ConsolePane() {
 function CommandLine() {
   const { console: consoleStore } = useStores();
   const session = useSession(currentSession);
+  const reconnecting = useSession((s) => s.connection.state === 'reconnecting');
   const cwd = useTree((s) => s.cwd);
   const input = useConsole((s) => s.input);
   const running = useConsole((s) => s.running);
@@ -189,7 +190,7 @@ function CommandLine() {
           spellCheck={false}
           autoComplete="off"
           autoCapitalize="off"
-          placeholder={!session ? 'Connect to run commands' : !mayExec ? 'Not allowed for this account' : running ? 'Running… (Ctrl+C cancels)' : 'Type a command and press Enter'}
+          placeholder={!session ? (reconnecting ? 'Reconnecting…' : 'Connect to run commands') : !mayExec ? 'Not allowed for this account' : running ? 'Running… (Ctrl+C cancels)' : 'Type a command and press Enter'}
           aria-describedby={session && !mayExec ? 'exec-denied' : undefined}
           onChange={(e) => c.setInput(e.target.value)}
           onKeyDown={onKeyDown}

@@ -1,5 +1,5 @@
 /** The top bar: the app, the connections toggle, where we are connected, settings, Disconnect. */
-import { currentSession } from '../state/session-store.js';
+import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useUi } from '../state/stores-context.js';
 import { Icon } from './icons.js';
 import { connectionLabel } from './status-bar.js';
@@ -7,7 +7,7 @@ import { connectionLabel } from './status-bar.js';
 export function HeaderBar() {
   const { session, ui } = useStores();
   const connection = useSession((s) => s.connection);
-  const info = useSession(currentSession);
+  const info = useSession(shownSession);
   const sidebarOpen = useUi((s) => s.sidebarOpen);
   const live = connection.state === 'connected' || connection.state === 'reconnecting';
   return (
@@ -35,10 +35,11 @@ export function HeaderBar() {
       <div className="header-session">
         {info ? (
           <>
-            <span className="dot ok" aria-hidden="true" />
+            <span className={`dot ${connection.state === 'connected' ? 'ok' : 'warn'}`} aria-hidden="true" />
             <span className="selectable">
               {info.user.name}@{info.host}:{info.port}
             </span>
+            {connection.state === 'reconnecting' && <span className="muted">{connectionLabel(connection.state, connection.attempt)}</span>}
           </>
         ) : (
           <span className="muted">{connectionLabel(connection.state, connection.state === 'reconnecting' ? connection.attempt : undefined)}</span>

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } 
 import { TREE_DRAG_TYPE, readDrop, readPicked, type DroppedFiles } from '../drop.js';
 import { fileActions } from '../file-actions.js';
 import { formatError } from '../logic/format.js';
-import { crumbs, displayPath, isInside } from '../logic/remote-path.js';
+import { crumbs, displayPath, isInside, parentPath } from '../logic/remote-path.js';
 import type { SortKey } from '../logic/tree-rows.js';
 import { currentSession } from '../state/session-store.js';
 import { useSession, useStores, useTransfers, useTree, useUi } from '../state/stores-context.js';
@@ -19,11 +19,14 @@ export function RemotePane() {
   const stores = useStores();
   const { tree, transfers, ui } = stores;
   const connected = useSession((s) => currentSession(s) !== null);
+  const reconnecting = useSession((s) => s.connection.state === 'reconnecting');
   const cwd = useTree((s) => s.cwd);
   const menuOpen = useUi((s) => s.menu !== null);
   const actions = useMemo(() => fileActions(stores), [stores]);
   const treeRef = useRef<HTMLDivElement>(null);
   const [dropTarget, setDropTarget] = useState<string | null>(null);
+  /** Whether the drag over the pane is tree rows being moved (not files being uploaded). */
+  const [dropMoves, setDropMoves] = useState(false);
   const dragged = useRef<readonly string[] | null>(null);
 
   const upload = async (read: Promise<DroppedFiles> | DroppedFiles, dir: string): Promise<void> => {
@@ -58,7 +61,8 @@ export function RemotePane() {
     const { path } = targetOf(e);
     if (internal) {
       const paths = dragged.current ?? [];
-      if (paths.some((p) => isInside(p, path))) {
+      // Into itself or a folder inside it, or where it already is: there is nothing to move.
+      if (paths.some((p) => isInside(p, path)) || (paths.length > 0 && paths.every((p) => parentPath(p) === path))) {
         e.dataTransfer.dropEffect = 'none';
         setDropTarget(null);
         return;
@@ -67,6 +71,7 @@ export function RemotePane() {
     e.preventDefault();
     e.dataTransfer.dropEffect = internal ? 'move' : 'copy';
     if (dropTarget !== path) setDropTarget(path);
+    if (dropMoves !== internal) setDropMoves(internal);
   };
 
   const onDragLeave = (e: DragEvent<HTMLElement>) => {
@@ -121,9 +126,16 @@ export function RemotePane() {
           <TreeEmptyState />
           {dropTarget !== null && dropTarget === cwd && (
             <div className="drop-hint" aria-hidden="true">
-              <Icon name="upload" /> Drop to upload to {displayPath(cwd)}
+              <Icon name={dropMoves ? 'folder' : 'upload'} /> {dropMoves ? 'Drop to move to' : 'Drop to upload to'} {displayPath(cwd)}
             </div>
           )}
+        </div>
+      ) : reconnecting ? (
+        // The connection dropped and the app is logging in again by itself: nothing to do.
+        <div className="empty-state">
+          <Icon name="server" className="big-icon" />
+          <p className="empty-title">Connection lost</p>
+          <p className="muted">Reconnecting… The files show again, and transfers go on, once the server is back.</p>
         </div>
       ) : (
         <div className="empty-state">

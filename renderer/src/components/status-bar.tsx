@@ -1,6 +1,6 @@
 /** The bottom line: connection state, who and where, the folder, quota and the server key. */
 import { formatBytes } from '../logic/format.js';
-import { currentSession } from '../state/session-store.js';
+import { shownSession } from '../state/session-store.js';
 import { useSession, useTree } from '../state/stores-context.js';
 
 export function connectionLabel(state: string, attempt?: number): string {
@@ -19,7 +19,7 @@ export function connectionLabel(state: string, attempt?: number): string {
 export function StatusBar() {
   const connection = useSession((s) => s.connection);
   const connecting = useSession((s) => s.connecting);
-  const session = useSession(currentSession);
+  const session = useSession(shownSession);
   const df = useSession((s) => s.df);
   const cwd = useTree((s) => s.cwd);
   const state = connecting && connection.state === 'disconnected' ? 'connecting' : connection.state;

@@ -35,7 +35,7 @@ function TransfersHeader() {
         <span className="muted small" aria-live="polite">
           {totals.count === 0
             ? 'none'
-            : `${totals.done} of ${totals.count} done${totals.failed ? ` · ${totals.failed} failed` : ''}${totals.unfinished ? ` · ${formatBytes(totals.bytes)} of ${formatBytes(totals.size)}` : ''}`}
+            : `${totals.done} of ${totals.count} done${totals.failed ? ` · ${totals.failed} failed` : ''}${totals.cancelled ? ` · ${totals.cancelled} cancelled` : ''}${totals.unfinished ? ` · ${formatBytes(totals.bytes)} of ${formatBytes(totals.size)}` : ''}`}
         </span>
         {totals.count > 0 && (
         <div

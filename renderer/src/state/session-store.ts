@@ -126,6 +126,12 @@ export function currentSession(state: Pick<SessionState, 'connection'>): Session
   return state.connection.state === 'connected' ? state.connection.session : null;
 }
 
+/** The session shown in the header and status bar: the live one, or the one being got back. */
+export function shownSession(state: Pick<SessionState, 'connection'>): SessionInfo | null {
+  const c = state.connection;
+  return c.state === 'connected' || c.state === 'reconnecting' ? c.session : null;
+}
+
 export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): SessionStore {
   /** Every change of connection goes through here, so the hooks fire once per transition. */
   const applyConnection = (next: ConnectionState): void => {
