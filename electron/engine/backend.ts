@@ -827,7 +827,9 @@ function protocolMismatch(error: FerryError, hostPort: string, plain: boolean): 
   if (error.code !== 'ETOOBIG' && !tlsFailure && !silentClose) return error;
   return new FerryError(
     'EPROTO',
-    `${hostPort} did not answer like a Ferry server${plain ? ' speaking plain TCP' : ' over TLS'}: check the port, and use "plain" only if the server runs with --plain.`,
+    plain
+      ? `${hostPort} did not answer like a Ferry server without encryption: check the port, and turn off "No encryption" unless the server runs with --plain.`
+      : `${hostPort} did not answer like a Ferry server over TLS: check the port, and turn on "No encryption" only if the server runs with --plain.`,
   );
 }
 

@@ -163,7 +163,9 @@ export class ClientConnection {
       conn.close();
       const e = toFerryError(err);
       // Closed before the hello was answered: how a TLS server without room says "busy".
-      if (e.code === 'ECONN' && !(REFUSED in e)) throw Object.assign(e, { [REFUSED]: true });
+      // (On plain TCP a busy server says EBUSY; a silent close there is a TLS server
+      // hanging up on a plain client, which no retry will fix.)
+      if (!options.plain && e.code === 'ECONN' && !(REFUSED in e)) throw Object.assign(e, { [REFUSED]: true });
       throw e;
     }
     return conn;

@@ -38,7 +38,7 @@ describe('format', () => {
   it('explains connection errors', () => {
     expect(connectHint({ code: 'EAUTH', message: '' })).toMatch(/password/);
     expect(connectHint({ code: 'ECONN', message: '' })).toMatch(/host and port/);
-    expect(connectHint({ code: 'EPROTO', message: '' })).toMatch(/protocol/);
+    expect(connectHint({ code: 'EPROTO', message: '' })).toMatch(/encryption/);
     expect(connectHint({ code: 'ENOENT', message: '' })).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
  * the current connection (while connected). Errors appear right under the form, in words
  * a person can act on.
  */
-import { useId, type FormEvent } from 'react';
+import { useEffect, useId, useRef, type FormEvent } from 'react';
 import type { Profile } from '../../../shared/common/contract.js';
 import { connectHint, formatError } from '../logic/format.js';
 import { currentSession } from '../state/session-store.js';
@@ -89,6 +89,11 @@ function ConnectForm() {
 
   // "Enter the password" needs no hint about a wrong one.
   const hint = error && !(error.code === 'EAUTH' && draft.password === '') ? connectHint(error) : null;
+  // An error makes the form taller: keep Connect in view (a short window would hide it).
+  const buttons = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (error || problem) buttons.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [error, problem]);
   return (
     <form className="panel-section connect-form" aria-labelledby="connect-heading" onSubmit={submit} noValidate>
       <h2 id="connect-heading" className="section-title">
@@ -152,7 +157,7 @@ function ConnectForm() {
           ? 'Ferry keeps a key derived from the login (never the password), encrypted by the system’s secure storage.'
           : 'The password is used for this login only.'}
       </p>
-      <div className="button-row">
+      <div className="button-row" ref={buttons}>
         <button type="submit" className="button primary" disabled={connecting}>
           {connecting ? 'Connecting…' : 'Connect'}
         </button>

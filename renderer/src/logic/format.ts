@@ -38,10 +38,10 @@ export function formatDate(ms: number, now: number = Date.now()): string {
   if (!Number.isFinite(ms) || ms <= 0) return '';
   const d = new Date(ms);
   const today = new Date(now);
-  timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
   if (sameDay(d, today)) return `Today ${timeFormat.format(d)}`;
   if (d.getFullYear() === today.getFullYear()) {
-    dateFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    dateFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
     return dateFormat.format(d);
   }
   yearFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
@@ -63,7 +63,7 @@ export function connectHint(error: ErrorInfo): string | null {
     case 'ETIMEDOUT':
       return 'The server could not be reached. Check the host and port, and that ferryd is running and reachable.';
     case 'EPROTO':
-      return 'The server does not speak a protocol this version of Ferry understands (or it is not a Ferry server, or TLS settings differ).';
+      return 'This is not a Ferry server, or its encryption setting differs from this connection’s (see “No encryption”).';
     case 'EHOSTKEY':
       return 'The server key does not match the one recorded for this host.';
     default:
