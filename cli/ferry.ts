@@ -34,7 +34,8 @@ Options:
   --port P      port (default 7070, or FERRY_PORT)
   --user U      user name (default FERRY_USER or your login name)
   --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too)
-  --concurrency N   files transferred at once (default 4)
+  --concurrency N   files transferred at once (default 4; small files are
+                    pipelined, many at a time on each of these lanes)
 The password comes from FERRY_PASSWORD or is asked for. Known host keys are kept in
 FERRY_CONFIG_DIR (default: your OS's config folder).`;
 
@@ -104,6 +105,8 @@ async function transfer(
   const queue = new TransferQueue(session, {
     concurrency: options.concurrency,
     conflict: options.skipExisting ? 'skip' : 'overwrite',
+    // Nothing else runs on this thread: small files are read and written directly.
+    blockingSmallIo: true,
   });
   const printer = new ProgressPrinter(process.stderr);
   queue.on((event) => printer.onEvent(event));

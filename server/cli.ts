@@ -10,6 +10,7 @@ import { createVerifier } from '../shared/node/scram.js';
 import { FerryServer } from './server.js';
 import { parseLimits, type Limits } from './server-context.js';
 import { UserStore, validateUserName } from './user-store.js';
+import { flushLog } from './log.js';
 
 const USAGE = `Usage:
   ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain]
@@ -132,6 +133,7 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
+      flushLog();
       process.stderr.write(`${new Date().toISOString()} ${signal}: stopping (partial uploads are kept for resume)\n`);
       // A failing close (say, a commit that cannot be flushed) must still end the process.
       void server

@@ -14,6 +14,7 @@ import {
   REQUEST_TYPES,
   Request,
   SUPPORTED_VERSIONS,
+  WHOLE_PUT_MAX,
   describeIssues,
 } from '../shared/common/messages.js';
 import { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
@@ -22,6 +23,8 @@ import { addressKey } from './auth-throttle.js';
 import { startExec, type RunningExec } from './exec-runner.js';
 import type { ServerContext, Session } from './server-context.js';
 import type { Account, Upload } from './storage.js';
+import { fastRequest } from './fast-requests.js';
+import { smallBuffer } from './small-buffers.js';
 
 type Req<T extends Request['type']> = Extract<Request, { type: T }>;
 
@@ -58,9 +61,16 @@ export class Connection {
    */
   private readonly ids = new Map<number, object>();
   private inFlight = 0;
+  /** Small puts read whole and waiting for their commit, and their body bytes. */
+  private committing = 0;
+  private committingBytes = 0;
+  /** The admission of the last small put (the next one waits for it). */
+  private admitting: Promise<void> = Promise.resolve();
   private execsRunning = 0;
   private slotWaiter: (() => void) | undefined;
   private closed = false;
+  /** send() has corked the socket until the end of this turn (see coalesce()). */
+  private corked = false;
   /** A connection-level error was sent (or is being sent): never send a second one. */
   private errorSent = false;
   /** Set by shutdown(): an upload body being read stops at the next chunk (partial kept). */
@@ -203,6 +213,7 @@ export class Connection {
    * so a client may reuse the id as soon as it has the reply.
    */
   private send(header: FrameHeader, body?: Uint8Array): Promise<void> {
+    this.coalesce();
     const id = header.id;
     if (id === undefined || (header.type !== 'ok' && header.type !== 'error')) return this.writer.send(header, body);
     return this.writer.exclusive(async () => {
@@ -212,10 +223,30 @@ export class Connection {
     });
   }
 
+  /**
+   * Replies sent in one turn of the event loop leave in one socket write (one TLS record
+   * when they fit): a group commit answers dozens of puts at once, and a write (and a TLS
+   * record) per reply would cost more than the replies themselves.
+   */
+  private coalesce(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
   /** Read the next request, validated. Closes (by throwing) on anything malformed. */
   private async nextRequest(): Promise<Request | null> {
     const header = await this.reader.next();
     if (header === null) return null;
+    const fast = fastRequest(header);
+    if (fast !== undefined) {
+      if ((header.size ?? 0) > 0 && fast.type !== 'put') throw new FerryError('EPROTO', `a "${header.type}" request has no body`);
+      return fast;
+    }
     if (!REQUEST_TYPES.has(header.type)) {
       throw new FerryError('EPROTO', `unknown request type "${header.type.slice(0, 40)}"`);
     }
@@ -396,7 +427,8 @@ export class Connection {
 
   /** Wait while too many requests are running (pipelining is bounded). */
   private async slot(): Promise<void> {
-    while (this.inFlight >= this.ctx.limits.maxInFlight) {
+    const { maxInFlight, maxCommitting, maxCommittingBytes } = this.ctx.limits;
+    while (this.inFlight >= maxInFlight || this.committing >= maxCommitting || this.committingBytes >= maxCommittingBytes) {
       await new Promise<void>((resolve) => (this.slotWaiter = resolve));
       this.slotWaiter = undefined;
     }
@@ -449,6 +481,8 @@ export class Connection {
         return this.send({ type: 'ok', id: req.id, ...(await storage.uploadInfo(account, cwd, req.path)) });
       case 'get':
         return this.get(req);
+      case 'read':
+        return this.read(req);
       case 'exec':
         return this.exec(req);
       case 'cancel': {
@@ -473,9 +507,13 @@ export class Connection {
     if (size !== req.total - req.offset) {
       throw new FerryError('EPROTO', `"put" body must be total - offset = ${req.total - req.offset} bytes, not ${size}`);
     }
+    // A small file from its start: read it whole, then store it in the background.
+    if (req.offset === 0 && size <= WHOLE_PUT_MAX) return this.putWhole(req, size);
     const started = Date.now();
     let upload: Upload;
     try {
+      // After the small puts before it: uploads are admitted in the order they came.
+      await this.admitting;
       upload = await this.ctx.storage.beginUpload(account, this.ses.cwd, req.path, {
         offset: req.offset,
         total: req.total,
@@ -561,6 +599,52 @@ export class Connection {
       });
   }
 
+  /**
+   * A small put: its body and put-end are read in line (the stream stays in step), then
+   * it is checked and committed while the next requests are read, so the puts of a
+   * pipeline are stored together (one group commit) instead of one after another.
+   */
+  private async putWhole(req: Req<'put'>, size: number): Promise<void> {
+    const { account, cwd } = this.ses;
+    const started = Date.now();
+    const body = smallBuffer(size);
+    let filled = 0;
+    for await (const chunk of this.reader.body()) filled += chunk.copy(body, filled);
+    if (filled !== size) throw new FerryError('EPROTO', `"put" body of ${filled} bytes, not ${size}`);
+    const sha256 = await this.expectPutEnd(req.id);
+    this.committing++;
+    this.committingBytes += size;
+    // Admitted in the order they came (as streamed puts are), committed together.
+    const admitted = this.admitting.then(() =>
+      this.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime }, body, sha256),
+    );
+    this.admitting = admitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    void admitted
+      .then(({ committed }) => committed)
+      .then(
+        (result) => {
+          this.ctx.log(`put user=${account.name} ${result.skipped ? 'skipped' : `${req.total} bytes ok`} ${Date.now() - started} ms`);
+          const { size: fileSize, ...rest } = result;
+          return this.send({ type: 'ok', id: req.id, ...rest, fileSize });
+        },
+        (err) => {
+          const e = toFerryError(err);
+          const stored = e.code === 'ECHECKSUM' || e.code === 'EIO' || e.code === 'ENOSPC';
+          this.ctx.log(`put user=${account.name} ${stored ? 'failed' : 'refused'} ${e.code}`);
+          return this.sendError(req.id, e);
+        },
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        this.committing--;
+        this.committingBytes -= size;
+        this.slotWaiter?.();
+      });
+  }
+
   private async expectPutEnd(id: number): Promise<string> {
     const end = await this.nextRequest();
     if (end === null) throw new FerryError('ECONN', 'connection closed before "put-end"');
@@ -589,6 +673,18 @@ export class Connection {
       this.running.delete(req.id);
       await download.close();
     }
+  }
+
+  /** A whole small file in one `ok` frame with its SHA-256 (ETOOBIG: use `get`). */
+  private async read(req: Req<'read'>): Promise<void> {
+    const { account } = this.ses;
+    const started = Date.now();
+    const file = await this.ctx.storage.readWhole(account, this.ses.cwd, req.path, req.max);
+    this.ctx.log(`read user=${account.name} ${file.data.length} bytes ok ${Date.now() - started} ms`);
+    await this.send(
+      { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, sha256: file.sha256 },
+      file.data,
+    );
   }
 
   private async exec(req: Req<'exec'>): Promise<void> {

@@ -16,12 +16,15 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
-import type { Df, Entry, EntryType, UploadInfo } from '../shared/common/messages.js';
+import { READ_MAX, type Df, type Entry, type EntryType, type PutResult, type UploadInfo } from '../shared/common/messages.js';
 import { formatBytes } from '../shared/common/size.js';
-import type { Account, Download, Storage, Upload, UploadRequest } from './storage.js';
+import type { Account, Download, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
 import { LocalDownload } from './storage-download.js';
 import { SyncBatcher } from './storage-sync.js';
-import { LocalUpload, SkippedUpload, lstatOrNull, type UploadTarget } from './storage-upload.js';
+import { LocalUpload, SkippedUpload, type UploadTarget } from './storage-upload.js';
+import { WholeUpload, tooBig } from './storage-whole.js';
+import { smallBuffer } from './small-buffers.js';
+import { lstatOrNull, openFd, readFd, realpathNative, statPath } from './fs-calls.js';
 import { UsageTracker, walkBytes } from './storage-usage.js';
 
 export interface LocalStorageOptions {
@@ -39,9 +42,68 @@ interface Home {
 
 // Not every platform has O_NOFOLLOW (Windows); there the realpath checks have to do.
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const READ_WHOLE_FLAGS = fs.constants.O_RDONLY | O_NOFOLLOW | (fs.constants.O_NONBLOCK ?? 0);
 const HASH_READ_BYTES = 1024 * 1024;
 const LIST_PARALLEL = 64;
 const MAX_RENAME_TRIES = 10_000;
+/**
+ * How long the resolution of a home or a folder (realpath, jail check, "is a folder") is
+ * shared by the requests that need it: a burst of small files into one folder resolves it
+ * once per window instead of once per file. Short on purpose (a commit's fsync takes
+ * longer), and cleared by every rename, delete and command of the server's own.
+ */
+const RESOLVE_WINDOW_MS = 5;
+
+/** Everything admit() settled for an upload; the caller owns its lock and reservation. */
+interface Admission {
+  readonly offset: number;
+  readonly total: number;
+  readonly need: number;
+  readonly have: number;
+  readonly tracker: UsageTracker;
+  readonly partialName: string;
+  readonly partialDir: string;
+  readonly partialPath: string;
+  readonly chosen: UploadTarget;
+  readonly unlock: () => void;
+  readonly pickFreeName: (taken: UploadTarget) => Promise<UploadTarget>;
+}
+
+/**
+ * Results of lookups shared for a short window: one still running is always shared; a
+ * finished one for `windowMs` after it settled. Failures are never kept.
+ */
+class SharedLookups<T> {
+  private readonly entries = new Map<string, { done: number; value: Promise<T> }>();
+
+  constructor(private readonly windowMs: number) {}
+
+  get(key: string, lookup: () => Promise<T>): Promise<T> {
+    const hit = this.entries.get(key);
+    if (hit && (hit.done === 0 || performance.now() - hit.done < this.windowMs)) return hit.value;
+    if (this.entries.size >= 4096) this.prune();
+    const entry = { done: 0, value: lookup() };
+    this.entries.set(key, entry);
+    entry.value.then(
+      () => {
+        entry.done = performance.now();
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.value;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private prune(): void {
+    const now = performance.now();
+    for (const [key, entry] of this.entries) if (entry.done !== 0 && now - entry.done >= this.windowMs) this.entries.delete(key);
+  }
+}
 
 const outside = (): FerryError => new FerryError('EACCES', 'Access denied: the path leads outside your home.');
 
@@ -115,6 +177,8 @@ export class LocalStorage implements Storage {
   private readonly trackers = new Map<string, UsageTracker>();
   /** Virtual paths with an upload in progress, per account. */
   private readonly locks = new Map<string, Set<string>>();
+  /** Real paths of homes and folders, shared for a few milliseconds (see RESOLVE_WINDOW_MS). */
+  private readonly resolved = new SharedLookups<string>(RESOLVE_WINDOW_MS);
 
   constructor(options: LocalStorageOptions) {
     this.root = path.resolve(options.root);
@@ -253,6 +317,7 @@ export class LocalStorage implements Storage {
       const src = this.normalize(cwd, from);
       const dst = this.normalize(cwd, to);
       if (src === '/' || dst === '/') throw new FerryError('EACCES', 'Access denied: your home cannot be renamed.');
+      this.resolved.clear();
       const [a, b] = await Promise.all([this.entryOf(home, src), this.entryOf(home, dst)]);
       const srcSt = await fsp.lstat(a.host);
       if (a.host === b.host) return dst;
@@ -279,6 +344,7 @@ export class LocalStorage implements Storage {
       const home = await this.home(account);
       const vpath = this.normalize(cwd, target);
       if (vpath === '/') throw new FerryError('EACCES', 'Access denied: your home cannot be deleted.');
+      this.resolved.clear();
       const { host } = await this.entryOf(home, vpath);
       const st = await fsp.lstat(host);
       const tracker = this.tracker(account, home);
@@ -337,136 +403,227 @@ export class LocalStorage implements Storage {
 
   async beginUpload(account: Account, cwd: string, target: string, request: UploadRequest): Promise<Upload> {
     return guard(async () => {
-      const { offset, total } = request;
-      checkCount(offset, 'offset');
-      checkCount(total, 'size');
-      if (offset > total) throw new FerryError('EINVAL', 'The resume offset is past the end of the file.');
-      const home = await this.home(account);
-      const vpath = this.normalize(cwd, target);
-      if (vpath === '/') throw new FerryError('EISDIR');
-      const { parent, host } = await this.entryOf(home, vpath);
-      if (!(await fsp.stat(parent)).isDirectory()) throw new FerryError('ENOTDIR');
-
-      const locks = this.locksOf(home);
-      if (locks.has(vpath)) throw new FerryError('EBUSY');
-      locks.add(vpath);
-      const held = [vpath];
-      const unlock = (): void => {
-        for (const p of held) locks.delete(p);
-        held.length = 0;
-      };
-      let started = false;
+      const admitted = await this.admit(account, cwd, target, request);
+      if (admitted instanceof SkippedUpload) return admitted;
+      const { offset, total, need, have, tracker, partialName, partialDir, partialPath, chosen, unlock } = admitted;
+      let handle: fsp.FileHandle | null = null;
       try {
-        const existing = await lstatOrNull(host);
-        if (existing?.isDirectory()) throw new FerryError('EISDIR');
-        let chosen: UploadTarget = { path: vpath, host };
-        if (existing) {
-          if (request.exists === 'fail') throw new FerryError('EEXIST');
-          if (request.exists === 'skip') return new SkippedUpload(vpath, existing.size);
-          if (request.exists === 'rename') chosen = await this.freeName(locks, held, parent, vpath);
+        await fsp.mkdir(partialDir, { recursive: true, mode: 0o700 });
+        const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | O_NOFOLLOW;
+        if (offset === 0) {
+          tracker.startChange();
+          try {
+            handle = await fsp.open(partialPath, flags | fs.constants.O_TRUNC, 0o666);
+            tracker.activePartials.set(partialName, 0);
+          } finally {
+            tracker.endChange(handle ? -have : 0);
+          }
+        } else {
+          handle = await fsp.open(partialPath, flags, 0o666);
         }
-
-        const partialName = this.partialName(vpath);
-        const partialDir = this.partialDir(home);
-        const partialPath = path.join(partialDir, partialName);
-        const partialSt = await lstatOrNull(partialPath);
-        const have = partialSt?.isFile() ? partialSt.size : 0;
-        if (offset > 0 && have !== offset) {
-          throw new FerryError(
-            'EOFFSET',
-            `The resume offset (${offset}) does not match what the server holds (${have} bytes).`,
-            { offset: have },
-          );
+        // Big uploads hash in the worker thread, alongside the disk writes.
+        const hash = createStreamHash(total);
+        try {
+          if (offset > 0) await hashPrefix(handle, offset, hash);
+        } catch (err) {
+          hash.dispose();
+          throw err;
         }
+        return new LocalUpload({
+          target: chosen,
+          exists: request.exists,
+          partialPath,
+          partialName,
+          handle,
+          hash,
+          offset,
+          total,
+          mtime: request.mtime,
+          tracker,
+          reserved: need,
+          batcher: this.batcher,
+          pickFreeName: admitted.pickFreeName,
+          unlock,
+          log: this.log,
+        });
+      } catch (err) {
+        await handle?.close().catch(() => undefined);
+        tracker.release(need);
+        if (handle && offset === 0) {
+          // Nothing of the old partial is left: do not leave an empty one behind.
+          await fsp.unlink(partialPath).catch(() => undefined);
+        }
+        tracker.activePartials.delete(partialName);
+        unlock();
+        throw err;
+      }
+    });
+  }
 
-        const tracker = this.tracker(account, home);
-        const need = total - offset;
-        // Starting over truncates the old partial, which gives its bytes back.
-        const freed = offset === 0 ? have : 0;
-        if (account.quota !== null) {
+  /**
+   * A whole small file in one go: the same checks as beginUpload() (jail, policy, lock,
+   * quota), then the SHA-256 of `data`, then a durable commit in the next group. Nothing
+   * is written before the hash has matched.
+   */
+  async putWhole(
+    account: Account,
+    cwd: string,
+    target: string,
+    request: Omit<UploadRequest, 'offset' | 'total'>,
+    data: Buffer,
+    sha256: string,
+  ): Promise<{ readonly committed: Promise<PutResult> }> {
+    const admitted = await guard(() => this.admit(account, cwd, target, { ...request, offset: 0, total: data.length }, true));
+    if (admitted instanceof SkippedUpload) return { committed: admitted.commit() };
+    const { need, tracker, partialName, partialDir, partialPath, chosen, unlock } = admitted;
+    let held = true;
+    // Once the file is in place, its bytes are counted in the usage and its path may be
+    // uploaded again: the reservation and the lock go then, not after the folder fsync
+    // (which only the reply waits for).
+    const letGo = (): void => {
+      if (!held) return;
+      held = false;
+      tracker.release(need);
+      unlock();
+    };
+    const commit = async (): Promise<PutResult> => {
+      try {
+        const digest = createHash('sha256').update(data).digest('hex');
+        if (digest !== sha256.toLowerCase()) throw new FerryError('ECHECKSUM');
+        const item = new WholeUpload({
+          target: chosen,
+          exists: request.exists,
+          pickFreeName: admitted.pickFreeName,
+          tracker,
+          partialName,
+          partialPath,
+          partialDir,
+          data,
+          mtime: request.mtime,
+          placed: letGo,
+        });
+        return await this.batcher.commit(item, () => ({ path: item.path, size: data.length, sha256: digest }));
+      } catch (err) {
+        tracker.activePartials.delete(partialName);
+        throw toFerryError(err);
+      } finally {
+        letGo();
+      }
+    };
+    // Tracked from the start, so that closing the storage waits for it too.
+    return { committed: this.batcher.track(commit()) };
+  }
+
+  /**
+   * What every upload checks before it may write: the offset and size, the jail, the
+   * folder, the lock on the path, the exists policy, the partial's size for a resume, and
+   * the quota (reserved here). On success the caller owns the lock and the reservation.
+   */
+  private async admit(
+    account: Account,
+    cwd: string,
+    target: string,
+    request: UploadRequest,
+    /**
+     * A whole small upload (putWhole): the commit looks at the target anyway (right before
+     * the rename), so a target that is simply overwritten is left to it (a folder there is
+     * EISDIR then); and an older partial of the path is found when the file is created
+     * (and truncated, which gives its bytes back), so it is only looked for here when the
+     * quota would not fit without it.
+     */
+    whole = false,
+  ): Promise<Admission | SkippedUpload> {
+    const { offset, total } = request;
+    checkCount(offset, 'offset');
+    checkCount(total, 'size');
+    if (offset > total) throw new FerryError('EINVAL', 'The resume offset is past the end of the file.');
+    const home = await this.home(account);
+    const vpath = this.normalize(cwd, target);
+    if (vpath === '/') throw new FerryError('EISDIR');
+    const parent = await this.folder(home, vparent(vpath));
+    const host = path.join(parent, vbase(vpath));
+
+    const locks = this.locksOf(home);
+    if (locks.has(vpath)) throw new FerryError('EBUSY');
+    locks.add(vpath);
+    const held = [vpath];
+    const unlock = (): void => {
+      for (const p of held) locks.delete(p);
+      held.length = 0;
+    };
+    try {
+      const partialName = this.partialName(vpath);
+      const partialDir = this.partialDir(home);
+      const partialPath = path.join(partialDir, partialName);
+      const lookTarget = !(whole && request.exists === 'overwrite');
+      const [existing, partialSt] = await Promise.all([lookTarget ? lstatOrNull(host) : null, whole ? null : lstatOrNull(partialPath)]);
+      if (existing?.isDirectory()) throw new FerryError('EISDIR');
+      let chosen: UploadTarget = { path: vpath, host };
+      if (existing) {
+        if (request.exists === 'fail') throw new FerryError('EEXIST');
+        if (request.exists === 'skip') {
+          unlock();
+          return new SkippedUpload(vpath, existing.size);
+        }
+        if (request.exists === 'rename') chosen = await this.freeName(locks, held, parent, vpath);
+      }
+
+      let have = partialSt?.isFile() ? partialSt.size : 0;
+      if (offset > 0 && have !== offset) {
+        throw new FerryError(
+          'EOFFSET',
+          `The resume offset (${offset}) does not match what the server holds (${have} bytes).`,
+          { offset: have },
+        );
+      }
+
+      const tracker = this.tracker(account, home);
+      const need = total - offset;
+      if (account.quota !== null) {
+        const quota = account.quota;
+        const usage = async (): Promise<number> => {
           let used = tracker.peek();
           while (used === null) {
             await tracker.current();
             used = tracker.peek();
           }
-          // Synchronous from here to reserve(): concurrent uploads see each other's reservations.
-          const free = Math.max(0, account.quota - (used - freed) - tracker.reserved);
-          if (need > free) {
-            throw new FerryError(
-              'EQUOTA',
-              `Not enough quota left: this upload needs ${formatBytes(need)} but only ${formatBytes(free)} is free.`,
-              { need, free },
-            );
-          }
+          return used;
+        };
+        // Starting over truncates the old partial, which gives its bytes back.
+        let used = await usage();
+        // Synchronous from here to reserve(): concurrent uploads see each other's reservations.
+        let free = Math.max(0, quota - (used - (offset === 0 ? have : 0)) - tracker.reserved);
+        if (need > free && whole) {
+          const st = await lstatOrNull(partialPath);
+          have = st?.isFile() ? st.size : 0;
+          used = await usage();
+          free = Math.max(0, quota - (used - have) - tracker.reserved);
         }
-        tracker.reserve(need);
-        tracker.activePartials.set(partialName, have);
-
-        let handle: fsp.FileHandle | null = null;
-        try {
-          await fsp.mkdir(partialDir, { recursive: true, mode: 0o700 });
-          const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | O_NOFOLLOW;
-          if (offset === 0) {
-            tracker.startChange();
-            try {
-              handle = await fsp.open(partialPath, flags | fs.constants.O_TRUNC, 0o666);
-              tracker.activePartials.set(partialName, 0);
-            } finally {
-              tracker.endChange(handle ? -have : 0);
-            }
-          } else {
-            handle = await fsp.open(partialPath, flags, 0o666);
-          }
-          // Big uploads hash in the worker thread, alongside the disk writes.
-          const hash = createStreamHash(total);
-          try {
-            if (offset > 0) await hashPrefix(handle, offset, hash);
-          } catch (err) {
-            hash.dispose();
-            throw err;
-          }
-
-          const upload = new LocalUpload({
-            target: chosen,
-            exists: request.exists,
-            partialPath,
-            partialName,
-            handle,
-            hash,
-            offset,
-            total,
-            mtime: request.mtime,
-            tracker,
-            reserved: need,
-            batcher: this.batcher,
-            pickFreeName: async (taken) => {
-              const next = await this.freeName(locks, held, path.dirname(taken.host), taken.path);
-              // Keep the requested path locked: it names the partial.
-              if (taken.path !== vpath) {
-                locks.delete(taken.path);
-                held.splice(held.indexOf(taken.path), 1);
-              }
-              return next;
-            },
-            unlock,
-            log: this.log,
-          });
-          started = true;
-          return upload;
-        } catch (err) {
-          await handle?.close().catch(() => undefined);
-          tracker.release(need);
-          if (handle && offset === 0) {
-            // Nothing of the old partial is left: do not leave an empty one behind.
-            await fsp.unlink(partialPath).catch(() => undefined);
-          }
-          tracker.activePartials.delete(partialName);
-          throw err;
+        if (need > free) {
+          throw new FerryError(
+            'EQUOTA',
+            `Not enough quota left: this upload needs ${formatBytes(need)} but only ${formatBytes(free)} is free.`,
+            { need, free },
+          );
         }
-      } finally {
-        if (!started) unlock();
       }
-    });
+      tracker.reserve(need);
+      // A whole upload's partial is counted from when its commit creates it.
+      if (!whole) tracker.activePartials.set(partialName, have);
+      const pickFreeName = async (taken: UploadTarget): Promise<UploadTarget> => {
+        const next = await this.freeName(locks, held, path.dirname(taken.host), taken.path);
+        // Keep the requested path locked: it names the partial.
+        if (taken.path !== vpath) {
+          locks.delete(taken.path);
+          held.splice(held.indexOf(taken.path), 1);
+        }
+        return next;
+      };
+      return { offset, total, need, have, tracker, partialName, partialDir, partialPath, chosen, unlock, pickFreeName };
+    } catch (err) {
+      unlock();
+      throw err;
+    }
   }
 
   async openDownload(account: Account, cwd: string, target: string, offset: number): Promise<Download> {
@@ -492,7 +649,58 @@ export class LocalStorage implements Storage {
     });
   }
 
+  /**
+   * A whole file of at most `max` bytes, read in one go with its SHA-256 (ETOOBIG with
+   * details.fileSize when it is bigger). The folder is resolved and jail-checked like any
+   * path (shared within a burst); the file itself is opened with O_NOFOLLOW, so a link
+   * there takes the careful way (realpath of the whole path, which must stay inside).
+   * O_NONBLOCK: opening a FIFO someone left in a home must not hang a thread.
+   */
+  async readWhole(account: Account, cwd: string, target: string, max: number): Promise<WholeFile> {
+    return guard(async () => {
+      checkCount(max, 'limit');
+      const limit = Math.min(max, READ_MAX);
+      const home = await this.home(account);
+      const vpath = this.normalize(cwd, target);
+      if (vpath === '/') throw new FerryError('EISDIR');
+      const parent = await this.folder(home, vparent(vpath));
+      let fd: number;
+      try {
+        fd = await openFd(path.join(parent, vbase(vpath)), READ_WHOLE_FLAGS);
+      } catch (err) {
+        if (sysCode(err) !== 'ELOOP') throw err;
+        // A link: follow it only as far as the home allows.
+        fd = await openFd(await this.realInside(home, this.hostOf(home, vpath)), READ_WHOLE_FLAGS);
+      }
+      try {
+        // fstat and close of a descriptor we only read never wait for the disk: made
+        // directly, not through the I/O threads (a round trip there costs more).
+        const st = fs.fstatSync(fd);
+        if (st.isDirectory()) throw new FerryError('EISDIR');
+        if (!st.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
+        if (st.size > limit) throw tooBig(st.size, limit);
+        const data = smallBuffer(st.size);
+        let got = 0;
+        while (got < data.length) {
+          const n = await readFd(fd, data, got, data.length - got, got);
+          if (n === 0) throw new FerryError('EIO', 'The file changed while it was being read.');
+          got += n;
+        }
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        return { path: vpath, data, mtime: Math.round(st.mtimeMs), sha256 };
+      } finally {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // Nothing was written through it: nothing to lose.
+        }
+      }
+    });
+  }
+
   async hostPath(account: Account, cwd: string): Promise<string> {
+    // Asked when a command starts: from now on it may change folders behind our back.
+    this.resolved.clear();
     return guard(async () => {
       const home = await this.home(account);
       const real = await this.realInside(home, this.hostOf(home, this.normalize('/', cwd)));
@@ -503,6 +711,8 @@ export class LocalStorage implements Storage {
 
   invalidateUsage(account: Account): void {
     this.trackers.get(account.name)?.invalidate();
+    // A command may have moved folders or planted links: resolve everything afresh.
+    this.resolved.clear();
   }
 
   async close(): Promise<void> {
@@ -513,7 +723,22 @@ export class LocalStorage implements Storage {
 
   private async home(account: Account): Promise<Home> {
     checkAccountName(account.name);
-    return { name: account.name, real: await fsp.realpath(path.join(this.root, 'homes', account.name)) };
+    const name = account.name;
+    const real = await this.resolved.get(`home\0${name}`, () => realpathNative(path.join(this.root, 'homes', name)));
+    return { name, real };
+  }
+
+  /**
+   * The real folder behind the virtual folder `vdir`: inside the home (realInside), and a
+   * folder (ENOTDIR). Shared by the requests of a short window (a burst of small files).
+   */
+  private folder(home: Home, vdir: string): Promise<string> {
+    const host = this.hostOf(home, vdir);
+    return this.resolved.get(`dir\0${host}`, async () => {
+      const real = await this.realInside(home, host);
+      if (!(await statPath(real)).isDirectory()) throw new FerryError('ENOTDIR');
+      return real;
+    });
   }
 
   /** The host path a virtual path maps to, before any link is resolved. */

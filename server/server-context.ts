@@ -16,6 +16,13 @@ export interface Limits {
   readonly maxUnauthPerAddress: number;
   /** Requests one connection may have running at once (bounds pipelining). */
   readonly maxInFlight: number;
+  /**
+   * Small puts (stored whole) one connection may have waiting for their durable commit,
+   * and the bytes of their bodies held meanwhile. Counted apart from maxInFlight: the
+   * deeper this pipeline, the more files share each group commit's fsync rounds.
+   */
+  readonly maxCommitting: number;
+  readonly maxCommittingBytes: number;
   readonly maxExecsPerSession: number;
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
@@ -35,6 +42,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxConnections: 4096,
   maxUnauthPerAddress: 64,
   maxInFlight: 64,
+  maxCommitting: 1024,
+  maxCommittingBytes: 16 * 1024 * 1024,
   maxExecsPerSession: 8,
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,

@@ -16,6 +16,7 @@ import { LocalStorage } from './local-storage.js';
 import { DEFAULT_LIMITS, PendingLogins, type Limits, type ServerContext, type Session } from './server-context.js';
 import { UserStore } from './user-store.js';
 import { encodeFrame } from '../shared/common/frame.js';
+import { flushLog, logLine } from './log.js';
 
 export interface ServerOptions {
   readonly root: string;
@@ -73,7 +74,7 @@ export class FerryServer {
 
   static async start(options: ServerOptions): Promise<FerryServer> {
     const root = path.resolve(options.root);
-    const write = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    const write = options.log ?? logLine;
     const log = (line: string): void => write(logSafe(line));
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const plain = options.plain ?? false;
@@ -232,5 +233,6 @@ export class FerryServer {
     for (const socket of this.sockets) socket.destroy();
     await Promise.race([stopped, delay(1000)]);
     await this.ctx.storage.close();
+    flushLog();
   }
 }

@@ -1,14 +1,18 @@
 /**
  * Group commit for uploads. Making one file durable costs an fsync of the file and one of
- * its folder; done one by one, thousands of small files crawl. Commits that arrive within
- * a short delay, or while a group is being synced, are grouped instead: the group's files
- * are fsynced in parallel, then moved into place, then each distinct folder is fsynced
- * once. Every commit still resolves only once its own file and folder are durable.
+ * its folder; done one by one, thousands of small files crawl. Here each file is made
+ * durable and moved into place as soon as it can be (a few files at a time, so that the
+ * I/O threads always have work and nothing waits behind a long queue), and the folder
+ * fsyncs are shared: every file moved into a folder while its previous fsync ran is
+ * covered by the next one, so a burst of files into one folder costs one folder fsync
+ * per round, not one per file. Every commit still resolves only once its own file was
+ * fsynced before it was moved and its folder was fsynced after.
  */
-import * as fsp from 'node:fs/promises';
+import * as fs from 'node:fs';
+import { closeFd, fsyncFd, openFd } from './fs-calls.js';
 
 export interface SyncItem {
-  /** Make the file's data durable (fsync, close). Runs in parallel with the group's others. */
+  /** Make the file's data durable (fsync, close). Runs in parallel with other items. */
   prepare(): Promise<void>;
   /** Move the file into place; returns the folder to fsync (a host path). */
   place(): Promise<string>;
@@ -26,24 +30,39 @@ interface Queued<T> {
 /** Errors from fsync on a folder that mean "not supported here", not "not durable". */
 const DIR_SYNC_UNSUPPORTED = new Set(['EINVAL', 'EISDIR', 'EPERM', 'EBADF', 'ENOTSUP', 'EOPNOTSUPP']);
 
+/**
+ * Items being prepared or placed at once. libuv has 4 I/O threads by default and runs
+ * its queue in order: a few more items than threads keep them all busy (one item mostly
+ * waits in its fsync), while a folder fsync or another request's I/O never queues
+ * behind thousands of file operations.
+ */
+const PREPARING = 128;
+
 export async function syncDir(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
+    fd = await openFd(dir, fs.constants.O_RDONLY);
+    await fsyncFd(fd);
   } catch (err) {
     if (!DIR_SYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) await closeFd(fd).catch(() => undefined);
   }
 }
 
 export class SyncBatcher {
+  /** Commits waiting for a preparing slot. */
   private queue: Queued<unknown>[] = [];
+  private head = 0;
+  private preparing = 0;
+  /** Files in place whose folder fsync has not started yet, by folder. */
+  private placed = new Map<string, Queued<unknown>[]>();
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  /** The folder-fsync rounds, while they run. */
+  private syncing: Promise<void> | null = null;
   private readonly tracked = new Set<Promise<unknown>>();
-  /** Groups synced so far (for tests and diagnostics). */
+  private idleWaiters: Array<() => void> = [];
+  /** Rounds of folder fsyncs so far, each covering every file placed before it began (for tests and diagnostics). */
   groups = 0;
 
   constructor(
@@ -55,7 +74,7 @@ export class SyncBatcher {
   commit<T>(item: SyncItem, result: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ item, result, resolve: resolve as (value: unknown) => void, reject });
-      this.schedule();
+      this.pump();
     });
   }
 
@@ -79,77 +98,95 @@ export class SyncBatcher {
       if (this.timer) {
         clearTimeout(this.timer);
         this.timer = null;
-        this.run();
+        this.syncRounds();
       }
-      if (this.running) await this.running;
-      else if (this.queue.length > 0) this.run();
-      else return;
+      if (this.syncing) {
+        await this.syncing;
+        continue;
+      }
+      if (this.preparing > 0 || this.head < this.queue.length) {
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+        continue;
+      }
+      if (this.placed.size > 0) {
+        this.syncRounds();
+        continue;
+      }
+      return;
     }
   }
 
+  private pump(): void {
+    while (this.preparing < PREPARING && this.head < this.queue.length) {
+      const entry = this.queue[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.preparing++;
+      void this.prepareAndPlace(entry).finally(() => {
+        this.preparing--;
+        this.pump();
+        if (this.preparing === 0 && this.head >= this.queue.length) {
+          for (const wake of this.idleWaiters.splice(0)) wake();
+        }
+      });
+    }
+  }
+
+  private async prepareAndPlace(entry: Queued<unknown>): Promise<void> {
+    let dir: string;
+    try {
+      await entry.item.prepare();
+      dir = await entry.item.place();
+    } catch (err) {
+      await entry.item.discard().catch((e: unknown) => this.log?.(`sync: discard failed: ${String(e)}`));
+      entry.reject(err);
+      return;
+    }
+    const list = this.placed.get(dir);
+    if (list) list.push(entry);
+    else this.placed.set(dir, [entry]);
+    this.schedule();
+  }
+
+  /** The next round of folder fsyncs starts after a short delay (more files join it), or when the current one ends. */
   private schedule(): void {
-    // A running group picks up the queue when it ends; a pending timer already covers it.
-    if (this.running || this.timer) return;
+    if (this.syncing || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.run();
+      this.syncRounds();
     }, this.delayMs);
   }
 
-  private run(): void {
-    if (this.running) return;
-    this.running = (async () => {
-      while (this.queue.length > 0) {
-        const group = this.queue;
-        this.queue = [];
-        await this.syncGroup(group);
+  private syncRounds(): void {
+    if (this.syncing) return;
+    this.syncing = (async () => {
+      while (this.placed.size > 0) {
+        const round = this.placed;
+        this.placed = new Map();
+        this.groups++;
+        await Promise.all([...round].map(([dir, entries]) => this.syncFolder(dir, entries)));
       }
     })().finally(() => {
-      this.running = null;
+      this.syncing = null;
+      // Placed after the last round looked (schedule() saw it still running).
+      if (this.placed.size > 0) this.schedule();
     });
   }
 
-  private async syncGroup(group: Queued<unknown>[]): Promise<void> {
-    this.groups++;
-    const failed = new Map<Queued<unknown>, unknown>();
-    const fail = async (entry: Queued<unknown>, err: unknown): Promise<void> => {
-      failed.set(entry, err);
-      await entry.item.discard().catch((e: unknown) => this.log?.(`sync: discard failed: ${String(e)}`));
-    };
-
-    await Promise.all(group.map((entry) => entry.item.prepare().catch((err: unknown) => fail(entry, err))));
-
-    const dirs = new Map<string, Queued<unknown>[]>();
-    await Promise.all(
-      group
-        .filter((entry) => !failed.has(entry))
-        .map(async (entry) => {
-          try {
-            const dir = await entry.item.place();
-            const list = dirs.get(dir);
-            if (list) list.push(entry);
-            else dirs.set(dir, [entry]);
-          } catch (err) {
-            await fail(entry, err);
-          }
-        }),
-    );
-
-    await Promise.all(
-      [...dirs].map(async ([dir, entries]) => {
-        try {
-          await syncDir(dir);
-        } catch (err) {
-          // The files are in place but may not survive a crash: say so to each uploader.
-          this.log?.(`sync: fsync of folder ${dir} failed: ${String(err)}`);
-          for (const entry of entries) failed.set(entry, err);
-        }
-      }),
-    );
-
-    for (const entry of group) {
-      if (failed.has(entry)) {
-        entry.reject(failed.get(entry));
+  private async syncFolder(dir: string, entries: Queued<unknown>[]): Promise<void> {
+    let failure: unknown;
+    try {
+      await syncDir(dir);
+    } catch (err) {
+      // The files are in place but may not survive a crash: say so to each uploader.
+      this.log?.(`sync: fsync of folder ${dir} failed: ${String(err)}`);
+      failure = err ?? new Error('fsync failed');
+    }
+    for (const entry of entries) {
+      if (failure !== undefined) {
+        entry.reject(failure);
         continue;
       }
       try {

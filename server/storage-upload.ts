@@ -2,8 +2,8 @@
  * One upload into a partial file: buffered, hashed and accounted while it streams, made
  * durable and moved into place by the SyncBatcher at commit.
  */
-import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { lstatOrNull, renamePath } from './fs-calls.js';
 import * as path from 'node:path';
 import type { ExistsPolicy, PutResult } from '../shared/common/messages.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
@@ -22,6 +22,8 @@ export const WRITE_BUFFER_BYTES = 1024 * 1024;
  * still fsyncs the file and its folder before the `ok`.
  */
 export const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
+
+export { lstatOrNull };
 
 /** Where the committed file goes; may change at commit for the 'rename' policy. */
 export interface UploadTarget {
@@ -193,26 +195,9 @@ export class LocalUpload implements Upload, SyncItem {
   }
 
   async place(): Promise<string> {
-    const { tracker, partialName, partialPath } = this.setup;
-    tracker.startChange();
-    let delta = 0;
-    try {
-      let existing = await lstatOrNull(this.target.host);
-      // The target was free when the upload began; someone may have taken it since.
-      if (existing && this.setup.exists === 'rename') {
-        this.target = await this.setup.pickFreeName(this.target);
-        existing = null;
-      } else if (existing && (this.setup.exists === 'fail' || this.setup.exists === 'skip')) {
-        throw new FerryError('EEXIST');
-      }
-      await fsp.rename(partialPath, this.target.host);
-      this.discarded = true;
-      tracker.activePartials.delete(partialName);
-      delta = this.need - (existing?.isFile() ? existing.size : 0);
-      return path.dirname(this.target.host);
-    } finally {
-      tracker.endChange(delta);
-    }
+    this.target = await placePartial(this.setup, this.target, this.need);
+    this.discarded = true;
+    return path.dirname(this.target.host);
   }
 
   /** Close and delete the partial (idempotent), and give back the bytes it counted. */
@@ -353,11 +338,35 @@ async function writeAll(handle: fsp.FileHandle, data: Buffer, position: number):
   }
 }
 
-export async function lstatOrNull(host: string): Promise<Stats | null> {
+/**
+ * Move a synced partial onto its target (the commit's "place" step), re-checking the
+ * policy: the target was free when the upload began, but someone may have taken it since.
+ * Keeps the usage right (the bytes of a replaced file are given back). Returns the target
+ * the file went to (another free name for 'rename').
+ */
+export async function placePartial(
+  setup: Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'partialPath'>,
+  target: UploadTarget,
+  need: number,
+): Promise<UploadTarget> {
+  const { tracker, partialName, partialPath } = setup;
+  tracker.startChange();
+  let delta = 0;
   try {
-    return await fsp.lstat(host);
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw err;
+    let existing = await lstatOrNull(target.host);
+    if (existing && setup.exists === 'rename') {
+      target = await setup.pickFreeName(target);
+      existing = null;
+    } else if (existing && (setup.exists === 'fail' || setup.exists === 'skip')) {
+      throw new FerryError('EEXIST');
+    } else if (existing?.isDirectory()) {
+      throw new FerryError('EISDIR');
+    }
+    await renamePath(partialPath, target.host);
+    tracker.activePartials.delete(partialName);
+    delta = need - (existing?.isFile() ? existing.size : 0);
+    return target;
+  } finally {
+    tracker.endChange(delta);
   }
 }

@@ -54,6 +54,15 @@ export interface Download {
   close(): Promise<void>;
 }
 
+/** A whole small file read in one go (Storage.readWhole). */
+export interface WholeFile {
+  readonly path: string;
+  readonly data: Buffer;
+  readonly mtime: number;
+  /** SHA-256 (hex) of `data`. */
+  readonly sha256: string;
+}
+
 export interface Storage {
   /** Normalise `path` against `cwd` to a virtual path. EACCES for escapes, NUL, backslashes. */
   normalize(cwd: string, path: string): string;
@@ -71,7 +80,23 @@ export interface Storage {
   uploadInfo(account: Account, cwd: string, path: string): Promise<UploadInfo>;
   /** Start an upload: checks the jail, the policy, the offset (EOFFSET with details.offset) and reserves quota (EQUOTA). */
   beginUpload(account: Account, cwd: string, path: string, request: UploadRequest): Promise<Upload>;
+  /**
+   * Upload a whole small file whose bytes have all arrived. Resolves once it is admitted
+   * (the same checks as beginUpload with offset 0, in the order of the calls: a refusal
+   * rejects here) with `committed`: the SHA-256 check (ECHECKSUM, nothing written) and the
+   * durable commit, which resolves when the file and its folder are durable.
+   */
+  putWhole(
+    account: Account,
+    cwd: string,
+    path: string,
+    request: Omit<UploadRequest, 'offset' | 'total'>,
+    data: Buffer,
+    sha256: string,
+  ): Promise<{ readonly committed: Promise<PutResult> }>;
   openDownload(account: Account, cwd: string, path: string, offset: number): Promise<Download>;
+  /** A whole file of at most `max` bytes in memory, with its SHA-256; ETOOBIG (details.fileSize) if bigger. */
+  readWhole(account: Account, cwd: string, path: string, max: number): Promise<WholeFile>;
   /** The real OS folder behind a virtual folder (for exec's cwd). */
   hostPath(account: Account, cwd: string): Promise<string>;
   /** Forget cached usage for the account (after exec may have changed files). */

@@ -5,6 +5,7 @@
  * batches (about ten events a second for the whole queue, whatever its size).
  */
 import { randomBytes } from 'node:crypto';
+import { statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, toFerryError, type ErrorCode } from '../../shared/common/errors.js';
@@ -21,10 +22,25 @@ import {
   type TransferState,
   type TransferView,
 } from '../../shared/common/transfer-model.js';
-import { assertSafeName, joinRemote, remoteBasename, safeLocalPath } from './local-files.js';
+import { assertSafeName, joinRemote, partialPathFor, remoteBasename, safeChildPaths, safeLocalFolder, safeLocalPath } from './local-files.js';
+import { SmallFileWriter } from './small-writer.js';
 import type { RemoteSession } from './session.js';
-import { RESUME_THRESHOLD, downloadFile, uploadFile } from './transfers.js';
+import { RESUME_THRESHOLD, downloadFile, freeLocalName, uploadFile } from './transfers.js';
 import { sleep } from './sleep.js';
+import type { ClientConnection } from './client-connection.js';
+import { createStreamHash } from '../../shared/node/hash-worker.js';
+import {
+  NotWhole,
+  SMALL_FILE_MAX,
+  SMALL_WINDOW,
+  canReadWhole,
+  onceChunk,
+  readRemoteWhole,
+  readSmallFile,
+  readSmallFileSync,
+  statOrNull,
+  writeSmallFile,
+} from './small-files.js';
 
 export interface QueueOptions {
   /** Files moving at once (default 4). */
@@ -45,12 +61,26 @@ export interface QueueOptions {
   ) => Promise<{ decision: ConflictDecision; applyToAll: boolean }>;
   /** Refuse an upload up front when it cannot fit the quota (default true). */
   readonly checkQuota?: boolean;
+  /**
+   * Scan folders to upload, read small files to upload and write small downloads
+   * (small-files.ts) with blocking calls instead of through the I/O threads (default
+   * false). Cheaper by far (a 4 KiB file costs a few system calls, not a few trips
+   * through the I/O threads), but it holds the thread for each file: only for a process
+   * that has nothing else to serve meanwhile (the CLI), never for the desktop app's main
+   * process.
+   */
+  readonly blockingSmallIo?: boolean;
 }
 
 /** Errors worth another attempt: the connection, not the request, failed. */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['ECONN', 'ETIMEDOUT', 'EBUSY']);
-/** Bound on uploads whose bytes are sent but whose commit is not yet confirmed. */
-const MAX_VERIFYING = 256;
+/**
+ * Bound on requests on the wire whose answer has not come yet: uploads whose bytes are
+ * sent but whose commit is not confirmed ('verifying'), and small downloads asked for.
+ */
+const MAX_VERIFYING = 1024;
+/** Small files handed to one pipelined batch (one slot, one data connection) at most. */
+const BATCH_FILES = 64;
 
 interface Item {
   view: Mutable<TransferView>;
@@ -63,6 +93,12 @@ interface Item {
   mtime?: number;
   /** Waiting out a retry delay or an open conflict question: queued, but not to be started yet. */
   backingOff: boolean;
+  /** Handed to a batch of small files that has not reached it yet (pump() leaves it alone). */
+  claimed: boolean;
+  /** Must take the streamed way even if small (it grew, or the server cannot send it whole). */
+  streamed: boolean;
+  /** Stops this transfer's attempt now (pause, cancel); set while one runs. */
+  stop: (() => void) | undefined;
 }
 
 /** States idle() waits for: anything that is neither final nor paused. */
@@ -80,6 +116,8 @@ export class TransferQueue {
   private flushTimer: NodeJS.Timeout | undefined;
   private activeCount = 0;
   private verifyingCount = 0;
+  /** Small downloads asked for and not answered yet (they count against MAX_VERIFYING too). */
+  private requestedCount = 0;
   private concurrency: number;
   private readonly progressIntervalMs: number;
   private readonly retries: number;
@@ -98,6 +136,8 @@ export class TransferQueue {
   private asking: Promise<unknown> = Promise.resolve();
   private readonly rate = new Map<TransferId, { at: number; bytes: number }>();
   private closed = false;
+  /** Writes small downloads on a thread of its own (started with the first one). */
+  private readonly writer = new SmallFileWriter();
 
   constructor(
     private readonly session: RemoteSession,
@@ -165,7 +205,7 @@ export class TransferQueue {
       const remote = joinRemote(remoteDir, name);
       if (info.isDirectory()) {
         dirs.push(remote);
-        await scanLocal(local, remote, files, dirs);
+        await scanLocal(local, remote, files, dirs, this.options.blockingSmallIo ?? false);
       } else if (info.isFile()) {
         files.push({ local, remote, size: info.size, mtime: info.mtimeMs });
       } else {
@@ -188,7 +228,8 @@ export class TransferQueue {
     await this.session.mkdir(remoteDir, true).catch((err: unknown) => {
       throw notAFolder(err, remoteDir);
     });
-    for (const dir of dirs) await this.session.mkdir(dir, true);
+    // Parents first: the list is in scan order, and mkdir -p makes any missing parent anyway.
+    for (let i = 0; i < dirs.length; i += 16) await Promise.all(dirs.slice(i, i + 16).map((dir) => this.session.mkdir(dir, true)));
     return this.add(
       'upload',
       newBatch(),
@@ -249,15 +290,17 @@ export class TransferQueue {
     relative: string,
     out: Array<{ remote: string; local: string; size: number }>,
   ): Promise<void> {
-    const dir = await safeLocalPath(localRoot, relative);
+    const { path: dir, realRoot } = await safeLocalFolder(localRoot, relative);
     await mkdir(dir, { recursive: true });
     const { entries } = await this.session.list(remote);
+    for (const entry of entries) assertSafeName(entry.name);
+    const files = entries.filter((e) => e.type === 'file');
+    const locals = await safeChildPaths(dir, realRoot, localRoot, files.map((e) => e.name));
+    let i = 0;
     for (const entry of entries) {
-      assertSafeName(entry.name);
       const childRemote = joinRemote(remote, entry.name);
-      const childRelative = `${relative}/${entry.name}`;
-      if (entry.type === 'dir') await this.scanRemote(childRemote, localRoot, childRelative, out);
-      else if (entry.type === 'file') out.push({ remote: childRemote, local: await safeLocalPath(localRoot, childRelative), size: entry.size });
+      if (entry.type === 'dir') await this.scanRemote(childRemote, localRoot, `${relative}/${entry.name}`, out);
+      else if (entry.type === 'file') out.push({ remote: childRemote, local: locals[i++]!, size: entry.size });
     }
   }
 
@@ -290,6 +333,9 @@ export class TransferQueue {
         batch,
         mtime: f.mtime,
         backingOff: false,
+        claimed: false,
+        streamed: false,
+        stop: undefined,
       };
       this.waitingCount++;
       this.items.set(id, item);
@@ -307,9 +353,9 @@ export class TransferQueue {
     const item = this.items.get(id);
     if (!item || FINAL_STATES.has(item.view.state) || item.view.state === 'paused') return;
     if (item.view.state === 'verifying') return; // all bytes are sent: let it finish
-    if (item.controller) {
+    if (item.stop) {
       item.stopReason = 'pause';
-      item.controller.abort();
+      item.stop();
     } else {
       this.setState(item, 'paused');
     }
@@ -325,9 +371,9 @@ export class TransferQueue {
   cancel(id: TransferId): void {
     const item = this.items.get(id);
     if (!item || FINAL_STATES.has(item.view.state)) return;
-    if (item.controller) {
+    if (item.stop) {
       item.stopReason = 'cancel';
-      item.controller.abort();
+      item.stop();
     } else {
       this.finish(item, 'cancelled');
     }
@@ -387,6 +433,7 @@ export class TransferQueue {
 
   close(): void {
     this.closed = true;
+    this.writer.close();
     this.closing.abort();
     this.cancelAll();
     clearTimeout(this.flushTimer);
@@ -397,16 +444,238 @@ export class TransferQueue {
   private pump(): void {
     if (this.closed) return;
     for (let i = this.pumpFrom; i < this.order.length; i++) {
-      if (this.activeCount >= this.concurrency || this.verifyingCount >= MAX_VERIFYING) return;
+      if (this.activeCount >= this.concurrency || this.verifyingCount + this.requestedCount >= MAX_VERIFYING) return;
       const item = this.items.get(this.order[i]!)!;
-      if (item.view.state !== 'queued') {
+      if (item.view.state !== 'queued' || item.claimed) {
         if (i === this.pumpFrom) this.pumpFrom++;
         continue;
       }
       if (item.backingOff) continue;
       this.activeCount++;
-      void this.run(item); // sets 'active' before its first await
+      if (this.isSmall(item)) {
+        // Small files go in a pipelined batch: the queued small files that follow, same way.
+        const batch = [item];
+        for (let j = i + 1; j < this.order.length && batch.length < BATCH_FILES; j++) {
+          const next = this.items.get(this.order[j]!)!;
+          if (next.view.state !== 'queued' || next.claimed || next.backingOff) continue;
+          if (next.view.direction !== item.view.direction || !this.isSmall(next)) break;
+          batch.push(next);
+        }
+        for (const b of batch) b.claimed = true;
+        this.runBatch(batch); // starts its first files (sets them 'active') before returning
+      } else {
+        void this.run(item); // sets 'active' before its first await
+      }
     }
+  }
+
+  /** A file moved whole and pipelined with others (small-files.ts). */
+  private isSmall(item: Item): boolean {
+    return (
+      !item.streamed &&
+      item.view.size <= SMALL_FILE_MAX &&
+      (item.view.direction === 'upload' || canReadWhole(this.session))
+    );
+  }
+
+  /**
+   * Move a batch of small files on one data connection, pipelined: up to SMALL_WINDOW of
+   * them being read (up) or asked for (down) at once, each request sent as soon as it is
+   * ready, without waiting for the answers before it. The batch holds one slot and the
+   * connection until every request is on the wire; the answers complete each file.
+   */
+  private runBatch(items: Item[]): void {
+    let conn: Promise<ClientConnection> | undefined;
+    const connection = (): Promise<ClientConnection> => (conn ??= this.session.acquire());
+    // Requests go out in the queue's order, whatever order their files are read in: each
+    // file gets the connection once the file before it has issued its request.
+    let previous: Promise<void> = Promise.resolve();
+    let next = 0;
+    let sending = 0;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      // Give the connection back (its answers still arrive) and the slot to the next batch.
+      void conn?.then(
+        (c) => this.session.release(c),
+        () => undefined,
+      );
+      this.activeCount--;
+      this.pump();
+    };
+    const startMore = (): void => {
+      while (sending < SMALL_WINDOW && next < items.length) {
+        const item = items[next++]!;
+        item.claimed = false;
+        // Paused, cancelled (or closed) while it waited in the batch.
+        if (item.view.state !== 'queued' || this.closed) continue;
+        sending++;
+        let sent = false;
+        const after = previous;
+        let issued!: () => void;
+        previous = new Promise<void>((resolve) => (issued = resolve));
+        this.runSmall(
+          item,
+          () => after.then(connection),
+          issued,
+          () => {
+            if (sent) return;
+            sent = true;
+            sending--;
+            // Later in this turn: runSmall() may call this before it has returned.
+            queueMicrotask(startMore);
+          },
+        );
+      }
+      if (sending === 0 && next >= items.length) end();
+    };
+    startMore();
+  }
+
+  /**
+   * One small file of a batch. Sets 'active' before its first await. `lane` gives the
+   * connection when it is this file's turn to issue its request; `issued` passes the turn
+   * on (called once the request is queued, or when the file ended without one); `sent` is
+   * called once its request is on the wire (or it ended before that).
+   */
+  private runSmall(item: Item, lane: () => Promise<ClientConnection>, issued: () => void, sent: () => void): void {
+    item.stopReason = undefined;
+    item.view.attempts++;
+    item.view.bytes = 0;
+    this.setState(item, 'active');
+    let conn: ClientConnection | undefined;
+    let stopped = false;
+    // Stopped before its request is out: it just ends. After: its connection is closed,
+    // as for any transfer (the others on it are retried).
+    item.stop = () => {
+      stopped = true;
+      conn?.destroy();
+    };
+    let verifying = false;
+    let requested = false;
+    const leave = (): void => {
+      if (!verifying && !requested) return;
+      if (verifying) this.verifyingCount--;
+      if (requested) this.requestedCount--;
+      verifying = false;
+      requested = false;
+      this.pump(); // below MAX_VERIFYING again: more may start
+    };
+    const toVerifying = (): void => {
+      if (item.view.state !== 'active') return;
+      verifying = true;
+      this.verifyingCount++;
+      item.view.bytes = item.view.size;
+      this.setState(item, 'verifying');
+    };
+    const checkStopped = (): void => {
+      if (stopped || this.closed) throw new FerryError('ECANCELED', 'the transfer was cancelled');
+    };
+    const decision = item.decision ?? this.batchDecisions.get(item.batch) ?? (this.conflict === 'ask' ? undefined : this.conflict);
+    const exists = decision === undefined ? 'fail' : decision === 'resume' ? 'overwrite' : decision;
+    const work = async (): Promise<void> => {
+      if (item.view.direction === 'upload') {
+        const file = this.options.blockingSmallIo
+          ? readSmallFileSync(item.view.localPath, SMALL_FILE_MAX)
+          : await readSmallFile(item.view.localPath, SMALL_FILE_MAX);
+        checkStopped();
+        if (file === null) return this.stream(item, sent);
+        conn = await lane();
+        checkStopped();
+        const putting = conn.put(
+          { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs) },
+          () => onceChunk(file.data),
+          createStreamHash(file.data.length),
+          {
+            onWritten: () => {
+              sent();
+              toVerifying();
+            },
+          },
+        );
+        issued();
+        const result = await putting;
+        leave();
+        item.view.remotePath = result.path;
+        item.view.verified = !result.skipped;
+        item.view.bytes = item.view.size;
+        this.finish(item, result.skipped ? 'skipped' : 'done');
+        return;
+      }
+      let target = item.view.localPath;
+      if (exists !== 'overwrite') {
+        const local = await statOrNull(target);
+        if (local) {
+          if (exists === 'skip') {
+            sent();
+            item.view.verified = false;
+            item.view.bytes = item.view.size;
+            return this.finish(item, 'skipped');
+          }
+          if (exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
+          target = await freeLocalName(target);
+        }
+      }
+      conn = await lane();
+      checkStopped();
+      requested = true;
+      this.requestedCount++;
+      let file;
+      try {
+        file = await readRemoteWhole(this.session, conn, item.view.remotePath, SMALL_FILE_MAX, () => {
+          issued();
+          sent();
+        });
+      } catch (err) {
+        if (err instanceof NotWhole) return this.stream(item, sent);
+        throw err;
+      }
+      checkStopped();
+      toVerifying();
+      await this.writeSmall(target, file.data, file.mtime);
+      leave();
+      item.view.localPath = target;
+      item.view.verified = true;
+      item.view.bytes = item.view.size;
+      this.finish(item, 'done');
+    };
+    void work()
+      .catch(async (err: unknown) => {
+        leave();
+        issued();
+        sent();
+        await this.failed(item, toFerryError(err));
+      })
+      .finally(() => {
+        leave();
+        issued();
+        sent();
+        item.stop = undefined;
+        item.controller = undefined;
+      });
+  }
+
+  /** A checked small download to the disk: on the writer thread, or here if it cannot run. */
+  private async writeSmall(target: string, data: Buffer, mtime: number): Promise<void> {
+    if (this.writer.usable) {
+      try {
+        return await this.writer.write(partialPathFor(target), target, data, mtime);
+      } catch (err) {
+        if (this.writer.usable || this.closed) throw err;
+        // The thread could not run: write it here instead.
+      }
+    }
+    await writeSmallFile(target, data, mtime, this.options.blockingSmallIo);
+  }
+
+  /** Hand a small file back to the queue for the streamed way (it grew, or cannot be sent whole). */
+  private stream(item: Item, sent: () => void): void {
+    item.streamed = true;
+    item.view.attempts--;
+    sent();
+    this.setState(item, 'queued');
+    this.pump();
   }
 
   private async run(item: Item): Promise<void> {
@@ -417,7 +686,9 @@ export class TransferQueue {
       this.activeCount--;
       this.pump();
     };
-    item.controller = new AbortController();
+    const controller = new AbortController();
+    item.controller = controller;
+    item.stop = () => controller.abort();
     item.stopReason = undefined;
     item.view.attempts++;
     this.setState(item, 'active');
@@ -479,6 +750,7 @@ export class TransferQueue {
     } finally {
       endVerifying();
       item.controller = undefined;
+      item.stop = undefined;
       freeSlot();
     }
   }
@@ -486,6 +758,12 @@ export class TransferQueue {
   private async failed(item: Item, err: FerryError): Promise<void> {
     if (item.stopReason === 'pause') return this.pauseNow(item);
     if (item.stopReason === 'cancel' || this.closed) return this.finish(item, 'cancelled');
+    if (!item.controller) {
+      // A small file of a batch: a question or a retry delay must be stoppable too.
+      const controller = new AbortController();
+      item.controller = controller;
+      item.stop = () => controller.abort();
+    }
     if (err.code === 'EEXIST' && item.decision === undefined && this.conflict === 'ask' && this.options.resolveConflict) {
       let decision: ConflictDecision;
       // Waiting for an answer: queued (it can be paused or cancelled), held back from pump().
@@ -668,24 +946,48 @@ function notAFolder(err: unknown, dir: string): FerryError {
   return e.code === 'EEXIST' || e.code === 'ENOTDIR' ? new FerryError('ENOTDIR', `${dir} is not a folder`) : e;
 }
 
+/** Files whose size and mtime are read at once while a folder is scanned. */
+const SCAN_PARALLEL = 32;
+
 async function scanLocal(
   local: string,
   remote: string,
   files: Array<{ local: string; remote: string; size: number; mtime: number }>,
   dirs: string[],
+  /** stat with blocking calls (see QueueOptions.blockingSmallIo). */
+  blocking: boolean,
 ): Promise<void> {
   const entries = await readdir(local, { withFileTypes: true });
   entries.sort((a, b) => a.name.localeCompare(b.name));
+  // Links to files are followed (like scp -r); links to folders are not (no loops).
+  const candidates = entries.filter((e) => e.isFile() || e.isSymbolicLink());
+  const infos: Array<Stats | null> = new Array(candidates.length).fill(null);
+  if (blocking) {
+    for (let i = 0; i < candidates.length; i++) {
+      try {
+        infos[i] = statSync(path.join(local, candidates[i]!.name));
+      } catch {
+        infos[i] = null; // as below: a dangling link or an unreadable entry is not sent
+      }
+    }
+  }
+  for (let i = 0; i < candidates.length && !blocking; i += SCAN_PARALLEL) {
+    await Promise.all(
+      candidates.slice(i, i + SCAN_PARALLEL).map(async (entry, k) => {
+        infos[i + k] = await stat(path.join(local, entry.name)).catch(() => null);
+      }),
+    );
+  }
+  const info = new Map(candidates.map((e, i) => [e, infos[i]!] as const));
   for (const entry of entries) {
     const childLocal = path.join(local, entry.name);
     const childRemote = joinRemote(remote, entry.name);
     if (entry.isDirectory()) {
       dirs.push(childRemote);
-      await scanLocal(childLocal, childRemote, files, dirs);
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
-      // Links to files are followed (like scp -r); links to folders are not (no loops).
-      const info = await stat(childLocal).catch(() => null);
-      if (info?.isFile()) files.push({ local: childLocal, remote: childRemote, size: info.size, mtime: info.mtimeMs });
+      await scanLocal(childLocal, childRemote, files, dirs, blocking);
+    } else {
+      const st = info.get(entry);
+      if (st?.isFile()) files.push({ local: childLocal, remote: childRemote, size: st.size, mtime: st.mtimeMs });
     }
   }
 }

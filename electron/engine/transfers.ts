@@ -213,7 +213,8 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function freeName(p: string): Promise<string> {
+/** 'name (n).ext' next to `p` that does not exist yet (the 'rename' policy for downloads). */
+export async function freeLocalName(p: string): Promise<string> {
   const dot = p.lastIndexOf('.');
   const slash = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
   const [stem, ext] = dot > slash + 1 ? [p.slice(0, dot), p.slice(dot)] : [p, ''];
@@ -260,7 +261,7 @@ async function downloadOnce(
       return { path: target, size, sha256: '', skipped: true };
     }
     if (options.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
-    if (options.exists === 'rename') target = await freeName(target);
+    if (options.exists === 'rename') target = await freeLocalName(target);
   }
   const partial = partialPathFor(target);
   let offset = 0;

@@ -43,6 +43,7 @@ export const Request = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('put-end'), id, sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   z.object({ type: z.literal('get'), id, path: remotePath, offset: z.number().int().nonnegative().optional() }),
+  z.object({ type: z.literal('read'), id, path: remotePath, max: z.number().int().nonnegative() }),
   z.object({
     type: z.literal('exec'),
     id,
@@ -122,6 +123,22 @@ export const GetData = z.object({
   mtime: z.number(),
 });
 export type GetData = z.infer<typeof GetData>;
+
+/** The reply to `read`: a whole small file in the `ok` frame's body. */
+export const ReadOk = z.object({
+  type: z.literal('ok'),
+  id,
+  path: z.string(),
+  fileSize: z.number().int().nonnegative(),
+  mtime: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ReadOk = z.infer<typeof ReadOk>;
+
+/** Puts of at most this many bytes (from offset 0) are stored in one go once their body is complete. */
+export const WHOLE_PUT_MAX = 32 * 1024;
+/** The most a `read` may ask for (larger `max` values are capped to it). */
+export const READ_MAX = 4 * 1024 * 1024;
 
 export const ExecStream = z.enum(['stdout', 'stderr']);
 export type ExecStream = z.infer<typeof ExecStream>;

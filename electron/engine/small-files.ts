@@ -1,0 +1,204 @@
+/**
+ * Small files, moved whole. A file of a few KiB is all per-file overhead: the transfer
+ * queue pipelines many of them on one data connection (transfer-queue.ts) and moves each
+ * in as few steps as it can:
+ *
+ * - up: the file is read in one go (open, fstat, read; the close is not waited for) and
+ *   sent as one `put` with its SHA-256; the server stores it durably in its next group
+ *   commit, while later puts are already on the wire.
+ * - down: one `read` request, answered by one `ok` frame carrying the whole file and its
+ *   SHA-256 (checked here before anything is written), then the file is written to its
+ *   hidden partial, given its mtime and renamed into place.
+ *
+ * The file system calls use Node's callback API: for thousands of small files, the
+ * FileHandle and promise machinery of fs/promises costs more than the system calls.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { FerryError } from '../../shared/common/errors.js';
+import type { FrameHeader } from '../../shared/common/frame.js';
+import { READ_MAX } from '../../shared/common/messages.js';
+import type { ClientConnection } from './client-connection.js';
+import type { RemoteSession } from './session.js';
+import { partialPathFor } from './local-files.js';
+
+/** Files up to this size are moved whole and pipelined (read into memory on either side). */
+export const SMALL_FILE_MAX = 256 * 1024;
+/** Small files of one batch being read or written at once (per data connection). */
+export const SMALL_WINDOW = 8;
+
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_NOFOLLOW;
+
+type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+
+function call<T>(start: (done: Callback<T>) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+const closeQuietly = (fd: number): void => fs.close(fd, () => undefined);
+
+export interface SmallFile {
+  readonly data: Buffer;
+  readonly mtimeMs: number;
+}
+
+/**
+ * A local file read whole, or null when it is not a regular file of at most `max` bytes
+ * (any more: it grew since the folder was scanned) and must take the streamed way.
+ */
+export async function readSmallFile(file: string, max: number): Promise<SmallFile | null> {
+  const fd = await call<number>((done) => fs.open(file, fs.constants.O_RDONLY, done));
+  try {
+    const st = await call<fs.Stats>((done) => fs.fstat(fd, done));
+    if (!st.isFile()) throw new FerryError('EISDIR', `${file} is not a regular file`);
+    if (st.size > max) return null;
+    const data = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < data.length) {
+      const n = await call<number>((done) => fs.read(fd, data, got, data.length - got, got, done));
+      if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
+      got += n;
+    }
+    return { data, mtimeMs: st.mtimeMs };
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/**
+ * readSmallFile() with blocking calls: for a process that has nothing else to do on its
+ * thread meanwhile (the CLI). A cached 4 KiB file takes a few microseconds this way, and
+ * no trip through the I/O threads.
+ */
+export function readSmallFileSync(file: string, max: number): SmallFile | null {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new FerryError('EISDIR', `${file} is not a regular file`);
+    if (st.size > max) return null;
+    const data = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < data.length) {
+      const n = fs.readSync(fd, data, got, data.length - got, got);
+      if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
+      got += n;
+    }
+    return { data, mtimeMs: st.mtimeMs };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The one chunk of a small upload, as the AsyncIterable that ClientConnection.put() reads. */
+export async function* onceChunk(data: Buffer): AsyncGenerator<Buffer> {
+  if (data.length > 0) yield data;
+}
+
+/** Sessions whose server does not know `read` (an older ferryd): their downloads are streamed. */
+const withoutRead = new WeakSet<RemoteSession>();
+
+export function canReadWhole(session: RemoteSession): boolean {
+  return !withoutRead.has(session);
+}
+
+/** Thrown by readRemoteWhole() when the file must be streamed instead (too big, or an older server). */
+export class NotWhole extends Error {}
+
+/**
+ * Ask for a whole remote file of at most `max` bytes. `onSent` is called once the
+ * request is queued on the connection; the promise resolves with the bytes once their
+ * SHA-256 matches the server's.
+ */
+export async function readRemoteWhole(
+  session: RemoteSession,
+  conn: ClientConnection,
+  remotePath: string,
+  max: number,
+  onSent: () => void,
+): Promise<{ data: Buffer; mtime: number }> {
+  const reply = conn.callWithBody({ type: 'read', path: remotePath, max: Math.min(max, READ_MAX) });
+  onSent();
+  let header: FrameHeader;
+  let body: Buffer;
+  try {
+    ({ header, body } = await reply);
+  } catch (err) {
+    const e = err instanceof FerryError ? err : null;
+    if (e?.code === 'ETOOBIG') throw new NotWhole('too big');
+    // An older ferryd does not know the request (and closes the connection): stream instead.
+    if (e?.code === 'EPROTO' && /unknown request type/.test(e.message)) {
+      withoutRead.add(session);
+      throw new NotWhole('not supported');
+    }
+    throw err;
+  }
+  // The fields of ReadOk (messages.ts), checked by hand: a zod parse per small file costs
+  // more than the rest of its bookkeeping.
+  const { fileSize, mtime, sha256 } = header;
+  if (
+    header.type !== 'ok' ||
+    typeof fileSize !== 'number' ||
+    !Number.isSafeInteger(fileSize) ||
+    fileSize < 0 ||
+    typeof mtime !== 'number' ||
+    typeof sha256 !== 'string' ||
+    !SHA256_HEX.test(sha256)
+  ) {
+    throw new FerryError('EPROTO', 'malformed read reply from the server');
+  }
+  if (body.length !== fileSize) throw new FerryError('EPROTO', 'the server sent a body of the wrong size');
+  if (createHash('sha256').update(body).digest('hex') !== sha256) {
+    throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
+  }
+  return { data: body, mtime };
+}
+
+/**
+ * Write a checked small download: to its hidden partial (O_NOFOLLOW: never through a
+ * planted link), with the remote mtime, then renamed over `target` (whose folder has been
+ * checked with safeLocalPath). With `blocking`, every call is made directly (see
+ * readSmallFileSync()).
+ */
+export async function writeSmallFile(target: string, data: Buffer, mtime: number, blocking = false): Promise<void> {
+  const partial = partialPathFor(target);
+  if (blocking) {
+    writeSmallFileSync(partial, target, data, mtime);
+    return;
+  }
+  const fd = await call<number>((done) => fs.open(partial, WRITE_FLAGS, 0o644, done));
+  try {
+    let done = 0;
+    while (done < data.length) {
+      done += await call<number>((cb) => fs.write(fd, data, done, data.length - done, done, cb));
+    }
+    if (mtime > 0) await call<void>((cb) => fs.futimes(fd, new Date(), new Date(mtime), (err) => cb(err, undefined)));
+  } catch (err) {
+    closeQuietly(fd);
+    fs.unlink(partial, () => undefined);
+    throw err;
+  }
+  await call<void>((cb) => fs.close(fd, (err) => cb(err, undefined)));
+  await call<void>((cb) => fs.rename(partial, target, (err) => cb(err, undefined)));
+}
+
+function writeSmallFileSync(partial: string, target: string, data: Buffer, mtime: number): void {
+  const fd = fs.openSync(partial, WRITE_FLAGS, 0o644);
+  try {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, done);
+    if (mtime > 0) fs.futimesSync(fd, new Date(), new Date(mtime));
+  } catch (err) {
+    closeQuietly(fd);
+    fs.rmSync(partial, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(partial, target);
+}
+
+/** stat, or null when there is nothing (the conflict policies' existence check, as in transfers.ts). */
+export function statOrNull(file: string): Promise<fs.Stats | null> {
+  return new Promise((resolve) => fs.stat(file, (err, st) => resolve(err ? null : st)));
+}

@@ -1,0 +1,53 @@
+/**
+ * The requests a transfer sends by the thousand (put, put-end, read), validated by hand.
+ * Every request is checked against its zod schema in shared/common/messages.ts; for a
+ * 4 KiB file that check costs more than storing the bytes. These checks accept exactly
+ * what the schemas accept and build the same object (unknown fields dropped); anything
+ * they do not accept goes to the schema, which then reports what is wrong.
+ */
+import type { FrameHeader } from '../shared/common/frame.js';
+import type { Request } from '../shared/common/messages.js';
+
+/** z.number().int().nonnegative(): a safe integer, not negative. */
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** remotePath: z.string().min(1).max(4096). */
+function isPath(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 4096;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const EXISTS = new Set(['overwrite', 'fail', 'skip', 'rename']);
+
+/** The request, or undefined when the schema has to decide. */
+export function fastRequest(h: FrameHeader): Request | undefined {
+  switch (h.type) {
+    case 'put': {
+      const { id, path, offset, total, size, exists, mtime } = h;
+      if (!isCount(id) || !isPath(path) || !isCount(offset) || !isCount(total)) return undefined;
+      if (size !== undefined && !isCount(size)) return undefined;
+      if (exists !== undefined && !(typeof exists === 'string' && EXISTS.has(exists))) return undefined;
+      // z.number(): finite (JSON can still say 1e999, which parses as Infinity).
+      if (mtime !== undefined && !(typeof mtime === 'number' && Number.isFinite(mtime))) return undefined;
+      const req: Extract<Request, { type: 'put' }> = { type: 'put', id, path, offset, total };
+      if (size !== undefined) req.size = size;
+      if (exists !== undefined) req.exists = exists as NonNullable<typeof req.exists>;
+      if (mtime !== undefined) req.mtime = mtime;
+      return req;
+    }
+    case 'put-end': {
+      const { id, sha256 } = h;
+      if (!isCount(id) || typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return undefined;
+      return { type: 'put-end', id, sha256 };
+    }
+    case 'read': {
+      const { id, path, max } = h;
+      if (!isCount(id) || !isPath(path) || !isCount(max)) return undefined;
+      return { type: 'read', id, path, max };
+    }
+    default:
+      return undefined;
+  }
+}

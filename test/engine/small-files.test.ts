@@ -1,0 +1,193 @@
+/**
+ * Small files through the transfer queue: pipelined in batches on the data connections
+ * (whole puts up, `read` down), with blocking or threaded local I/O, the conflict
+ * policies, pause and cancel of files still waiting in a batch, and the way back to the
+ * streamed path for a file that grew past the small-file size.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
+import { connectSession } from '../helpers/engine.js';
+import { treeDigest } from '../helpers/files.js';
+import { TransferQueue, type QueueOptions } from '../../electron/engine/transfer-queue.js';
+import type { RemoteSession } from '../../electron/engine/session.js';
+import { SMALL_FILE_MAX } from '../../electron/engine/small-files.js';
+import type { TransferEvent, TransferState } from '../../shared/common/transfer-model.js';
+
+const alice: TestUser = { name: 'alice', password: 'alice small pass' };
+
+let server: Ferryd;
+let session: RemoteSession;
+let work: string;
+let home: string;
+
+beforeAll(async () => {
+  server = await startFerryd({ users: [alice] });
+  session = await connectSession(server, alice);
+  work = await tempDir('ferry-small-');
+  home = path.join(server.root, 'homes', alice.name);
+});
+
+afterAll(async () => {
+  session.close();
+  await cleanupAll();
+});
+
+async function files(dir: string, count: number, size: (i: number) => number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const file = path.join(dir, `s${String(i).padStart(4, '0')}.bin`);
+    await writeFile(file, randomBytes(size(i)));
+    await utimes(file, new Date(), new Date(1_600_000_000_000 + i * 1000));
+  }
+}
+
+async function run(queue: TransferQueue, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    queue.idle(),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish`)), 60_000))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function histories(events: readonly TransferEvent[]): Map<string, TransferState[]> {
+  const out = new Map<string, TransferState[]>();
+  for (const e of events) {
+    if (e.kind === 'removed') continue;
+    for (const t of e.transfers) {
+      const seen = out.get(t.id) ?? [];
+      if (seen.at(-1) !== t.state) seen.push(t.state);
+      out.set(t.id, seen);
+    }
+  }
+  return out;
+}
+
+describe.each([
+  ['through the I/O threads (the desktop app)', {}],
+  ['with blocking calls (the CLI)', { blockingSmallIo: true }],
+] as Array<[string, QueueOptions]>)('small files %s', (_name, options) => {
+  const tag = options.blockingSmallIo ? 'blocking' : 'threads';
+
+  it('600 files up and back down: all verified, identical, with their mtimes, states forward only', async () => {
+    const local = path.join(work, `tree-${tag}`);
+    // Up to the small-file size (and one just past it, which takes the streamed way).
+    await files(path.join(local, 'a'), 300, (i) => (i * 7919) % 9000);
+    await files(path.join(local, 'b', 'c'), 299, (i) => 1 + ((i * 104_729) % SMALL_FILE_MAX));
+    await writeFile(path.join(local, 'b', 'big.bin'), randomBytes(SMALL_FILE_MAX + 1));
+
+    const up = new TransferQueue(session, options);
+    const upEvents: TransferEvent[] = [];
+    up.on((e) => upEvents.push(e));
+    await up.upload([local], `/${tag}`);
+    await run(up, 'the upload');
+    expect(up.list().filter((t) => t.state !== 'done' || !t.verified)).toEqual([]);
+    expect(up.list()).toHaveLength(600);
+    for (const h of histories(upEvents).values()) {
+      expect(h[0]).toBe('queued');
+      expect(h.at(-1)).toBe('done');
+      expect(h.includes('paused') || h.includes('failed')).toBe(false);
+    }
+    expect(await treeDigest(path.join(home, tag, path.basename(local)))).toEqual(await treeDigest(local));
+    const sample = path.join('a', 's0007.bin');
+    expect(Math.round((await stat(path.join(home, tag, path.basename(local), sample))).mtimeMs)).toBe(1_600_000_007_000);
+
+    const down = new TransferQueue(session, options);
+    const back = path.join(work, `back-${tag}`);
+    await down.download([`/${tag}/${path.basename(local)}`], back);
+    await run(down, 'the download');
+    expect(down.list().filter((t) => t.state !== 'done' || !t.verified)).toEqual([]);
+    expect(await treeDigest(path.join(back, path.basename(local)))).toEqual(await treeDigest(local));
+    expect(Math.round((await stat(path.join(back, path.basename(local), sample))).mtimeMs)).toBe(1_600_000_007_000);
+    // No hidden partials left behind.
+    expect((await readdir(path.join(back, path.basename(local), 'a'))).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('download conflicts: skip keeps the local file, rename saves next to it, fail asks', async () => {
+    const remote = `/conflicts-${tag}`;
+    await session.mkdir(remote, true);
+    const src = path.join(work, `conflict-src-${tag}`);
+    await mkdir(src, { recursive: true });
+    for (const n of ['p.txt', 'q.txt', 'r.txt']) await writeFile(path.join(src, n), `remote ${n}`);
+    const seed = new TransferQueue(session, options);
+    await seed.upload(['p.txt', 'q.txt', 'r.txt'].map((n) => path.join(src, n)), remote);
+    await run(seed, 'the seed');
+    const dest = path.join(work, `conflict-dest-${tag}`);
+    await mkdir(dest, { recursive: true });
+    for (const n of ['p.txt', 'q.txt', 'r.txt']) await writeFile(path.join(dest, n), `local ${n}`);
+
+    const skip = new TransferQueue(session, { ...options, conflict: 'skip' });
+    await skip.download([`${remote}/p.txt`], dest);
+    const rename = new TransferQueue(session, { ...options, conflict: 'rename' });
+    await rename.download([`${remote}/q.txt`], dest);
+    const asked: string[] = [];
+    const ask = new TransferQueue(session, {
+      ...options,
+      conflict: 'ask',
+      resolveConflict: async ({ transfer }) => {
+        asked.push(transfer.name);
+        return { decision: 'overwrite', applyToAll: false };
+      },
+    });
+    await ask.download([`${remote}/r.txt`], dest);
+    await Promise.all([run(skip, 'skip'), run(rename, 'rename'), run(ask, 'ask')]);
+    expect(skip.list()[0]!.state).toBe('skipped');
+    expect(await readFile(path.join(dest, 'p.txt'), 'utf8')).toBe('local p.txt');
+    expect(rename.list()[0]).toMatchObject({ state: 'done', verified: true });
+    expect(await readFile(path.join(dest, 'q.txt'), 'utf8')).toBe('local q.txt');
+    expect(await readFile(path.join(dest, 'q (1).txt'), 'utf8')).toBe('remote q.txt');
+    expect(asked).toEqual(['r.txt']);
+    expect(await readFile(path.join(dest, 'r.txt'), 'utf8')).toBe('remote r.txt');
+  });
+});
+
+describe('small files waiting in a batch', () => {
+  it('a paused or cancelled file that has not started is not sent; the others are', async () => {
+    const local = path.join(work, 'waiting');
+    await files(local, 200, () => 2000);
+    const queue = new TransferQueue(session, { concurrency: 1 });
+    const added = await queue.upload([local], '/waiting');
+    // Files of the first batch past its window: claimed by it, not started yet.
+    const paused = added[40]!;
+    const cancelled = added[41]!;
+    expect(queue.get(paused.id)!.state).toBe('queued');
+    queue.pause(paused.id);
+    queue.cancel(cancelled.id);
+    await run(queue, 'the upload');
+    expect(queue.get(paused.id)!.state).toBe('paused');
+    expect(queue.get(cancelled.id)!.state).toBe('cancelled');
+    const names = await readdir(path.join(home, 'waiting', 'waiting'));
+    expect(names).toHaveLength(198);
+    expect(names).not.toContain(paused.name);
+    expect(names).not.toContain(cancelled.name);
+    queue.resume(paused.id);
+    await run(queue, 'the resumed file');
+    expect(queue.get(paused.id)).toMatchObject({ state: 'done', verified: true });
+    expect(await readdir(path.join(home, 'waiting', 'waiting'))).toHaveLength(199);
+  });
+
+  it('a file that grew past the small-file size since it was listed takes the streamed way, intact', async () => {
+    const local = path.join(work, 'grows');
+    await files(local, 20, () => 1000);
+    const up = new TransferQueue(session, { blockingSmallIo: true });
+    await up.upload([local], '/grows');
+    await run(up, 'the upload');
+    const down = new TransferQueue(session, { concurrency: 1 });
+    const back = path.join(work, 'grows-back');
+    // Listed at 1,000 bytes, bigger than a small file by the time it is asked for: `read`
+    // says ETOOBIG and the queue streams it instead.
+    const grown = randomBytes(SMALL_FILE_MAX + 50_000);
+    down.on((e) => {
+      if (e.kind === 'added') writeFileSync(path.join(home, 'grows', 'grows', 's0019.bin'), grown);
+    });
+    const [first] = await down.download(['/grows/grows'], back);
+    expect(first!.size).toBe(1000);
+    await run(down, 'the download');
+    expect(down.list().filter((t) => t.state !== 'done')).toEqual([]);
+    expect((await readFile(path.join(back, 'grows', 's0019.bin'))).equals(grown)).toBe(true);
+    expect((await readFile(path.join(back, 'grows', 's0000.bin'))).length).toBe(1000);
+  });
+});

@@ -1,0 +1,258 @@
+/**
+ * Small files over the raw protocol: puts of at most 32 KiB are stored whole (nothing on
+ * disk before the hash matched, nothing left behind when they are refused), many of them
+ * pipelined share their folders' fsyncs, and `read` answers a whole small file in one
+ * frame, jail-checked like every path.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
+import { RawClient, loggedIn, rootWithUsers, type Frame } from './raw-client.js';
+import { WHOLE_PUT_MAX } from '../../shared/common/messages.js';
+
+const ALICE: TestUser = { name: 'alice', password: 'alice-small-pass', quota: '1MiB' };
+const BOB: TestUser = { name: 'bob', password: 'bob-small-pass', quota: '200000' };
+
+let server: Ferryd;
+let alice: RawClient;
+let home: string;
+let outside: string;
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function data(bytes: number, seed = 1): Buffer {
+  const out = Buffer.alloc(bytes);
+  let x = seed * 2654435761;
+  for (let i = 0; i < bytes; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+async function partials(): Promise<string[]> {
+  return readdir(path.join(server.root, 'state', 'partials', 'alice')).catch(() => []);
+}
+
+async function read(c: RawClient, p: string, max = 1024 * 1024): Promise<Frame> {
+  return c.request({ type: 'read', path: p, max });
+}
+
+beforeAll(async () => {
+  server = await startFerryd({ root: await rootWithUsers([ALICE, BOB]), plain: true });
+  alice = await loggedIn(server.port, ALICE.name, ALICE.password);
+  home = path.join(server.root, 'homes', 'alice');
+  outside = await tempDir('ferry-small-outside-');
+  await writeFile(path.join(outside, 'secret.txt'), 'outside secret');
+});
+
+afterAll(async () => {
+  alice?.destroy();
+  await cleanupAll();
+});
+
+describe('small puts (stored whole)', () => {
+  it('stores a small file with its mtime, durable when the ok comes, and leaves no partial', async () => {
+    const body = data(4096, 2);
+    const id = alice.newId();
+    alice.send({ type: 'put', id, path: 'one.bin', offset: 0, total: body.length, mtime: 1_600_000_000_000 }, body);
+    alice.send({ type: 'put-end', id, sha256: sha(body) });
+    const reply = await alice.nextFor(id);
+    expect(reply.header).toMatchObject({ type: 'ok', path: '/one.bin', fileSize: 4096, sha256: sha(body) });
+    expect(reply.header.size ?? 0).toBe(0);
+    expect((await readFile(path.join(home, 'one.bin'))).equals(body)).toBe(true);
+    expect(Math.round((await stat(path.join(home, 'one.bin'))).mtimeMs)).toBe(1_600_000_000_000);
+    expect(await partials()).toEqual([]);
+  });
+
+  it('an empty file and a body of exactly the limit are stored too', async () => {
+    expect((await alice.put('empty.bin', Buffer.alloc(0))).header).toMatchObject({ type: 'ok', fileSize: 0 });
+    const max = data(WHOLE_PUT_MAX, 3);
+    expect((await alice.put('max.bin', max)).header).toMatchObject({ type: 'ok', fileSize: WHOLE_PUT_MAX, sha256: sha(max) });
+    expect((await readFile(path.join(home, 'empty.bin'))).length).toBe(0);
+    expect((await readFile(path.join(home, 'max.bin'))).equals(max)).toBe(true);
+  });
+
+  it('a wrong SHA-256 is ECHECKSUM: nothing is written, not even a partial', async () => {
+    const reply = await alice.put('bad.bin', data(3000), { sha256: 'cd'.repeat(32) });
+    expect(reply.header).toMatchObject({ type: 'error', code: 'ECHECKSUM' });
+    expect((await alice.request({ type: 'upload-info', path: 'bad.bin' })).header).toMatchObject({ partial: null, entry: null });
+    expect(await partials()).toEqual([]);
+  });
+
+  it('refusals keep the stream in step: outside the home, onto a folder, missing folder, policies', async () => {
+    await mkdir(path.join(home, 'a-folder'), { recursive: true });
+    await writeFile(path.join(home, 'taken.txt'), 'old');
+    await symlink(outside, path.join(home, 'out'));
+    const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+    c.sendPut(1, '../escape.bin', data(100));
+    c.sendPut(2, 'out/planted.bin', data(100));
+    c.sendPut(3, 'a-folder', data(100));
+    c.sendPut(4, 'no/such/folder/x.bin', data(100));
+    c.sendPut(5, 'taken.txt', data(10), { exists: 'fail' });
+    c.sendPut(6, 'taken.txt', data(10), { exists: 'skip' });
+    c.sendPut(7, 'taken.txt', data(10, 7), { exists: 'rename' });
+    c.sendPut(8, 'fine.bin', data(200, 8));
+    expect((await c.nextFor(1)).header.code).toBe('EACCES');
+    expect((await c.nextFor(2)).header.code).toBe('EACCES');
+    expect((await c.nextFor(3)).header.code).toBe('EISDIR');
+    expect((await c.nextFor(4)).header.code).toBe('ENOENT');
+    expect((await c.nextFor(5)).header.code).toBe('EEXIST');
+    expect((await c.nextFor(6)).header).toMatchObject({ type: 'ok', skipped: true, path: '/taken.txt' });
+    expect((await c.nextFor(7)).header).toMatchObject({ type: 'ok', path: '/taken (1).txt' });
+    expect((await c.nextFor(8)).header).toMatchObject({ type: 'ok', sha256: sha(data(200, 8)) });
+    c.destroy();
+    expect(await readdir(outside)).toEqual(['secret.txt']);
+    expect(await readFile(path.join(home, 'taken.txt'), 'utf8')).toBe('old');
+    expect((await readFile(path.join(home, 'taken (1).txt'))).equals(data(10, 7))).toBe(true);
+    expect(await partials()).toEqual([]);
+  });
+
+  it('counts against the quota: one that does not fit is EQUOTA and stores nothing', async () => {
+    const df = (await alice.request({ type: 'df' })).header;
+    const free = Number(df.free);
+    const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+    // Enough small files to pass the quota: the ones past it are refused, the rest stored.
+    const size = 30_000;
+    const count = Math.ceil(free / size) + 3;
+    await c.request({ type: 'mkdir', path: 'quota' });
+    for (let i = 0; i < count; i++) c.sendPut(100 + i, `quota/q${i}.bin`, data(size, i));
+    const replies = await Promise.all(Array.from({ length: count }, (_, i) => c.nextFor(100 + i, 20_000)));
+    const ok = replies.filter((r) => r.header.type === 'ok').length;
+    const refused = replies.filter((r) => r.header.code === 'EQUOTA').length;
+    expect(ok + refused).toBe(count);
+    expect(refused).toBeGreaterThan(0);
+    expect(ok * size).toBeLessThanOrEqual(free);
+    expect(await readdir(path.join(home, 'quota'))).toHaveLength(ok);
+    expect(Number((await alice.request({ type: 'df' })).header.used)).toBe(Number(df.used) + ok * size);
+    await c.request({ type: 'delete', path: 'quota', recursive: true });
+    c.destroy();
+  });
+
+  it('500 small puts pipelined on two connections all arrive intact', async () => {
+    const a = await loggedIn(server.port, ALICE.name, ALICE.password);
+    const b = await loggedIn(server.port, ALICE.name, ALICE.password);
+    await a.request({ type: 'mkdir', path: 'burst/x', parents: true });
+    await a.request({ type: 'mkdir', path: 'burst/y', parents: true });
+    const files = Array.from({ length: 500 }, (_, i) => ({ id: 1000 + i, name: `burst/${i % 2 ? 'x' : 'y'}/f${i}.bin`, body: data(1 + ((i * 97) % 1500), i) }));
+    for (const f of files) (f.id % 2 ? a : b).sendPut(f.id, f.name, f.body);
+    const replies = await Promise.all(files.map((f) => (f.id % 2 ? a : b).nextFor(f.id, 30_000)));
+    for (const [i, r] of replies.entries()) expect(r.header, files[i]!.name).toMatchObject({ type: 'ok', sha256: sha(files[i]!.body) });
+    for (const f of files) expect((await readFile(path.join(home, f.name))).equals(f.body)).toBe(true);
+    expect(await partials()).toEqual([]);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('over an interrupted upload of the same path it starts over: the old partial is truncated, its bytes given back', async () => {
+    const bob = await loggedIn(server.port, BOB.name, BOB.password);
+    // 180,000 of a 190,000-byte upload arrive, then the connection breaks: the partial is kept.
+    const cut = await loggedIn(server.port, BOB.name, BOB.password);
+    cut.send({ type: 'put', id: 1, path: 'stale.bin', offset: 0, total: 190_000, size: 190_000 });
+    cut.write(data(180_000, 9));
+    await new Promise((r) => setTimeout(r, 200));
+    cut.destroy();
+    let info: Frame | undefined;
+    for (let i = 0; i < 50; i++) {
+      info = await bob.request({ type: 'upload-info', path: 'stale.bin' });
+      if (info.header.partial === 180_000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(info!.header.partial).toBe(180_000);
+    expect((await bob.request({ type: 'df' })).header).toMatchObject({ used: 180_000, free: 20_000 });
+    // 30,000 bytes do not fit next to the partial, but the put truncates it: it fits.
+    const body = data(30_000, 10);
+    expect((await bob.put('stale.bin', body)).header).toMatchObject({ type: 'ok', fileSize: 30_000, sha256: sha(body) });
+    expect((await bob.request({ type: 'upload-info', path: 'stale.bin' })).header).toMatchObject({ partial: null, entry: { size: 30_000 } });
+    expect((await bob.request({ type: 'df' })).header).toMatchObject({ used: 30_000, free: 170_000 });
+    expect(await readdir(path.join(server.root, 'state', 'partials', 'bob'))).toEqual([]);
+    bob.destroy();
+  });
+
+  it('a connection cut in the middle of a small body keeps nothing', async () => {
+    const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+    const body = data(20_000, 5);
+    c.send({ type: 'put', id: 9, path: 'cut.bin', offset: 0, total: body.length, size: body.length });
+    c.write(body.subarray(0, 5000));
+    await new Promise((r) => setTimeout(r, 100));
+    c.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await alice.request({ type: 'upload-info', path: 'cut.bin' })).header).toMatchObject({ partial: null, entry: null });
+    expect(await partials()).toEqual([]);
+  });
+});
+
+describe('read: a whole small file in one frame', () => {
+  beforeAll(async () => {
+    await mkdir(path.join(home, 'docs', 'inner'), { recursive: true });
+    await writeFile(path.join(home, 'docs', 'notes.txt'), 'hello\n');
+    await writeFile(path.join(home, 'docs', 'inner', 'deep.bin'), data(10_000, 4));
+    await symlink('notes.txt', path.join(home, 'docs', 'link-in.txt'));
+    await symlink(path.join(outside, 'secret.txt'), path.join(home, 'docs', 'link-out.txt'));
+    await symlink('/nonexistent-ferry/x', path.join(home, 'docs', 'dangling-out'));
+    await symlink(outside, path.join(home, 'docs', 'dir-out'));
+    execFileSync('mkfifo', [path.join(home, 'docs', 'pipe')]);
+  });
+
+  it('answers with one ok carrying the file, its size, mtime and SHA-256', async () => {
+    const reply = await read(alice, 'docs/notes.txt');
+    expect(reply.header).toMatchObject({ type: 'ok', path: '/docs/notes.txt', fileSize: 6, sha256: sha(Buffer.from('hello\n')) });
+    expect(reply.header.mtime).toBe(Math.round((await stat(path.join(home, 'docs', 'notes.txt'))).mtimeMs));
+    expect(reply.body.toString()).toBe('hello\n');
+    const deep = await read(alice, '/docs/inner/deep.bin');
+    expect(deep.body.equals(data(10_000, 4))).toBe(true);
+    expect(deep.header.sha256).toBe(sha(data(10_000, 4)));
+    const empty = await read(alice, '/empty.bin');
+    expect(empty.header).toMatchObject({ type: 'ok', fileSize: 0 });
+    expect(empty.header.size ?? 0).toBe(0);
+  });
+
+  it('a file bigger than max is ETOOBIG with its size (and the stream stays in step)', async () => {
+    const reply = await read(alice, '/docs/inner/deep.bin', 9999);
+    expect(reply.header).toMatchObject({ type: 'error', code: 'ETOOBIG', details: { fileSize: 10_000 } });
+    expect((await alice.request({ type: 'pwd' })).header).toMatchObject({ type: 'ok', cwd: '/' });
+  });
+
+  it('follows links only inside the home; refuses folders, FIFOs, escapes and bad paths', async () => {
+    expect((await read(alice, '/docs/link-in.txt')).body.toString()).toBe('hello\n');
+    expect((await read(alice, '/docs/link-out.txt')).header.code).toBe('EACCES');
+    expect((await read(alice, '/docs/dangling-out')).header.code).toBe('EACCES');
+    expect((await read(alice, '/docs/dir-out/secret.txt')).header.code).toBe('EACCES');
+    expect((await read(alice, '/docs')).header.code).toBe('EISDIR');
+    expect((await read(alice, '/')).header.code).toBe('EISDIR');
+    expect((await read(alice, '/docs/missing')).header.code).toBe('ENOENT');
+    expect((await read(alice, '/docs/pipe')).header.code).toBe('EINVAL');
+    expect((await read(alice, '../bob/x')).header.code).toBe('EACCES');
+    expect((await read(alice, 'docs/notes.txt\u0000')).header.code).toBe('EACCES');
+    for (const r of [await read(alice, '/docs/link-out.txt'), await read(alice, '/docs/dir-out/secret.txt')]) {
+      expect(JSON.stringify(r.header)).not.toContain(outside);
+      expect(r.body.length).toBe(0);
+    }
+  });
+
+  it('100 reads pipelined are all answered, each with its own file', async () => {
+    const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+    await c.request({ type: 'mkdir', path: 'many' });
+    const bodies = Array.from({ length: 100 }, (_, i) => data(100 + i * 50, 50 + i));
+    await Promise.all(bodies.map((b, i) => writeFile(path.join(home, 'many', `m${i}.bin`), b)));
+    for (let i = 0; i < bodies.length; i++) c.send({ type: 'read', id: 500 + i, path: `many/m${i}.bin`, max: 1 << 20 });
+    const replies = await Promise.all(bodies.map((_, i) => c.nextFor(500 + i, 20_000)));
+    for (const [i, r] of replies.entries()) {
+      expect(r.header).toMatchObject({ type: 'ok', sha256: sha(bodies[i]!) });
+      expect(r.body.equals(bodies[i]!)).toBe(true);
+    }
+    c.destroy();
+  });
+
+  it('a malformed read (no max, or a body) closes the connection with EPROTO', async () => {
+    const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+    c.send({ type: 'read', id: 3, path: 'docs/notes.txt' });
+    await c.expectFatal('EPROTO');
+    const d = await loggedIn(server.port, ALICE.name, ALICE.password);
+    d.send({ type: 'read', id: 3, path: 'docs/notes.txt', max: 10 }, Buffer.from('body'));
+    await d.expectFatal('EPROTO');
+  });
+});
