@@ -93,6 +93,8 @@ interface Item {
   mtime?: number;
   /** Waiting out a retry delay or an open conflict question: queued, but not to be started yet. */
   backingOff: boolean;
+  /** The most bytes this attempt had moved (what a paused row keeps showing). */
+  reached?: number;
   /** Handed to a batch of small files that has not reached it yet (pump() leaves it alone). */
   claimed: boolean;
   /** Must take the streamed way even if small (it grew, or the server cannot send it whole). */
@@ -694,10 +696,12 @@ export class TransferQueue {
     this.setState(item, 'active');
     this.rate.set(item.view.id, { at: performance.now(), bytes: item.view.bytes });
     item.view.bytes = 0;
+    item.reached = undefined;
     const hooks = {
       signal: item.controller.signal,
       onBytes: (delta: number) => {
         item.view.bytes = Math.max(0, item.view.bytes + delta);
+        if (delta > 0) item.reached = Math.max(item.reached ?? 0, item.view.bytes);
         this.markDirty(item);
       },
       onVerifying: () => {
@@ -833,6 +837,11 @@ export class TransferQueue {
   private pauseNow(item: Item): void {
     item.view.speed = 0;
     item.view.eta = null;
+    // A pause is not a failed attempt, and the row keeps showing how far it got (the
+    // transfer takes back what it sent when it stops; resuming starts from the server's
+    // partial, which is about that much).
+    if (item.view.attempts > 0) item.view.attempts--;
+    if (item.reached !== undefined) item.view.bytes = Math.min(item.view.size, item.reached);
     this.setState(item, 'paused');
   }
 

@@ -205,6 +205,9 @@ describe('pause, resume, cancel, retry', () => {
     await waitFor(() => server.log().split('\n').filter((l) => l.includes('interrupted (partial kept)')).length > kept, 5000, 'the partial to be kept');
     const partial = await partialBytes();
     expect(partial).toBeGreaterThan(4 * MiB);
+    // The row keeps showing how far it got (not 0 B), and a pause is not a failed attempt.
+    expect(queue.get(id)!.bytes).toBeGreaterThanOrEqual(8 * MiB);
+    expect(queue.get(id)!.attempts).toBe(0);
     // Paused means paused: nothing moves.
     await new Promise((r) => setTimeout(r, 300));
     expect(queue.get(id)?.state).toBe('paused');
@@ -216,7 +219,7 @@ describe('pause, resume, cancel, retry', () => {
     queue.resume(id);
     await waitFor(() => queue.get(id)?.state !== 'paused', 5000, 'resumed');
     await within(queue.idle(), 20_000, 'the resumed upload');
-    expect(queue.get(id)).toMatchObject({ state: 'done', verified: true, bytes: size });
+    expect(queue.get(id)).toMatchObject({ state: 'done', verified: true, bytes: size, attempts: 1 });
     expect(await sha256File(path.join(home, 'pause', 'pause.bin'))).toBe(hash);
     // Resumed, not restarted: only the rest was sent.
     expect(proxy.upstreamBytes).toBeLessThan(size - partial + 256 * 1024);
