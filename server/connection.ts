@@ -212,8 +212,8 @@ export class Connection {
    * Send a frame. A final reply (ok or error with an id) frees its id when it is written,
    * so a client may reuse the id as soon as it has the reply.
    */
-  private send(header: FrameHeader, body?: Uint8Array): Promise<void> {
-    this.coalesce();
+  private send(header: FrameHeader, body?: Uint8Array, coalesce = false): Promise<void> {
+    if (coalesce) this.coalesce();
     const id = header.id;
     if (id === undefined || (header.type !== 'ok' && header.type !== 'error')) return this.writer.send(header, body);
     return this.writer.exclusive(async () => {
@@ -224,9 +224,10 @@ export class Connection {
   }
 
   /**
-   * Replies sent in one turn of the event loop leave in one socket write (one TLS record
-   * when they fit): a group commit answers dozens of puts at once, and a write (and a TLS
-   * record) per reply would cost more than the replies themselves.
+   * The replies to small files sent in one turn of the event loop leave in one socket
+   * write (one TLS record when they fit): a folder fsync answers dozens of puts at once,
+   * and a write (and a TLS record) per reply would cost more than the replies themselves.
+   * Other replies are written at once, as before.
    */
   private coalesce(): void {
     if (this.corked) return;
@@ -628,7 +629,7 @@ export class Connection {
         (result) => {
           this.ctx.log(`put user=${account.name} ${result.skipped ? 'skipped' : `${req.total} bytes ok`} ${Date.now() - started} ms`);
           const { size: fileSize, ...rest } = result;
-          return this.send({ type: 'ok', id: req.id, ...rest, fileSize });
+          return this.send({ type: 'ok', id: req.id, ...rest, fileSize }, undefined, true);
         },
         (err) => {
           const e = toFerryError(err);
@@ -684,6 +685,7 @@ export class Connection {
     await this.send(
       { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, sha256: file.sha256 },
       file.data,
+      true,
     );
   }
 

@@ -5,12 +5,18 @@
  *   state/partials/<user>/<sha>.part   uploads in progress, keyed by the SHA-256 of the
  *                                      virtual path: outside the home so users never see
  *                                      them, on the same filesystem so commit is a rename
+ *   state/incoming/<run>/<user>/<h>/<sha>.part   small files written whole, for the
+ *                                      moment of their commit (run: a token of this
+ *                                      server process; h: the first hex digit; see
+ *                                      storage-whole.ts). What an earlier run left there
+ *                                      (a crash in the middle of a commit) was never
+ *                                      acknowledged and is deleted at start.
  *
  * The jail is enforced twice: virtual paths are normalised as strings (no '..' above '/'),
  * then every host path is resolved with realpath and must stay inside realpath(home), so
  * symlinks cannot lead out. Operations then work on the resolved real paths.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -179,12 +185,21 @@ export class LocalStorage implements Storage {
   private readonly locks = new Map<string, Set<string>>();
   /** Real paths of homes and folders, shared for a few milliseconds (see RESOLVE_WINDOW_MS). */
   private readonly resolved = new SharedLookups<string>(RESOLVE_WINDOW_MS);
+  /** This run's folder for small files being committed (see the layout above). */
+  private readonly incoming: string;
 
   constructor(options: LocalStorageOptions) {
     this.root = path.resolve(options.root);
     this.log = options.log;
     this.batcher = new SyncBatcher(Math.max(0, options.syncDelayMs ?? 2), this.log);
+    const incomingRoot = path.join(this.root, 'state', 'incoming');
+    const run = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    this.incoming = path.join(incomingRoot, run);
+    this.swept = sweepOtherRuns(incomingRoot, run, this.log);
   }
+
+  /** Resolves once what earlier runs left in state/incoming is gone (tests, diagnostics). */
+  readonly swept: Promise<void>;
 
   /** Commit groups synced so far (diagnostics). */
   get syncGroups(): number {
@@ -475,7 +490,7 @@ export class LocalStorage implements Storage {
   ): Promise<{ readonly committed: Promise<PutResult> }> {
     const admitted = await guard(() => this.admit(account, cwd, target, { ...request, offset: 0, total: data.length }, true));
     if (admitted instanceof SkippedUpload) return { committed: admitted.commit() };
-    const { need, tracker, partialName, partialDir, partialPath, chosen, unlock } = admitted;
+    const { need, tracker, partialName, partialPath, chosen, unlock } = admitted;
     let held = true;
     // Once the file is in place, its bytes are counted in the usage and its path may be
     // uploaded again: the reservation and the lock go then, not after the folder fsync
@@ -490,6 +505,7 @@ export class LocalStorage implements Storage {
       try {
         const digest = createHash('sha256').update(data).digest('hex');
         if (digest !== sha256.toLowerCase()) throw new FerryError('ECHECKSUM');
+        const incomingDir = path.join(this.incoming, account.name, partialName[0]!);
         const item = new WholeUpload({
           target: chosen,
           exists: request.exists,
@@ -497,14 +513,15 @@ export class LocalStorage implements Storage {
           tracker,
           partialName,
           partialPath,
-          partialDir,
+          incomingDir,
+          incomingPath: path.join(incomingDir, partialName),
           data,
           mtime: request.mtime,
           placed: letGo,
         });
         return await this.batcher.commit(item, () => ({ path: item.path, size: data.length, sha256: digest }));
       } catch (err) {
-        tracker.activePartials.delete(partialName);
+        // (The partial's accounting is the item's: discard() or place() settle it.)
         throw toFerryError(err);
       } finally {
         letGo();
@@ -854,5 +871,29 @@ async function hashPrefix(handle: fsp.FileHandle, length: number, hash: StreamHa
     if (bytesRead === 0) throw new FerryError('EOFFSET', 'The partial upload changed: start again.', { offset: position });
     await hash.update(buffer.subarray(0, bytesRead));
     position += bytesRead;
+  }
+}
+
+/**
+ * Delete what earlier runs of the server left in state/incoming: small files whose commit
+ * a crash interrupted (never acknowledged, so nothing is lost). This run's own folder is
+ * new and left alone, so uploads need not wait for the sweep.
+ */
+async function sweepOtherRuns(incomingRoot: string, run: string, log?: (line: string) => void): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(incomingRoot);
+  } catch (err) {
+    if (sysCode(err) !== 'ENOENT') log?.(`incoming: cannot list ${incomingRoot}: ${String(err)}`);
+    return;
+  }
+  for (const name of names) {
+    if (name === run) continue;
+    try {
+      await fsp.rm(path.join(incomingRoot, name), { recursive: true, force: true });
+      log?.(`incoming: deleted uncommitted small files left by an earlier run (${name})`);
+    } catch (err) {
+      log?.(`incoming: cannot delete ${name}: ${String(err)}`);
+    }
   }
 }

@@ -37,6 +37,19 @@ async function partials(): Promise<string[]> {
   return readdir(path.join(server.root, 'state', 'partials', 'alice')).catch(() => []);
 }
 
+/** Files left where small files are written before their commit (there should be none). */
+async function incoming(root = server.root, user = 'alice'): Promise<string[]> {
+  const out: string[] = [];
+  const base = path.join(root, 'state', 'incoming');
+  for (const run of await readdir(base).catch(() => [] as string[])) {
+    const folder = path.join(base, run, user);
+    for (const dir of await readdir(folder).catch(() => [] as string[])) {
+      for (const name of await readdir(path.join(folder, dir))) out.push(`${run}/${dir}/${name}`);
+    }
+  }
+  return out;
+}
+
 async function read(c: RawClient, p: string, max = 1024 * 1024): Promise<Frame> {
   return c.request({ type: 'read', path: p, max });
 }
@@ -66,6 +79,28 @@ describe('small puts (stored whole)', () => {
     expect((await readFile(path.join(home, 'one.bin'))).equals(body)).toBe(true);
     expect(Math.round((await stat(path.join(home, 'one.bin'))).mtimeMs)).toBe(1_600_000_000_000);
     expect(await partials()).toEqual([]);
+    expect(await incoming()).toEqual([]);
+  });
+
+  it('deletes, at start, what a crash left in the middle of a commit', async () => {
+    const carol: TestUser = { name: 'carol', password: 'carol-small-pass' };
+    const root = await rootWithUsers([carol]);
+    const left = path.join(root, 'state', 'incoming', 'an-earlier-run', 'carol', 'a');
+    await mkdir(left, { recursive: true });
+    await writeFile(path.join(left, `${sha(Buffer.from('/crash.bin'))}.part`), 'never acknowledged');
+    const other = await startFerryd({ root, plain: true });
+    const c = await loggedIn(other.port, carol.name, carol.password);
+    const body = data(10, 11);
+    expect((await c.put('crash.bin', body)).header).toMatchObject({ type: 'ok', sha256: sha(body) });
+    expect((await readFile(path.join(root, 'homes', 'carol', 'crash.bin'))).equals(body)).toBe(true);
+    for (let i = 0; i < 100 && (await readdir(path.join(root, 'state', 'incoming'))).includes('an-earlier-run'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await readdir(path.join(root, 'state', 'incoming'))).not.toContain('an-earlier-run');
+    expect(await incoming(root, 'carol')).toEqual([]);
+    expect(other.log()).toContain('deleted uncommitted small files left by an earlier run (an-earlier-run)');
+    c.destroy();
+    await other.stop();
   });
 
   it('an empty file and a body of exactly the limit are stored too', async () => {
@@ -109,6 +144,7 @@ describe('small puts (stored whole)', () => {
     expect(await readFile(path.join(home, 'taken.txt'), 'utf8')).toBe('old');
     expect((await readFile(path.join(home, 'taken (1).txt'))).equals(data(10, 7))).toBe(true);
     expect(await partials()).toEqual([]);
+    expect(await incoming()).toEqual([]);
   });
 
   it('counts against the quota: one that does not fit is EQUOTA and stores nothing', async () => {
@@ -143,6 +179,7 @@ describe('small puts (stored whole)', () => {
     for (const [i, r] of replies.entries()) expect(r.header, files[i]!.name).toMatchObject({ type: 'ok', sha256: sha(files[i]!.body) });
     for (const f of files) expect((await readFile(path.join(home, f.name))).equals(f.body)).toBe(true);
     expect(await partials()).toEqual([]);
+    expect(await incoming()).toEqual([]);
     a.destroy();
     b.destroy();
   });
