@@ -27,6 +27,7 @@ import { formatBytes } from '../shared/common/size.js';
 import type { Account, Download, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
 import { LocalDownload } from './storage-download.js';
 import { SyncBatcher } from './storage-sync.js';
+import { probeFilesystemSync } from './fs-sync.js';
 import { LocalUpload, SkippedUpload, type UploadTarget } from './storage-upload.js';
 import { WholeUpload, tooBig } from './storage-whole.js';
 import { smallBuffer } from './small-buffers.js';
@@ -37,6 +38,11 @@ export interface LocalStorageOptions {
   readonly root: string;
   /** How long a commit waits for others to share its fsyncs (ms). */
   readonly syncDelayMs?: number;
+  /**
+   * Make batches of small files durable with one filesystem sync (fs-sync.ts) when this
+   * system has one (default true); false fsyncs each file.
+   */
+  readonly filesystemSync?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -196,6 +202,27 @@ export class LocalStorage implements Storage {
     const run = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     this.incoming = path.join(incomingRoot, run);
     this.swept = sweepOtherRuns(incomingRoot, run, this.log);
+    this.syncProbe =
+      options.filesystemSync === false
+        ? Promise.resolve('fsync')
+        : probeFilesystemSync(this.root, this.log).then((sync) => {
+            if (!sync) return 'fsync';
+            this.batcher.useFilesystemSync(sync, this.root);
+            this.log?.('sync: batches of small files are made durable with one filesystem sync (syncfs) each');
+            return 'syncfs';
+          });
+  }
+
+  private readonly syncProbe: Promise<'syncfs' | 'fsync'>;
+
+  /** How batches of small files are made durable: one syncfs each, or an fsync per file. */
+  syncMode(): Promise<'syncfs' | 'fsync'> {
+    return this.syncProbe;
+  }
+
+  /** Filesystem syncs so far (diagnostics). */
+  get filesystemSyncs(): number {
+    return this.batcher.filesystemSyncs;
   }
 
   /** Resolves once what earlier runs left in state/incoming is gone (tests, diagnostics). */

@@ -8,6 +8,11 @@
  * Every commit still resolves only once its own file was fsynced before it was moved and
  * its folder was fsynced after.
  *
+ * Small files (batchable items) go faster still where the storage found a filesystem
+ * sync (fs-sync.ts): they are written without an fsync each, one syncfs makes the whole
+ * batch durable, and only then are they moved into place and their folders fsynced as
+ * above. The order, and so the promise of each reply, is the same.
+ *
  * (Tried and measured on a 2-core VM: a group of files fsynced together and then placed
  * together waits for its slowest fsync before any file moves on; more fsyncs at once,
  * through more threads, only made the disk write the same folder and inode blocks more
@@ -15,10 +20,17 @@
  */
 import * as fs from 'node:fs';
 import { closeFd, fsyncFd, openFd } from './fs-calls.js';
+import type { FilesystemSync } from './fs-sync.js';
 
 export interface SyncItem {
-  /** Make the file's data durable (fsync, close). Runs in parallel with other items. */
-  prepare(): Promise<void>;
+  /**
+   * Write the file and, when `fsync` is true, make its data durable (fsync) before closing
+   * it. Runs in parallel with other items. Only a `batchable` item is ever asked not to
+   * fsync: the batch's filesystem sync covers it before it is placed.
+   */
+  prepare(fsync: boolean): Promise<void>;
+  /** The item may share one filesystem sync with the rest of its batch (small files). */
+  readonly batchable?: boolean;
   /** Move the file into place; returns the folder to fsync (a host path). */
   place(): Promise<string>;
   /** Undo after a failed prepare or place (e.g. delete the partial). */
@@ -70,11 +82,27 @@ export class SyncBatcher {
   private idleWaiters: Array<() => void> = [];
   /** Rounds of folder fsyncs so far, each covering every file placed before it began (for tests and diagnostics). */
   groups = 0;
+  /** One sync for many small files (see fs-sync.ts), once the storage found one that works. */
+  private fsSync: { readonly sync: FilesystemSync; readonly dir: string } | null = null;
+  /** Batchable items written but not synced yet: the next filesystem sync covers them. */
+  private unsynced: Queued<unknown>[] = [];
+  /** The filesystem syncs (and the placing after each), while they run. */
+  private dataSyncing: Promise<void> | null = null;
+  /** Filesystem syncs so far (for tests and diagnostics). */
+  filesystemSyncs = 0;
 
   constructor(
     private readonly delayMs: number,
     private readonly log?: (line: string) => void,
   ) {}
+
+  /**
+   * From now on, batchable items are written without an fsync each, and `sync` (run on
+   * `dir`, on the filesystem that holds them and their targets) makes each batch durable.
+   */
+  useFilesystemSync(sync: FilesystemSync, dir: string): void {
+    this.fsSync = { sync, dir };
+  }
 
   /** Queue an item; resolves with result() once its file and folder are durable. */
   commit<T>(item: SyncItem, result: () => T): Promise<T> {
@@ -110,6 +138,10 @@ export class SyncBatcher {
         await this.syncing;
         continue;
       }
+      if (this.dataSyncing) {
+        await this.dataSyncing;
+        continue;
+      }
       if (this.preparing > 0 || this.head < this.queue.length) {
         await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
         continue;
@@ -141,13 +173,57 @@ export class SyncBatcher {
   }
 
   private async prepareAndPlace(entry: Queued<unknown>): Promise<void> {
+    const deferred = this.fsSync !== null && entry.item.batchable === true;
+    try {
+      await entry.item.prepare(!deferred);
+    } catch (err) {
+      await this.fail(entry, err);
+      return;
+    }
+    if (deferred) this.awaitFilesystemSync(entry);
+    else await this.place(entry);
+  }
+
+  private async fail(entry: Queued<unknown>, err: unknown): Promise<void> {
+    await entry.item.discard().catch((e: unknown) => this.log?.(`sync: discard failed: ${String(e)}`));
+    entry.reject(err);
+  }
+
+  /**
+   * Written, not synced: wait for the next filesystem sync. One runs at a time, and each
+   * covers every item written before it started (an item written while one runs waits
+   * for the next: the running one may have passed it by).
+   */
+  private awaitFilesystemSync(entry: Queued<unknown>): void {
+    this.unsynced.push(entry);
+    if (this.dataSyncing) return;
+    this.dataSyncing = (async () => {
+      while (this.unsynced.length > 0) {
+        const batch = this.unsynced;
+        this.unsynced = [];
+        let failure: unknown;
+        try {
+          await this.fsSync!.sync.run(this.fsSync!.dir);
+          this.filesystemSyncs++;
+        } catch (err) {
+          this.log?.(`sync: ${String(err)}`);
+          failure = err;
+        }
+        // Not durable: none of them is placed, each uploader hears why.
+        await Promise.all(batch.map((e) => (failure === undefined ? this.place(e) : this.fail(e, failure))));
+      }
+    })().finally(() => {
+      this.dataSyncing = null;
+    });
+  }
+
+  /** Move a durable file into place; its folder joins the next round of folder fsyncs. */
+  private async place(entry: Queued<unknown>): Promise<void> {
     let dir: string;
     try {
-      await entry.item.prepare();
       dir = await entry.item.place();
     } catch (err) {
-      await entry.item.discard().catch((e: unknown) => this.log?.(`sync: discard failed: ${String(e)}`));
-      entry.reject(err);
+      await this.fail(entry, err);
       return;
     }
     const list = this.placed.get(dir);

@@ -1,7 +1,8 @@
 /**
  * A small upload whose bytes have all arrived (and been checked against their SHA-256)
  * before anything touches the disk: written in one go by the group commit. Each file is
- * created, written, given its mtime and fsynced alongside the others being committed,
+ * created, written, given its mtime and made durable alongside the others being
+ * committed (one filesystem sync for the batch where there is one, else an fsync each),
  * then renamed into place, then its folder is fsynced (shared with the other files of
  * that folder, storage-sync.ts): the reply still means "durable".
  *
@@ -57,7 +58,10 @@ export class WholeUpload implements SyncItem {
     return this.target.path;
   }
 
-  async prepare(): Promise<void> {
+  /** Small files can share one filesystem sync per batch (see storage-sync.ts). */
+  readonly batchable = true;
+
+  async prepare(fsync: boolean): Promise<void> {
     const { tracker, partialName, partialPath, incomingPath, incomingDir } = this.setup;
     let freed = 0;
     tracker.startChange();
@@ -88,9 +92,9 @@ export class WholeUpload implements SyncItem {
     try {
       if (data.length > 0) await writeAllFd(fd, data, 0);
       if (mtime !== undefined && Number.isFinite(mtime)) await futimesFd(fd, new Date(), new Date(mtime));
-      await fsyncFd(fd);
+      if (fsync) await fsyncFd(fd);
     } finally {
-      // The file is synced (or given up): closing it waits for nothing, so it is done
+      // The file is written (or given up): closing it waits for nothing, so it is done
       // directly rather than through the I/O threads. An error here is the file's too.
       fs.closeSync(fd);
     }

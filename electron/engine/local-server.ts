@@ -373,9 +373,11 @@ export class LocalServer implements LocalServerHandle {
   }
 }
 
+/** Why ferryd stopped: its last `ferryd: …` line (its error), else the last line it wrote (a log line may follow the error). */
 function lastLine(text: string): string {
   const lines = text.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').replace(/^ferryd: /, '').trim();
+  const said = lines.filter((line) => line.startsWith('ferryd: '));
+  return (said[said.length - 1] ?? lines[lines.length - 1] ?? '').replace(/^ferryd: /, '').trim();
 }
 
 /** The keys are the login of this verifier: StoredKey = SHA-256(ClientKey), same salt and ServerKey. */

@@ -630,6 +630,42 @@ describe('uploads', () => {
     expect(await fsp.readdir(path.join(ctx.root, 'state', 'partials', 'alice'))).toEqual([]);
   });
 
+  it('makes a burst of small files durable with a few filesystem syncs, not an fsync each', async () => {
+    const { storage, alice } = ctx;
+    // Linux with GNU coreutils (every machine this runs on): the batch path is taken.
+    if (process.platform === 'linux') expect(await storage.syncMode()).toBe('syncfs');
+    await storage.mkdir(alice, '/', 'burst', true);
+    const count = 300;
+    const before = storage.filesystemSyncs;
+    const results = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const data = Buffer.from(`small${String(i).padStart(4, '0')}`);
+        const { committed } = await storage.putWhole(alice, '/burst', `f${i}.txt`, { exists: 'fail' }, data, sha(data));
+        return committed;
+      }),
+    );
+    expect(results.map((r) => r.path)).toEqual(Array.from({ length: count }, (_, i) => `/burst/f${i}.txt`));
+    for (let i = 0; i < count; i++) {
+      expect(await fsp.readFile(path.join(ctx.home, 'burst', `f${i}.txt`), 'utf8')).toBe(`small${String(i).padStart(4, '0')}`);
+    }
+    const syncs = storage.filesystemSyncs - before;
+    if (process.platform === 'linux') {
+      expect(syncs).toBeGreaterThan(0);
+      expect(syncs).toBeLessThan(count / 10);
+    }
+  });
+
+  it('fsyncs small files one by one when told not to use a filesystem sync', async () => {
+    const storage = new LocalStorage({ root: ctx.root, filesystemSync: false });
+    expect(await storage.syncMode()).toBe('fsync');
+    const data = Buffer.from('one by one');
+    const { committed } = await storage.putWhole(ctx.alice, '/', 'each.txt', { exists: 'fail' }, data, sha(data));
+    expect((await committed).sha256).toBe(sha(data));
+    expect(await fsp.readFile(path.join(ctx.home, 'each.txt'), 'utf8')).toBe('one by one');
+    expect(storage.filesystemSyncs).toBe(0);
+    await storage.close();
+  });
+
   it('waits for pending commits on close', async () => {
     const storage = new LocalStorage({ root: ctx.root, syncDelayMs: 50 });
     const data = Buffer.from('durable');
@@ -801,6 +837,58 @@ describe('hostPath', () => {
 });
 
 describe('SyncBatcher', () => {
+  it('with a filesystem sync: writes small items, syncs once, then places them; a failed sync places none', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-sync-'));
+    try {
+      const batcher = new SyncBatcher(1);
+      const events: string[] = [];
+      let fail = false;
+      batcher.useFilesystemSync(
+        {
+          run: async (where) => {
+            events.push(`syncfs ${where === dir ? 'dir' : where}`);
+            if (fail) throw new FerryError('EIO', 'sync -f failed');
+          },
+        },
+        dir,
+      );
+      const item = (i: number, batchable: boolean): SyncItem => ({
+        batchable,
+        prepare: async (fsync) => {
+          events.push(`prepare${i} fsync=${fsync}`);
+        },
+        place: async () => {
+          events.push(`place${i}`);
+          return dir;
+        },
+        discard: async () => {
+          events.push(`discard${i}`);
+        },
+      });
+      const ok = await Promise.all([batcher.commit(item(1, true), () => 1), batcher.commit(item(2, true), () => 2), batcher.commit(item(3, false), () => 3)]);
+      expect(ok).toEqual([1, 2, 3]);
+      expect(events).toContain('prepare1 fsync=false');
+      expect(events).toContain('prepare2 fsync=false');
+      expect(events).toContain('prepare3 fsync=true'); // not batchable: an fsync of its own
+      const firstSync = events.indexOf('syncfs dir');
+      expect(firstSync).toBeGreaterThan(events.indexOf('prepare1 fsync=false'));
+      expect(events.indexOf('place1')).toBeGreaterThan(firstSync);
+      expect(events.indexOf('place2')).toBeGreaterThan(firstSync);
+      expect(batcher.filesystemSyncs).toBeGreaterThanOrEqual(1);
+
+      events.length = 0;
+      fail = true;
+      const failed = await Promise.allSettled([batcher.commit(item(4, true), () => 4), batcher.commit(item(5, true), () => 5)]);
+      expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as FerryError).code : 'ok'))).toEqual(['EIO', 'EIO']);
+      expect(events).toEqual(expect.arrayContaining(['discard4', 'discard5']));
+      expect(events).not.toContain('place4');
+      expect(events).not.toContain('place5');
+      await batcher.drain();
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fsyncs a group before moving any of it, and fails items one by one', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-sync-'));
     try {
