@@ -33,8 +33,14 @@ export interface BenchServer {
   readonly fingerprint: string | null;
   /** Arguments for `ferry` to reach this server as the bench user. */
   cliArgs(): string[];
-  /** Environment for `ferry`: password and a known_hosts of its own. */
+  /**
+   * Environment for `ferry`: a config folder of its own with the server's key and a saved
+   * login (`ferry login`, done once at start, the way scp and rsync here use an ssh key),
+   * and the password as a fallback.
+   */
   readonly cliEnv: Record<string, string>;
+  /** The same with no saved login: every command derives the keys from the password (PBKDF2 600k). */
+  readonly cliEnvPassword: Record<string, string>;
   /** An in-process engine session (the desktop app's view of the server). */
   connect(credential?: ClientCredential): Promise<RemoteSession>;
   /** Everything the server logged lately (for errors). */
@@ -45,7 +51,9 @@ export interface BenchServer {
 export async function startFerryd(options: { dir: string; plain: boolean; deadline: number }): Promise<BenchServer> {
   const root = path.join(options.dir, 'root');
   const configDir = path.join(options.dir, 'client-config');
+  const passwordConfigDir = path.join(options.dir, 'client-config-password');
   await mkdir(configDir, { recursive: true });
+  await mkdir(passwordConfigDir, { recursive: true });
   await runOk(process.execPath, [FERRYD, 'user', 'add', BENCH_USER, '--root', root, '--exec'], {
     env: { FERRY_PASSWORD: BENCH_PASSWORD },
     timeoutMs: 60_000,
@@ -86,6 +94,13 @@ export async function startFerryd(options: { dir: string; plain: boolean; deadli
   });
   const home = path.join(root, 'homes', BENCH_USER);
   await mkdir(home, { recursive: true });
+  const cliArgs = (): string[] => ['--host', '127.0.0.1', '--port', String(ready.port), '--user', BENCH_USER, ...(options.plain ? ['--plain'] : [])];
+  const cliEnv = { FERRY_PASSWORD: BENCH_PASSWORD, FERRY_CONFIG_DIR: configDir };
+  const cliEnvPassword = { FERRY_PASSWORD: BENCH_PASSWORD, FERRY_CONFIG_DIR: passwordConfigDir };
+  // Untimed set-up, like installing an ssh key: both configs trust the server's key, and
+  // one of them saves the login.
+  await runOk(process.execPath, [FERRY, ...cliArgs(), 'login'], { env: cliEnv, cwd: REPO, timeoutMs: 60_000 });
+  await runOk(process.execPath, [FERRY, ...cliArgs(), 'ls', '/'], { env: cliEnvPassword, cwd: REPO, timeoutMs: 60_000 });
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -102,8 +117,9 @@ export async function startFerryd(options: { dir: string; plain: boolean; deadli
     partials: path.join(root, 'state', 'partials', BENCH_USER),
     pid: child.pid!,
     fingerprint: ready.fingerprint,
-    cliArgs: () => ['--host', '127.0.0.1', '--port', String(ready.port), '--user', BENCH_USER, ...(options.plain ? ['--plain'] : [])],
-    cliEnv: { FERRY_PASSWORD: BENCH_PASSWORD, FERRY_CONFIG_DIR: configDir },
+    cliArgs,
+    cliEnv,
+    cliEnvPassword,
     connect: (credential = { password: BENCH_PASSWORD }) =>
       RemoteSession.connect({
         host: '127.0.0.1',

@@ -12,6 +12,8 @@ import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../electron/e
 import { RemoteSession } from '../electron/engine/session.js';
 import { TransferQueue } from '../electron/engine/transfer-queue.js';
 import { readPassword } from '../shared/node/prompt.js';
+import type { ClientCredential } from '../shared/node/scram.js';
+import { SavedLogins } from './saved-logins.js';
 import { ProgressPrinter } from './progress.js';
 import { printable } from './terminal-text.js';
 
@@ -28,6 +30,9 @@ Commands:
   exec "COMMAND"                 run a command on the server; exits with its exit code
   df [--json]                    quota, used and free bytes
   known-hosts list|forget HOST:PORT
+  login                          log in with the password and save the login (its keys,
+                                 not the password) so later commands need no password
+  logout                         forget the saved login of --user at --host:--port
 
 Options:
   --host H      server (default 127.0.0.1, or FERRY_HOST)
@@ -36,7 +41,8 @@ Options:
   --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too)
   --concurrency N   files transferred at once (default 4; small files are
                     pipelined, many at a time on each of these lanes)
-The password comes from FERRY_PASSWORD or is asked for. Known host keys are kept in
+A saved login (ferry login) is used first; otherwise the password comes from
+FERRY_PASSWORD or is asked for. Known host keys and saved logins are kept in
 FERRY_CONFIG_DIR (default: your OS's config folder).`;
 
 /** What to do next, per error code (one line after the error). */
@@ -63,17 +69,45 @@ interface Context {
   readonly signal: AbortSignal;
 }
 
+/**
+ * Log in: with the saved login for this user@HOST:PORT if there is one (no key
+ * derivation), else with the password (FERRY_PASSWORD, or asked for). A saved login the
+ * server no longer takes (the password was changed) is forgotten, and the password used.
+ */
 async function connect(ctx: Context, concurrency?: number): Promise<RemoteSession> {
+  const hostPort = `${ctx.host}:${ctx.port}`;
+  const saved = new SavedLogins(ctx.configDir);
+  const keys = await saved.get(hostPort, ctx.user);
+  if (keys) {
+    try {
+      return await open(ctx, { keys }, concurrency);
+    } catch (err) {
+      const e = toFerryError(err);
+      if (e.code !== 'EAUTH') throw e;
+      await saved.forget(hostPort, ctx.user);
+      process.stderr.write(
+        `ferry: the saved login of ${printable(`${ctx.user}@${hostPort}`)} no longer works (${printable(e.message)}); forgotten, the password is used instead\n`,
+      );
+    }
+  }
+  return open(ctx, { password: await passwordFor(ctx) }, concurrency);
+}
+
+function passwordFor(ctx: Context): Promise<string> {
+  const password = process.env.FERRY_PASSWORD;
+  return password !== undefined ? Promise.resolve(password) : readPassword(`${ctx.user}@${ctx.host}:${ctx.port} password: `);
+}
+
+async function open(ctx: Context, credential: ClientCredential, concurrency?: number): Promise<RemoteSession> {
   const knownFile = path.join(ctx.configDir, 'known_hosts');
   const known = new KnownHosts(knownFile);
   const hostPort = `${ctx.host}:${ctx.port}`;
-  const password = process.env.FERRY_PASSWORD ?? (await readPassword(`${ctx.user}@${hostPort} password: `));
   return RemoteSession.connect({
     host: ctx.host,
     port: ctx.port,
     plain: ctx.plain,
     user: ctx.user,
-    credential: { password },
+    credential,
     signal: ctx.signal,
     dataConnections: concurrency,
     verifyHostKey: async (fingerprint) => {
@@ -85,6 +119,22 @@ async function connect(ctx: Context, concurrency?: number): Promise<RemoteSessio
       }
     },
   });
+}
+
+/** `ferry login`: log in with the password and save the login's keys (not the password). */
+async function saveLogin(ctx: Context): Promise<number> {
+  const session = await open(ctx, { password: await passwordFor(ctx) });
+  try {
+    if (!session.keys) throw new FerryError('EAUTH', 'the server did not complete a password login, so there is nothing to save');
+    const saved = new SavedLogins(ctx.configDir);
+    await saved.save(`${ctx.host}:${ctx.port}`, ctx.user, session.keys);
+    process.stderr.write(
+      `ferry: saved the login of ${printable(`${ctx.user}@${ctx.host}:${ctx.port}`)} in ${saved.file} (keys derived from the password, not the password; ferry logout forgets it)\n`,
+    );
+    return 0;
+  } finally {
+    session.close();
+  }
 }
 
 function formatEntry(e: Entry): string {
@@ -184,6 +234,16 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
   };
 
   switch (command) {
+    case 'login':
+      return saveLogin(ctx);
+    case 'logout': {
+      const hostPort = `${ctx.host}:${ctx.port}`;
+      const removed = await new SavedLogins(configDir).forget(hostPort, ctx.user);
+      process.stderr.write(
+        removed ? `ferry: forgot the saved login of ${printable(`${ctx.user}@${hostPort}`)}\n` : `ferry: no saved login for ${printable(`${ctx.user}@${hostPort}`)}\n`,
+      );
+      return removed ? 0 : 1;
+    }
     case 'put': {
       need(1, 'which files? (put LOCAL... [REMOTE_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;

@@ -127,7 +127,7 @@ function build(outputs) {
   }
 }
 
-const WEB_OUTPUTS = ['dist/web/cli.js', 'dist/server/cli.js', 'dist/cli/ferry.js', 'dist/renderer/index.html', 'dist/electron/engine/local-server-watchdog.js'];
+const WEB_OUTPUTS = ['dist/web/cli.js', 'dist/server/cli.js', 'dist/cli/ferry.bundle.js', 'dist/renderer/index.html', 'dist/electron/engine/local-server-watchdog.js'];
 const APP_OUTPUTS = [...WEB_OUTPUTS, 'dist/electron/main.js', 'dist/electron/preload.cjs'];
 
 // ---- running ----------------------------------------------------------------------------

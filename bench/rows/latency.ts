@@ -16,6 +16,7 @@ export function latencyRows(opts: Options): RowSpec[] {
     { id: 'exec-ferry', group, label: `Ferry exec \`true\` on an open session (engine, median of ${opts.execCount})`, unit: 'ms', better: 'lower' },
     { id: 'exec-ssh-cm', group, label: `ssh \`true\` over an open ControlMaster (process start incl., median of ${opts.execCount})`, unit: 'ms', better: 'lower' },
     { id: 'cold-ferry-ls', group, label: `fresh \`ferry ls\` process: start + TLS + login (PBKDF2 600k) + list`, unit: 'ms', better: 'lower' },
+    { id: 'cold-ferry-ls-saved', group, label: 'fresh `ferry ls` process with a saved login (`ferry login`: no PBKDF2)', unit: 'ms', better: 'lower' },
     { id: 'cold-engine-password', group, label: 'fresh engine connect + login with the password + list (in-process)', unit: 'ms', better: 'lower' },
     { id: 'cold-engine-keys', group, label: 'fresh engine connect + login with cached SCRAM keys + list (in-process)', unit: 'ms', better: 'lower' },
     { id: 'cold-ssh', group, label: 'fresh `ssh … true` (no ControlMaster)', unit: 'ms', better: 'lower' },
@@ -83,21 +84,26 @@ export function latencyTasks(b: Bench): Task[] {
       },
     },
     {
-      rows: ['cold-ferry-ls'],
+      rows: ['cold-ferry-ls', 'cold-ferry-ls-saved'],
       async prepare() {
+        // The server's key is already known to both configs (set up with the server).
         await ferry();
-        // The first contact records the server key in known_hosts: not part of a usual start.
-        await runOk(process.execPath, [FERRY, ...server.cliArgs(), 'ls', '/'], { env: server.cliEnv, cwd: REPO, timeoutMs: 60_000 });
         return undefined;
       },
       async run(_run, rec) {
-        const samples: number[] = [];
-        for (let i = 0; i < cold; i++) {
-          const result = await runOk(process.execPath, [FERRY, ...server.cliArgs(), 'ls', '/'], { env: server.cliEnv, cwd: REPO, timeoutMs: 60_000 });
+        const ls = async (env: Record<string, string>): Promise<number> => {
+          const result = await runOk(process.execPath, [FERRY, ...server.cliArgs(), 'ls', '/'], { env, cwd: REPO, timeoutMs: 60_000 });
           if (!result.stdout.includes('src/')) throw new Error(`ferry ls printed no listing: ${result.stdout.slice(0, 200)}`);
-          samples.push(result.ms);
+          return result.ms;
+        };
+        const password: number[] = [];
+        const saved: number[] = [];
+        for (let i = 0; i < cold; i++) {
+          password.push(await ls(server.cliEnvPassword));
+          saved.push(await ls(server.cliEnv));
         }
-        recordSamples(rec, 'cold-ferry-ls', samples);
+        recordSamples(rec, 'cold-ferry-ls', password);
+        recordSamples(rec, 'cold-ferry-ls-saved', saved);
       },
     },
     {

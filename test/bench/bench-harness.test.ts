@@ -16,7 +16,7 @@ const ROWS = [
   ...['scp', 'sftp'].flatMap((tool) => ['up', 'down'].flatMap((dir) => ['default', 'aes128-gcm', 'chacha20'].map((c) => `${tool}-${dir}-${c}`))),
   'peer-best-up', 'peer-best-down',
   ...['ferry', 'scp', 'sftp', 'rsync'].flatMap((tool) => [`folder-${tool}-up`, `folder-${tool}-down`]),
-  'exec-ferry', 'exec-ssh-cm', 'cold-ferry-ls', 'cold-engine-password', 'cold-engine-keys', 'cold-ssh',
+  'exec-ferry', 'exec-ssh-cm', 'cold-ferry-ls', 'cold-ferry-ls-saved', 'cold-engine-password', 'cold-engine-keys', 'cold-ssh',
   'rss-ferryd-big', 'rss-ferry-big', 'rss-ferryd-mid', 'rss-ferry-mid',
   'ls-idle', 'ls-idle-p95', 'ls-busy', 'ls-busy-p95',
   'conc-ok', 'conc-total', 'conc-p99',

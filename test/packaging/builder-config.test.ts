@@ -150,7 +150,7 @@ describe('electron-builder.yml', () => {
       'bin/ferryd.js',
       'bin/ferry.js',
       'dist/server/cli.js',
-      'dist/cli/ferry.js',
+      'dist/cli/ferry.bundle.js',
       'dist/electron/engine/local-server.js',
       'dist/electron/engine/local-server-watchdog.js',
       'icons/png/512x512.png',
