@@ -36,7 +36,8 @@ export interface FrameReaderOptions {
  * socket is paused) while too many bytes or frames wait to be consumed.
  */
 export class FrameReader {
-  private readonly queue: Item[] = [];
+  /** Items from head on are waiting; those before it were taken (and cleared). */
+  private readonly queue: (Item | undefined)[] = [];
   private head = 0;
   private queuedBytes = 0;
   private queuedHeaders = 0;
@@ -170,8 +171,14 @@ export class FrameReader {
   private async take(): Promise<Item | undefined> {
     for (;;) {
       if (this.head < this.queue.length) {
-        const item = this.queue[this.head++]!;
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        const item = this.queue[this.head]!;
+        // Let go of the item at once: a taken body chunk left in the array would keep its
+        // socket buffer alive (1024 of them were 64 MiB on plain TCP).
+        this.queue[this.head++] = undefined;
+        if (this.head === this.queue.length) {
+          this.queue.length = 0;
+          this.head = 0;
+        } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
           this.queue.splice(0, this.head);
           this.head = 0;
         }
