@@ -27,7 +27,7 @@ import { formatBytes } from '../shared/common/size.js';
 import type { Account, Download, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
 import { LocalDownload } from './storage-download.js';
 import { SyncBatcher } from './storage-sync.js';
-import { probeFilesystemSync } from './fs-sync.js';
+import { probeFilesystemSync, type FilesystemSync } from './fs-sync.js';
 import { LocalUpload, SkippedUpload, type UploadTarget } from './storage-upload.js';
 import { WholeUpload, tooBig } from './storage-whole.js';
 import { smallBuffer } from './small-buffers.js';
@@ -207,13 +207,20 @@ export class LocalStorage implements Storage {
         ? Promise.resolve('fsync')
         : probeFilesystemSync(this.root, this.log).then((sync) => {
             if (!sync) return 'fsync';
-            this.batcher.useFilesystemSync(sync, this.root);
+            if (this.closing) {
+              sync.close();
+              return 'fsync';
+            }
+            this.fsSync = sync;
+            this.batcher.useFilesystemSync(sync);
             this.log?.('sync: batches of small files are made durable with one filesystem sync (syncfs) each');
             return 'syncfs';
           });
   }
 
   private readonly syncProbe: Promise<'syncfs' | 'fsync'>;
+  private fsSync: FilesystemSync | null = null;
+  private closing = false;
 
   /** How batches of small files are made durable: one syncfs each, or an fsync per file. */
   syncMode(): Promise<'syncfs' | 'fsync'> {
@@ -761,6 +768,8 @@ export class LocalStorage implements Storage {
 
   async close(): Promise<void> {
     await this.batcher.drain();
+    this.closing = true;
+    this.fsSync?.close();
   }
 
   // Helpers.

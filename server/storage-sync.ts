@@ -83,7 +83,7 @@ export class SyncBatcher {
   /** Rounds of folder fsyncs so far, each covering every file placed before it began (for tests and diagnostics). */
   groups = 0;
   /** One sync for many small files (see fs-sync.ts), once the storage found one that works. */
-  private fsSync: { readonly sync: FilesystemSync; readonly dir: string } | null = null;
+  private fsSync: FilesystemSync | null = null;
   /** Batchable items written but not synced yet: the next filesystem sync covers them. */
   private unsynced: Queued<unknown>[] = [];
   /** The filesystem syncs (and the placing after each), while they run. */
@@ -97,11 +97,11 @@ export class SyncBatcher {
   ) {}
 
   /**
-   * From now on, batchable items are written without an fsync each, and `sync` (run on
-   * `dir`, on the filesystem that holds them and their targets) makes each batch durable.
+   * From now on, batchable items are written without an fsync each, and `sync` (of the
+   * filesystem that holds them and their targets) makes each batch durable.
    */
-  useFilesystemSync(sync: FilesystemSync, dir: string): void {
-    this.fsSync = { sync, dir };
+  useFilesystemSync(sync: FilesystemSync): void {
+    this.fsSync = sync;
   }
 
   /** Queue an item; resolves with result() once its file and folder are durable. */
@@ -203,7 +203,7 @@ export class SyncBatcher {
         this.unsynced = [];
         let failure: unknown;
         try {
-          await this.fsSync!.sync.run(this.fsSync!.dir);
+          await this.fsSync!.run();
           this.filesystemSyncs++;
         } catch (err) {
           this.log?.(`sync: ${String(err)}`);

@@ -8,6 +8,7 @@ import type { ExistsPolicy } from '../../shared/common/messages.js';
 import { LocalStorage, numberedName } from '../../server/local-storage.js';
 import type { Account } from '../../server/storage.js';
 import { SyncBatcher, type SyncItem } from '../../server/storage-sync.js';
+import { probeFilesystemSync } from '../../server/fs-sync.js';
 
 const MiB = 1024 * 1024;
 
@@ -836,6 +837,29 @@ describe('hostPath', () => {
   });
 });
 
+describe.runIf(process.platform === 'linux')('filesystem sync (sync -f through a helper)', () => {
+  it('syncs on request, many times through one helper, and refuses once closed', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-syncfs-'));
+    try {
+      const sync = await probeFilesystemSync(dir);
+      expect(sync).not.toBeNull();
+      await Promise.all([sync!.run(), sync!.run(), sync!.run()]);
+      for (let i = 0; i < 5; i++) await sync!.run();
+      sync!.close();
+      await expect(sync!.run()).rejects.toMatchObject({ code: 'EIO' });
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says why and gives up when sync -f cannot work there (small files are then fsynced one by one)', async () => {
+    const lines: string[] = [];
+    const missing = path.join(os.tmpdir(), `ferry-no-such-dir-${process.pid}-${Date.now()}`);
+    expect(await probeFilesystemSync(missing, (line) => lines.push(line))).toBeNull();
+    expect(lines.join('\n')).toMatch(/sync -f does not work here \(could not make the files durable: sync -f failed: .*No such file/);
+  });
+});
+
 describe('SyncBatcher', () => {
   it('with a filesystem sync: writes small items, syncs once, then places them; a failed sync places none', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-sync-'));
@@ -843,15 +867,13 @@ describe('SyncBatcher', () => {
       const batcher = new SyncBatcher(1);
       const events: string[] = [];
       let fail = false;
-      batcher.useFilesystemSync(
-        {
-          run: async (where) => {
-            events.push(`syncfs ${where === dir ? 'dir' : where}`);
-            if (fail) throw new FerryError('EIO', 'sync -f failed');
-          },
+      batcher.useFilesystemSync({
+        run: async () => {
+          events.push('syncfs');
+          if (fail) throw new FerryError('EIO', 'sync -f failed');
         },
-        dir,
-      );
+        close: () => undefined,
+      });
       const item = (i: number, batchable: boolean): SyncItem => ({
         batchable,
         prepare: async (fsync) => {
@@ -870,7 +892,7 @@ describe('SyncBatcher', () => {
       expect(events).toContain('prepare1 fsync=false');
       expect(events).toContain('prepare2 fsync=false');
       expect(events).toContain('prepare3 fsync=true'); // not batchable: an fsync of its own
-      const firstSync = events.indexOf('syncfs dir');
+      const firstSync = events.indexOf('syncfs');
       expect(firstSync).toBeGreaterThan(events.indexOf('prepare1 fsync=false'));
       expect(events.indexOf('place1')).toBeGreaterThan(firstSync);
       expect(events.indexOf('place2')).toBeGreaterThan(firstSync);
