@@ -225,6 +225,27 @@ describe('symlinks', () => {
     expect(await fsp.readFile(path.join(ctx.outside, 'secret.txt'), 'utf8')).toBe('secret');
   });
 
+  it('lists small folders (one blocking pass) and big ones (asynchronously) alike, under the same jail', async () => {
+    const { storage, alice } = ctx;
+    // 256 entries is the most listed in one blocking pass; 257 take the asynchronous way.
+    for (const [folder, count] of [['small', 256], ['big', 257]] as const) {
+      await fsp.mkdir(path.join(ctx.home, folder));
+      for (let i = 0; i < count; i++) await fsp.writeFile(path.join(ctx.home, folder, `f${String(i).padStart(3, '0')}`), 'x'.repeat(i % 7));
+      await fsp.symlink(ctx.outside, path.join(ctx.home, folder, 'zz-out'));
+      const listing = await storage.list(alice, '/', folder);
+      expect(listing.path).toBe(`/${folder}`);
+      expect(listing.entries).toHaveLength(count + 1);
+      expect(listing.entries[0]).toMatchObject({ name: 'f000', type: 'file', size: 0 });
+      expect(listing.entries[6]).toMatchObject({ name: 'f006', type: 'file', size: 6 });
+      expect(listing.entries.at(-1)).toMatchObject({ name: 'zz-out', type: 'symlink' });
+      // A link leading out of the home is listed, never followed.
+      expect(await codeOf(storage.list(alice, `/${folder}`, 'zz-out'))).toBe('EACCES');
+    }
+    expect(await codeOf(storage.list(alice, '/', 'small/f001'))).toBe('ENOTDIR');
+    expect(await codeOf(storage.list(alice, '/', 'nothing-here'))).toBe('ENOENT');
+    expect(await codeOf(storage.list(alice, '/', '../bob'))).toBe('EACCES');
+  });
+
   it('replaces a link when overwriting it, never writing through it', async () => {
     await put(ctx.storage, ctx.alice, '/secret-link', Buffer.from('replaced'));
     expect(await fsp.readFile(path.join(ctx.outside, 'secret.txt'), 'utf8')).toBe('secret');
