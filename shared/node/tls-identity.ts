@@ -4,10 +4,11 @@
  * SSH, so a certificate can be re-issued for the same key without tripping the pin.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { FerryError } from '../common/errors.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export interface TlsIdentity {
   /** PEM (PKCS#8) private key. */
@@ -243,25 +244,12 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/** Write to a temporary file, fsync, then rename: readers see the old file or the new, never half. */
+/** Replace the file atomically and durably (atomic-file.ts), with exactly these permissions. */
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    const handle = await open(tmp, 'wx', mode);
-    try {
-      await handle.writeFile(data, 'utf8');
-      await handle.chmod(mode); // exact, whatever the umask
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, data, { mode });
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    if (err instanceof FerryError) throw err;
     throw new FerryError('EIO', `Cannot write ${path} (${(err as Error).message}).`);
   }
-  // Make the rename itself durable; best effort, as some platforms cannot fsync a folder.
-  const folder = await open(dirname(path), 'r').catch(() => undefined);
-  await folder?.sync().catch(() => undefined);
-  await folder?.close();
 }
