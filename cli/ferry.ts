@@ -76,7 +76,7 @@ interface Context {
  */
 async function connect(ctx: Context, concurrency?: number): Promise<RemoteSession> {
   const hostPort = `${ctx.host}:${ctx.port}`;
-  const saved = new SavedLogins(ctx.configDir);
+  const saved = savedLogins(ctx.configDir);
   const keys = await saved.get(hostPort, ctx.user);
   if (keys) {
     try {
@@ -91,6 +91,11 @@ async function connect(ctx: Context, concurrency?: number): Promise<RemoteSessio
     }
   }
   return open(ctx, { password: await passwordFor(ctx) }, concurrency);
+}
+
+/** The saved logins; a damaged file is moved aside (and said so), never trusted. */
+function savedLogins(configDir: string): SavedLogins {
+  return new SavedLogins(configDir, (line) => process.stderr.write(`ferry: ${printable(line)}\n`));
 }
 
 function passwordFor(ctx: Context): Promise<string> {
@@ -126,7 +131,7 @@ async function saveLogin(ctx: Context): Promise<number> {
   const session = await open(ctx, { password: await passwordFor(ctx) });
   try {
     if (!session.keys) throw new FerryError('EAUTH', 'the server did not complete a password login, so there is nothing to save');
-    const saved = new SavedLogins(ctx.configDir);
+    const saved = savedLogins(ctx.configDir);
     await saved.save(`${ctx.host}:${ctx.port}`, ctx.user, session.keys);
     process.stderr.write(
       `ferry: saved the login of ${printable(`${ctx.user}@${ctx.host}:${ctx.port}`)} in ${saved.file} (keys derived from the password, not the password; ferry logout forgets it)\n`,
@@ -238,7 +243,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       return saveLogin(ctx);
     case 'logout': {
       const hostPort = `${ctx.host}:${ctx.port}`;
-      const removed = await new SavedLogins(configDir).forget(hostPort, ctx.user);
+      const removed = await savedLogins(configDir).forget(hostPort, ctx.user);
       process.stderr.write(
         removed ? `ferry: forgot the saved login of ${printable(`${ctx.user}@${hostPort}`)}\n` : `ferry: no saved login for ${printable(`${ctx.user}@${hostPort}`)}\n`,
       );

@@ -26,6 +26,9 @@ const fileSchema = z.object({
 
 type Logins = z.infer<typeof fileSchema>;
 
+/** Host names are case-insensitive: one entry per host, however it was typed. */
+const hostKey = (hostPort: string): string => hostPort.toLowerCase();
+
 export class SavedLogins {
   private readonly store: JsonFile<Logins>;
   readonly file: string;
@@ -36,12 +39,12 @@ export class SavedLogins {
   }
 
   async get(hostPort: string, user: string): Promise<ScramClientKeys | undefined> {
-    const host = hostPort.toLowerCase();
+    const host = hostKey(hostPort);
     return (await this.store.read()).logins.find((l) => l.host === host && l.user === user)?.keys;
   }
 
   async save(hostPort: string, user: string, keys: ScramClientKeys): Promise<void> {
-    const host = hostPort.toLowerCase();
+    const host = hostKey(hostPort);
     await this.store.update((value) => ({
       value: { version: 1 as const, logins: [...value.logins.filter((l) => !(l.host === host && l.user === user)), { host, user, keys }] },
       result: undefined,
@@ -50,7 +53,7 @@ export class SavedLogins {
 
   /** True when there was a saved login to forget. */
   async forget(hostPort: string, user: string): Promise<boolean> {
-    const host = hostPort.toLowerCase();
+    const host = hostKey(hostPort);
     return this.store.update((value) => {
       const logins = value.logins.filter((l) => !(l.host === host && l.user === user));
       return { value: { version: 1 as const, logins }, result: logins.length !== value.logins.length };

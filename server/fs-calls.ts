@@ -22,8 +22,6 @@ export const closeFd = (fd: number): Promise<void> => call<void>((done) => fs.cl
 
 export const fsyncFd = (fd: number): Promise<void> => call<void>((done) => fs.fsync(fd, (err) => done(err, undefined)));
 
-export const fstatFd = (fd: number): Promise<fs.Stats> => call<fs.Stats>((done) => fs.fstat(fd, done));
-
 export const futimesFd = (fd: number, atime: Date, mtime: Date): Promise<void> =>
   call<void>((done) => fs.futimes(fd, atime, mtime, (err) => done(err, undefined)));
 

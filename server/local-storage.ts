@@ -297,10 +297,10 @@ export class LocalStorage implements Storage {
   async list(account: Account, cwd: string, target: string): Promise<{ path: string; entries: Entry[] }> {
     return guard(async () => {
       checkAccountName(account.name);
-      const small = this.listSmallSync(account.name, this.normalize(cwd, target));
+      const vpath = this.normalize(cwd, target);
+      const small = this.listSmallSync(account.name, vpath);
       if (small) return small;
       const home = await this.home(account);
-      const vpath = this.normalize(cwd, target);
       const real = await this.realInside(home, this.hostOf(home, vpath));
       const names = await fsp.readdir(real);
       const entries: Entry[] = [];
@@ -332,17 +332,22 @@ export class LocalStorage implements Storage {
       const real = fs.realpathSync.native(this.hostOf({ name, real: homeReal }, vpath));
       if (!isInside(real, homeReal)) return null;
       dir = fs.opendirSync(real, { bufferSize: 64 });
-      const entries: Entry[] = [];
+      // The names first: a bigger folder is given up before any lstat.
+      const names: string[] = [];
       for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
-        if (entries.length === LIST_SYNC_MAX) return null;
+        if (names.length === LIST_SYNC_MAX) return null;
+        names.push(d.name);
+      }
+      const entries: Entry[] = [];
+      for (const entry of names) {
         let st: fs.Stats;
         try {
-          st = fs.lstatSync(path.join(real, d.name));
+          st = fs.lstatSync(path.join(real, entry));
         } catch (err) {
           if (isMissing(err)) continue; // deleted since the folder was read
           return null;
         }
-        entries.push(toEntry(d.name, st));
+        entries.push(toEntry(entry, st));
       }
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return { path: vpath, entries };

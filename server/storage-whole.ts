@@ -26,7 +26,6 @@ import { placePartial, type UploadSetup, type UploadTarget } from './storage-upl
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW;
-const TRUNCATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_TRUNC | O_NOFOLLOW;
 
 export interface WholeSetup extends Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'mtime'> {
   readonly target: UploadTarget;
@@ -101,27 +100,24 @@ export class WholeUpload implements SyncItem {
   }
 
   /**
-   * Create the file (O_EXCL|O_NOFOLLOW: nothing planted there is followed). One left by a
-   * commit that a crash interrupted is overwritten.
+   * Create the file (O_EXCL|O_NOFOLLOW: nothing planted there is followed). The folder is
+   * this run's own and the path is locked while it uploads, so nothing is there before.
    */
   private async create(file: string, dir: string): Promise<number> {
     try {
       return await openFd(file, CREATE_FLAGS);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return openFd(file, TRUNCATE_FLAGS);
-      if (code !== 'ENOENT') throw err;
+      if (!isMissing(err)) throw err;
     }
     await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
     return openFd(file, CREATE_FLAGS);
   }
 
   async place(): Promise<string> {
-    const { tracker, incomingPath, partialName } = this.setup;
+    const { incomingPath } = this.setup;
     // placePartial() moves "the partial" into place: here that is the incoming file.
     this.target = await placePartial({ ...this.setup, partialPath: incomingPath }, this.target, this.setup.data.length);
     this.created = false;
-    tracker.activePartials.delete(partialName);
     this.setup.placed();
     return path.dirname(this.target.host);
   }

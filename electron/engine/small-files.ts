@@ -180,7 +180,13 @@ export async function writeSmallFile(target: string, data: Buffer, mtime: number
     throw err;
   }
   await call<void>((cb) => fs.close(fd, (err) => cb(err, undefined)));
-  await call<void>((cb) => fs.rename(partial, target, (err) => cb(err, undefined)));
+  try {
+    await call<void>((cb) => fs.rename(partial, target, (err) => cb(err, undefined)));
+  } catch (err) {
+    // e.g. the target became a folder: no partial is left behind (small files never resume).
+    fs.unlink(partial, () => undefined);
+    throw err;
+  }
 }
 
 function writeSmallFileSync(partial: string, target: string, data: Buffer, mtime: number): void {
@@ -195,7 +201,12 @@ function writeSmallFileSync(partial: string, target: string, data: Buffer, mtime
     throw err;
   }
   fs.closeSync(fd);
-  fs.renameSync(partial, target);
+  try {
+    fs.renameSync(partial, target);
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw err;
+  }
 }
 
 /** stat, or null when there is nothing (the conflict policies' existence check, as in transfers.ts). */

@@ -33,7 +33,12 @@ function one(job) {
     throw err;
   }
   fs.closeSync(fd);
-  fs.renameSync(job.partial, job.target);
+  try {
+    fs.renameSync(job.partial, job.target);
+  } catch (err) {
+    try { fs.rmSync(job.partial, { force: true }); } catch {}
+    throw err;
+  }
 }
 parentPort.on('message', (jobs) => {
   const results = [];

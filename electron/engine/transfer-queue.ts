@@ -93,6 +93,12 @@ interface Item {
   mtime?: number;
   /** Waiting out a retry delay or an open conflict question: queued, but not to be started yet. */
   backingOff: boolean;
+  /**
+   * Counts the attempts started (run() or runSmall()). An attempt that ends clears
+   * `stop` and `controller` only if no newer attempt has started meanwhile: a retry or
+   * a hand-over to the streamed way may start one before the old one has finished.
+   */
+  generation: number;
   /** The most bytes this attempt had moved (what a paused row keeps showing). */
   reached?: number;
   /** Handed to a batch of small files that has not reached it yet (pump() leaves it alone). */
@@ -335,6 +341,7 @@ export class TransferQueue {
         batch,
         mtime: f.mtime,
         backingOff: false,
+        generation: 0,
         claimed: false,
         streamed: false,
         stop: undefined,
@@ -542,6 +549,7 @@ export class TransferQueue {
    * called once its request is on the wire (or it ended before that).
    */
   private runSmall(item: Item, lane: () => Promise<ClientConnection>, issued: () => void, sent: () => void): void {
+    const generation = ++item.generation;
     item.stopReason = undefined;
     item.view.attempts++;
     item.view.bytes = 0;
@@ -566,6 +574,11 @@ export class TransferQueue {
     };
     const toVerifying = (): void => {
       if (item.view.state !== 'active') return;
+      // An answered request now counts as verifying, not as both.
+      if (requested) {
+        requested = false;
+        this.requestedCount--;
+      }
       verifying = true;
       this.verifyingCount++;
       item.view.bytes = item.view.size;
@@ -653,8 +666,7 @@ export class TransferQueue {
         leave();
         issued();
         sent();
-        item.stop = undefined;
-        item.controller = undefined;
+        this.endAttempt(item, generation);
       });
   }
 
@@ -688,6 +700,7 @@ export class TransferQueue {
       this.activeCount--;
       this.pump();
     };
+    const generation = ++item.generation;
     const controller = new AbortController();
     item.controller = controller;
     item.stop = () => controller.abort();
@@ -753,10 +766,16 @@ export class TransferQueue {
       await this.failed(item, toFerryError(err));
     } finally {
       endVerifying();
-      item.controller = undefined;
-      item.stop = undefined;
+      this.endAttempt(item, generation);
       freeSlot();
     }
+  }
+
+  /** An attempt ended: it lets go of the row's stop handle, unless a newer attempt holds it now. */
+  private endAttempt(item: Item, generation: number): void {
+    if (item.generation !== generation) return;
+    item.controller = undefined;
+    item.stop = undefined;
   }
 
   private async failed(item: Item, err: FerryError): Promise<void> {

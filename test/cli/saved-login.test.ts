@@ -4,7 +4,7 @@
  * server no longer takes is forgotten in favour of the password.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FERRYD, cleanupAll, run, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { cliFor, expectError, expectOk, type Cli } from './cli-helpers.js';
@@ -74,9 +74,18 @@ describe('saved logins', () => {
     expect(again.stderr).toContain('no saved login for alice@');
   });
 
+  it('a damaged logins file is moved aside, said so, and the password used', async () => {
+    await writeFile(path.join(configDir, 'logins.json'), '{ not json');
+    const result = expectOk(await cli.run(alice, ['ls'], { env: { FERRY_PASSWORD: 'alice new pass' } }));
+    expect(result.stderr).toMatch(/ferry: logins\.json was not valid and was moved to .*logins\.json\.damaged-\d+/);
+    expect((await readdir(configDir)).some((name) => name.startsWith('logins.json.damaged-'))).toBe(true);
+  });
+
   it('ferry login with a wrong password saves nothing', async () => {
     expectError(await cli.run(bob, ['login'], { env: { FERRY_PASSWORD: 'wrong' } }), 'EAUTH');
-    const logins = JSON.parse(await readFile(path.join(configDir, 'logins.json'), 'utf8')).logins as { user: string }[];
+    // (No file at all is "nothing saved" too.)
+    const text = await readFile(path.join(configDir, 'logins.json'), 'utf8').catch(() => '{"logins":[]}');
+    const logins = JSON.parse(text).logins as { user: string }[];
     expect(logins.map((l) => l.user)).not.toContain('bob');
   });
 });

@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
-import { connectSession } from '../helpers/engine.js';
+import { connectSession, stateHistory, within } from '../helpers/engine.js';
 import { exists, randomFile, sha256, sha256File, treeDigest, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
 import { TransferQueue, type QueueOptions } from '../../electron/engine/transfer-queue.js';
@@ -36,39 +36,12 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-/** Fail with a message instead of hanging until the test times out. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** A queue that records every event. */
 function recordingQueue(s: RemoteSession, options: QueueOptions = {}): { queue: TransferQueue; events: TransferEvent[] } {
   const queue = new TransferQueue(s, options);
   const events: TransferEvent[] = [];
   queue.on((e) => events.push(e));
   return { queue, events };
-}
-
-/** Each transfer's states as the events showed them, without repeats. */
-function stateHistory(events: readonly TransferEvent[]): Map<TransferId, TransferState[]> {
-  const out = new Map<TransferId, TransferState[]>();
-  for (const e of events) {
-    if (e.kind === 'removed') continue;
-    for (const t of e.transfers) {
-      const seen = out.get(t.id) ?? [];
-      if (seen.at(-1) !== t.state) seen.push(t.state);
-      out.set(t.id, seen);
-    }
-  }
-  return out;
 }
 
 const ORDER: readonly TransferState[] = ['queued', 'active', 'verifying', 'done'];

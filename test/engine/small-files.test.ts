@@ -10,12 +10,13 @@ import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promi
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
-import { connectSession } from '../helpers/engine.js';
+import { connectSession, stateHistory, within } from '../helpers/engine.js';
 import { treeDigest } from '../helpers/files.js';
 import { TransferQueue, type QueueOptions } from '../../electron/engine/transfer-queue.js';
 import type { RemoteSession } from '../../electron/engine/session.js';
-import { SMALL_FILE_MAX } from '../../electron/engine/small-files.js';
-import type { TransferEvent, TransferState } from '../../shared/common/transfer-model.js';
+import { SMALL_FILE_MAX, writeSmallFile } from '../../electron/engine/small-files.js';
+import { partialPathFor } from '../../electron/engine/local-files.js';
+import type { TransferEvent } from '../../shared/common/transfer-model.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice small pass' };
 
@@ -45,27 +46,6 @@ async function files(dir: string, count: number, size: (i: number) => number): P
   }
 }
 
-async function run(queue: TransferQueue, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    queue.idle(),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish`)), 60_000))),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function histories(events: readonly TransferEvent[]): Map<string, TransferState[]> {
-  const out = new Map<string, TransferState[]>();
-  for (const e of events) {
-    if (e.kind === 'removed') continue;
-    for (const t of e.transfers) {
-      const seen = out.get(t.id) ?? [];
-      if (seen.at(-1) !== t.state) seen.push(t.state);
-      out.set(t.id, seen);
-    }
-  }
-  return out;
-}
-
 describe.each([
   ['through the I/O threads (the desktop app)', {}],
   ['with blocking calls (the CLI)', { blockingSmallIo: true }],
@@ -83,10 +63,10 @@ describe.each([
     const upEvents: TransferEvent[] = [];
     up.on((e) => upEvents.push(e));
     await up.upload([local], `/${tag}`);
-    await run(up, 'the upload');
+    await within(up.idle(), 60_000, 'the upload');
     expect(up.list().filter((t) => t.state !== 'done' || !t.verified)).toEqual([]);
     expect(up.list()).toHaveLength(600);
-    for (const h of histories(upEvents).values()) {
+    for (const h of stateHistory(upEvents).values()) {
       expect(h[0]).toBe('queued');
       expect(h.at(-1)).toBe('done');
       expect(h.includes('paused') || h.includes('failed')).toBe(false);
@@ -98,7 +78,7 @@ describe.each([
     const down = new TransferQueue(session, options);
     const back = path.join(work, `back-${tag}`);
     await down.download([`/${tag}/${path.basename(local)}`], back);
-    await run(down, 'the download');
+    await within(down.idle(), 60_000, 'the download');
     expect(down.list().filter((t) => t.state !== 'done' || !t.verified)).toEqual([]);
     expect(await treeDigest(path.join(back, path.basename(local)))).toEqual(await treeDigest(local));
     expect(Math.round((await stat(path.join(back, path.basename(local), sample))).mtimeMs)).toBe(1_600_000_007_000);
@@ -114,7 +94,7 @@ describe.each([
     for (const n of ['p.txt', 'q.txt', 'r.txt']) await writeFile(path.join(src, n), `remote ${n}`);
     const seed = new TransferQueue(session, options);
     await seed.upload(['p.txt', 'q.txt', 'r.txt'].map((n) => path.join(src, n)), remote);
-    await run(seed, 'the seed');
+    await within(seed.idle(), 60_000, 'the seed');
     const dest = path.join(work, `conflict-dest-${tag}`);
     await mkdir(dest, { recursive: true });
     for (const n of ['p.txt', 'q.txt', 'r.txt']) await writeFile(path.join(dest, n), `local ${n}`);
@@ -133,7 +113,7 @@ describe.each([
       },
     });
     await ask.download([`${remote}/r.txt`], dest);
-    await Promise.all([run(skip, 'skip'), run(rename, 'rename'), run(ask, 'ask')]);
+    await Promise.all([within(skip.idle(), 60_000, 'skip'), within(rename.idle(), 60_000, 'rename'), within(ask.idle(), 60_000, 'ask')]);
     expect(skip.list()[0]!.state).toBe('skipped');
     expect(await readFile(path.join(dest, 'p.txt'), 'utf8')).toBe('local p.txt');
     expect(rename.list()[0]).toMatchObject({ state: 'done', verified: true });
@@ -156,7 +136,7 @@ describe('small files waiting in a batch', () => {
     expect(queue.get(paused.id)!.state).toBe('queued');
     queue.pause(paused.id);
     queue.cancel(cancelled.id);
-    await run(queue, 'the upload');
+    await within(queue.idle(), 60_000, 'the upload');
     expect(queue.get(paused.id)!.state).toBe('paused');
     expect(queue.get(cancelled.id)!.state).toBe('cancelled');
     const names = await readdir(path.join(home, 'waiting', 'waiting'));
@@ -164,7 +144,7 @@ describe('small files waiting in a batch', () => {
     expect(names).not.toContain(paused.name);
     expect(names).not.toContain(cancelled.name);
     queue.resume(paused.id);
-    await run(queue, 'the resumed file');
+    await within(queue.idle(), 60_000, 'the resumed file');
     expect(queue.get(paused.id)).toMatchObject({ state: 'done', verified: true });
     expect(await readdir(path.join(home, 'waiting', 'waiting'))).toHaveLength(199);
   });
@@ -174,7 +154,7 @@ describe('small files waiting in a batch', () => {
     await files(local, 20, () => 1000);
     const up = new TransferQueue(session, { blockingSmallIo: true });
     await up.upload([local], '/grows');
-    await run(up, 'the upload');
+    await within(up.idle(), 60_000, 'the upload');
     const down = new TransferQueue(session, { concurrency: 1 });
     const back = path.join(work, 'grows-back');
     // Listed at 1,000 bytes, bigger than a small file by the time it is asked for: `read`
@@ -185,9 +165,23 @@ describe('small files waiting in a batch', () => {
     });
     const [first] = await down.download(['/grows/grows'], back);
     expect(first!.size).toBe(1000);
-    await run(down, 'the download');
+    await within(down.idle(), 60_000, 'the download');
     expect(down.list().filter((t) => t.state !== 'done')).toEqual([]);
     expect((await readFile(path.join(back, 'grows', 's0019.bin'))).equals(grown)).toBe(true);
     expect((await readFile(path.join(back, 'grows', 's0000.bin'))).length).toBe(1000);
+  });
+});
+
+describe('writing a small download', () => {
+  it.each([false, true])('leaves no partial behind when the rename fails (blocking: %s)', async (blocking) => {
+    const dir = path.join(work, `rename-fails-${blocking}`);
+    const target = path.join(dir, 'taken');
+    // The target became a non-empty folder: renaming a file over it fails.
+    await mkdir(path.join(target, 'inside'), { recursive: true });
+    await expect(writeSmallFile(target, Buffer.from('data'), 1_600_000_000_000, blocking)).rejects.toMatchObject({
+      code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/),
+    });
+    expect(await readdir(dir)).toEqual(['taken']);
+    expect(path.basename(partialPathFor(target))).not.toBe('taken');
   });
 });

@@ -2,6 +2,7 @@
 import { FerryError } from '../../shared/common/errors.js';
 import { RemoteSession, type SessionOptions } from '../../electron/engine/session.js';
 import type { Ferryd, TestUser } from './harness.js';
+import type { TransferEvent, TransferId, TransferState } from '../../shared/common/transfer-model.js';
 
 export function sessionOptions(server: Ferryd, user: TestUser, extra: Partial<SessionOptions> = {}): SessionOptions {
   return {
@@ -19,4 +20,31 @@ export function sessionOptions(server: Ferryd, user: TestUser, extra: Partial<Se
 
 export function connectSession(server: Ferryd, user: TestUser, extra: Partial<SessionOptions> = {}): Promise<RemoteSession> {
   return RemoteSession.connect(sessionOptions(server, user, extra));
+}
+
+/** Fail with a message instead of hanging until the test times out. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Each transfer's states as the events showed them, without repeats. */
+export function stateHistory(events: readonly TransferEvent[]): Map<TransferId, TransferState[]> {
+  const out = new Map<TransferId, TransferState[]>();
+  for (const e of events) {
+    if (e.kind === 'removed') continue;
+    for (const t of e.transfers) {
+      const seen = out.get(t.id) ?? [];
+      if (seen.at(-1) !== t.state) seen.push(t.state);
+      out.set(t.id, seen);
+    }
+  }
+  return out;
 }
