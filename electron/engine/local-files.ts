@@ -5,7 +5,7 @@
  */
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError } from '../../shared/common/errors.js';
+import { FerryError, toFerryError } from '../../shared/common/errors.js';
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 
@@ -79,8 +79,9 @@ export async function safeChildPaths(dir: string, realRoot: string, root: string
   const links = new Set<string>();
   try {
     for (const entry of await readdir(dir, { withFileTypes: true })) if (entry.isSymbolicLink()) links.add(entry.name);
-  } catch {
-    // Not there yet: nothing in it can be a link.
+  } catch (err) {
+    // Not there yet: nothing in it can be a link. Anything else (EACCES…) is the caller's to hear.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw toFerryError(err);
   }
   const out: string[] = [];
   for (const name of names) {
