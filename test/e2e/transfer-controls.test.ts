@@ -296,7 +296,9 @@ describe('transfer controls', () => {
     for (const name of ['Pause all', 'Resume all', 'Cancel all', 'Clear finished']) expect(await transfersButton(page, name).isDisabled()).toBe(true);
 
     const names = ['a.bin', 'b.bin', 'c.bin'];
-    const sums = await localFiles(12 * MiB, ...names);
+    // Big enough that no file fits in the socket and proxy buffers: a file whose bytes have
+    // all been handed over is verifying, and Pause lets that finish (rightly).
+    const sums = await localFiles(40 * MiB, ...names);
     net().rate = SLOW;
     await pickFiles(...names.map((n) => path.join(local, n)));
     for (const n of names) await waitTransferState(page, n, 'Transferring');

@@ -117,6 +117,8 @@ describe('idle timeout', () => {
     const started = Date.now();
     await c.expectFatal('ETIMEDOUT', IDLE_MS + 3000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 100);
+    // The log line reaches us through ferryd's stderr, which may come a moment after the frame.
+    await eventually(() => /timed out: the connection was idle too long/.test(timeouts.log()));
     expect(timeouts.log()).toMatch(/timed out: the connection was idle too long/);
   });
 
@@ -180,6 +182,7 @@ describe('unauthenticated connections per address', () => {
     const over = await RawClient.connect(capPlain.port);
     await over.expectFatal('EBUSY');
     for (const c of [...logged, ...waiting]) c.destroy();
+    await eventually(() => /refused: too many unauthenticated connections/.test(capPlain.log()));
     expect(capPlain.log()).toMatch(/refused: too many unauthenticated connections/);
   });
 
@@ -275,6 +278,7 @@ describe('failed-login throttle', () => {
     const other = await RawClient.connect(throttle.port);
     const otherDone = await other.login(BOB.name, BOB.password);
     expect(otherDone.header.code).toBe('ERATELIMIT');
+    await eventually(() => /refused: rate limited/.test(throttle.log()));
     expect(throttle.log()).toMatch(/refused: rate limited/);
   });
 
