@@ -50,8 +50,11 @@ export interface RowSpec {
 }
 
 export interface Recorder {
-  /** One run's value for a row; `ms` is the wall time behind it, `note` shows beside it. */
-  record(row: string, value: number, extra?: { ms?: number; note?: string }): void;
+  /**
+   * One run's value for a row; `ms` is the wall time behind it, `note` shows beside it,
+   * `cpu` is the CPU seconds both ends spent on it (user + system, every thread).
+   */
+  record(row: string, value: number, extra?: { ms?: number; note?: string; cpu?: number }): void;
 }
 
 export interface Task {

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 
 /** 1 MB = 1e6 bytes: throughput and memory are reported in decimal megabytes. */
@@ -47,6 +48,12 @@ export interface ProcResult {
   readonly peakRss: number;
   /** Set when the progress probe saw no change for stallMs: what it last read. */
   readonly stalledAt?: number;
+  /**
+   * CPU seconds (user + system) of the process and of the children it waited for (scp's
+   * ssh), from the bench's own account of its reaped children: exact, not sampled. Only
+   * meaningful while no other child of the bench ends meanwhile (the rows run one at a time).
+   */
+  readonly cpu: number;
 }
 
 export interface RunOptions {
@@ -90,6 +97,7 @@ function capped(): { add(chunk: string): void; text(): string } {
 export function runTimed(command: string, args: readonly string[], options: RunOptions): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     const stdio: StdioOptions = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+    const cpuBefore = readCpuSync(process.pid)?.children ?? NaN;
     const started = now();
     const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio });
     const out = capped();
@@ -146,10 +154,12 @@ export function runTimed(command: string, args: readonly string[], options: RunO
     });
     child.on('exit', (code, signal) => {
       const ms = now() - started;
+      // 'exit' comes after the child was reaped: its times are in our children's account.
+      const cpu = (readCpuSync(process.pid)?.children ?? NaN) - cpuBefore;
       stopTimers();
       // Let the pipes deliver what is already buffered (bounded: a background ssh master
       // may keep them open, so do not wait for 'close').
-      setTimeout(() => resolve({ code, signal, ms, stdout: out.text(), stderr: err.text(), peakRss: peak, stalledAt }), 20);
+      setTimeout(() => resolve({ code, signal, ms, stdout: out.text(), stderr: err.text(), peakRss: peak, stalledAt, cpu }), 20);
     });
     options.onSpawn?.(child);
   });
@@ -224,6 +234,70 @@ export class PeakWatcher {
     clearInterval(this.timer);
     await this.sample();
     return this.peak;
+  }
+}
+
+// ---- CPU time ----------------------------------------------------------------------------------
+
+/** USER_HZ, the unit of the times in /proc/PID/stat (100 on every Linux Node runs on). */
+const CLOCK_TICKS = 100;
+
+export interface CpuTimes {
+  /** User + system seconds of the process itself (all its threads). */
+  readonly self: number;
+  /** User + system seconds of the children it has waited for (and theirs). */
+  readonly children: number;
+}
+
+function parseCpu(stat: string): CpuTimes {
+  // Fields after "pid (comm) ": state is the first; utime, stime, cutime, cstime the 12th to 15th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { self: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS, children: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS };
+}
+
+export function readCpuSync(pid: number): CpuTimes | null {
+  try {
+    return parseCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The processes whose parent is `pid`. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const text = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    if (Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+  }
+  return out;
+}
+
+/**
+ * CPU seconds a long-running server (ferryd, sshd) spends on one measured transfer: its
+ * own times plus those of the children it reaped (sshd's per-connection processes, ferryd's
+ * helper shell's `sync`). `settle()` first waits (at most `settleMs`) until the server has
+ * no children left beyond `keep`, so a connection's processes are counted once they ended.
+ */
+export class ServerCpu {
+  private constructor(
+    private readonly pid: number,
+    private readonly start: CpuTimes,
+    private readonly keep: number,
+  ) {}
+
+  static async start(pid: number): Promise<ServerCpu | null> {
+    const start = readCpuSync(pid);
+    return start ? new ServerCpu(pid, start, (await childrenOf(pid)).length) : null;
+  }
+
+  async settle(settleMs = 5000): Promise<number> {
+    const until = now() + settleMs;
+    while ((await childrenOf(this.pid)).length > this.keep && now() < until) await new Promise((r) => setTimeout(r, 20));
+    const end = readCpuSync(this.pid);
+    if (!end) return NaN;
+    return end.self - this.start.self + (end.children - this.start.children);
   }
 }
 

@@ -15,6 +15,8 @@ export interface RowResult {
   values: number[];
   /** Wall time behind each value (transfers), in ms. */
   ms: number[];
+  /** CPU seconds behind each value, both ends (the big-file transfers). */
+  cpu: number[];
   notes: string[];
   errors: string[];
   skipped: string | undefined;
@@ -33,8 +35,13 @@ export function stats(r: RowResult | undefined): Stats | undefined {
 
 // ---- derived rows -----------------------------------------------------------------------------
 
-/** peer-best-up/down: the scp or sftp row (any cipher) with the best median. */
-export function derive(results: Map<string, RowResult>): void {
+/**
+ * peer-best-up/down: the scp or sftp row (any cipher) with the best median. The CPU rows:
+ * what a TLS transfer of Ferry and of that peer cost in CPU seconds (both ends), and
+ * the most Ferry's CPU cost allows on this machine's `cores` (size ÷ (CPU ÷ cores)): a
+ * transfer cannot be faster than that however well its work is spread over the cores.
+ */
+export function derive(results: Map<string, RowResult>, cores: number): void {
   for (const dir of ['up', 'down']) {
     const best = results.get(`peer-best-${dir}`);
     if (!best) continue;
@@ -47,7 +54,29 @@ export function derive(results: Map<string, RowResult>): void {
     const winner = candidates.reduce((a, b) => (median(b.values) > median(a.values) ? b : a));
     best.values = [...winner.values];
     best.ms = [...winner.ms];
+    best.cpu = [...winner.cpu];
     best.notes = [`= ${winner.spec.id}${winner.notes.at(-1) ? ` (${winner.notes.at(-1)})` : ''}`];
+  }
+  for (const dir of ['up', 'down']) {
+    const pairs: Array<[string, string]> = [
+      [`cpu-ferry-tls-${dir}`, `ferry-tls-${dir}`],
+      [`cpu-peer-best-${dir}`, `peer-best-${dir}`],
+    ];
+    for (const [id, from] of pairs) {
+      const row = results.get(id);
+      if (!row) continue;
+      const source = results.get(from);
+      row.values = (source?.cpu ?? []).filter(Number.isFinite);
+      if (row.values.length === 0) row.skipped = source?.skipped ?? `no CPU time was measured for ${from}`;
+      else row.notes = [...(source?.notes.at(-1) ? [`${from}: ${source.notes.at(-1)}`] : [])];
+    }
+    const bound = results.get(`cpu-bound-tls-${dir}`);
+    const ferry = results.get(`ferry-tls-${dir}`);
+    if (!bound) continue;
+    const runs = ferry ? ferry.values.map((v, i) => ({ mb: (v * (ferry.ms[i] ?? NaN)) / 1000, cpu: ferry.cpu[i] ?? NaN })) : [];
+    bound.values = runs.filter((r) => Number.isFinite(r.mb) && r.cpu > 0).map((r) => r.mb / (r.cpu / cores));
+    if (bound.values.length === 0) bound.skipped = `no CPU time was measured for ferry-tls-${dir}`;
+    else bound.notes = [`${cores} cores`];
   }
 }
 
@@ -258,6 +287,12 @@ const HOW_MEASURED = `How the rows are measured (all on 127.0.0.1, one machine, 
   current user); scp, sftp (\`-b\` batch) and rsync run with \`-F /dev/null\` and the
   default cipher, aes128-gcm and chacha20-poly1305 (a slot equal to the default is not
   run twice). \`peer-best-*\` is the fastest of them.
+- **CPU time**: user + system seconds of every thread of both ends of a big transfer:
+  the client's from the bench's account of its reaped children (exact; scp's and sftp's
+  include their ssh), the server's from \`/proc/PID/stat\` before and after (sshd's
+  per-connection processes counted once they ended). \`cpu-bound-tls-*\` divides the
+  file by Ferry's CPU seconds per core: no spreading of that work over this machine's
+  cores can make the transfer faster than that.
 - **Round trips**: exec is \`session.exec('true')\` in-process on an open session vs
   \`ssh true\` over an open ControlMaster (process start included); cold rows are a fresh
   \`ferry ls\` process (password, or a saved login), a fresh in-process engine connect +

@@ -113,7 +113,7 @@ async function main(): Promise<number> {
   ];
   const shown = catalog.filter((r) => !opts.only || opts.only.test(r.id));
   if (shown.length === 0) throw new Error(`--only ${opts.only?.source}: no row id matches`);
-  const results = new Map<string, RowResult>(shown.map((spec) => [spec.id, { spec, values: [], ms: [], notes: [], errors: [], skipped: undefined }]));
+  const results = new Map<string, RowResult>(shown.map((spec) => [spec.id, { spec, values: [], ms: [], cpu: [], notes: [], errors: [], skipped: undefined }]));
   const allTasks: Task[] = [
     ...bigFileTasks(bench),
     ...folderTasks(bench),
@@ -135,7 +135,7 @@ async function main(): Promise<number> {
   const prepared = new Map<Task, string | undefined | Error>();
   try {
     for (let run = 1; run <= opts.runs && !interrupted; run++) {
-      const pending = new Map<string, { value: number; ms?: number; note?: string }>();
+      const pending = new Map<string, { value: number; ms?: number; note?: string; cpu?: number }>();
       for (const task of tasks) {
         if (interrupted) break;
         if (!prepared.has(task)) {
@@ -180,6 +180,7 @@ async function main(): Promise<number> {
         const r = results.get(row)!;
         r.values.push(v.value);
         if (v.ms !== undefined) r.ms.push(v.ms);
+        if (v.cpu !== undefined) r.cpu.push(v.cpu);
         if (v.note) r.notes.push(v.note);
       }
     }
@@ -188,7 +189,7 @@ async function main(): Promise<number> {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  derive(results);
+  derive(results, os.cpus().length);
   const targets = evaluateTargets(results, opts);
   const table = resultsTable(results, targets);
   const targetTable = targetsTable(targets);

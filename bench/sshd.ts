@@ -119,6 +119,8 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
 export interface SshPeer {
   readonly tools: SshTools;
   readonly port: number;
+  /** sshd's own process (the listener), for its CPU time; null if its pid file could not be read. */
+  readonly pid: number | null;
   /** The cipher the client offers first (what scp/sftp use when not told). */
   readonly defaultCipher: string;
   /** Options common to ssh, scp, sftp (no port: ssh says -p, scp and sftp -P). */
@@ -221,9 +223,11 @@ export async function startSshd(tools: SshTools, dir: string, deadline: number):
   const cipherLine = /^ciphers (\S+)/m.exec(probe.stdout);
   const defaultCipher = cipherLine ? cipherLine[1]!.split(',')[0]! : 'unknown';
 
+  const pid = Number((await readFile(path.join(dir, 'sshd.pid'), 'utf8').catch(() => '')).trim()) || null;
   const peer: SshPeer = {
     tools,
     port,
+    pid,
     defaultCipher,
     common,
     sshArgs: (extra = []) => [...common(), '-p', String(port), ...extra, '127.0.0.1'],

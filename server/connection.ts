@@ -14,6 +14,7 @@ import {
   REQUEST_TYPES,
   Request,
   SUPPORTED_VERSIONS,
+  READ_MAX,
   WHOLE_PUT_MAX,
   describeIssues,
 } from '../shared/common/messages.js';
@@ -61,6 +62,9 @@ export class Connection {
    */
   private readonly ids = new Map<number, object>();
   private inFlight = 0;
+  /** Bytes reserved by running `read`s (see Limits.maxReadingBytes), and who waits for some. */
+  private readingBytes = 0;
+  private readingWaiters: Array<() => void> = [];
   /** Small puts read whole and waiting for their commit, and their body bytes. */
   private committing = 0;
   private committingBytes = 0;
@@ -185,6 +189,7 @@ export class Connection {
     clearTimeout(this.preAuthTimer);
     for (const stop of this.running.values()) stop();
     this.running.clear();
+    for (const wake of this.readingWaiters.splice(0)) wake();
     if (this.session) {
       this.session.connections.delete(this);
       if (this.session.connections.size === 0) this.ctx.sessions.delete(this.session.id);
@@ -680,13 +685,30 @@ export class Connection {
   private async read(req: Req<'read'>): Promise<void> {
     const { account } = this.ses;
     const started = Date.now();
-    const file = await this.ctx.storage.readWhole(account, this.ses.cwd, req.path, req.max);
-    this.ctx.log(`read user=${account.name} ${file.data.length} bytes ok ${Date.now() - started} ms`);
-    await this.send(
-      { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, sha256: file.sha256 },
-      file.data,
-      true,
-    );
+    // Reserved before the disk read, given back once the socket took the reply: what a
+    // client that does not read its socket can make the server hold is bounded.
+    const reserved = Math.min(req.max, READ_MAX);
+    await this.reserveReading(reserved);
+    try {
+      const file = await this.ctx.storage.readWhole(account, this.ses.cwd, req.path, req.max);
+      this.ctx.log(`read user=${account.name} ${file.data.length} bytes ok ${Date.now() - started} ms`);
+      await this.send(
+        { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, sha256: file.sha256 },
+        file.data,
+        true,
+      );
+    } finally {
+      this.readingBytes -= reserved;
+      for (const wake of this.readingWaiters.splice(0)) wake();
+    }
+  }
+
+  private async reserveReading(bytes: number): Promise<void> {
+    while (this.readingBytes > 0 && this.readingBytes + bytes > this.ctx.limits.maxReadingBytes) {
+      if (this.closed) throw new FerryError('ECONN', 'the connection closed');
+      await new Promise<void>((resolve) => this.readingWaiters.push(resolve));
+    }
+    this.readingBytes += bytes;
   }
 
   private async exec(req: Req<'exec'>): Promise<void> {

@@ -23,6 +23,12 @@ export interface Limits {
    */
   readonly maxCommitting: number;
   readonly maxCommittingBytes: number;
+  /**
+   * Bytes of `read` replies one connection may hold (read from the disk, not yet taken by
+   * the socket). A client that pipelines reads and does not take the answers waits here,
+   * instead of pinning 64 × READ_MAX in the server. One read bigger than this still runs, alone.
+   */
+  readonly maxReadingBytes: number;
   readonly maxExecsPerSession: number;
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
@@ -44,6 +50,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxInFlight: 64,
   maxCommitting: 1024,
   maxCommittingBytes: 16 * 1024 * 1024,
+  maxReadingBytes: 16 * 1024 * 1024,
   maxExecsPerSession: 8,
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,

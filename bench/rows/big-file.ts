@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { createInterface } from 'node:readline';
 import { emptyDir, type Bench, type Options, type RowSpec, type Task } from '../core.js';
 import { FERRY, REPO, WATCHDOG, type BenchServer } from '../ferryd.js';
-import { MB, MiB, PeakWatcher, dirBytes, now, runOk, sha256File } from '../measure.js';
+import { MB, MiB, PeakWatcher, ServerCpu, dirBytes, fmt, now, runOk, sha256File } from '../measure.js';
 
 export function sizeLabel(mib: number): string {
   return mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
@@ -55,6 +55,22 @@ export function bigFileRows(opts: Options): RowSpec[] {
     { id: 'peer-best-up', group, label: 'fastest peer upload (scp/sftp, any cipher)', unit: 'MB/s', better: 'higher', derived: true },
     { id: 'peer-best-down', group, label: 'fastest peer download (scp/sftp, any cipher)', unit: 'MB/s', better: 'higher', derived: true },
   );
+  const cpu = `CPU time of the ${big} transfers (user + system, both ends)`;
+  for (const dir of ['up', 'down'] as const) {
+    const what = dir === 'up' ? 'upload' : 'download';
+    rows.push(
+      { id: `cpu-ferry-tls-${dir}`, group: cpu, label: `Ferry TLS + SHA-256 ${what}: ferry + ferryd`, unit: 's', better: 'lower', derived: true },
+      { id: `cpu-peer-best-${dir}`, group: cpu, label: `fastest peer ${what}: scp/sftp + sshd`, unit: 's', better: 'lower', derived: true },
+      {
+        id: `cpu-bound-tls-${dir}`,
+        group: cpu,
+        label: `the fastest a Ferry TLS ${what} can be on this machine's cores at that CPU time (size ÷ (CPU ÷ cores))`,
+        unit: 'MB/s',
+        better: 'higher',
+        derived: true,
+      },
+    );
+  }
   return rows;
 }
 
@@ -89,6 +105,15 @@ function mbps(bytes: number, ms: number): number {
   return bytes / MB / (ms / 1000);
 }
 
+/** Both ends' CPU seconds of one transfer, and how they split (for the notes). */
+function cpuOf(client: string, here: number, server: string, there: number): { cpu?: number; note: string } {
+  const known = Number.isFinite(here) && Number.isFinite(there);
+  return {
+    ...(known ? { cpu: here + there } : {}),
+    note: known ? `CPU ${client} ${fmt(here)} s + ${server} ${fmt(there)} s` : 'CPU time not measured',
+  };
+}
+
 /** `ferry put` / `ferry get` of the big or the mid file, with both processes' peak memory. */
 function ferryTransfer(b: Bench, o: { plain: boolean; direction: 'up' | 'down'; which: 'big' | 'mid' }): Task {
   const row = `ferry-${o.plain ? 'plain' : 'tls'}-${o.direction}${o.which === 'mid' ? '-mid' : ''}`;
@@ -117,6 +142,7 @@ function ferryTransfer(b: Bench, o: { plain: boolean; direction: 'up' | 'down'; 
           ? [FERRY, ...server.cliArgs(), 'put', source, '/up']
           : [FERRY, ...server.cliArgs(), 'get', `/src/${name}`, local];
       const watcher = await PeakWatcher.start(server.pid);
+      const serverCpu = await ServerCpu.start(server.pid);
       let result;
       try {
         // Bytes that arrived so far (server partials + target for uploads, the local folder
@@ -130,9 +156,10 @@ function ferryTransfer(b: Bench, o: { plain: boolean; direction: 'up' | 'down'; 
         rec.record(rssRows[0]!, (await watcher.stop()) / MB);
       }
       rec.record(rssRows[1]!, result.peakRss / MB);
+      const there = (await serverCpu?.settle()) ?? NaN;
       const target = o.direction === 'up' ? path.join(server.home, 'up', name) : path.join(local, name);
       await checkFile(target, size, run === 1 ? sha : null, row);
-      rec.record(row, mbps(size, result.ms), { ms: result.ms });
+      rec.record(row, mbps(size, result.ms), { ms: result.ms, ...cpuOf('ferry', result.cpu, 'ferryd', there) });
       await emptyDir(path.join(server.home, 'up'));
       await emptyDir(local);
     },
@@ -236,6 +263,7 @@ function peerTransfer(b: Bench, tool: 'scp' | 'sftp', direction: 'up' | 'down', 
       const dest = path.join(dir, 'big.bin');
       await emptyDir(dir);
       await b.sync();
+      const serverCpu = peer.pid === null ? null : await ServerCpu.start(peer.pid);
       let result;
       if (tool === 'scp') {
         const args =
@@ -248,8 +276,10 @@ function peerTransfer(b: Bench, tool: 'scp' | 'sftp', direction: 'up' | 'down', 
         await writeFile(batch, direction === 'up' ? `put ${data.big} ${dest}\n` : `get ${data.big} ${dest}\n`);
         result = await runOk(peer.tools.sftp, peer.sftpArgs(batch, cipher), { timeoutMs: timeoutFor(data.bigSize), progress: () => dirBytes(dir) });
       }
+      const there = (await serverCpu?.settle()) ?? NaN;
       await checkFile(dest, data.bigSize, run === 1 ? data.bigSha : null, row);
-      rec.record(row, mbps(data.bigSize, result.ms), { ms: result.ms, note: cipher ?? peer.defaultCipher });
+      const spent = cpuOf(tool, result.cpu, 'sshd', there);
+      rec.record(row, mbps(data.bigSize, result.ms), { ms: result.ms, cpu: spent.cpu, note: `${cipher ?? peer.defaultCipher}; ${spent.note}` });
       await emptyDir(dir);
     },
   };

@@ -15,6 +15,7 @@ const ROWS = [
   'raw-net', 'raw-tls', 'sha256',
   ...['scp', 'sftp'].flatMap((tool) => ['up', 'down'].flatMap((dir) => ['default', 'aes128-gcm', 'chacha20'].map((c) => `${tool}-${dir}-${c}`))),
   'peer-best-up', 'peer-best-down',
+  ...['up', 'down'].flatMap((dir) => [`cpu-ferry-tls-${dir}`, `cpu-peer-best-${dir}`, `cpu-bound-tls-${dir}`]),
   ...['ferry', 'scp', 'sftp', 'rsync'].flatMap((tool) => [`folder-${tool}-up`, `folder-${tool}-down`]),
   'exec-ferry', 'exec-ssh-cm', 'cold-ferry-ls', 'cold-ferry-ls-saved', 'cold-engine-password', 'cold-engine-keys', 'cold-ssh',
   'rss-ferryd-big', 'rss-ferry-big', 'rss-ferryd-mid', 'rss-ferry-mid',
@@ -23,7 +24,7 @@ const ROWS = [
 ];
 
 /** Rows that need the ssh peers: they may be skipped (with a reason) where sshd is missing. */
-const PEER_ROW = /^(scp|sftp|peer-best|folder-(scp|sftp|rsync)|exec-ssh|cold-ssh)/;
+const PEER_ROW = /^(scp|sftp|peer-best|cpu-peer-best|folder-(scp|sftp|rsync)|exec-ssh|cold-ssh)/;
 
 /** Markdown table rows as arrays of trimmed cells. */
 function tableRows(text: string): string[][] {
@@ -79,6 +80,9 @@ describe('npm run bench --quick', () => {
     }
     // The main table carries the verdicts next to the rows too.
     expect(byId.get('ferry-plain-up')![7]).toMatch(/^(PASS|MISS) \d+\.\d+×/);
+    // Both ends' CPU time is measured (exactly, from /proc), and says how it splits.
+    expect(byId.get('ferry-tls-up')![8]).toMatch(/CPU ferry \d+(\.\d+)? s \+ ferryd \d+(\.\d+)? s/);
+    expect(Number(byId.get('cpu-ferry-tls-up')![2])).toBeGreaterThan(0);
 
     const md = await readFile(out, 'utf8');
     expect(md).toContain('Keep this finding.');

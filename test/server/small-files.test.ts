@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
-import { RawClient, loggedIn, rootWithUsers, type Frame } from './raw-client.js';
-import { WHOLE_PUT_MAX } from '../../shared/common/messages.js';
+import { RawClient, loggedIn, rootWithUsers, sleep, type Frame } from './raw-client.js';
+import { READ_MAX, WHOLE_PUT_MAX } from '../../shared/common/messages.js';
 
 const ALICE: TestUser = { name: 'alice', password: 'alice-small-pass', quota: '1MiB' };
 const BOB: TestUser = { name: 'bob', password: 'bob-small-pass', quota: '200000' };
@@ -281,6 +281,31 @@ describe('read: a whole small file in one frame', () => {
       expect(r.header).toMatchObject({ type: 'ok', sha256: sha(bodies[i]!) });
       expect(r.body.equals(bodies[i]!)).toBe(true);
     }
+    c.destroy();
+  });
+
+  it('a client that does not take its replies makes later reads wait: the server holds at most maxReadingBytes', async () => {
+    const big = data(READ_MAX, 9);
+    await writeFile(path.join(home, 'docs', 'four-mib.bin'), big);
+    const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+    const readsDone = (): number => server.log().match(/read user=alice 4194304 bytes ok/g)?.length ?? 0;
+    const before = readsDone();
+    c.socket.pause();
+    const n = 40;
+    for (let i = 0; i < n; i++) c.send({ type: 'read', id: 900 + i, path: 'docs/four-mib.bin', max: READ_MAX });
+    // Unbounded, all 40 (160 MiB) would be read within a few hundred ms. Bounded: the
+    // 16 MiB budget, plus what the kernel's socket buffers took off it.
+    await sleep(1500);
+    const held = readsDone() - before;
+    expect(held).toBeGreaterThanOrEqual(2);
+    expect(held).toBeLessThanOrEqual(10);
+    c.socket.resume();
+    const replies = await Promise.all(Array.from({ length: n }, (_, i) => c.nextFor(900 + i, 30_000)));
+    for (const r of replies) {
+      expect(r.header).toMatchObject({ type: 'ok', fileSize: READ_MAX, sha256: sha(big) });
+      expect(r.body.equals(big)).toBe(true);
+    }
+    expect(readsDone() - before).toBe(n);
     c.destroy();
   });
 
