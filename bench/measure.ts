@@ -263,6 +263,19 @@ export function readCpuSync(pid: number): CpuTimes | null {
   }
 }
 
+/**
+ * Seconds a thread (by default the main thread of `pid`) has spent runnable but waiting
+ * for a core (the second field of /proc/PID/task/TID/schedstat), or NaN where the kernel
+ * does not say.
+ */
+export function runQueueWaitSync(pid: number, tid = pid): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
 /** The processes whose parent is `pid`. */
 async function childrenOf(pid: number): Promise<number[]> {
   const out: number[] = [];
@@ -277,27 +290,42 @@ async function childrenOf(pid: number): Promise<number[]> {
 /**
  * CPU seconds a long-running server (ferryd, sshd) spends on one measured transfer: its
  * own times plus those of the children it reaped (sshd's per-connection processes, ferryd's
- * helper shell's `sync`). `settle()` first waits (at most `settleMs`) until the server has
- * no children left beyond `keep`, so a connection's processes are counted once they ended.
+ * helper shell's `sync`). `settle()` first waits (at most `settleMs`) until the children
+ * that were not there at the start have ended, so a connection's processes are counted.
+ * A child that was already there (an ssh ControlMaster's session) and ends meanwhile
+ * brings its whole life's CPU time into the account: what it had at the start is taken
+ * off again.
  */
 export class ServerCpu {
   private constructor(
     private readonly pid: number,
     private readonly start: CpuTimes,
-    private readonly keep: number,
+    private readonly before: Map<number, number>,
   ) {}
 
   static async start(pid: number): Promise<ServerCpu | null> {
     const start = readCpuSync(pid);
-    return start ? new ServerCpu(pid, start, (await childrenOf(pid)).length) : null;
+    if (!start) return null;
+    const before = new Map<number, number>();
+    for (const child of await childrenOf(pid)) {
+      const t = readCpuSync(child);
+      if (t) before.set(child, t.self + t.children);
+    }
+    return new ServerCpu(pid, start, before);
   }
 
   async settle(settleMs = 5000): Promise<number> {
     const until = now() + settleMs;
-    while ((await childrenOf(this.pid)).length > this.keep && now() < until) await new Promise((r) => setTimeout(r, 20));
+    let children = await childrenOf(this.pid);
+    while (children.some((c) => !this.before.has(c)) && now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+      children = await childrenOf(this.pid);
+    }
     const end = readCpuSync(this.pid);
     if (!end) return NaN;
-    return end.self - this.start.self + (end.children - this.start.children);
+    let spent = end.self - this.start.self + (end.children - this.start.children);
+    for (const [child, cpu] of this.before) if (!children.includes(child)) spent -= cpu;
+    return spent;
   }
 }
 

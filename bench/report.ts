@@ -269,9 +269,11 @@ const HOW_MEASURED = `How the rows are measured (all on 127.0.0.1, one machine, 
 
 - Every row is the median of the runs (min and max beside it); runs go round-robin over
   all rows, so slow drift of the machine spreads over every row alike. Throughput is in
-  MB/s of 10^6 bytes, memory in MB of 10^6 bytes. Before each transfer the page cache is
-  flushed (\`sync\`, untimed) and old copies deleted; the source files stay cached, so
-  rows measure CPU and the network stack, not the disk.
+  MB/s of 10^6 bytes, memory in MB of 10^6 bytes. Before each transfer, untimed: old
+  copies are deleted, dirty pages flushed (\`sync\`), and the source read once so that it
+  is in the page cache (a VM may drop cached files within a minute): rows measure CPU,
+  memory and the network stack, not the disk. Writing the arrived copy into new memory is
+  part of every row, Ferry's and the peers' alike.
 - **Ferry** rows spawn the \`ferry\` CLI against a real \`ferryd\` child process: what a user
   sees, including Node start, TLS, the login and, for uploads, the server's SHA-256
   check and fsync before it acknowledges. The CLI uses a saved login (\`ferry login\`, run

@@ -137,6 +137,7 @@ function ferryTransfer(b: Bench, o: { plain: boolean; direction: 'up' | 'down'; 
       await emptyDir(path.join(server.home, 'up'));
       await emptyDir(local);
       await b.sync();
+      await b.warm(source);
       const args =
         o.direction === 'up'
           ? [FERRY, ...server.cliArgs(), 'put', source, '/up']
@@ -181,6 +182,7 @@ function rawPipe(b: Bench, mode: 'plain' | 'tls'): Task {
       const out = path.join(dir, 'out.bin');
       await emptyDir(dir);
       await b.sync();
+      await b.warm(data.big);
       const child = spawn(process.execPath, ['--import', WATCHDOG, path.join(REPO, 'dist/bench/raw-pipe.js'), mode, out, path.join(b.dir, 'raw-cert')], {
         env: { ...process.env, FERRY_BENCH_DEADLINE: String(b.deadline) },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -232,6 +234,7 @@ function sha256Task(b: Bench): Task {
     rows: ['sha256'],
     async run(_run, rec) {
       const data = await b.data();
+      await b.warm(data.big);
       const started = now();
       const { hex } = await sha256File(data.big);
       const ms = now() - started;
@@ -263,6 +266,7 @@ function peerTransfer(b: Bench, tool: 'scp' | 'sftp', direction: 'up' | 'down', 
       const dest = path.join(dir, 'big.bin');
       await emptyDir(dir);
       await b.sync();
+      await b.warm(data.big);
       const serverCpu = peer.pid === null ? null : await ServerCpu.start(peer.pid);
       let result;
       if (tool === 'scp') {

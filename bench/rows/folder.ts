@@ -67,6 +67,7 @@ function folderTask(b: Bench, tool: Tool, direction: 'up' | 'down'): Task {
       // The tools create the target folder themselves (scp -r would nest into an existing one).
       await rm(arrived, { recursive: true, force: true });
       await b.sync();
+      await b.warm(data.small);
       const timeoutMs = 120_000 + data.smallCount * 50;
       // Files arrived so far: a transfer that makes no progress for 10 s is killed (none of
       // the tools pauses that long between two 4 KiB files unless it hangs).
