@@ -248,20 +248,19 @@ export class Connection {
   private async nextRequest(): Promise<Request | null> {
     const header = await this.reader.next();
     if (header === null) return null;
-    const fast = fastRequest(header);
-    if (fast !== undefined) {
-      if ((header.size ?? 0) > 0 && fast.type !== 'put') throw new FerryError('EPROTO', `a "${header.type}" request has no body`);
-      return fast;
-    }
+    const req = fastRequest(header) ?? this.parseRequest(header);
+    // Only an upload carries a body.
+    if ((header.size ?? 0) > 0 && req.type !== 'put') throw new FerryError('EPROTO', `a "${header.type}" request has no body`);
+    return req;
+  }
+
+  private parseRequest(header: FrameHeader): Request {
     if (!REQUEST_TYPES.has(header.type)) {
       throw new FerryError('EPROTO', `unknown request type "${header.type.slice(0, 40)}"`);
     }
     const parsed = Request.safeParse(header);
     if (!parsed.success) {
       throw new FerryError('EPROTO', `malformed "${header.type}" request: ${describeIssues(parsed.error)}`);
-    }
-    if ((header.size ?? 0) > 0 && parsed.data.type !== 'put') {
-      throw new FerryError('EPROTO', `a "${header.type}" request has no body`);
     }
     return parsed.data;
   }

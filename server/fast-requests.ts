@@ -6,7 +6,7 @@
  * they do not accept goes to the schema, which then reports what is wrong.
  */
 import type { FrameHeader } from '../shared/common/frame.js';
-import type { Request } from '../shared/common/messages.js';
+import { SHA256_HEX, type Request } from '../shared/common/messages.js';
 
 /** z.number().int().nonnegative(): a safe integer, not negative. */
 function isCount(value: unknown): value is number {
@@ -18,7 +18,6 @@ function isPath(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= 4096;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const EXISTS = new Set(['overwrite', 'fail', 'skip', 'rename']);
 
 /** The request, or undefined when the schema has to decide. */

@@ -31,7 +31,7 @@ import { probeFilesystemSync, type FilesystemSync } from './fs-sync.js';
 import { LocalUpload, SkippedUpload, type UploadTarget } from './storage-upload.js';
 import { WholeUpload, tooBig } from './storage-whole.js';
 import { smallBuffer } from './small-buffers.js';
-import { lstatOrNull, openFd, readFd, realpathNative, statPath } from './fs-calls.js';
+import { lstatOrNull, openFd, readFd, realpathNative, statPath } from '../shared/node/fs-calls.js';
 import { UsageTracker, walkBytes } from './storage-usage.js';
 
 export interface LocalStorageOptions {

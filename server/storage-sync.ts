@@ -19,7 +19,7 @@
  * often.)
  */
 import * as fs from 'node:fs';
-import { closeFd, fsyncFd, openFd } from './fs-calls.js';
+import { closeFd, fsyncFd, openFd } from '../shared/node/fs-calls.js';
 import type { FilesystemSync } from './fs-sync.js';
 
 export interface SyncItem {

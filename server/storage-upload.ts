@@ -3,7 +3,7 @@
  * durable and moved into place by the SyncBatcher at commit.
  */
 import * as fsp from 'node:fs/promises';
-import { lstatOrNull, renamePath } from './fs-calls.js';
+import { lstatOrNull, renamePath } from '../shared/node/fs-calls.js';
 import * as path from 'node:path';
 import type { ExistsPolicy, PutResult } from '../shared/common/messages.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FerryError } from '../shared/common/errors.js';
-import { fsyncFd, futimesFd, lstatOrNull, openFd, unlinkPath, writeAllFd } from './fs-calls.js';
+import { fsyncFd, futimesFd, lstatOrNull, openFd, unlinkPath, writeAllFd } from '../shared/node/fs-calls.js';
 import type { SyncItem } from './storage-sync.js';
 import { placePartial, type UploadSetup, type UploadTarget } from './storage-upload.js';
 

@@ -14,6 +14,7 @@ import {
   ExecExit,
   GetData,
   PROTOCOL_VERSION,
+  SHA256_HEX,
   ServerHello,
   describeIssues,
   type ExecStream,
@@ -323,7 +324,7 @@ export class ClientConnection {
         if (body) for await (const chunk of body.chunks()) await sink.chunk(chunk);
         return false;
       }
-      if (h.type === 'ok' && data !== undefined && typeof h.sha256 === 'string' && /^[0-9a-f]{64}$/.test(h.sha256)) {
+      if (h.type === 'ok' && data !== undefined && typeof h.sha256 === 'string' && SHA256_HEX.test(h.sha256)) {
         sha256 = h.sha256;
         return true;
       }

@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { FerryError } from '../../shared/common/errors.js';
 import type { FrameHeader } from '../../shared/common/frame.js';
-import { READ_MAX } from '../../shared/common/messages.js';
+import { READ_MAX, SHA256_HEX } from '../../shared/common/messages.js';
+import { closeFd, fstatFd, futimesFd, openFd, readFd, renamePath, writeAllFd } from '../../shared/node/fs-calls.js';
 import type { ClientConnection } from './client-connection.js';
 import type { RemoteSession } from './session.js';
 import { partialPathFor } from './local-files.js';
@@ -28,14 +29,7 @@ export const SMALL_FILE_MAX = 256 * 1024;
 export const SMALL_WINDOW = 8;
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_NOFOLLOW;
-
-type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
-
-function call<T>(start: (done: Callback<T>) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
-}
 
 const closeQuietly = (fd: number): void => fs.close(fd, () => undefined);
 
@@ -49,15 +43,15 @@ export interface SmallFile {
  * (any more: it grew since the folder was scanned) and must take the streamed way.
  */
 export async function readSmallFile(file: string, max: number): Promise<SmallFile | null> {
-  const fd = await call<number>((done) => fs.open(file, fs.constants.O_RDONLY, done));
+  const fd = await openFd(file, fs.constants.O_RDONLY);
   try {
-    const st = await call<fs.Stats>((done) => fs.fstat(fd, done));
+    const st = await fstatFd(fd);
     if (!st.isFile()) throw new FerryError('EISDIR', `${file} is not a regular file`);
     if (st.size > max) return null;
     const data = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < data.length) {
-      const n = await call<number>((done) => fs.read(fd, data, got, data.length - got, got, done));
+      const n = await readFd(fd, data, got, data.length - got, got);
       if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
       got += n;
     }
@@ -167,21 +161,18 @@ export async function writeSmallFile(target: string, data: Buffer, mtime: number
     writeSmallFileSync(partial, target, data, mtime);
     return;
   }
-  const fd = await call<number>((done) => fs.open(partial, WRITE_FLAGS, 0o644, done));
+  const fd = await openFd(partial, WRITE_FLAGS, 0o644);
   try {
-    let done = 0;
-    while (done < data.length) {
-      done += await call<number>((cb) => fs.write(fd, data, done, data.length - done, done, cb));
-    }
-    if (mtime > 0) await call<void>((cb) => fs.futimes(fd, new Date(), new Date(mtime), (err) => cb(err, undefined)));
+    await writeAllFd(fd, data, 0);
+    if (mtime > 0) await futimesFd(fd, new Date(), new Date(mtime));
   } catch (err) {
     closeQuietly(fd);
     fs.unlink(partial, () => undefined);
     throw err;
   }
-  await call<void>((cb) => fs.close(fd, (err) => cb(err, undefined)));
+  await closeFd(fd);
   try {
-    await call<void>((cb) => fs.rename(partial, target, (err) => cb(err, undefined)));
+    await renamePath(partial, target);
   } catch (err) {
     // e.g. the target became a folder: no partial is left behind (small files never resume).
     fs.unlink(partial, () => undefined);
@@ -207,9 +198,4 @@ function writeSmallFileSync(partial: string, target: string, data: Buffer, mtime
     fs.rmSync(partial, { force: true });
     throw err;
   }
-}
-
-/** stat, or null when there is nothing (the conflict policies' existence check, as in transfers.ts). */
-export function statOrNull(file: string): Promise<fs.Stats | null> {
-  return new Promise((resolve) => fs.stat(file, (err, st) => resolve(err ? null : st)));
 }

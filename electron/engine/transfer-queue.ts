@@ -38,9 +38,9 @@ import {
   readRemoteWhole,
   readSmallFile,
   readSmallFileSync,
-  statOrNull,
   writeSmallFile,
 } from './small-files.js';
+import { statOrNull } from '../../shared/node/fs-calls.js';
 
 export interface QueueOptions {
   /** Files moving at once (default 4). */

@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { open, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { ExistsPolicy, PutResult } from '../../shared/common/messages.js';
+import { statOrNull } from '../../shared/node/fs-calls.js';
 import { acquireBuffer, createStreamHash, releaseBuffer, type StreamHash } from '../../shared/node/hash-worker.js';
 import type { ClientConnection } from './client-connection.js';
 import { partialPathFor } from './local-files.js';
@@ -204,15 +205,6 @@ export interface DownloadResult {
   readonly skipped: boolean;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** 'name (n).ext' next to `p` that does not exist yet (the 'rename' policy for downloads). */
 export async function freeLocalName(p: string): Promise<string> {
   const dot = p.lastIndexOf('.');
@@ -220,7 +212,7 @@ export async function freeLocalName(p: string): Promise<string> {
   const [stem, ext] = dot > slash + 1 ? [p.slice(0, dot), p.slice(dot)] : [p, ''];
   for (let i = 1; i < 10_000; i++) {
     const candidate = `${stem} (${i})${ext}`;
-    if (!(await exists(candidate))) return candidate;
+    if ((await statOrNull(candidate)) === null) return candidate;
   }
   throw new FerryError('EEXIST', `no free name for ${p}`);
 }
@@ -255,11 +247,9 @@ async function downloadOnce(
   options: DownloadOptions,
 ): Promise<DownloadResult> {
   let target = destination;
-  if (await exists(target)) {
-    if (options.exists === 'skip') {
-      const size = (await stat(target)).size;
-      return { path: target, size, sha256: '', skipped: true };
-    }
+  const existing = await statOrNull(target);
+  if (existing) {
+    if (options.exists === 'skip') return { path: target, size: existing.size, sha256: '', skipped: true };
     if (options.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
     if (options.exists === 'rename') target = await freeLocalName(target);
   }

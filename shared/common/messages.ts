@@ -12,6 +12,9 @@ const id = z.number().int().nonnegative();
 /** A remote path: '/' is the user's home. Jail checks happen in the server's storage layer. */
 const remotePath = z.string().min(1).max(4096);
 const b64 = z.string().max(1024);
+/** A SHA-256 as the protocol writes it: 64 lowercase hex digits. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+const sha256Hex = z.string().regex(SHA256_HEX);
 
 export const ExistsPolicy = z.enum(['overwrite', 'fail', 'skip', 'rename']);
 export type ExistsPolicy = z.infer<typeof ExistsPolicy>;
@@ -41,7 +44,7 @@ export const Request = z.discriminatedUnion('type', [
     exists: ExistsPolicy.optional(),
     mtime: z.number().optional(),
   }),
-  z.object({ type: z.literal('put-end'), id, sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  z.object({ type: z.literal('put-end'), id, sha256: sha256Hex }),
   z.object({ type: z.literal('get'), id, path: remotePath, offset: z.number().int().nonnegative().optional() }),
   z.object({ type: z.literal('read'), id, path: remotePath, max: z.number().int().nonnegative() }),
   z.object({
@@ -131,7 +134,7 @@ export const ReadOk = z.object({
   path: z.string(),
   fileSize: z.number().int().nonnegative(),
   mtime: z.number(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256: sha256Hex,
 });
 export type ReadOk = z.infer<typeof ReadOk>;
 

@@ -1,5 +1,5 @@
 /**
- * The few file system calls of the small-file paths, as thin promises over Node's
+ * The few file system calls of the small-file paths (ferryd's and the engine's), as thin promises over Node's
  * callback API. fs/promises wraps every descriptor in a FileHandle and every call in more
  * machinery; for thousands of 4 KiB files that bookkeeping costs more main-thread time
  * than the system calls themselves (measured: open+read+close of a cached 4 KiB file is
@@ -34,6 +34,13 @@ export const unlinkPath = (file: string): Promise<void> => call<void>((done) => 
 export const realpathNative = (file: string): Promise<string> => call<string>((done) => fs.realpath.native(file, done));
 
 export const statPath = (file: string): Promise<fs.Stats> => call<fs.Stats>((done) => fs.stat(file, done));
+
+export const fstatFd = (fd: number): Promise<fs.Stats> => call<fs.Stats>((done) => fs.fstat(fd, done));
+
+/** stat, or null when there is nothing to stat (any error: the conflict policies' existence check). */
+export function statOrNull(file: string): Promise<fs.Stats | null> {
+  return new Promise((resolve) => fs.stat(file, (err, st) => resolve(err ? null : st)));
+}
 
 /** lstat, or null when nothing is there (ENOENT). */
 export function lstatOrNull(file: string): Promise<fs.Stats | null> {
