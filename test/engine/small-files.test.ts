@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { connectSession, stateHistory, within } from '../helpers/engine.js';
-import { treeDigest } from '../helpers/files.js';
+import { exists, treeDigest, waitFor } from '../helpers/files.js';
+import { Proxy } from '../helpers/proxy.js';
 import { TransferQueue, type QueueOptions } from '../../electron/engine/transfer-queue.js';
 import type { RemoteSession } from '../../electron/engine/session.js';
 import { SMALL_FILE_MAX, writeSmallFile } from '../../electron/engine/small-files.js';
@@ -169,6 +170,51 @@ describe('small files waiting in a batch', () => {
     expect(down.list().filter((t) => t.state !== 'done')).toEqual([]);
     expect((await readFile(path.join(back, 'grows', 's0019.bin'))).equals(grown)).toBe(true);
     expect((await readFile(path.join(back, 'grows', 's0000.bin'))).length).toBe(1000);
+  });
+});
+
+describe('a small file sent the streamed way after all', () => {
+  it('is paused by Pause while it streams and resumes intact: the stop handle is the running attempt\'s', async () => {
+    const local = path.join(work, 'reroute');
+    await files(local, 5, () => 1000);
+    const up = new TransferQueue(session, { blockingSmallIo: true });
+    await up.upload([local], '/reroute');
+    await within(up.idle(), 60_000, 'the upload');
+    // Listed small, then grown: the small attempt hands it to the streamed way, and that
+    // attempt (not the small one that ended) must own Pause. The proxy makes it slow.
+    const grown = randomBytes(4 * 1024 * 1024);
+    const proxy = await Proxy.start(server.port);
+    proxy.downRate = 1024 * 1024;
+    const s = await connectSession({ ...server, port: proxy.port }, alice);
+    try {
+      const down = new TransferQueue(s, { concurrency: 1 });
+      down.on((e) => {
+        if (e.kind === 'added') writeFileSync(path.join(home, 'reroute', 'reroute', 's0004.bin'), grown);
+      });
+      const back = path.join(work, 'reroute-back');
+      const added = await down.download(['/reroute/reroute'], back);
+      const id = added.find((t) => t.name === 's0004.bin')!.id;
+      await waitFor(() => down.get(id)!.state === 'active' && down.get(id)!.bytes > 256 * 1024, 20_000, 'the streamed download under way');
+      down.pause(id);
+      await waitFor(() => down.get(id)!.state === 'paused', 5000, 'paused');
+      // Paused means nothing moves any more: not the row's bytes, not the proxy's.
+      await new Promise((r) => setTimeout(r, 200));
+      const bytes = down.get(id)!.bytes;
+      const wire = proxy.downstreamBytes;
+      await new Promise((r) => setTimeout(r, 600));
+      expect(down.get(id)!.state).toBe('paused');
+      expect(down.get(id)!.bytes).toBe(bytes);
+      expect(proxy.downstreamBytes).toBe(wire);
+      expect(await exists(path.join(back, 'reroute', 's0004.bin'))).toBe(false);
+      proxy.release();
+      down.resume(id);
+      await within(down.idle(), 30_000, 'the resumed download');
+      expect(down.get(id)).toMatchObject({ state: 'done', verified: true });
+      expect((await readFile(path.join(back, 'reroute', 's0004.bin'))).equals(grown)).toBe(true);
+      expect(down.list().filter((t) => t.state !== 'done')).toEqual([]);
+    } finally {
+      s.close();
+    }
   });
 });
 
