@@ -556,11 +556,18 @@ export class TransferQueue {
     this.setState(item, 'active');
     let conn: ClientConnection | undefined;
     let stopped = false;
-    // Stopped before its request is out: it just ends. After: its connection is closed,
-    // as for any transfer (the others on it are retried).
+    // A download whose `read` is out stops waiting for its reply: the reply (a small file)
+    // is still read, then dropped, so the connection its neighbours share stays in step.
+    const abandon = new AbortController();
+    let awaitingReply = false;
+    // An upload whose body is on the wire is being stored: it finishes, as a verifying file does.
+    let bodySent = false;
+    // Stopped before its request is out: it just ends. An upload stopped while its request
+    // waits to be written closes its connection (the others on it are retried).
     item.stop = () => {
       stopped = true;
-      conn?.destroy();
+      if (awaitingReply) abandon.abort();
+      else if (!bodySent) conn?.destroy();
     };
     let verifying = false;
     let requested = false;
@@ -604,6 +611,7 @@ export class TransferQueue {
           createStreamHash(file.data.length),
           {
             onWritten: () => {
+              bodySent = true;
               sent();
               toVerifying();
             },
@@ -636,15 +644,30 @@ export class TransferQueue {
       checkStopped();
       requested = true;
       this.requestedCount++;
+      const reading = readRemoteWhole(this.session, conn, item.view.remotePath, SMALL_FILE_MAX, () => {
+        issued();
+        sent();
+      });
       let file;
+      awaitingReply = true;
       try {
-        file = await readRemoteWhole(this.session, conn, item.view.remotePath, SMALL_FILE_MAX, () => {
-          issued();
-          sent();
-        });
+        file = await untilAborted(reading, abandon.signal);
       } catch (err) {
+        if (abandon.signal.aborted) {
+          // Its reply is still owed: it counts against the in-flight bound until it is in.
+          requested = false;
+          void reading
+            .catch(() => undefined)
+            .finally(() => {
+              this.requestedCount--;
+              this.pump();
+            });
+          throw new FerryError('ECANCELED', 'the transfer was cancelled');
+        }
         if (err instanceof NotWhole) return this.stream(item, sent);
         throw err;
+      } finally {
+        awaitingReply = false;
       }
       checkStopped();
       toVerifying();

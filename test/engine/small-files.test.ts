@@ -218,6 +218,51 @@ describe('a small file sent the streamed way after all', () => {
   });
 });
 
+describe('pausing one small download of a batch', () => {
+  it('lets its neighbours on the same connection go on: none is retried, and it resumes intact', async () => {
+    const remote = path.join(home, 'abandon');
+    await mkdir(remote, { recursive: true });
+    const bodies = Array.from({ length: 40 }, () => randomBytes(16 * 1024));
+    await Promise.all(bodies.map((b, i) => writeFile(path.join(remote, `f${String(i).padStart(2, '0')}.bin`), b)));
+    const proxy = await Proxy.start(server.port);
+    // About 2.5 s for the 640 KiB: replies are still on their way when Pause comes.
+    proxy.downRate = 256 * 1024;
+    const s = await connectSession({ ...server, port: proxy.port }, alice);
+    try {
+      const down = new TransferQueue(s, { concurrency: 1 });
+      const back = path.join(work, 'abandon-back');
+      await down.download(['/abandon'], back);
+      const target = await waitFor(
+        () => {
+          const list = down.list();
+          if (list.filter((t) => t.state === 'done').length < 3) return undefined;
+          return list.find((t) => t.state === 'active');
+        },
+        20_000,
+        'a file being fetched',
+      );
+      down.pause(target.id);
+      await within(down.idle(), 30_000, 'the others');
+      expect(down.get(target.id)!.state).toBe('paused');
+      expect(await exists(path.join(back, 'abandon', target.name))).toBe(false);
+      const others = down.list().filter((t) => t.id !== target.id);
+      expect(others.filter((t) => t.state !== 'done')).toEqual([]);
+      // Closing the shared connection would have failed every request on it, and each
+      // of those would have been tried again.
+      expect(others.filter((t) => t.attempts !== 1).map((t) => t.name)).toEqual([]);
+      proxy.release();
+      down.resume(target.id);
+      await within(down.idle(), 30_000, 'the resumed file');
+      expect(down.get(target.id)).toMatchObject({ state: 'done', verified: true });
+      for (const [i, b] of bodies.entries()) {
+        expect((await readFile(path.join(back, 'abandon', `f${String(i).padStart(2, '0')}.bin`))).equals(b)).toBe(true);
+      }
+    } finally {
+      s.close();
+    }
+  });
+});
+
 describe('writing a small download', () => {
   it.each([false, true])('leaves no partial behind when the rename fails (blocking: %s)', async (blocking) => {
     const dir = path.join(work, `rename-fails-${blocking}`);
