@@ -249,9 +249,13 @@ export interface CpuTimes {
   readonly children: number;
 }
 
+/** The fields of /proc/PID/stat after "pid (comm) ": state, ppid, … utime, stime, cutime, cstime (11 to 14). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 function parseCpu(stat: string): CpuTimes {
-  // Fields after "pid (comm) ": state is the first; utime, stime, cutime, cstime the 12th to 15th.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(stat);
   return { self: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS, children: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS };
 }
 
@@ -282,7 +286,7 @@ async function childrenOf(pid: number): Promise<number[]> {
   for (const name of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(name)) continue;
     const text = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    if (Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    if (Number(statFields(text)[1]) === pid) out.push(Number(name));
   }
   return out;
 }

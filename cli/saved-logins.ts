@@ -9,19 +9,12 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { ScramClientKeys } from '../shared/node/scram.js';
+import { ScramClientKeysSchema, type ScramClientKeys } from '../shared/node/scram.js';
 import { JsonFile } from '../electron/engine/json-file.js';
-
-const keysSchema = z.object({
-  salt: z.string().min(1).max(256),
-  iterations: z.number().int().positive(),
-  clientKey: z.string().min(1).max(256),
-  serverKey: z.string().min(1).max(256),
-});
 
 const fileSchema = z.object({
   version: z.literal(1),
-  logins: z.array(z.object({ host: z.string().min(1).max(300), user: z.string().min(1).max(300), keys: keysSchema })).max(10_000),
+  logins: z.array(z.object({ host: z.string().min(1).max(300), user: z.string().min(1).max(300), keys: ScramClientKeysSchema })).max(10_000),
 });
 
 type Logins = z.infer<typeof fileSchema>;

@@ -105,13 +105,13 @@ function mbps(bytes: number, ms: number): number {
   return bytes / MB / (ms / 1000);
 }
 
-/** Both ends' CPU seconds of one transfer, and how they split (for the notes). */
-function cpuOf(client: string, here: number, server: string, there: number): { cpu?: number; note: string } {
-  const known = Number.isFinite(here) && Number.isFinite(there);
-  return {
-    ...(known ? { cpu: here + there } : {}),
-    note: known ? `CPU ${client} ${fmt(here)} s + ${server} ${fmt(there)} s` : 'CPU time not measured',
-  };
+/**
+ * Both ends' CPU seconds of one transfer, and how they split (for the notes). Always a
+ * value (NaN when unknown), so that a row's CPU times stay in step with its runs.
+ */
+function cpuOf(client: string, here: number, server: string, there: number): { cpu: number; note: string } {
+  const cpu = here + there;
+  return { cpu, note: Number.isFinite(cpu) ? `CPU ${client} ${fmt(here)} s + ${server} ${fmt(there)} s` : 'CPU time not measured' };
 }
 
 /** `ferry put` / `ferry get` of the big or the mid file, with both processes' peak memory. */

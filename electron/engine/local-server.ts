@@ -27,7 +27,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { FerryError, toFerryError, type ErrorInfo } from '../../shared/common/errors.js';
-import { deriveClientKeys, type ScramClientKeys } from '../../shared/node/scram.js';
+import { ScramClientKeysSchema, deriveClientKeys, type ScramClientKeys } from '../../shared/node/scram.js';
 import { JsonFile } from './json-file.js';
 import { KnownHosts } from './known-hosts.js';
 
@@ -71,17 +71,10 @@ export interface LocalServerOptions {
   readonly startTimeoutMs?: number;
 }
 
-const Keys = z.object({
-  salt: z.string().min(1).max(1024),
-  iterations: z.number().int().positive(),
-  clientKey: z.string().min(1).max(1024),
-  serverKey: z.string().min(1).max(1024),
-});
-
 const StateFile = z.object({
   version: z.literal(1),
   user: z.string().min(1).max(32).optional(),
-  keys: Keys.optional(),
+  keys: ScramClientKeysSchema.optional(),
   /** The port of the last run: reused when free, so known_hosts and profiles stay stable. */
   port: z.number().int().min(1).max(65535).optional(),
 });

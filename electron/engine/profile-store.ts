@@ -9,7 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Profile, ProfileInput } from '../../shared/common/contract.js';
 import { FerryError } from '../../shared/common/errors.js';
-import type { ScramClientKeys } from '../../shared/node/scram.js';
+import { ScramClientKeysSchema, type ScramClientKeys } from '../../shared/node/scram.js';
 import { JsonFile } from './json-file.js';
 
 /** Encrypts small secrets for this user on this machine. */
@@ -34,13 +34,6 @@ type StoredProfile = z.infer<typeof StoredProfile>;
 
 const ProfilesFile = z.object({ version: z.literal(1), profiles: z.array(StoredProfile).max(10_000) });
 type ProfilesFile = z.infer<typeof ProfilesFile>;
-
-const Keys = z.object({
-  salt: z.string().max(1024),
-  iterations: z.number().int().positive(),
-  clientKey: z.string().max(1024),
-  serverKey: z.string().max(1024),
-});
 
 export interface RememberedProfile {
   readonly profile: Profile;
@@ -115,7 +108,7 @@ export function openKeys(store: SecretStore, secret: string): ScramClientKeys {
   } catch {
     parsed = undefined;
   }
-  const keys = Keys.safeParse(parsed);
+  const keys = ScramClientKeysSchema.safeParse(parsed);
   if (!keys.success) {
     throw new FerryError('EAUTH', 'The remembered login cannot be read on this system any more: enter the password.');
   }

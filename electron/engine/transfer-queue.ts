@@ -554,20 +554,19 @@ export class TransferQueue {
     item.view.attempts++;
     item.view.bytes = 0;
     this.setState(item, 'active');
-    let conn: ClientConnection | undefined;
     let stopped = false;
-    // A download whose `read` is out stops waiting for its reply: the reply (a small file)
-    // is still read, then dropped, so the connection its neighbours share stays in step.
+    // Small files share their connection, so stopping one closes it only in the one case
+    // where that is the only way: an upload whose request waits to be written (`unsent`;
+    // the others on the connection are retried). A download whose `read` is out stops
+    // waiting (`abandon`): the reply is still read, then dropped, and the connection stays
+    // in step. Anything else either has not asked yet (it just ends) or is answered and
+    // being stored, which finishes, as a verifying file does.
     const abandon = new AbortController();
-    let awaitingReply = false;
-    // An upload whose body is on the wire is being stored: it finishes, as a verifying file does.
-    let bodySent = false;
-    // Stopped before its request is out: it just ends. An upload stopped while its request
-    // waits to be written closes its connection (the others on it are retried).
+    let unsent: ClientConnection | undefined;
     item.stop = () => {
       stopped = true;
-      if (awaitingReply) abandon.abort();
-      else if (!bodySent) conn?.destroy();
+      abandon.abort();
+      unsent?.destroy();
     };
     let verifying = false;
     let requested = false;
@@ -603,22 +602,23 @@ export class TransferQueue {
           : await readSmallFile(item.view.localPath, SMALL_FILE_MAX);
         checkStopped();
         if (file === null) return this.stream(item, sent);
-        conn = await lane();
+        const conn = await lane();
         checkStopped();
+        unsent = conn;
         const putting = conn.put(
           { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs) },
           () => onceChunk(file.data),
           createStreamHash(file.data.length),
           {
             onWritten: () => {
-              bodySent = true;
+              unsent = undefined;
               sent();
               toVerifying();
             },
           },
         );
         issued();
-        const result = await putting;
+        const result = await putting.finally(() => (unsent = undefined));
         leave();
         item.view.remotePath = result.path;
         item.view.verified = !result.skipped;
@@ -640,7 +640,7 @@ export class TransferQueue {
           target = await freeLocalName(target);
         }
       }
-      conn = await lane();
+      const conn = await lane();
       checkStopped();
       requested = true;
       this.requestedCount++;
@@ -649,7 +649,6 @@ export class TransferQueue {
         sent();
       });
       let file;
-      awaitingReply = true;
       try {
         file = await untilAborted(reading, abandon.signal);
       } catch (err) {
@@ -666,8 +665,6 @@ export class TransferQueue {
         }
         if (err instanceof NotWhole) return this.stream(item, sent);
         throw err;
-      } finally {
-        awaitingReply = false;
       }
       checkStopped();
       toVerifying();

@@ -1,9 +1,10 @@
 /**
- * The few file system calls of the small-file paths (ferryd's and the engine's), as thin promises over Node's
- * callback API. fs/promises wraps every descriptor in a FileHandle and every call in more
- * machinery; for thousands of 4 KiB files that bookkeeping costs more main-thread time
- * than the system calls themselves (measured: open+read+close of a cached 4 KiB file is
- * about 30 µs of event-loop time through fs/promises and about 12 µs through callbacks).
+ * The few file system calls of the small-file paths (ferryd's and the engine's), as thin
+ * promises over Node's callback API. fs/promises wraps every descriptor in a FileHandle
+ * and every call in more machinery; for thousands of 4 KiB files that bookkeeping costs
+ * more main-thread time than the system calls themselves (measured: open+read+close of a
+ * cached 4 KiB file is about 30 µs of event-loop time through fs/promises and about 12 µs
+ * through callbacks).
  */
 import * as fs from 'node:fs';
 
@@ -65,4 +66,3 @@ export async function writeAllFd(fd: number, data: Uint8Array, position: number)
 /** Read up to `length` bytes at `position` into `buffer` at `offset`; resolves with the count. */
 export const readFd = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
   call<number>((done) => fs.read(fd, buffer, offset, length, position, done));
-

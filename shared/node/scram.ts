@@ -13,6 +13,7 @@
  */
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { z } from 'zod';
 import { FerryError } from '../common/errors.js';
 
 export const DEFAULT_ITERATIONS = 600_000;
@@ -34,6 +35,14 @@ export interface ScramClientKeys {
   readonly clientKey: string;
   readonly serverKey: string;
 }
+
+/** ScramClientKeys as read back from a file a client keeps them in (never trusted unchecked). */
+export const ScramClientKeysSchema = z.object({
+  salt: z.string().min(1).max(1024),
+  iterations: z.number().int().positive(),
+  clientKey: z.string().min(1).max(1024),
+  serverKey: z.string().min(1).max(1024),
+});
 
 export type ClientCredential = { readonly password: string } | { readonly keys: ScramClientKeys };
 

@@ -38,6 +38,13 @@ afterAll(async () => {
   await cleanupAll();
 });
 
+/** A session through a proxy that lets the server's bytes through at `rate` bytes a second. */
+async function slowDownloads(rate: number): Promise<{ proxy: Proxy; s: RemoteSession }> {
+  const proxy = await Proxy.start(server.port);
+  proxy.downRate = rate;
+  return { proxy, s: await connectSession({ ...server, port: proxy.port }, alice) };
+}
+
 async function files(dir: string, count: number, size: (i: number) => number): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (let i = 0; i < count; i++) {
@@ -183,9 +190,7 @@ describe('a small file sent the streamed way after all', () => {
     // Listed small, then grown: the small attempt hands it to the streamed way, and that
     // attempt (not the small one that ended) must own Pause. The proxy makes it slow.
     const grown = randomBytes(4 * 1024 * 1024);
-    const proxy = await Proxy.start(server.port);
-    proxy.downRate = 1024 * 1024;
-    const s = await connectSession({ ...server, port: proxy.port }, alice);
+    const { proxy, s } = await slowDownloads(1024 * 1024);
     try {
       const down = new TransferQueue(s, { concurrency: 1 });
       down.on((e) => {
@@ -224,10 +229,8 @@ describe('pausing one small download of a batch', () => {
     await mkdir(remote, { recursive: true });
     const bodies = Array.from({ length: 40 }, () => randomBytes(16 * 1024));
     await Promise.all(bodies.map((b, i) => writeFile(path.join(remote, `f${String(i).padStart(2, '0')}.bin`), b)));
-    const proxy = await Proxy.start(server.port);
     // About 2.5 s for the 640 KiB: replies are still on their way when Pause comes.
-    proxy.downRate = 256 * 1024;
-    const s = await connectSession({ ...server, port: proxy.port }, alice);
+    const { proxy, s } = await slowDownloads(256 * 1024);
     try {
       const down = new TransferQueue(s, { concurrency: 1 });
       const back = path.join(work, 'abandon-back');
