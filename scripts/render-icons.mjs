@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Render icons/icon.svg to the PNG sizes the app and its installers use
 // (icons/png/NxN.png: Linux takes the folder, Windows 256, macOS 1024), with Chromium
-// (playwright-core driving the system's Chromium: CHROMIUM_PATH, or /usr/bin/chromium).
+// (playwright-core driving the browser find-browser.mjs finds).
 // The PNGs are committed; run this (`npm run icons`) after changing the SVG.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { BROWSER_ARGS, browserOrExit } from './find-browser.mjs';
 
 export const SIZES = [16, 24, 32, 48, 64, 128, 256, 512, 1024];
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,8 +16,8 @@ const out = path.join(REPO, 'icons', 'png');
 mkdirSync(out, { recursive: true });
 
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  executablePath: await browserOrExit('npm run icons'),
+  args: [...BROWSER_ARGS],
 });
 try {
   const page = await browser.newPage({ deviceScaleFactor: 1 });

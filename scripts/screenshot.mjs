@@ -5,13 +5,14 @@
 //
 //   node scripts/screenshot.mjs [OUT.png]
 //
-// Chromium: CHROMIUM_PATH, or /usr/bin/chromium.
+// The browser: the one find-browser.mjs finds (CHROMIUM_PATH, else the usual places).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { BROWSER_ARGS, browserOrExit } from './find-browser.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.resolve(process.argv[2] ?? path.join(REPO, 'docs', 'screenshot.png'));
@@ -41,8 +42,8 @@ const url = await new Promise((resolve, reject) => {
 });
 
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  executablePath: await browserOrExit('screenshot'),
+  args: [...BROWSER_ARGS],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, colorScheme: 'light' });

@@ -69,10 +69,10 @@ describe('npm run bench --quick', () => {
     expect(targets.length).toBeGreaterThanOrEqual(20);
     for (const [text, row, ratio, verdict, detail] of targets) {
       if (verdict === 'n/a') {
-        // Without a value on one side there is no ratio: the peers were skipped, or a
-        // transfer stalled (see above).
+        // Without a value on one side there is no ratio: the peers were skipped, that row
+        // was (rsync not installed, say), or a transfer stalled (see above).
         const sides = [row!, ...(/no value for (\S+)/.exec(detail!)?.slice(1) ?? [])];
-        const explained = sides.some((id) => (peersSkipped && PEER_ROW.test(id)) || byId.get(id)?.[2]?.startsWith('error: '));
+        const explained = sides.some((id) => (peersSkipped && PEER_ROW.test(id)) || /^(skipped|error): /.test(byId.get(id)?.[2] ?? ''));
         expect(explained, `${text}: no ratio`).toBe(true);
       } else {
         expect(ratio, text).toMatch(/^\d+\.\d+× \(need [≥≤<>=] [\d.]+\)$/);

@@ -2,7 +2,7 @@
  * Browser mode end to end in a real Chromium: the renderer's transport
  * (renderer/src/transport/api.ts, bundled by vite) on a page served by the web host, so
  * the CSP, the Origin and token checks, File slicing and the WebSocket are the browser's
- * own. Chromium: CHROMIUM_PATH, or /usr/bin/chromium.
+ * own, in the browser scripts/find-browser.mjs finds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
