@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { ClientCredential } from '../shared/node/scram.js';
-import { RemoteSession } from '../electron/engine/session.js';
+import { RemoteSession } from '../engine/wire/session.js';
 import { runOk } from './measure.js';
 
 /** The repository (this file runs as dist/bench/ferryd.js). */

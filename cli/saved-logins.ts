@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ScramClientKeysSchema, type ScramClientKeys } from '../shared/node/scram.js';
-import { JsonFile } from '../electron/engine/json-file.js';
+import { JsonFile } from '../engine/app/stores/json-file.js';
 
 const fileSchema = z.object({
   version: z.literal(1),

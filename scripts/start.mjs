@@ -127,8 +127,8 @@ function build(outputs) {
   }
 }
 
-const WEB_OUTPUTS = ['dist/web/cli.js', 'dist/server/cli.js', 'dist/cli/ferry.bundle.js', 'dist/renderer/index.html', 'dist/electron/engine/local-server-watchdog.js'];
-const APP_OUTPUTS = [...WEB_OUTPUTS, 'dist/electron/main.js', 'dist/electron/preload.cjs'];
+const WEB_OUTPUTS = ['dist/web/cli.js', 'dist/server/cli.js', 'dist/cli/ferry.bundle.js', 'dist/renderer/index.html', 'dist/engine/app/local-server/local-server-watchdog.js'];
+const APP_OUTPUTS = [...WEB_OUTPUTS, 'dist/electron/main/main.js', 'dist/electron/preload.cjs'];
 
 // ---- running ----------------------------------------------------------------------------
 

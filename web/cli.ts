@@ -4,7 +4,7 @@
  *
  * `npm start` runs the same in browser mode (scripts/start.mjs calls main() with
  * `mode: 'start'`): then the local server (the app's own ferryd, see
- * electron/engine/local-server.ts) runs too, and the output says a little more. Ctrl+C
+ * engine/app/local-server/local-server.ts) runs too, and the output says a little more. Ctrl+C
  * stops both and exits 0; the local server's files stay for the next run.
  */
 import { spawn } from 'node:child_process';
@@ -12,8 +12,8 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { defaultConfigDir } from '../electron/engine/known-hosts.js';
-import { LocalServer, defaultDataDir } from '../electron/engine/local-server.js';
+import { defaultConfigDir } from '../engine/app/stores/known-hosts.js';
+import { LocalServer, defaultDataDir } from '../engine/app/local-server/local-server.js';
 import { toFerryError } from '../shared/common/errors.js';
 import { startWebHost } from './host.js';
 

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, open, rm, statfs, type FileHandle } from 'node:fs/promi
 import path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import { formatBytes } from '../shared/common/size.js';
-import { assertSafeName } from '../electron/engine/local-files.js';
+import { assertSafeName } from '../engine/queue/local-files.js';
 import type { UploadFileInfo } from './ws-protocol.js';
 
 export interface SpoolOptions {

@@ -7,7 +7,7 @@
 import { randomFillSync } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TransferQueue } from '../../electron/engine/transfer-queue.js';
+import { TransferQueue } from '../../engine/queue/transfer-queue.js';
 import { toFerryError } from '../../shared/common/errors.js';
 import { emptyDir, type Bench, type Options, type RowSpec, type Task } from '../core.js';
 import { MiB, now, percentile } from '../measure.js';

@@ -4,7 +4,7 @@
  * fresh ssh. Each run's value is the median of its samples (its p95 is shown beside it).
  */
 import type { Bench, Options, Recorder, RowSpec, Task } from '../core.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
 import type { ScramClientKeys } from '../../shared/node/scram.js';
 import { FERRY, REPO, type BenchServer } from '../ferryd.js';
 import { fmt, median, now, percentile, runOk } from '../measure.js';

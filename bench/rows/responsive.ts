@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { RemoteSession } from '../../electron/engine/session.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
 import { emptyDir, type Bench, type Options, type RowSpec, type Task } from '../core.js';
 import { FERRY, REPO, type BenchServer } from '../ferryd.js';
 import { MB, fmt, median, now, percentile, runOk, runQueueWaitSync } from '../measure.js';

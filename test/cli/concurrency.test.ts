@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { connectSession } from '../helpers/engine.js';
 import { randomFile, sha256File, treeDigest } from '../helpers/files.js';
-import { TransferQueue } from '../../electron/engine/transfer-queue.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
+import { TransferQueue } from '../../engine/queue/transfer-queue.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
 import { cliFor, expectOk } from './cli-helpers.js';
 
 const CLIENTS = 20;

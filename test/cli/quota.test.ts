@@ -9,8 +9,8 @@ import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { connectSession } from '../helpers/engine.js';
 import { duBytes, randomFile, sha256File, waitFor } from '../helpers/files.js';
-import { TransferQueue } from '../../electron/engine/transfer-queue.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
+import { TransferQueue } from '../../engine/queue/transfer-queue.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
 import { Proxy } from '../helpers/proxy.js';
 import { cliFor, expectError, expectOk, type Cli } from './cli-helpers.js';
 

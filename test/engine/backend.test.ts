@@ -1,5 +1,5 @@
 /**
- * The UI contract's engine side (electron/engine/backend.ts) against a real ferryd: every
+ * The UI contract's engine side (engine/app/backend.ts) against a real ferryd: every
  * call goes through backend.call() with untyped arguments, exactly as IPC and the web host
  * deliver them, and every event is recorded as the renderer would receive it.
  */
@@ -8,9 +8,9 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { callBackend, createBackend, type Backend, type BackendOptions, type SecretStore } from '../../electron/engine/backend.js';
-import { ConsoleHistory } from '../../electron/engine/console-history.js';
-import { parseConsoleCommand } from '../../electron/engine/console-command.js';
+import { callBackend, createBackend, type Backend, type BackendOptions, type SecretStore } from '../../engine/app/backend.js';
+import { ConsoleHistory } from '../../engine/app/console/console-history.js';
+import { parseConsoleCommand } from '../../engine/app/console/console-command.js';
 import type { CallName, ConnectResult, Events, EventName, Result } from '../../shared/common/contract.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
 import { cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../../electron/engine/known-hosts.js';
+import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../../engine/app/stores/known-hosts.js';
 import { FerryError } from '../../shared/common/errors.js';
 
 const FP_A = 'SHA256:' + 'A'.repeat(43);

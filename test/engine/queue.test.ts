@@ -11,9 +11,9 @@ import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '..
 import { connectSession, stateHistory, within } from '../helpers/engine.js';
 import { exists, randomFile, sha256, sha256File, treeDigest, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
-import { TransferQueue, type QueueOptions } from '../../electron/engine/transfer-queue.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
-import { uploadFile } from '../../electron/engine/transfers.js';
+import { TransferQueue, type QueueOptions } from '../../engine/queue/transfer-queue.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
+import { uploadFile } from '../../engine/queue/transfers.js';
 import type { Conflict, TransferEvent, TransferId, TransferState, TransferView } from '../../shared/common/transfer-model.js';
 
 const MiB = 1024 * 1024;

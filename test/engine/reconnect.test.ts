@@ -12,7 +12,7 @@ import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '..
 import { connectSession } from '../helpers/engine.js';
 import { randomFile, sha256File, treeDigest, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
-import { TransferQueue } from '../../electron/engine/transfer-queue.js';
+import { TransferQueue } from '../../engine/queue/transfer-queue.js';
 import type { FerryError } from '../../shared/common/errors.js';
 
 const MiB = 1024 * 1024;

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { connectSession } from '../helpers/engine.js';
 import { waitFor } from '../helpers/files.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
-import type { ClientConnection } from '../../electron/engine/client-connection.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
+import type { ClientConnection } from '../../engine/wire/client-connection.js';
 
 const bea: TestUser = { name: 'bea', password: 'bea pass phrase' };
 

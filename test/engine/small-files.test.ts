@@ -13,10 +13,10 @@ import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '..
 import { connectSession, stateHistory, within } from '../helpers/engine.js';
 import { exists, treeDigest, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
-import { TransferQueue, type QueueOptions } from '../../electron/engine/transfer-queue.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
-import { SMALL_FILE_MAX, writeSmallFile } from '../../electron/engine/small-files.js';
-import { partialPathFor } from '../../electron/engine/local-files.js';
+import { TransferQueue, type QueueOptions } from '../../engine/queue/transfer-queue.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
+import { SMALL_FILE_MAX, writeSmallFile } from '../../engine/queue/small-files.js';
+import { partialPathFor } from '../../engine/queue/local-files.js';
 import type { TransferEvent } from '../../shared/common/transfer-model.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice small pass' };

@@ -9,10 +9,10 @@ import { mkdir, readFile, readdir, realpath, symlink, writeFile } from 'node:fs/
 import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { connectSession } from '../helpers/engine.js';
-import { assertSafeName, safeLocalPath } from '../../electron/engine/local-files.js';
-import { TransferQueue } from '../../electron/engine/transfer-queue.js';
-import { uploadFile } from '../../electron/engine/transfers.js';
-import type { RemoteSession } from '../../electron/engine/session.js';
+import { assertSafeName, safeLocalPath } from '../../engine/queue/local-files.js';
+import { TransferQueue } from '../../engine/queue/transfer-queue.js';
+import { uploadFile } from '../../engine/queue/transfers.js';
+import type { RemoteSession } from '../../engine/wire/session.js';
 import { FerryError } from '../../shared/common/errors.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice pass' };

@@ -1,6 +1,6 @@
 /** Engine sessions against a test ferryd, with the server's key checked like the CLI does. */
 import { FerryError } from '../../shared/common/errors.js';
-import { RemoteSession, type SessionOptions } from '../../electron/engine/session.js';
+import { RemoteSession, type SessionOptions } from '../../engine/wire/session.js';
 import type { Ferryd, TestUser } from './harness.js';
 import type { TransferEvent, TransferId, TransferState } from '../../shared/common/transfer-model.js';
 

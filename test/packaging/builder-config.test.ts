@@ -145,10 +145,10 @@ describe('electron-builder.yml', () => {
       'bin/ferry.js',
       'dist/server/cli.js',
       'dist/cli/ferry.bundle.js',
-      'dist/electron/engine/local-server.js',
-      'dist/electron/engine/local-server-watchdog.js',
+      'dist/engine/app/local-server/local-server.js',
+      'dist/engine/app/local-server/local-server-watchdog.js',
       'icons/png/512x512.png',
-      ...(electronInstalled ? ['dist/electron/main.js', 'dist/electron/preload.cjs'] : []),
+      ...(electronInstalled ? ['dist/electron/main/main.js', 'dist/electron/preload.cjs'] : []),
     ];
     for (const file of needed) expect(packed(file), `${file} is packed`).toBe(true);
     expect(packed('dist/bench/run.js')).toBe(false);
@@ -158,7 +158,7 @@ describe('electron-builder.yml', () => {
       const base = globBase(pattern);
       expect(existsSync(path.join(REPO, base)) || filesUnder(base).length > 0, `asarUnpack "${pattern}" matches nothing`).toBe(true);
     }
-    for (const file of ['bin/ferryd.js', 'dist/server/cli.js', 'dist/shared/node/scram.js', 'dist/electron/engine/local-server-watchdog.js']) {
+    for (const file of ['bin/ferryd.js', 'dist/server/cli.js', 'dist/shared/node/scram.js', 'dist/engine/app/local-server/local-server-watchdog.js']) {
       expect(config.asarUnpack!.some((p) => globRegExp(p).test(file)), `${file} is unpacked`).toBe(true);
     }
     // bin/ferryd.js finds its code where the build put it.

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { ClientConnection } from '../../electron/engine/client-connection.js';
+import { ClientConnection } from '../../engine/wire/client-connection.js';
 import { scrubHostPaths } from '../../server/connection.js';
 import { EntryList } from '../../shared/common/messages.js';
 import { cleanupAll, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';

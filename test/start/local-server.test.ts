@@ -1,5 +1,5 @@
 /**
- * The local server (electron/engine/local-server.ts): the app's own ferryd, run as a
+ * The local server (engine/app/local-server/local-server.ts): the app's own ferryd, run as a
  * child process from bin/ferryd.js, with a generated account whose login is kept as SCRAM
  * keys, its key trusted from its own report, its data kept across runs, and no server
  * left behind when the app dies. And the backend's built-in "Local server" profile.
@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { callBackend, createBackend } from '../../electron/engine/backend.js';
-import { KnownHosts } from '../../electron/engine/known-hosts.js';
-import { LOCAL_PROFILE_ID, LocalServer, defaultDataDir, localUserName } from '../../electron/engine/local-server.js';
-import { RemoteSession } from '../../electron/engine/session.js';
+import { callBackend, createBackend } from '../../engine/app/backend.js';
+import { KnownHosts } from '../../engine/app/stores/known-hosts.js';
+import { LOCAL_PROFILE_ID, LocalServer, defaultDataDir, localUserName } from '../../engine/app/local-server/local-server.js';
+import { RemoteSession } from '../../engine/wire/session.js';
 import { FerryError } from '../../shared/common/errors.js';
 import { REPO, cleanupAll, onCleanup, tempDir } from '../helpers/harness.js';
 
@@ -152,7 +152,7 @@ describe('local server', () => {
   it('stops when the app that started it dies without stopping it', async () => {
     const { dataDir, configDir } = await dirs();
     const script = `
-      const { LocalServer } = await import(${JSON.stringify(path.join(REPO, 'dist/electron/engine/local-server.js'))});
+      const { LocalServer } = await import(${JSON.stringify(path.join(REPO, 'dist/engine/app/local-server/local-server.js'))});
       const info = await new LocalServer({ dataDir: ${JSON.stringify(dataDir)}, configDir: ${JSON.stringify(configDir)}, user: 'dave' }).start();
       console.log('port ' + info.port);
       setInterval(() => {}, 1000);

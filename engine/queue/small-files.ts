@@ -19,8 +19,8 @@ import { FerryError } from '../../shared/common/errors.js';
 import type { FrameHeader } from '../../shared/common/frame.js';
 import { READ_MAX, SHA256_HEX } from '../../shared/common/messages.js';
 import { closeFd, fstatFd, futimesFd, openFd, readFd, renamePath, writeAllFd } from '../../shared/node/fs-calls.js';
-import type { ClientConnection } from './client-connection.js';
-import type { RemoteSession } from './session.js';
+import type { ClientConnection } from '../wire/client-connection.js';
+import type { RemoteSession } from '../wire/session.js';
 import { partialPathFor } from './local-files.js';
 
 /** Files up to this size are moved whole and pipelined (read into memory on either side). */

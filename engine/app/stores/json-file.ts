@@ -7,8 +7,8 @@
 import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { FerryError } from '../../shared/common/errors.js';
-import { writeFileAtomic } from '../../shared/node/atomic-file.js';
+import { FerryError } from '../../../shared/common/errors.js';
+import { writeFileAtomic } from '../../../shared/node/atomic-file.js';
 
 /** Per-file queues, shared by every JsonFile on the same path in this process. */
 const queues = new Map<string, Promise<unknown>>();

@@ -28,7 +28,7 @@ import { ScramClient, tlsExporterBinding, type ClientCredential, type ScramClien
 import { peerFingerprint } from '../../shared/node/tls-identity.js';
 import { TLS13_CIPHERSUITES } from '../../shared/node/tls-tuning.js';
 import type { z } from 'zod';
-import { sleep } from './sleep.js';
+import { sleep } from '../sleep.js';
 
 export const CLIENT_AGENT = 'ferry/0.1.0';
 

@@ -5,8 +5,8 @@
  * ES modules) into dist/electron/preload.cjs; only `electron` is required at run time.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../shared/common/contract.js';
-import type { TransferView } from '../shared/common/transfer-model.js';
+import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../../shared/common/contract.js';
+import type { TransferView } from '../../shared/common/transfer-model.js';
 
 /** Must match EVENT_CHANNEL and DRAG_OUT_CHANNEL in ipc-main.ts (not imported: the preload bundle stays tiny). */
 const EVENT_CHANNEL = 'ferry:event';

@@ -38,16 +38,16 @@ import {
   type TransferView,
 } from '../../shared/common/transfer-model.js';
 import type { ClientCredential } from '../../shared/node/scram.js';
-import { parseConsoleCommand } from './console-command.js';
-import { ConsoleHistory } from './console-history.js';
-import { KnownHosts, hostKeyChangedError } from './known-hosts.js';
-import { LOCAL_PROFILE_ID, LOCAL_PROFILE_NAME, type LocalServerHandle, type LocalServerInfo } from './local-server.js';
-import { ProfileStore, openKeys, sealKeys, type SecretStore } from './profile-store.js';
-import { RemoteSession } from './session.js';
-import { SettingsStore } from './settings-store.js';
-import { TransferQueue } from './transfer-queue.js';
+import { parseConsoleCommand } from './console/console-command.js';
+import { ConsoleHistory } from './console/console-history.js';
+import { KnownHosts, hostKeyChangedError } from './stores/known-hosts.js';
+import { LOCAL_PROFILE_ID, LOCAL_PROFILE_NAME, type LocalServerHandle, type LocalServerInfo } from './local-server/local-server.js';
+import { ProfileStore, openKeys, sealKeys, type SecretStore } from './stores/profile-store.js';
+import { RemoteSession } from '../wire/session.js';
+import { SettingsStore } from './stores/settings-store.js';
+import { TransferQueue } from '../queue/transfer-queue.js';
 
-export type { SecretStore } from './profile-store.js';
+export type { SecretStore } from './stores/profile-store.js';
 
 export interface BackendOptions {
   /** Profiles, settings, history and known_hosts live here. */

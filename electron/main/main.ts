@@ -4,7 +4,7 @@
  * menus, and the usual hardening: context isolation, sandbox, no Node in the page, a strict
  * CSP, no navigation, no new windows, no permissions beyond writing to the clipboard.
  *
- * It also runs the local server (electron/engine/local-server.ts): the app's own ferryd on
+ * It also runs the local server (engine/app/local-server/local-server.ts): the app's own ferryd on
  * 127.0.0.1, listed as the "Local server" profile, started with the app and stopped when
  * it quits (its files stay in the data folder). The window remembers its size and place;
  * logs go to the app's log folder (Help → Open Logs Folder).
@@ -14,16 +14,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openAppLog, type AppLog } from './app-log.js';
-import { createBackend } from './engine/backend.js';
-import { defaultConfigDir } from './engine/known-hosts.js';
-import { LocalServer, defaultDataDir } from './engine/local-server.js';
+import { createBackend } from '../../engine/app/backend.js';
+import { defaultConfigDir } from '../../engine/app/stores/known-hosts.js';
+import { LocalServer, defaultDataDir } from '../../engine/app/local-server/local-server.js';
 import { FerryIpc } from './ipc-main.js';
 import { safeStorageSecretStore } from './safe-storage.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url)); // dist/electron
-const INDEX_HTML = path.join(here, '..', 'renderer', 'index.html');
-const PRELOAD = path.join(here, 'preload.cjs');
+const here = path.dirname(fileURLToPath(import.meta.url)); // dist/electron/main
+const INDEX_HTML = path.join(here, '..', '..', 'renderer', 'index.html');
+const PRELOAD = path.join(here, '..', 'preload.cjs');
 const INDEX_URL = pathToFileURL(INDEX_HTML).href;
 
 /** Also in renderer/index.html as a meta tag (headers may not reach file:// pages). */

@@ -26,10 +26,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { FerryError, toFerryError, type ErrorInfo } from '../../shared/common/errors.js';
-import { ScramClientKeysSchema, deriveClientKeys, type ScramClientKeys } from '../../shared/node/scram.js';
-import { JsonFile } from './json-file.js';
-import { KnownHosts } from './known-hosts.js';
+import { FerryError, toFerryError, type ErrorInfo } from '../../../shared/common/errors.js';
+import { ScramClientKeysSchema, deriveClientKeys, type ScramClientKeys } from '../../../shared/node/scram.js';
+import { JsonFile } from '../stores/json-file.js';
+import { KnownHosts } from '../stores/known-hosts.js';
 
 /** The id of the built-in profile (saved profiles have ids like "p1a2b3c…"). */
 export const LOCAL_PROFILE_ID = 'local';
@@ -307,7 +307,7 @@ export class LocalServer implements LocalServerHandle {
 
   /** `ferryd serve` on 127.0.0.1:port; resolves once it reports its address and key. */
   private serve(port: number): Promise<{ port: number; fingerprint: string }> {
-    const watchdog = path.join(path.dirname(path.dirname(this.ferryd)), 'dist', 'electron', 'engine', 'local-server-watchdog.js');
+    const watchdog = path.join(path.dirname(path.dirname(this.ferryd)), 'dist', 'engine', 'app', 'local-server', 'local-server-watchdog.js');
     const preload = existsSync(watchdog) ? ['--import', pathToFileURL(watchdog).href] : [];
     if (preload.length === 0) this.log(`local server: ${watchdog} is missing: the server will not stop by itself if Ferry crashes`);
     const child = spawn(this.execPath, [...preload, this.ferryd, 'serve', '--root', this.root, '--host', HOST, '--port', String(port)], {

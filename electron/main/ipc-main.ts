@@ -6,8 +6,8 @@
  */
 import { ipcMain, nativeImage, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { z } from 'zod';
-import { CALLS, type CallName, type Result } from '../shared/common/contract.js';
-import type { Backend } from './engine/backend.js';
+import { CALLS, type CallName, type Result } from '../../shared/common/contract.js';
+import type { Backend } from '../../engine/app/backend.js';
 
 /** The one channel events travel on: (name, payload). The preload fans them out. */
 export const EVENT_CHANNEL = 'ferry:event';

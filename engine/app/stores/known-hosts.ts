@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { FerryError } from '../../shared/common/errors.js';
-import { writeFileAtomic } from '../../shared/node/atomic-file.js';
+import { FerryError } from '../../../shared/common/errors.js';
+import { writeFileAtomic } from '../../../shared/node/atomic-file.js';
 
 export interface KnownHostsOptions {
   readonly file: string;

@@ -1,8 +1,8 @@
 /** The desktop app's settings (settings.json in the config folder). */
 import path from 'node:path';
 import { z } from 'zod';
-import type { Settings } from '../../shared/common/contract.js';
-import { FerryError } from '../../shared/common/errors.js';
+import type { Settings } from '../../../shared/common/contract.js';
+import { FerryError } from '../../../shared/common/errors.js';
 import { JsonFile } from './json-file.js';
 
 const SettingsFile = z.object({

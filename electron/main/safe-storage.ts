@@ -5,7 +5,7 @@
  * Ask only after the app is ready.
  */
 import { safeStorage } from 'electron';
-import type { SecretStore } from './engine/backend.js';
+import type { SecretStore } from '../../engine/app/backend.js';
 
 export function safeStorageSecretStore(): SecretStore {
   return {

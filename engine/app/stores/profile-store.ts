@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Profile, ProfileInput } from '../../shared/common/contract.js';
-import { FerryError } from '../../shared/common/errors.js';
-import { ScramClientKeysSchema, type ScramClientKeys } from '../../shared/node/scram.js';
+import type { Profile, ProfileInput } from '../../../shared/common/contract.js';
+import { FerryError } from '../../../shared/common/errors.js';
+import { ScramClientKeysSchema, type ScramClientKeys } from '../../../shared/node/scram.js';
 import { JsonFile } from './json-file.js';
 
 /** Encrypts small secrets for this user on this machine. */

@@ -24,10 +24,10 @@ import {
 } from '../../shared/common/transfer-model.js';
 import { assertSafeName, joinRemote, partialPathFor, remoteBasename, safeChildPaths, safeLocalFolder, safeLocalPath } from './local-files.js';
 import { SmallFileWriter } from './small-writer.js';
-import type { RemoteSession } from './session.js';
+import type { RemoteSession } from '../wire/session.js';
 import { RESUME_THRESHOLD, downloadFile, freeLocalName, uploadFile } from './transfers.js';
-import { sleep } from './sleep.js';
-import type { ClientConnection } from './client-connection.js';
+import { sleep } from '../sleep.js';
+import type { ClientConnection } from '../wire/client-connection.js';
 import { createStreamHash } from '../../shared/node/hash-worker.js';
 import {
   NotWhole,

@@ -8,9 +8,9 @@ import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { ExistsPolicy, PutResult } from '../../shared/common/messages.js';
 import { statOrNull } from '../../shared/node/fs-calls.js';
 import { acquireBuffer, createStreamHash, releaseBuffer, type StreamHash } from '../../shared/node/hash-worker.js';
-import type { ClientConnection } from './client-connection.js';
+import type { ClientConnection } from '../wire/client-connection.js';
 import { partialPathFor } from './local-files.js';
-import type { RemoteSession } from './session.js';
+import type { RemoteSession } from '../wire/session.js';
 
 const CHUNK = 1024 * 1024;
 /** Below this size a partial is not worth a round trip to ask about: the file is re-sent. */

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { JsonFile } from './json-file.js';
+import { JsonFile } from '../stores/json-file.js';
 
 export const HISTORY_LIMIT = 500;
 /** Connections whose history is kept; the least recently used ones are dropped first. */
