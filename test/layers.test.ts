@@ -81,6 +81,22 @@ const RULES: Rule[] = [
           : null,
   },
   {
+    // The queue and the Remote interface are transport-neutral: they know a server only
+    // through engine/remote (Ferry's protocol in engine/wire/ is one implementation of it).
+    layer: 'engine/queue',
+    forbid: (resolved, spec) =>
+      spec.startsWith('.') && (resolved.startsWith('engine/wire') || resolved.startsWith('engine/app'))
+        ? 'the transfer queue may know a server only through engine/remote'
+        : null,
+  },
+  {
+    layer: 'engine/remote',
+    forbid: (resolved, spec) =>
+      spec.startsWith('.') && !(resolved.startsWith('engine/remote') || resolved.startsWith('shared/'))
+        ? 'the Remote interface depends on nothing but shared/'
+        : null,
+  },
+  {
     layer: 'cli',
     forbid: (resolved, spec) =>
       spec === 'electron'

@@ -13,14 +13,9 @@
  * The file system calls use Node's callback API: for thousands of small files, the
  * FileHandle and promise machinery of fs/promises costs more than the system calls.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { FerryError } from '../../shared/common/errors.js';
-import type { FrameHeader } from '../../shared/common/frame.js';
-import { READ_MAX, SHA256_HEX } from '../../shared/common/messages.js';
 import { closeFd, fstatFd, futimesFd, openFd, readFd, renamePath, writeAllFd } from '../../shared/node/fs-calls.js';
-import type { ClientConnection } from '../wire/client-connection.js';
-import type { RemoteSession } from '../wire/session.js';
 import { partialPathFor } from './local-files.js';
 
 /** Files up to this size are moved whole and pipelined (read into memory on either side). */
@@ -85,68 +80,9 @@ export function readSmallFileSync(file: string, max: number): SmallFile | null {
   }
 }
 
-/** The one chunk of a small upload, as the AsyncIterable that ClientConnection.put() reads. */
+/** The one chunk of a small upload, as the AsyncIterable that Lane.put() reads. */
 export async function* onceChunk(data: Buffer): AsyncGenerator<Buffer> {
   if (data.length > 0) yield data;
-}
-
-/** Sessions whose server does not know `read` (an older ferryd): their downloads are streamed. */
-const withoutRead = new WeakSet<RemoteSession>();
-
-export function canReadWhole(session: RemoteSession): boolean {
-  return !withoutRead.has(session);
-}
-
-/** Thrown by readRemoteWhole() when the file must be streamed instead (too big, or an older server). */
-export class NotWhole extends Error {}
-
-/**
- * Ask for a whole remote file of at most `max` bytes. `onSent` is called once the
- * request is queued on the connection; the promise resolves with the bytes once their
- * SHA-256 matches the server's.
- */
-export async function readRemoteWhole(
-  session: RemoteSession,
-  conn: ClientConnection,
-  remotePath: string,
-  max: number,
-  onSent: () => void,
-): Promise<{ data: Buffer; mtime: number }> {
-  const reply = conn.callWithBody({ type: 'read', path: remotePath, max: Math.min(max, READ_MAX) });
-  onSent();
-  let header: FrameHeader;
-  let body: Buffer;
-  try {
-    ({ header, body } = await reply);
-  } catch (err) {
-    const e = err instanceof FerryError ? err : null;
-    if (e?.code === 'ETOOBIG') throw new NotWhole('too big');
-    // An older ferryd does not know the request (and closes the connection): stream instead.
-    if (e?.code === 'EPROTO' && /unknown request type/.test(e.message)) {
-      withoutRead.add(session);
-      throw new NotWhole('not supported');
-    }
-    throw err;
-  }
-  // The fields of ReadOk (messages.ts), checked by hand: a zod parse per small file costs
-  // more than the rest of its bookkeeping.
-  const { fileSize, mtime, sha256 } = header;
-  if (
-    header.type !== 'ok' ||
-    typeof fileSize !== 'number' ||
-    !Number.isSafeInteger(fileSize) ||
-    fileSize < 0 ||
-    typeof mtime !== 'number' ||
-    typeof sha256 !== 'string' ||
-    !SHA256_HEX.test(sha256)
-  ) {
-    throw new FerryError('EPROTO', 'malformed read reply from the server');
-  }
-  if (body.length !== fileSize) throw new FerryError('EPROTO', 'the server sent a body of the wrong size');
-  if (createHash('sha256').update(body).digest('hex') !== sha256) {
-    throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
-  }
-  return { data: body, mtime };
 }
 
 /**

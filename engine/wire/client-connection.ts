@@ -4,60 +4,32 @@
  * replies by id. Replies and streamed bodies are read by one loop; a body is handed to the
  * request that owns it and read at the pace its consumer sets (backpressure end to end).
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import net from 'node:net';
-import tls from 'node:tls';
-import { FerryError, isErrorCode, toFerryError, type ErrorInfo } from '../../shared/common/errors.js';
+import { createHmac } from 'node:crypto';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { FrameHeader } from '../../shared/common/frame.js';
 import {
   AuthOk,
   ExecExit,
   GetData,
   PROTOCOL_VERSION,
+  READ_MAX,
   SHA256_HEX,
   ServerHello,
-  describeIssues,
   type ExecStream,
-  type ExistsPolicy,
-  type PutResult,
   type UserInfo,
 } from '../../shared/common/messages.js';
 import { FrameReader, FrameWriter } from '../../shared/node/frame-stream.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 import { ScramClient, tlsExporterBinding, type ClientCredential, type ScramClientKeys } from '../../shared/node/scram.js';
 import { peerFingerprint } from '../../shared/node/tls-identity.js';
-import { TLS13_CIPHERSUITES } from '../../shared/node/tls-tuning.js';
-import type { z } from 'zod';
-import { sleep } from '../sleep.js';
+import { dial, refused, withConnectRetries, type ConnectOptions } from './dial.js';
+import { checkWholeReply, errorFromFrame, parse } from './replies.js';
+import { sendHashed } from './upload-body.js';
+import { NotWhole, type Lane, type ReadSink, type WriteHooks, type WriteRequest, type WriteResult } from '../remote/remote.js';
 
 export const CLIENT_AGENT = 'ferry/0.1.0';
-
-export interface ConnectOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Plain TCP: only for benchmarks and trusted loopback. */
-  readonly plain?: boolean;
-  /**
-   * Called with the server key's fingerprint before anything is sent over TLS. Throw
-   * (EHOSTKEY) to refuse the server. Not called with plain.
-   */
-  readonly verifyHostKey?: (fingerprint: string) => Promise<void> | void;
-  readonly connectTimeoutMs?: number;
-  /** Abort the connection attempt. */
-  readonly signal?: AbortSignal;
-  /** Attempts when the server refuses the connection for lack of room (default 10). */
-  readonly connectAttempts?: number;
-}
-
-const CONNECT_ATTEMPTS = 10;
-const RETRY_BASE_MS = 100;
-const RETRY_MAX_MS = 2000;
-/** Marks an error as "the server dropped us before the hello" (a busy server). */
-const REFUSED = Symbol('refused-at-connect');
-
-function refusedAtConnect(e: FerryError): boolean {
-  return e.code === 'EBUSY' || (e.code === 'ECONN' && REFUSED in e);
-}
 
 export interface LoginResult {
   readonly user: UserInfo;
@@ -84,20 +56,7 @@ interface Pending {
 
 const MAX_REPLY_BODY = 512 * 1024 * 1024;
 
-export function errorFromFrame(header: FrameHeader): FerryError {
-  const code = isErrorCode(header.code) ? header.code : 'EPROTO';
-  const message = typeof header.message === 'string' ? header.message : 'the server reported an error';
-  const details = typeof header.details === 'object' && header.details !== null ? (header.details as Record<string, unknown>) : undefined;
-  return new FerryError(code, message, details);
-}
-
-function parse<T extends z.ZodType>(schema: T, header: FrameHeader, what: string): z.infer<T> {
-  const result = schema.safeParse(header);
-  if (!result.success) throw new FerryError('EPROTO', `malformed ${what} from the server: ${describeIssues(result.error)}`);
-  return result.data;
-}
-
-export class ClientConnection {
+export class ClientConnection implements Lane {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: FerryError | undefined;
@@ -106,6 +65,8 @@ export class ClientConnection {
   private helloNonce = '';
   private readonly closedPromise: Promise<void>;
   private readonly closeListeners = new Set<(err: FerryError | undefined) => void>();
+  /** Called when the server does not know `read` (an older ferryd): its files are then streamed. */
+  onWholeUnsupported: (() => void) | undefined;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -128,18 +89,8 @@ export class ClientConnection {
    * a polite retry: a few attempts with exponential backoff and jitter, so many clients
    * starting at once spread out instead of all returning together. Then the honest error.
    */
-  static async open(options: ConnectOptions): Promise<ClientConnection> {
-    const attempts = Math.max(1, options.connectAttempts ?? CONNECT_ATTEMPTS);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await ClientConnection.openOnce(options);
-      } catch (err) {
-        const e = toFerryError(err);
-        if (attempt >= attempts || !refusedAtConnect(e) || options.signal?.aborted) throw e;
-        const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
-        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), options.signal);
-      }
-    }
+  static open(options: ConnectOptions): Promise<ClientConnection> {
+    return withConnectRetries(options, () => ClientConnection.openOnce(options));
   }
 
   private static async openOnce(options: ConnectOptions): Promise<ClientConnection> {
@@ -166,8 +117,7 @@ export class ClientConnection {
       // Closed before the hello was answered: how a TLS server without room says "busy".
       // (On plain TCP a busy server says EBUSY; a silent close there is a TLS server
       // hanging up on a plain client, which no retry will fix.)
-      if (!options.plain && e.code === 'ECONN' && !(REFUSED in e)) throw Object.assign(e, { [REFUSED]: true });
-      throw e;
+      throw options.plain || e.code !== 'ECONN' ? e : refused(e);
     }
     return conn;
   }
@@ -308,12 +258,7 @@ export class ClientConnection {
    * Download: `sink` gets the data header first, then every chunk (awaited, so a slow disk
    * slows the socket). Resolves with the server's SHA-256 of the whole file.
    */
-  async get(
-    path: string,
-    offset: number,
-    sink: { start(data: GetData): Promise<void> | void; chunk(bytes: Buffer): Promise<void> | void },
-    hooks: { onWritten?: () => void } = {},
-  ): Promise<{ data: GetData; sha256: string }> {
+  async get(path: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } = {}): Promise<{ data: GetData; sha256: string }> {
     let data: GetData | undefined;
     let sha256 = '';
     const { id, done, fail } = this.register(async (h, body) => {
@@ -344,13 +289,8 @@ export class ClientConnection {
    * everything sent. Resolves with the server's result once the file is durable.
    * Several put()s may be outstanding: they are pipelined on the connection.
    */
-  async put(
-    request: { path: string; offset: number; total: number; exists: ExistsPolicy; mtime?: number },
-    source: () => AsyncIterable<Buffer>,
-    hash: StreamHash,
-    hooks: { onSent?: (bytes: number) => void; onWritten?: () => void; onChunkDone?: (chunk: Buffer) => void } = {},
-  ): Promise<PutResult> {
-    let result: PutResult | undefined;
+  async put(request: WriteRequest, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks: WriteHooks = {}): Promise<WriteResult> {
+    let result: WriteResult | undefined;
     const { id, done, fail } = this.register((h) => {
       if (h.type === 'error') throw errorFromFrame(h);
       if (h.type !== 'ok') throw new FerryError('EPROTO', `unexpected "${h.type}" after an upload`);
@@ -363,37 +303,12 @@ export class ClientConnection {
     this.writer
       .exclusive(async () => {
         const head = { type: 'put', id, ...request, size };
-        if (size === 0) {
-          this.writer.writeFrame(head);
-        } else {
-          this.writer.writeFrame(head);
-          let sent = 0;
-          // Hashing (in the hash worker for big files) runs alongside the socket write of
-          // the same buffer; a few buffers may be in flight, then we wait for the oldest hash.
-          const hashing: Promise<void>[] = [];
-          for await (const chunk of source()) {
-            const room = size - sent;
-            if (room === 0) break; // the file grew: send what was announced
-            const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-            sent += piece.length;
-            const hashed = hash.update(piece);
-            let pending = 2;
-            const settle = (): void => {
-              if (--pending === 0) hooks.onChunkDone?.(chunk);
-            };
-            hashed.then(settle, () => undefined);
-            const ok = this.socket.write(piece, settle);
-            hooks.onSent?.(piece.length);
-            hashing.push(hashed);
-            if (hashing.length > 3) await hashing.shift();
-            if (!ok) await this.writer.drained();
-          }
-          if (sent !== size) {
-            // The local file shrank under us: the frame can't be completed honestly.
-            this.destroy();
-            throw new FerryError('EIO', `the local file changed during the upload (${sent} of ${size} bytes read)`);
-          }
-          await Promise.all(hashing);
+        this.writer.writeFrame(head);
+        const sent = await sendHashed(this.writer, this.socket, size, source, hash, hooks);
+        if (sent !== size) {
+          // The local file shrank under us: the frame can't be completed honestly.
+          this.destroy();
+          throw new FerryError('EIO', `the local file changed during the upload (${sent} of ${size} bytes read)`);
         }
         this.writer.writeFrame({ type: 'put-end', id, sha256: await hash.digest() });
         await this.writer.drained();
@@ -405,6 +320,32 @@ export class ClientConnection {
       .finally(() => hooks.onWritten?.());
     await done;
     return result!;
+  }
+
+  /**
+   * A whole small file of at most `max` bytes in one `read`, checked against the server's
+   * SHA-256 before it is returned. NotWhole when it must be streamed (too big, or a server
+   * that does not know `read`).
+   */
+  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number }> {
+    const reply = this.callWithBody({ type: 'read', path: remotePath, max: Math.min(max, READ_MAX) });
+    onSent();
+    let header: FrameHeader;
+    let body: Buffer;
+    try {
+      ({ header, body } = await reply);
+    } catch (err) {
+      const e = err instanceof FerryError ? err : null;
+      if (e?.code === 'ETOOBIG') throw new NotWhole('too big');
+      // An older ferryd does not know the request (and closes the connection): stream instead.
+      if (e?.code === 'EPROTO' && /unknown request type/.test(e.message)) {
+        this.onWholeUnsupported?.();
+        throw new NotWhole('not supported');
+      }
+      throw err;
+    }
+    const mtime = checkWholeReply(header, body, remotePath);
+    return { data: body, mtime };
   }
 
   /** Run a command; output arrives through onOutput as it is produced. */
@@ -486,60 +427,3 @@ export class ClientConnection {
     for (const listener of this.closeListeners) listener(reason);
   }
 }
-
-function dial(options: ConnectOptions): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const timeoutMs = options.connectTimeoutMs ?? 15_000;
-    const common = { host: options.host, port: options.port, noDelay: true };
-    const socket = options.plain
-      ? net.connect(common)
-      : tls.connect({
-          ...common,
-          // The key is checked against the pinned fingerprint (like SSH), not against a CA.
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-          ciphers: TLS13_CIPHERSUITES,
-          servername: net.isIP(options.host) ? undefined : options.host,
-        } as tls.ConnectionOptions);
-    const ready = options.plain ? 'connect' : 'secureConnect';
-    const timer = setTimeout(() => fail(new FerryError('ETIMEDOUT', `no answer from ${options.host}:${options.port}`)), timeoutMs);
-    const onAbort = (): void => fail(new FerryError('ECANCELED', 'connection cancelled'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    function cleanup(): void {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.off('error', onError);
-      socket.off(ready, onReady);
-    }
-    function fail(err: FerryError): void {
-      cleanup();
-      socket.destroy();
-      reject(err);
-    }
-    function onError(err: Error & { code?: string }): void {
-      const code = err.code;
-      const what =
-        code === 'ECONNREFUSED'
-          ? `nothing is listening on ${options.host}:${options.port}`
-          : code === 'ENOTFOUND'
-            ? `unknown host ${options.host}`
-            : `cannot reach ${options.host}:${options.port} (${err.message})`;
-      const e = new FerryError(code === 'ETIMEDOUT' ? 'ETIMEDOUT' : 'ECONN', what);
-      // Reset or closed by the server after the TCP connect (a full server), not "nobody there".
-      const dropped = code === 'ECONNRESET' || code === 'EPIPE' || /disconnected before secure/i.test(err.message);
-      fail(dropped ? Object.assign(e, { [REFUSED]: true }) : e);
-    }
-    function onReady(): void {
-      cleanup();
-      resolve(socket);
-    }
-    socket.once('error', onError);
-    socket.once(ready, onReady);
-  });
-}
-
-export function randomId(): string {
-  return randomBytes(9).toString('base64url');
-}
-
-export type { ErrorInfo };

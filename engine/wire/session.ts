@@ -6,7 +6,9 @@
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import { Df, Entry, EntryList, type ExecExit, type ExecStream, type UserInfo } from '../../shared/common/messages.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
-import { ClientConnection, type ConnectOptions } from './client-connection.js';
+import { ClientConnection } from './client-connection.js';
+import type { ConnectOptions } from './dial.js';
+import type { Remote, RemoteCapabilities } from '../remote/remote.js';
 
 export interface SessionOptions extends ConnectOptions {
   readonly user: string;
@@ -15,7 +17,8 @@ export interface SessionOptions extends ConnectOptions {
   readonly dataConnections?: number;
 }
 
-export class RemoteSession {
+/** Ferry's protocol behind the engine's Remote: every capability, data connections as lanes. */
+export class RemoteSession implements Remote {
   private control: ClientConnection;
   private readonly idle: ClientConnection[] = [];
   private open = 0;
@@ -25,6 +28,8 @@ export class RemoteSession {
   private closeListeners = new Set<(err: FerryError | undefined) => void>();
   /** The login in progress after a drop, shared by everyone who needs it. */
   private reconnecting: Promise<void> | undefined;
+  /** False once the server turned out not to know whole-file reads (an older ferryd). */
+  private wholeReads = true;
 
   private constructor(
     private readonly options: SessionOptions,
@@ -58,6 +63,10 @@ export class RemoteSession {
 
   get fingerprint(): string | null {
     return this.control.fingerprint;
+  }
+
+  get capabilities(): RemoteCapabilities {
+    return { serverHash: true, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true };
   }
 
   get connected(): boolean {
@@ -224,6 +233,7 @@ export class RemoteSession {
           // log in again first, or the attach below is refused.
           if (this.control.closed) await this.reconnect();
           const conn = await ClientConnection.open({ ...this.options, signal });
+          conn.onWholeUnsupported = () => (this.wholeReads = false);
           try {
             await conn.attach(this.sessionId, this.ticket);
           } catch (err) {

@@ -1,0 +1,183 @@
+/**
+ * What an upload or a download will move, worked out before anything moves: local folders
+ * scanned (sizes and mtimes) and the remote folders made, or remote folders listed (names
+ * checked before they become local paths) and the local folders made; and the bytes an
+ * upload really adds against the quota.
+ */
+import { statSync, type Stats } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { toFerryError, FerryError } from '../../shared/common/errors.js';
+import { formatBytes } from '../../shared/common/size.js';
+import type { ConflictPolicy } from '../../shared/common/transfer-model.js';
+import type { Remote } from '../remote/remote.js';
+import { assertSafeName, joinRemote, remoteBasename, safeChildPaths, safeLocalFolder, safeLocalPath } from './local-files.js';
+import { RESUME_THRESHOLD } from './transfers.js';
+
+export interface LocalFile {
+  readonly local: string;
+  readonly remote: string;
+  readonly size: number;
+  readonly mtime: number;
+}
+
+export interface RemoteFile {
+  readonly remote: string;
+  readonly local: string;
+  readonly size: number;
+}
+
+/** Files whose size and mtime are read at once while a folder is scanned. */
+const SCAN_PARALLEL = 32;
+/** Requests sent at once while folders are made or partials asked about. */
+const REQUESTS_AT_ONCE = 16;
+
+/**
+ * The files and folders under the local folder `local`, in name order, as they will be
+ * called under `remote`. Links to files are followed (like scp -r); links to folders are
+ * not (no loops). With `blocking`, sizes are read with blocking calls (QueueOptions.blockingSmallIo).
+ */
+async function scanLocal(local: string, remote: string, files: LocalFile[], dirs: string[], blocking: boolean): Promise<void> {
+  const entries = await readdir(local, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  const candidates = entries.filter((e) => e.isFile() || e.isSymbolicLink());
+  // A dangling link or an unreadable entry is not sent.
+  const infos: Array<Stats | null> = new Array(candidates.length).fill(null);
+  if (blocking) {
+    for (let i = 0; i < candidates.length; i++) {
+      try {
+        infos[i] = statSync(path.join(local, candidates[i]!.name));
+      } catch {
+        infos[i] = null;
+      }
+    }
+  }
+  for (let i = 0; i < candidates.length && !blocking; i += SCAN_PARALLEL) {
+    await Promise.all(
+      candidates.slice(i, i + SCAN_PARALLEL).map(async (entry, k) => {
+        infos[i + k] = await stat(path.join(local, entry.name)).catch(() => null);
+      }),
+    );
+  }
+  const info = new Map(candidates.map((e, i) => [e, infos[i]!] as const));
+  for (const entry of entries) {
+    const childLocal = path.join(local, entry.name);
+    const childRemote = joinRemote(remote, entry.name);
+    if (entry.isDirectory()) {
+      dirs.push(childRemote);
+      await scanLocal(childLocal, childRemote, files, dirs, blocking);
+    } else {
+      const st = info.get(entry);
+      if (st?.isFile()) files.push({ local: childLocal, remote: childRemote, size: st.size, mtime: st.mtimeMs });
+    }
+  }
+}
+
+/** The remote folder `remote` and everything under it, made as local folders under `localRoot/relative`. */
+async function scanRemote(remoteApi: Remote, remote: string, localRoot: string, relative: string, out: RemoteFile[]): Promise<void> {
+  const { path: dir, realRoot } = await safeLocalFolder(localRoot, relative);
+  await mkdir(dir, { recursive: true });
+  const { entries } = await remoteApi.list(remote);
+  for (const entry of entries) assertSafeName(entry.name);
+  const files = entries.filter((e) => e.type === 'file');
+  const locals = await safeChildPaths(dir, realRoot, localRoot, files.map((e) => e.name));
+  let i = 0;
+  for (const entry of entries) {
+    const childRemote = joinRemote(remote, entry.name);
+    if (entry.type === 'dir') await scanRemote(remoteApi, childRemote, localRoot, `${relative}/${entry.name}`, out);
+    else if (entry.type === 'file') out.push({ remote: childRemote, local: locals[i++]!, size: entry.size });
+  }
+}
+
+/**
+ * What an upload will really add, counted the way the server counts it: a partial that
+ * will be resumed is already in `used` (only the rest is new), and a file that exists is
+ * free when the policy skips it. One uploadInfo per file, so only asked when the plain
+ * sum does not fit.
+ */
+async function remoteNeed(remote: Remote, files: ReadonlyArray<{ remote: string; size: number }>, policy: ConflictPolicy): Promise<number> {
+  const needOf = async (f: { remote: string; size: number }): Promise<number> => {
+    const info = await remote.uploadInfo(f.remote).catch(() => null);
+    if (info === null) return f.size;
+    if (info.entry !== null && policy === 'skip') return 0;
+    // Mirrors uploadFile(): only partials of files this big are resumed.
+    if (remote.capabilities.resume && info.partial !== null && f.size >= RESUME_THRESHOLD && info.partial <= f.size) return f.size - info.partial;
+    return f.size;
+  };
+  let total = 0;
+  for (let i = 0; i < files.length; i += REQUESTS_AT_ONCE) {
+    for (const n of await Promise.all(files.slice(i, i + REQUESTS_AT_ONCE).map(needOf))) total += n;
+  }
+  return total;
+}
+
+/** Make the remote folders of an upload, parents first (the list is in scan order; mkdir -p makes any missing parent anyway). */
+async function makeRemoteFolders(remote: Remote, dirs: readonly string[]): Promise<void> {
+  for (let i = 0; i < dirs.length; i += REQUESTS_AT_ONCE) await Promise.all(dirs.slice(i, i + REQUESTS_AT_ONCE).map((dir) => remote.mkdir(dir, true)));
+}
+
+/** mkdir -p fails with EEXIST (or ENOTDIR) when the path, or one on the way, is a file. */
+function notAFolder(err: unknown, dir: string): FerryError {
+  const e = toFerryError(err);
+  return e.code === 'EEXIST' || e.code === 'ENOTDIR' ? new FerryError('ENOTDIR', `${dir} is not a folder`) : e;
+}
+
+/**
+ * The files of an upload of `localPaths` into `remoteDir`, with the remote folders made
+ * (the target folder too). With `checkQuota` (and a remote with a quota), an upload that
+ * cannot fit is refused first (EQUOTA).
+ */
+export async function planUpload(
+  remote: Remote,
+  localPaths: readonly string[],
+  remoteDir: string,
+  options: { readonly blocking: boolean; readonly checkQuota: boolean; readonly policy: ConflictPolicy },
+): Promise<LocalFile[]> {
+  const files: LocalFile[] = [];
+  const dirs: string[] = [];
+  for (const local of localPaths) {
+    const info = await stat(local).catch((err) => {
+      throw new FerryError('ENOENT', `${local}: ${toFerryError(err).message}`);
+    });
+    const target = joinRemote(remoteDir, path.basename(path.resolve(local)));
+    if (info.isDirectory()) {
+      dirs.push(target);
+      await scanLocal(local, target, files, dirs, options.blocking);
+    } else if (info.isFile()) {
+      files.push({ local, remote: target, size: info.size, mtime: info.mtimeMs });
+    } else {
+      throw new FerryError('EINVAL', `${local} is not a file or folder`);
+    }
+  }
+  if (options.checkQuota && remote.capabilities.quota) await checkQuota(remote, files, options.policy);
+  await remote.mkdir(remoteDir, true).catch((err: unknown) => {
+    throw notAFolder(err, remoteDir);
+  });
+  await makeRemoteFolders(remote, dirs);
+  return files;
+}
+
+async function checkQuota(remote: Remote, files: readonly LocalFile[], policy: ConflictPolicy): Promise<void> {
+  const df = await remote.df();
+  let need = files.reduce((n, f) => n + f.size, 0);
+  if (need > df.free) need = await remoteNeed(remote, files, policy);
+  if (need <= df.free) return;
+  const of = df.quota !== null ? ` of your ${formatBytes(df.quota)} quota` : '';
+  throw new FerryError('EQUOTA', `this upload needs ${formatBytes(need)} but only ${formatBytes(df.free)} is left${of}`, { need, free: df.free });
+}
+
+/** The files of a download of `remotePaths` into the local folder `localDir`, with the local folders made. */
+export async function planDownload(remote: Remote, remotePaths: readonly string[], localDir: string): Promise<RemoteFile[]> {
+  const files: RemoteFile[] = [];
+  await mkdir(localDir, { recursive: true }).catch((err: unknown) => {
+    throw notAFolder(err, localDir);
+  });
+  for (const target of remotePaths) {
+    const entry = await remote.stat(target);
+    const name = remoteBasename(target) || 'home';
+    assertSafeName(name);
+    if (entry.type === 'dir') await scanRemote(remote, target, localDir, name, files);
+    else files.push({ remote: target, local: await safeLocalPath(localDir, name), size: entry.size });
+  }
+  return files;
+}

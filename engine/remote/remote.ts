@@ -1,0 +1,136 @@
+/**
+ * What the transfer queue and the app backend know of a server: a transport-neutral
+ * `Remote` (browsing, file operations, usage, exec, and lanes that carry transfers) and
+ * the capability record that says which of Ferry's guarantees this transport can give.
+ * Ferry's own protocol (engine/wire/) is the first implementation; SFTP is the second.
+ */
+import type { FerryError } from '../../shared/common/errors.js';
+import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UserInfo } from '../../shared/common/messages.js';
+import type { StreamHash } from '../../shared/node/hash-worker.js';
+
+export interface RemoteCapabilities {
+  /**
+   * The remote computes each file's SHA-256 itself: an upload's commit is refused unless
+   * it matches the client's, and a read sends the hash of the whole file. Without it,
+   * transfers are checked by size only (and are not shown as verified).
+   */
+  readonly serverHash: boolean;
+  /** Small files move whole, one request each way (Lane.getWhole, and whole puts). */
+  readonly wholeFiles: boolean;
+  /** df() reports a quota, and uploads that cannot fit are refused before they start. */
+  readonly quota: boolean;
+  /** exec() may run commands (the account may still be refused). */
+  readonly exec: boolean;
+  /** A partial upload kept by the remote is continued (uploadInfo().partial). */
+  readonly resume: boolean;
+}
+
+/** Where an upload stands on the remote before it starts. */
+export interface UploadInfo {
+  /** Bytes of a partial upload the remote keeps for this path, or null. */
+  readonly partial: number | null;
+  /** What is at the path now, or null. */
+  readonly entry: Entry | null;
+}
+
+/** What a read announces before its bytes: where it starts, the file's size and mtime. */
+export interface ReadStart {
+  readonly offset: number;
+  readonly total: number;
+  readonly mtime: number;
+}
+
+export interface ReadSink {
+  start(head: ReadStart): Promise<void> | void;
+  /** Awaited: a slow disk slows the transport. */
+  chunk(bytes: Buffer): Promise<void> | void;
+}
+
+export interface WriteRequest {
+  readonly path: string;
+  readonly offset: number;
+  readonly total: number;
+  readonly exists: ExistsPolicy;
+  readonly mtime?: number;
+}
+
+export interface WriteHooks {
+  /** Bytes handed to the transport (per chunk). */
+  readonly onSent?: (bytes: number) => void;
+  /** The whole body is on its way: the lane may carry the next request (pipelining). */
+  readonly onWritten?: () => void;
+  /** A chunk from `source` is no longer needed (its buffer may be reused). */
+  readonly onChunkDone?: (chunk: Buffer) => void;
+}
+
+/** A committed upload. `sha256` is '' where the remote has no hash of its own (checked by size). */
+export interface WriteResult {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly skipped: boolean;
+}
+
+/** Thrown by Lane.getWhole() when the file must take the streamed way (too big, or not supported). */
+export class NotWhole extends Error {}
+
+/**
+ * One channel that carries transfers (a data connection). Requests on a lane may be
+ * pipelined; destroy() stops everything on it at once (the remote keeps partials).
+ */
+export interface Lane {
+  readonly closed: boolean;
+  destroy(): void;
+  /** Stream a file from `offset`; resolves with the remote's SHA-256 of the whole file ('' if it has none). */
+  get(path: string, offset: number, sink: ReadSink, hooks?: { onWritten?: () => void }): Promise<{ sha256: string }>;
+  /**
+   * Write `total - offset` bytes from `source` at `offset`, then commit: the remote checks
+   * the size (and, with serverHash, the SHA-256 from `hash`, which already holds the bytes
+   * before `offset`) and only then puts the file in place.
+   */
+  put(request: WriteRequest, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks?: WriteHooks): Promise<WriteResult>;
+  /**
+   * A whole small file of at most `max` bytes, checked against the remote's SHA-256.
+   * `onSent` is called once the request is queued. Throws NotWhole when it must be streamed.
+   */
+  getWhole(path: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number }>;
+}
+
+export interface Remote {
+  /** host:port, for messages and the known-hosts store. */
+  readonly host: string;
+  readonly fingerprint: string | null;
+  readonly user: UserInfo;
+  readonly cwd: string;
+  readonly capabilities: RemoteCapabilities;
+  readonly connected: boolean;
+  /** Notified when the connection drops (not on close()). */
+  onDisconnect(listener: (err: FerryError | undefined) => void): () => void;
+  /** Connect again after a drop, without asking for the password, and keep the cwd. */
+  reconnect(): Promise<void>;
+  close(): void;
+
+  list(path?: string): Promise<{ path: string; entries: Entry[] }>;
+  stat(path: string): Promise<Entry>;
+  statOrNull(path: string): Promise<Entry | null>;
+  cd(path: string): Promise<string>;
+  mkdir(path: string, parents?: boolean): Promise<string>;
+  rename(from: string, to: string, overwrite?: boolean): Promise<string>;
+  remove(path: string, recursive?: boolean): Promise<void>;
+  /** Usage and quota; `free` is what may still be uploaded. */
+  df(): Promise<Df>;
+  uploadInfo(path: string): Promise<UploadInfo>;
+  exec(
+    command: string,
+    onOutput: (stream: ExecStream, chunk: Buffer) => Promise<void> | void,
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<ExecExit>;
+
+  /** Borrow a lane (opened on demand, at most `dataConnections` at once). */
+  acquire(signal?: AbortSignal): Promise<Lane>;
+  /** Give a lane back (a broken one is dropped). */
+  release(lane: Lane): void;
+  /** How many lanes may be open at once (a setting that can change any time). */
+  readonly dataConnections: number;
+  setDataConnections(n: number): void;
+}
