@@ -4,7 +4,7 @@
  * order; upload bodies are consumed in line (so the socket pauses when the disk is slow),
  * everything else runs concurrently and answers by id.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { FerryError, toFerryError, type ErrorInfo } from '../shared/common/errors.js';
@@ -18,6 +18,7 @@ import {
   WHOLE_PUT_MAX,
   describeIssues,
 } from '../shared/common/messages.js';
+import { attachProof } from '../shared/node/attach-proof.js';
 import { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
 import { ScramServer, tlsExporterBinding } from '../shared/node/scram.js';
 import { addressKey } from './auth-throttle.js';
@@ -30,11 +31,6 @@ import { smallBuffer } from './small-buffers.js';
 type Req<T extends Request['type']> = Extract<Request, { type: T }>;
 
 const AGENT = 'ferryd/0.1.0';
-
-/** The HMAC input that proves a data connection holds its session's ticket. */
-export function attachProofInput(serverNonce: string, binding: Buffer | null): Buffer {
-  return Buffer.concat([Buffer.from(`ferry-attach:${serverNonce}:`), binding ?? Buffer.alloc(0)]);
-}
 
 /** Replace the server's own folders in a message to a client (no server paths leak). */
 export function scrubHostPaths(message: string, roots: readonly string[]): string {
@@ -388,9 +384,7 @@ export class Connection {
   private async attach(req: Req<'attach'>): Promise<boolean> {
     const session = this.ctx.sessions.get(req.session);
     const proof = Buffer.from(req.proof, 'base64');
-    const expected = session
-      ? createHmac('sha256', session.ticket).update(attachProofInput(this.nonce, this.binding)).digest()
-      : randomBytes(32);
+    const expected = session ? attachProof(session.ticket, this.nonce, this.binding) : randomBytes(32);
     if (!session || proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
       this.ctx.log(`auth ${this.label} attach refused`);
       throw new FerryError('EAUTH', 'this session has ended: log in again');
