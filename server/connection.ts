@@ -663,8 +663,7 @@ export class Connection {
         { type: 'data', id: req.id, offset: download.offset, total: download.total, mtime: download.mtime },
         download.total - download.offset,
         download.chunks(),
-        // LocalDownload reuses its buffers once the socket is done with them.
-        (download as { release?: (chunk: Buffer) => void }).release?.bind(download) as ((chunk: Uint8Array) => void) | undefined,
+        (chunk) => download.release(chunk),
       );
       await this.send({ type: 'ok', id: req.id, sha256: download.sha256() });
       this.ctx.log(`get user=${account.name} ${download.total - download.offset} bytes ok ${Date.now() - started} ms`);
@@ -710,7 +709,7 @@ export class Connection {
       this.ctx.log(`exec user=${ses.account.name} refused EPERM`);
       throw new FerryError('EPERM', 'this account may not run commands');
     }
-    const { limits, storage } = this.ctx;
+    const { limits, execHost } = this.ctx;
     if (ses.execs >= limits.maxExecsPerSession) {
       this.ctx.log(`exec user=${ses.account.name} refused EBUSY`);
       throw new FerryError('EBUSY', `at most ${limits.maxExecsPerSession} commands may run at once`);
@@ -727,8 +726,8 @@ export class Connection {
       run?.cancel();
     });
     try {
-      const cwd = await storage.hostPath(ses.account, ses.cwd);
-      const home = await storage.hostPath(ses.account, '/');
+      const cwd = await execHost.hostPath(ses.account, ses.cwd);
+      const home = await execHost.hostPath(ses.account, '/');
       if (this.closed || this.stopping) throw new FerryError('ECONN', 'the connection closed');
       if (cancelled) throw new FerryError('ECANCELED', 'the command was cancelled', { code: null, signal: null });
       run = startExec({
@@ -765,7 +764,7 @@ export class Connection {
       this.execsRunning--;
       this.running.delete(req.id);
       // The command may have created or deleted files behind the storage layer's back.
-      storage.invalidateUsage(ses.account);
+      execHost.invalidateUsage(ses.account);
     }
   }
 }

@@ -25,6 +25,7 @@ import { FerryError, toFerryError } from '../shared/common/errors.js';
 import { READ_MAX, type Df, type Entry, type EntryType, type PutResult, type UploadInfo } from '../shared/common/messages.js';
 import { formatBytes } from '../shared/common/size.js';
 import type { Account, Download, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
+import type { ExecHost } from './exec-host.js';
 import { LocalDownload } from './storage-download.js';
 import { SyncBatcher } from './storage-sync.js';
 import { probeFilesystemSync, type FilesystemSync } from './fs-sync.js';
@@ -192,7 +193,7 @@ function checkCount(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new FerryError('EINVAL', `Invalid ${what}.`);
 }
 
-export class LocalStorage implements Storage {
+export class LocalStorage implements Storage, ExecHost {
   private readonly root: string;
   private readonly log: ((line: string) => void) | undefined;
   private readonly batcher: SyncBatcher;

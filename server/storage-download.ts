@@ -14,7 +14,7 @@ export class LocalDownload implements Download {
   private closed = false;
   private started = false;
   /** For each pooled chunk handed out: how many of (hash, socket write) still use it. */
-  private readonly users = new WeakMap<Buffer, { n: number; buffer: Buffer }>();
+  private readonly users = new WeakMap<Uint8Array, { n: number; buffer: Buffer }>();
 
   constructor(
     private readonly handle: fsp.FileHandle,
@@ -81,7 +81,7 @@ export class LocalDownload implements Download {
   }
 
   /** The socket is done with a chunk from chunks(): its buffer may be reused. */
-  release(chunk: Buffer): void {
+  release(chunk: Uint8Array): void {
     const user = this.users.get(chunk);
     if (user) this.done(user);
   }
