@@ -1,5 +1,6 @@
 /** What every connection of one running server shares. */
 import type { AuthThrottle } from './auth-throttle.js';
+import type { ExecHost } from './exec-host.js';
 import type { Storage, Account } from './storage.js';
 import type { UserStore } from './user-store.js';
 
@@ -145,6 +146,8 @@ export class PendingLogins {
 
 export interface ServerContext {
   readonly storage: Storage;
+  /** The real folders commands run in (the same local disk as `storage`). */
+  readonly execHost: ExecHost;
   readonly users: UserStore;
   readonly throttle: AuthThrottle;
   readonly pendingLogins: PendingLogins;

@@ -80,8 +80,10 @@ export class FerryServer {
     const plain = options.plain ?? false;
     await mkdir(root, { recursive: true, mode: 0o700 });
     const [users, fakeSaltSecret, realRoot] = await Promise.all([UserStore.open(root), loadSecret(root), realpath(root)]);
+    const storage = new LocalStorage({ root, log });
     const ctx: ServerContext = {
-      storage: new LocalStorage({ root, log }),
+      storage,
+      execHost: storage,
       users,
       throttle: new AuthThrottle({
         baseDelayMs: limits.authDelayMs,

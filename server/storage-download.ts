@@ -1,10 +1,21 @@
-/** A file being read for a download: large chunks, flat memory, whole-file SHA-256. */
-import type * as fsp from 'node:fs/promises';
+/**
+ * Files read for a client: a download (`get`) in large chunks with flat memory and a
+ * whole-file SHA-256, and a whole small file (`read`) in one buffer.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
+import { READ_MAX } from '../shared/common/messages.js';
+import { openFd, readFd } from '../shared/node/fs-calls.js';
 import { acquireBuffer, createStreamHash, releaseBuffer, type StreamHash } from '../shared/node/hash-worker.js';
-import type { Download } from './storage.js';
+import { smallBuffer } from './small-buffers.js';
+import type { Account, Download, WholeFile } from './storage.js';
+import { O_NOFOLLOW, checkCount, guard, sysCode, vbase, vparent, type HomeJail } from './storage-jail.js';
 
 export const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_WHOLE_FLAGS = fs.constants.O_RDONLY | O_NOFOLLOW | (fs.constants.O_NONBLOCK ?? 0);
 /** Chunks yielded whose hash may still be running before reading waits for the oldest. */
 const MAX_HASHING = 3;
 
@@ -14,7 +25,7 @@ export class LocalDownload implements Download {
   private closed = false;
   private started = false;
   /** For each pooled chunk handed out: how many of (hash, socket write) still use it. */
-  private readonly users = new WeakMap<Buffer, { n: number; buffer: Buffer }>();
+  private readonly users = new WeakMap<Uint8Array, { n: number; buffer: Buffer }>();
 
   constructor(
     private readonly handle: fsp.FileHandle,
@@ -81,7 +92,7 @@ export class LocalDownload implements Download {
   }
 
   /** The socket is done with a chunk from chunks(): its buffer may be reused. */
-  release(chunk: Buffer): void {
+  release(chunk: Uint8Array): void {
     const user = this.users.get(chunk);
     if (user) this.done(user);
   }
@@ -113,4 +124,82 @@ export class LocalDownload implements Download {
     if (bytesRead === 0) throw new FerryError('EIO', 'The file changed while it was being read.');
     return bytesRead;
   }
+}
+
+/** Open a file inside the home for a download from `offset`. */
+export function openDownload(jail: HomeJail, account: Account, cwd: string, target: string, offset: number): Promise<Download> {
+  return guard(async () => {
+    checkCount(offset, 'offset');
+    const home = await jail.home(account);
+    const vpath = jail.normalize(cwd, target);
+    const real = await jail.real(home, vpath);
+    const st = await fsp.stat(real);
+    if (st.isDirectory()) throw new FerryError('EISDIR');
+    if (!st.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
+    // The real path has no links left; O_NOFOLLOW refuses one swapped in since.
+    const handle = await fsp.open(real, fs.constants.O_RDONLY | O_NOFOLLOW);
+    try {
+      const opened = await handle.stat();
+      if (!opened.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
+      if (offset > opened.size) throw new FerryError('EINVAL', 'The offset is past the end of the file.');
+      return new LocalDownload(handle, vpath, opened.size, offset, Math.round(opened.mtimeMs));
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  });
+}
+
+/** Thrown by readWhole() for a file bigger than the caller's limit: use a streamed get. */
+function tooBig(fileSize: number, max: number): FerryError {
+  return new FerryError('ETOOBIG', `The file is ${fileSize} bytes, more than the ${max} asked for: use "get".`, { fileSize });
+}
+
+/**
+ * A whole file of at most `max` bytes, read in one go with its SHA-256 (ETOOBIG with
+ * details.fileSize when it is bigger). The folder is resolved and jail-checked like any
+ * path (shared within a burst); the file itself is opened with O_NOFOLLOW, so a link
+ * there takes the careful way (realpath of the whole path, which must stay inside).
+ * O_NONBLOCK: opening a FIFO someone left in a home must not hang a thread.
+ */
+export function readWhole(jail: HomeJail, account: Account, cwd: string, target: string, max: number): Promise<WholeFile> {
+  return guard(async () => {
+    checkCount(max, 'limit');
+    const limit = Math.min(max, READ_MAX);
+    const home = await jail.home(account);
+    const vpath = jail.normalize(cwd, target);
+    if (vpath === '/') throw new FerryError('EISDIR');
+    const parent = await jail.folder(home, vparent(vpath));
+    let fd: number;
+    try {
+      fd = await openFd(path.join(parent, vbase(vpath)), READ_WHOLE_FLAGS);
+    } catch (err) {
+      if (sysCode(err) !== 'ELOOP') throw err;
+      // A link: follow it only as far as the home allows.
+      fd = await openFd(await jail.real(home, vpath), READ_WHOLE_FLAGS);
+    }
+    try {
+      // fstat and close of a descriptor we only read never wait for the disk: made
+      // directly, not through the I/O threads (a round trip there costs more).
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) throw new FerryError('EISDIR');
+      if (!st.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
+      if (st.size > limit) throw tooBig(st.size, limit);
+      const data = smallBuffer(st.size);
+      let got = 0;
+      while (got < data.length) {
+        const n = await readFd(fd, data, got, data.length - got, got);
+        if (n === 0) throw new FerryError('EIO', 'The file changed while it was being read.');
+        got += n;
+      }
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      return { path: vpath, data, mtime: Math.round(st.mtimeMs), sha256 };
+    } finally {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Nothing was written through it: nothing to lose.
+      }
+    }
+  });
 }

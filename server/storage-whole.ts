@@ -131,8 +131,3 @@ export class WholeUpload implements SyncItem {
     });
   }
 }
-
-/** Thrown by readWhole() for a file bigger than the caller's limit: use a streamed get. */
-export function tooBig(fileSize: number, max: number): FerryError {
-  return new FerryError('ETOOBIG', `The file is ${fileSize} bytes, more than the ${max} asked for: use "get".`, { fileSize });
-}

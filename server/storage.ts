@@ -6,7 +6,8 @@
  * (a shared object store behind several ferryd nodes) can implement it later.
  *
  * Virtual paths: '/' is the user's home; a path is absolute ('/a/b') or relative to the
- * session's cwd. Callers pass the session cwd; Storage normalises.
+ * session's cwd. Callers pass the session cwd; Storage normalises. Nothing here assumes
+ * real folders on this machine: commands, which need them, ask an ExecHost (exec-host.ts).
  */
 import type { Entry, ExistsPolicy, Df, UploadInfo, PutResult } from '../shared/common/messages.js';
 
@@ -49,6 +50,11 @@ export interface Download {
   readonly mtime: number;
   /** The bytes from offset to total, read in large chunks. */
   chunks(): AsyncIterable<Buffer>;
+  /**
+   * The socket is done with a chunk that chunks() gave: its buffer may be reused. Called
+   * once for every chunk sent (a download that reuses nothing ignores it).
+   */
+  release(chunk: Uint8Array): void;
   /** SHA-256 (hex) of the whole file; valid once chunks() has been read to the end. */
   sha256(): string;
   close(): Promise<void>;
@@ -97,10 +103,6 @@ export interface Storage {
   openDownload(account: Account, cwd: string, path: string, offset: number): Promise<Download>;
   /** A whole file of at most `max` bytes in memory, with its SHA-256; ETOOBIG (details.fileSize) if bigger. */
   readWhole(account: Account, cwd: string, path: string, max: number): Promise<WholeFile>;
-  /** The real OS folder behind a virtual folder (for exec's cwd). */
-  hostPath(account: Account, cwd: string): Promise<string>;
-  /** Forget cached usage for the account (after exec may have changed files). */
-  invalidateUsage(account: Account): void;
   /** Flush pending durable commits (called on shutdown). */
   close(): Promise<void>;
 }

@@ -1,0 +1,101 @@
+/**
+ * The requests that run concurrently and answer by id: browsing and changing the tree
+ * (list, stat, cd, mkdir, rename, delete, df, upload-info), downloads (get, read), cancel.
+ */
+import { FerryError } from '../shared/common/errors.js';
+import { READ_MAX, type Request } from '../shared/common/messages.js';
+import type { ConnectionScope, Req } from './connection-scope.js';
+
+export async function handleRequest(conn: ConnectionScope, req: Request): Promise<void> {
+  const { storage } = conn.ctx;
+  const ses = conn.session;
+  const { account, cwd } = ses;
+  switch (req.type) {
+    case 'ping':
+      return conn.send({ type: 'ok', id: req.id });
+    case 'pwd':
+      return conn.send({ type: 'ok', id: req.id, cwd });
+    case 'cd':
+      ses.cwd = await storage.chdir(account, cwd, req.path);
+      return conn.send({ type: 'ok', id: req.id, cwd: ses.cwd });
+    case 'list': {
+      const { path, entries } = await storage.list(account, cwd, req.path ?? '.');
+      const body = Buffer.from(JSON.stringify(entries));
+      return conn.send({ type: 'ok', id: req.id, path, count: entries.length }, body);
+    }
+    case 'stat':
+      return conn.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
+    case 'mkdir':
+      return conn.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false) });
+    case 'rename': {
+      const path = await storage.rename(account, cwd, req.from, req.to, req.overwrite ?? false);
+      return conn.send({ type: 'ok', id: req.id, path });
+    }
+    case 'delete':
+      await storage.remove(account, cwd, req.path, req.recursive ?? false);
+      return conn.send({ type: 'ok', id: req.id });
+    case 'df':
+      return conn.send({ type: 'ok', id: req.id, ...(await storage.df(account)) });
+    case 'upload-info':
+      return conn.send({ type: 'ok', id: req.id, ...(await storage.uploadInfo(account, cwd, req.path)) });
+    case 'get':
+      return get(conn, req);
+    case 'read':
+      return read(conn, req);
+    case 'cancel': {
+      const stop = conn.running.get(req.target);
+      stop?.();
+      return conn.send({ type: 'ok', id: req.id, found: stop !== undefined });
+    }
+    case 'hello':
+    case 'auth':
+    case 'auth-final':
+    case 'attach':
+      throw new FerryError('EPROTO', `"${req.type}" is only valid at the start of a connection`);
+    case 'put':
+    case 'put-end':
+    case 'exec':
+      throw new FerryError('EPROTO', 'unreachable');
+  }
+}
+
+async function get(conn: ConnectionScope, req: Req<'get'>): Promise<void> {
+  const { account, cwd } = conn.session;
+  const download = await conn.ctx.storage.openDownload(account, cwd, req.path, req.offset ?? 0);
+  const started = Date.now();
+  conn.running.set(req.id, () => conn.destroy());
+  try {
+    await conn.writer.sendStream(
+      { type: 'data', id: req.id, offset: download.offset, total: download.total, mtime: download.mtime },
+      download.total - download.offset,
+      download.chunks(),
+      (chunk) => download.release(chunk),
+    );
+    await conn.send({ type: 'ok', id: req.id, sha256: download.sha256() });
+    conn.ctx.log(`get user=${account.name} ${download.total - download.offset} bytes ok ${Date.now() - started} ms`);
+  } finally {
+    conn.running.delete(req.id);
+    await download.close();
+  }
+}
+
+/** A whole small file in one `ok` frame with its SHA-256 (ETOOBIG: use `get`). */
+async function read(conn: ConnectionScope, req: Req<'read'>): Promise<void> {
+  const { account } = conn.session;
+  const started = Date.now();
+  // Reserved before the disk read, given back once the socket took the reply: what a
+  // client that does not read its socket can make the server hold is bounded.
+  const reserved = Math.min(req.max, READ_MAX);
+  await conn.readBudget.reserve(reserved);
+  try {
+    const file = await conn.ctx.storage.readWhole(account, conn.session.cwd, req.path, req.max);
+    conn.ctx.log(`read user=${account.name} ${file.data.length} bytes ok ${Date.now() - started} ms`);
+    await conn.send(
+      { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, sha256: file.sha256 },
+      file.data,
+      true,
+    );
+  } finally {
+    conn.readBudget.release(reserved);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Changes to the folder tree of a home (mkdir, rename, delete), made on jail-checked real
+ * paths, with the account's usage kept up to date as files go.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { FerryError } from '../shared/common/errors.js';
+import { lstatOrNull } from '../shared/node/fs-calls.js';
+import type { Account } from './storage.js';
+import type { UploadAdmission } from './storage-admission.js';
+import { guard, isInside, sysCode, type HomeJail } from './storage-jail.js';
+import { walkBytes } from './storage-usage.js';
+
+export class TreeChanges {
+  constructor(
+    private readonly jail: HomeJail,
+    private readonly admission: UploadAdmission,
+    private readonly log: ((line: string) => void) | undefined,
+  ) {}
+
+  mkdir(account: Account, cwd: string, target: string, parents: boolean): Promise<string> {
+    const { jail } = this;
+    return guard(async () => {
+      const home = await jail.home(account);
+      const vpath = jail.normalize(cwd, target);
+      if (vpath === '/') {
+        if (parents) return vpath;
+        throw new FerryError('EEXIST');
+      }
+      if (!parents) {
+        const { host } = await jail.entryOf(home, vpath);
+        await fsp.mkdir(host);
+        return vpath;
+      }
+      // One level at a time from the home, on real paths: a link met on the way is
+      // resolved and jail-checked before anything is created under it.
+      let current = home.real;
+      const segments = vpath.slice(1).split('/');
+      for (let i = 0; i < segments.length; i++) {
+        const last = i === segments.length - 1;
+        const next = path.join(current, segments[i]!);
+        let st = await lstatOrNull(next);
+        if (!st) {
+          try {
+            await fsp.mkdir(next);
+            current = next;
+            continue;
+          } catch (err) {
+            if (sysCode(err) !== 'EEXIST') throw err;
+            st = await fsp.lstat(next);
+          }
+        }
+        if (st.isSymbolicLink()) {
+          const real = await jail.realInside(home, next);
+          st = await fsp.stat(real);
+          current = real;
+        } else {
+          current = next;
+        }
+        if (!st.isDirectory()) throw new FerryError(last ? 'EEXIST' : 'ENOTDIR');
+      }
+      return vpath;
+    });
+  }
+
+  rename(account: Account, cwd: string, from: string, to: string, overwrite: boolean): Promise<string> {
+    const { jail } = this;
+    return guard(async () => {
+      const home = await jail.home(account);
+      const src = jail.normalize(cwd, from);
+      const dst = jail.normalize(cwd, to);
+      if (src === '/' || dst === '/') throw new FerryError('EACCES', 'Access denied: your home cannot be renamed.');
+      jail.forget();
+      const [a, b] = await Promise.all([jail.entryOf(home, src), jail.entryOf(home, dst)]);
+      const srcSt = await fsp.lstat(a.host);
+      if (a.host === b.host) return dst;
+      if (srcSt.isDirectory() && isInside(b.parent, a.host)) {
+        throw new FerryError('EINVAL', 'A folder cannot be moved into itself.');
+      }
+      const dstSt = await lstatOrNull(b.host);
+      if (dstSt && !overwrite) throw new FerryError('EEXIST');
+      const tracker = this.admission.tracker(account, home);
+      tracker.startChange();
+      let delta = 0;
+      try {
+        await fsp.rename(a.host, b.host);
+        if (dstSt?.isFile()) delta = -dstSt.size;
+      } finally {
+        tracker.endChange(delta);
+      }
+      return dst;
+    });
+  }
+
+  async remove(account: Account, cwd: string, target: string, recursive: boolean): Promise<void> {
+    const { jail } = this;
+    await guard(async () => {
+      const home = await jail.home(account);
+      const vpath = jail.normalize(cwd, target);
+      if (vpath === '/') throw new FerryError('EACCES', 'Access denied: your home cannot be deleted.');
+      jail.forget();
+      const { host } = await jail.entryOf(home, vpath);
+      const st = await fsp.lstat(host);
+      const tracker = this.admission.tracker(account, home);
+      tracker.startChange();
+      let delta = 0;
+      try {
+        if (!st.isDirectory()) {
+          // A link is removed as a link: its target is never touched.
+          await fsp.unlink(host);
+          if (st.isFile()) delta = -st.size;
+        } else if (!recursive) {
+          await fsp.rmdir(host);
+        } else {
+          const bytes = await walkBytes(host, this.log);
+          try {
+            // fs.rm does not follow links inside the tree.
+            await fsp.rm(host, { recursive: true });
+            delta = -bytes;
+          } catch (err) {
+            // Part of the tree may be gone: only a walk knows how much.
+            tracker.invalidate();
+            throw err;
+          }
+        }
+      } finally {
+        tracker.endChange(delta);
+      }
+    });
+  }
+}
