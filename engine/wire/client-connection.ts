@@ -4,7 +4,6 @@
  * replies by id. Replies and streamed bodies are read by one loop; a body is handed to the
  * request that owns it and read at the pace its consumer sets (backpressure end to end).
  */
-import { createHmac } from 'node:crypto';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
@@ -20,6 +19,7 @@ import {
   type ExecStream,
   type UserInfo,
 } from '../../shared/common/messages.js';
+import { attachProof } from '../../shared/node/attach-proof.js';
 import { FrameReader, FrameWriter } from '../../shared/node/frame-stream.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 import { ScramClient, tlsExporterBinding, type ClientCredential, type ScramClientKeys } from '../../shared/node/scram.js';
@@ -193,8 +193,7 @@ export class ClientConnection implements Lane {
 
   /** Join an existing session as a data connection. */
   async attach(session: string, ticket: string): Promise<void> {
-    const input = Buffer.concat([Buffer.from(`ferry-attach:${this.helloNonce}:`), this.binding ?? Buffer.alloc(0)]);
-    const proof = createHmac('sha256', Buffer.from(ticket, 'base64')).update(input).digest('base64');
+    const proof = attachProof(Buffer.from(ticket, 'base64'), this.helloNonce, this.binding).toString('base64');
     await this.call({ type: 'attach', session, proof });
   }
 
