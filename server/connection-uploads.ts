@@ -4,24 +4,32 @@
  * their commits answered in the background so that puts can be pipelined.
  */
 import { FerryError, toFerryError } from '../shared/common/errors.js';
-import { WHOLE_PUT_MAX } from '../shared/common/messages.js';
+import { WHOLE_FILE_MAX } from '../shared/common/messages.js';
+import { ByteBudget } from './byte-budget.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
 import { smallBuffer } from './small-buffers.js';
 import type { Upload } from './storage.js';
 
 export class UploadReceiver {
-  /** Small puts read whole and waiting for their commit, and their body bytes. */
+  /** Small puts read whole and waiting for their commit. */
   private committingCount = 0;
-  private committingBytes = 0;
+  /** The bytes of their bodies, held in memory until the reply (Limits.maxCommittingBytes). */
+  private readonly bodies: ByteBudget;
   /** The admission of the last small put (the next one waits for it). */
   private admitting: Promise<void> = Promise.resolve();
 
-  constructor(private readonly conn: ConnectionScope) {}
+  constructor(private readonly conn: ConnectionScope) {
+    this.bodies = new ByteBudget(conn.ctx.limits.maxCommittingBytes);
+  }
 
-  /** True while the small puts waiting for their commit are at their limits (read no more). */
+  /** True while as many small puts as allowed wait for their commit (read no more requests). */
   get full(): boolean {
-    const { maxCommitting, maxCommittingBytes } = this.conn.ctx.limits;
-    return this.committingCount >= maxCommitting || this.committingBytes >= maxCommittingBytes;
+    return this.committingCount >= this.conn.ctx.limits.maxCommitting;
+  }
+
+  /** The connection closed: a body waiting for room in the budget is not read. */
+  close(): void {
+    this.bodies.close();
   }
 
   /** Receive one put: its body and its put-end, in line; the reply comes when it is committed. */
@@ -33,7 +41,7 @@ export class UploadReceiver {
       throw new FerryError('EPROTO', `"put" body must be total - offset = ${req.total - req.offset} bytes, not ${size}`);
     }
     // A small file from its start: read it whole, then store it in the background.
-    if (req.offset === 0 && size <= WHOLE_PUT_MAX) return this.putWhole(req, size);
+    if (req.offset === 0 && size <= WHOLE_FILE_MAX) return this.putWhole(req, size);
     const started = Date.now();
     let upload: Upload;
     try {
@@ -130,13 +138,21 @@ export class UploadReceiver {
     const { conn } = this;
     const { account, cwd } = conn.session;
     const started = Date.now();
+    // Room for the body first, or it stays unread (and the socket pauses) until earlier
+    // bodies are committed: what one connection makes the server hold is bounded.
+    await this.bodies.reserve(size);
+    let sha256: string;
     const body = smallBuffer(size);
-    let filled = 0;
-    for await (const chunk of conn.reader.body()) filled += chunk.copy(body, filled);
-    if (filled !== size) throw new FerryError('EPROTO', `"put" body of ${filled} bytes, not ${size}`);
-    const sha256 = await this.expectPutEnd(req.id);
+    try {
+      let filled = 0;
+      for await (const chunk of conn.reader.body()) filled += chunk.copy(body, filled);
+      if (filled !== size) throw new FerryError('EPROTO', `"put" body of ${filled} bytes, not ${size}`);
+      sha256 = await this.expectPutEnd(req.id);
+    } catch (err) {
+      this.bodies.release(size);
+      throw err;
+    }
     this.committingCount++;
-    this.committingBytes += size;
     // Admitted in the order they came (as streamed puts are), committed together.
     const admitted = this.admitting.then(() =>
       conn.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime }, body, sha256),
@@ -163,7 +179,7 @@ export class UploadReceiver {
       .catch(() => undefined)
       .finally(() => {
         this.committingCount--;
-        this.committingBytes -= size;
+        this.bodies.release(size);
         conn.wake();
       });
   }

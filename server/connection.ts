@@ -48,8 +48,8 @@ export class Connection implements ConnectionScope, LoginScope {
   private readonly ids = new Map<number, object>();
   private inFlight = 0;
   private slotWaiter: (() => void) | undefined;
-  private readonly uploads = new UploadReceiver(this);
-  private readonly execs = new ExecRequests(this);
+  private readonly uploads: UploadReceiver;
+  private readonly execs: ExecRequests;
   private isClosed = false;
   /** send() has corked the socket until the end of this turn (see coalesce()). */
   private corked = false;
@@ -70,6 +70,8 @@ export class Connection implements ConnectionScope, LoginScope {
     this.label = `${this.address}:${socket.remotePort ?? 0}`;
     this.binding = ctx.plain ? null : tlsExporterBinding(socket as TLSSocket);
     this.readBudget = new ByteBudget(ctx.limits.maxReadingBytes);
+    this.uploads = new UploadReceiver(this);
+    this.execs = new ExecRequests(this);
     socket.setNoDelay(true);
     this.reader = new FrameReader(socket, {
       maxHeader: ctx.limits.maxHeader,
@@ -192,6 +194,7 @@ export class Connection implements ConnectionScope, LoginScope {
     for (const stop of this.running.values()) stop();
     this.running.clear();
     this.readBudget.close();
+    this.uploads.close();
     if (this.joined) {
       this.joined.connections.delete(this);
       if (this.joined.connections.size === 0) this.ctx.sessions.delete(this.joined.id);

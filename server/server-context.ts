@@ -19,8 +19,9 @@ export interface Limits {
   readonly maxInFlight: number;
   /**
    * Small puts (stored whole) one connection may have waiting for their durable commit,
-   * and the bytes of their bodies held meanwhile. Counted apart from maxInFlight: the
-   * deeper this pipeline, the more files share each group commit's fsync rounds.
+   * and the bytes of their bodies held meanwhile (a body that does not fit stays unread
+   * until earlier ones are committed). Counted apart from maxInFlight: the deeper this
+   * pipeline, the more files share each group commit's fsync rounds.
    */
   readonly maxCommitting: number;
   readonly maxCommittingBytes: number;

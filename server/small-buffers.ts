@@ -5,7 +5,10 @@
  * 256 KiB slabs; a slab is freed by the collector once no view of it is left.
  */
 const SLAB_BYTES = 256 * 1024;
-/** Bigger requests get a buffer of their own (a slab would waste too much of itself). */
+/**
+ * Bigger requests (a whole put body up to WHOLE_FILE_MAX, a `read` up to READ_MAX) get a
+ * buffer of their own: a slab would waste too much of itself.
+ */
 const MAX_FROM_SLAB = 32 * 1024;
 
 let slab: Buffer | null = null;

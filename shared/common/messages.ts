@@ -138,8 +138,12 @@ export const ReadOk = z.object({
 });
 export type ReadOk = z.infer<typeof ReadOk>;
 
-/** Puts of at most this many bytes (from offset 0) are stored in one go once their body is complete. */
-export const WHOLE_PUT_MAX = 32 * 1024;
+/**
+ * Files up to this size move whole, in one frame, both ways: a `put` from offset 0 with a
+ * body of at most this many bytes is stored in one go once its body is complete, and a
+ * client fetches a file this small with one `read` (which allows up to READ_MAX).
+ */
+export const WHOLE_FILE_MAX = 256 * 1024;
 /** The most a `read` may ask for (larger `max` values are capped to it). */
 export const READ_MAX = 4 * 1024 * 1024;
 

@@ -9,6 +9,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupAll, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { RawClient, eventually, loggedIn, rootWithUsers, sleep, type Frame } from './raw-client.js';
+import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 
 const ALICE: TestUser = { name: 'alice', password: 'alice-uploads-pass' };
 
@@ -134,7 +135,8 @@ describe('uploads', () => {
   it('two uploads to one path at once: the second is EBUSY', async () => {
     const a = await loggedIn(server.port, ALICE.name, ALICE.password);
     const b = await loggedIn(server.port, ALICE.name, ALICE.password);
-    const body = data(50_000, 3);
+    // Streamed (bigger than WHOLE_FILE_MAX): the path is locked while its body arrives.
+    const body = data(WHOLE_FILE_MAX + 50_000, 3);
     a.send({ type: 'put', id: 7, path: 'contended.bin', offset: 0, total: body.length, size: body.length });
     a.write(body.subarray(0, 1000));
     await eventually(async () => (await alice.request({ type: 'upload-info', path: 'contended.bin' })).header.partial !== null, 3000);

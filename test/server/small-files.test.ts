@@ -1,5 +1,5 @@
 /**
- * Small files over the raw protocol: puts of at most 32 KiB are stored whole (nothing on
+ * Small files over the raw protocol: puts of at most WHOLE_FILE_MAX are stored whole (nothing on
  * disk before the hash matched, nothing left behind when they are refused), many of them
  * pipelined share their folders' fsyncs, and `read` answers a whole small file in one
  * frame, jail-checked like every path.
@@ -10,11 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
-import { RawClient, loggedIn, rootWithUsers, sleep, type Frame } from './raw-client.js';
-import { READ_MAX, WHOLE_PUT_MAX } from '../../shared/common/messages.js';
+import { RawClient, eventually, loggedIn, rootWithUsers, sleep, type Frame } from './raw-client.js';
+import { READ_MAX, WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 
 const ALICE: TestUser = { name: 'alice', password: 'alice-small-pass', quota: '1MiB' };
-const BOB: TestUser = { name: 'bob', password: 'bob-small-pass', quota: '200000' };
+const BOB: TestUser = { name: 'bob', password: 'bob-small-pass', quota: '400000' };
 
 let server: Ferryd;
 let alice: RawClient;
@@ -48,6 +48,16 @@ async function incoming(root = server.root, user = 'alice'): Promise<string[]> {
     }
   }
   return out;
+}
+
+/** A put from offset 0 whose connection ends (cleanly) after `sent` bytes of its body. */
+async function cutPut(name: string, body: Buffer, sent: number): Promise<void> {
+  const c = await loggedIn(server.port, ALICE.name, ALICE.password);
+  c.send({ type: 'put', id: 1, path: name, offset: 0, total: body.length, size: body.length });
+  c.write(body.subarray(0, sent));
+  await sleep(100);
+  c.socket.end();
+  await c.waitClosed(3000);
 }
 
 async function read(c: RawClient, p: string, max = 1024 * 1024): Promise<Frame> {
@@ -105,10 +115,39 @@ describe('small puts (stored whole)', () => {
 
   it('an empty file and a body of exactly the limit are stored too', async () => {
     expect((await alice.put('empty.bin', Buffer.alloc(0))).header).toMatchObject({ type: 'ok', fileSize: 0 });
-    const max = data(WHOLE_PUT_MAX, 3);
-    expect((await alice.put('max.bin', max)).header).toMatchObject({ type: 'ok', fileSize: WHOLE_PUT_MAX, sha256: sha(max) });
+    const max = data(WHOLE_FILE_MAX, 3);
+    expect((await alice.put('max.bin', max)).header).toMatchObject({ type: 'ok', fileSize: WHOLE_FILE_MAX, sha256: sha(max) });
     expect((await readFile(path.join(home, 'empty.bin'))).length).toBe(0);
     expect((await readFile(path.join(home, 'max.bin'))).equals(max)).toBe(true);
+  });
+
+  it('a 200 KiB put from offset 0 is stored whole: cut in the middle of its body, it keeps nothing', async () => {
+    const size = 200 * 1024;
+    expect(size).toBeLessThanOrEqual(WHOLE_FILE_MAX);
+    const body = data(size, 21);
+    await cutPut('whole-200k.bin', body, size / 2);
+    // A streamed put would have kept the half that arrived for a resume (see the next test).
+    await sleep(200);
+    expect((await alice.request({ type: 'upload-info', path: 'whole-200k.bin' })).header).toMatchObject({ partial: null, entry: null });
+    expect(await partials()).toEqual([]);
+    expect((await alice.put('whole-200k.bin', body)).header).toMatchObject({ type: 'ok', fileSize: size, sha256: sha(body) });
+    expect((await readFile(path.join(home, 'whole-200k.bin'))).equals(body)).toBe(true);
+    expect(await partials()).toEqual([]);
+    expect(await incoming()).toEqual([]);
+    await alice.request({ type: 'delete', path: 'whole-200k.bin' });
+  });
+
+  it('one byte more than WHOLE_FILE_MAX streams: cut in the middle of its body, it keeps its partial', async () => {
+    const size = WHOLE_FILE_MAX + 1;
+    const body = data(size, 22);
+    const half = Math.floor(size / 2);
+    await cutPut('streamed.bin', body, half);
+    const kept = await eventually(async () => (await alice.request({ type: 'upload-info', path: 'streamed.bin' })).header.partial === half);
+    expect(kept).toBe(true);
+    // Starting over from 0 replaces the partial; then the file goes, so the quota is as it was.
+    expect((await alice.put('streamed.bin', body)).header).toMatchObject({ type: 'ok', fileSize: size, sha256: sha(body) });
+    expect(await partials()).toEqual([]);
+    await alice.request({ type: 'delete', path: 'streamed.bin' });
   });
 
   it('a wrong SHA-256 is ECHECKSUM: nothing is written, not even a partial', async () => {
@@ -186,25 +225,26 @@ describe('small puts (stored whole)', () => {
 
   it('over an interrupted upload of the same path it starts over: the old partial is truncated, its bytes given back', async () => {
     const bob = await loggedIn(server.port, BOB.name, BOB.password);
-    // 180,000 of a 190,000-byte upload arrive, then the connection breaks: the partial is kept.
+    // 380,000 of a 390,000-byte upload (streamed: more than WHOLE_FILE_MAX) arrive, then the
+    // connection breaks: the partial is kept.
     const cut = await loggedIn(server.port, BOB.name, BOB.password);
-    cut.send({ type: 'put', id: 1, path: 'stale.bin', offset: 0, total: 190_000, size: 190_000 });
-    cut.write(data(180_000, 9));
+    cut.send({ type: 'put', id: 1, path: 'stale.bin', offset: 0, total: 390_000, size: 390_000 });
+    cut.write(data(380_000, 9));
     await new Promise((r) => setTimeout(r, 200));
     cut.destroy();
     let info: Frame | undefined;
     for (let i = 0; i < 50; i++) {
       info = await bob.request({ type: 'upload-info', path: 'stale.bin' });
-      if (info.header.partial === 180_000) break;
+      if (info.header.partial === 380_000) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(info!.header.partial).toBe(180_000);
-    expect((await bob.request({ type: 'df' })).header).toMatchObject({ used: 180_000, free: 20_000 });
+    expect(info!.header.partial).toBe(380_000);
+    expect((await bob.request({ type: 'df' })).header).toMatchObject({ used: 380_000, free: 20_000 });
     // 30,000 bytes do not fit next to the partial, but the put truncates it: it fits.
     const body = data(30_000, 10);
     expect((await bob.put('stale.bin', body)).header).toMatchObject({ type: 'ok', fileSize: 30_000, sha256: sha(body) });
     expect((await bob.request({ type: 'upload-info', path: 'stale.bin' })).header).toMatchObject({ partial: null, entry: { size: 30_000 } });
-    expect((await bob.request({ type: 'df' })).header).toMatchObject({ used: 30_000, free: 170_000 });
+    expect((await bob.request({ type: 'df' })).header).toMatchObject({ used: 30_000, free: 370_000 });
     expect(await readdir(path.join(server.root, 'state', 'partials', 'bob'))).toEqual([]);
     bob.destroy();
   });
