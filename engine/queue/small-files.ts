@@ -18,8 +18,6 @@ import { FerryError } from '../../shared/common/errors.js';
 import { closeFd, fstatFd, futimesFd, openFd, readFd, renamePath, writeAllFd } from '../../shared/node/fs-calls.js';
 import { partialPathFor } from './local-files.js';
 
-/** Files up to this size are moved whole and pipelined (read into memory on either side). */
-export const SMALL_FILE_MAX = 256 * 1024;
 /** Small files of one batch being read or written at once (per data connection). */
 export const SMALL_WINDOW = 8;
 

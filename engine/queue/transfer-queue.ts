@@ -5,6 +5,7 @@
  * failed attempt (retry and resume, ask about a conflict, pause, cancel, fail), and
  * reports progress in batches (about ten events a second for the whole queue).
  */
+import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,7 +28,7 @@ import { ProgressBatcher } from './progress.js';
 import { Rows } from './rows.js';
 import { Load, type QueueHost } from './queue-host.js';
 import { planDownload, planUpload } from './plan.js';
-import { SMALL_FILE_MAX, writeSmallFile } from './small-files.js';
+import { writeSmallFile } from './small-files.js';
 import { SmallFileWriter } from './small-writer.js';
 import { runStreamed } from './streamed.js';
 import { claim, end, hold, newItem, startable, stopAttempt, unhold, type Attempt, type Item } from './transfer-item.js';
@@ -278,7 +279,7 @@ export class TransferQueue implements QueueHost {
 
   /** A file moved whole and pipelined with others (whole-files.ts). */
   private isWhole(item: Item): boolean {
-    return item.way === 'whole' && item.view.size <= SMALL_FILE_MAX && this.remote.capabilities.wholeFiles;
+    return item.way === 'whole' && item.view.size <= WHOLE_FILE_MAX && this.remote.capabilities.wholeFiles;
   }
 
   handToStreamed(item: Item, attempt: Attempt): void {

@@ -4,13 +4,14 @@
  * sent as soon as it is ready without waiting for the answers before it. The batch gives
  * its slot and lane back once every request is on the wire; the answers complete each file.
  */
+import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import { statOrNull } from '../../shared/node/fs-calls.js';
 import { createStreamHash } from '../../shared/node/hash-worker.js';
 import { NotWhole, type Lane } from '../remote/remote.js';
 import { untilAborted } from './conflicts.js';
 import type { QueueHost } from './queue-host.js';
-import { SMALL_FILE_MAX, SMALL_WINDOW, onceChunk, readSmallFile, readSmallFileSync } from './small-files.js';
+import { SMALL_WINDOW, onceChunk, readSmallFile, readSmallFileSync } from './small-files.js';
 import { begin, end, unclaim, type Attempt, type Item } from './transfer-item.js';
 import { freeLocalName } from './transfers.js';
 
@@ -95,7 +96,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
   const work = async (): Promise<void> => {
     const exists = host.conflicts.existsPolicy(item);
     if (item.view.direction === 'upload') {
-      const file = host.blockingSmallIo ? readSmallFileSync(item.view.localPath, SMALL_FILE_MAX) : await readSmallFile(item.view.localPath, SMALL_FILE_MAX);
+      const file = host.blockingSmallIo ? readSmallFileSync(item.view.localPath, WHOLE_FILE_MAX) : await readSmallFile(item.view.localPath, WHOLE_FILE_MAX);
       attempt.check(host.closed);
       if (file === null) return handOver();
       const l = await lane();
@@ -130,7 +131,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     const l = await lane();
     attempt.check(host.closed);
     settleDebt = host.load.owe();
-    const reading = l.getWhole(item.view.remotePath, SMALL_FILE_MAX, () => {
+    const reading = l.getWhole(item.view.remotePath, WHOLE_FILE_MAX, () => {
       issued();
       sent();
     });

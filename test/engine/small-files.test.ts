@@ -4,6 +4,7 @@
  * policies, pause and cancel of files still waiting in a batch, and the way back to the
  * streamed path for a file that grew past the small-file size.
  */
+import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { exists, treeDigest, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
 import { TransferQueue, type QueueOptions } from '../../engine/queue/transfer-queue.js';
 import type { RemoteSession } from '../../engine/wire/session.js';
-import { SMALL_FILE_MAX, writeSmallFile } from '../../engine/queue/small-files.js';
+import { writeSmallFile } from '../../engine/queue/small-files.js';
 import { partialPathFor } from '../../engine/queue/local-files.js';
 import type { TransferEvent } from '../../shared/common/transfer-model.js';
 
@@ -64,8 +65,8 @@ describe.each([
     const local = path.join(work, `tree-${tag}`);
     // Up to the small-file size (and one just past it, which takes the streamed way).
     await files(path.join(local, 'a'), 300, (i) => (i * 7919) % 9000);
-    await files(path.join(local, 'b', 'c'), 299, (i) => 1 + ((i * 104_729) % SMALL_FILE_MAX));
-    await writeFile(path.join(local, 'b', 'big.bin'), randomBytes(SMALL_FILE_MAX + 1));
+    await files(path.join(local, 'b', 'c'), 299, (i) => 1 + ((i * 104_729) % WHOLE_FILE_MAX));
+    await writeFile(path.join(local, 'b', 'big.bin'), randomBytes(WHOLE_FILE_MAX + 1));
 
     const up = new TransferQueue(session, options);
     const upEvents: TransferEvent[] = [];
@@ -167,7 +168,7 @@ describe('small files waiting in a batch', () => {
     const back = path.join(work, 'grows-back');
     // Listed at 1,000 bytes, bigger than a small file by the time it is asked for: `read`
     // says ETOOBIG and the queue streams it instead.
-    const grown = randomBytes(SMALL_FILE_MAX + 50_000);
+    const grown = randomBytes(WHOLE_FILE_MAX + 50_000);
     down.on((e) => {
       if (e.kind === 'added') writeFileSync(path.join(home, 'grows', 'grows', 's0019.bin'), grown);
     });
