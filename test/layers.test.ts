@@ -146,10 +146,10 @@ describe('layers', () => {
   }
 
   it('finds the imports it checks (the scanner itself works)', () => {
-    const found = importsOf('server/connection.ts');
+    const found = importsOf('server/connection-login.ts');
     expect(found).toContain('node:crypto');
     expect(found).toContain('../shared/common/errors.js');
-    expect(target('server/connection.ts', '../shared/common/errors.js')).toBe('shared/common/errors.js');
+    expect(target('server/connection-login.ts', '../shared/common/errors.js')).toBe('shared/common/errors.js');
     const bad = RULES.find((r) => r.layer === 'shared/common')!;
     expect(bad.forbid('server/x.js', '../../server/x.js')).not.toBeNull();
     expect(bad.forbid('', 'node:fs')).not.toBeNull();
