@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { FerryError, toFerryError, type ErrorInfo } from '../shared/common/errors.js';
 import type { FrameHeader } from '../shared/common/frame.js';
 import { REQUEST_TYPES, Request, describeIssues } from '../shared/common/messages.js';
-import { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
+import { DEFAULT_HIGH_WATER_MARK, FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
 import { tlsExporterBinding } from '../shared/node/scram.js';
 import { ByteBudget } from './byte-budget.js';
 import { ExecRequests } from './connection-exec.js';
@@ -73,8 +73,11 @@ export class Connection implements ConnectionScope, LoginScope {
     this.uploads = new UploadReceiver(this);
     this.execs = new ExecRequests(this);
     socket.setNoDelay(true);
+    // Until the login, a few KiB: a peer that has not logged in cannot make us hold more.
     this.reader = new FrameReader(socket, {
-      maxHeader: ctx.limits.maxHeader,
+      maxHeader: ctx.limits.preAuthMaxHeader,
+      highWaterMark: ctx.limits.preAuthMaxQueuedBytes,
+      headerWaterMark: ctx.limits.preAuthMaxQueuedBytes,
       headerDeadline: ctx.limits.frameDeadlineMs,
       // Answer with ETIMEDOUT, then close (the default would just drop the socket).
       onDeadline: (err) => {
@@ -91,6 +94,8 @@ export class Connection implements ConnectionScope, LoginScope {
     socket.on('error', () => {
       /* reported through the reader; never crash the server */
     });
+    // A loop waiting for the peer to take our replies reads on once it does.
+    socket.on('drain', () => this.wake());
     socket.once('close', () => this.cleanup());
   }
 
@@ -147,6 +152,11 @@ export class Connection implements ConnectionScope, LoginScope {
   join(session: Session): void {
     session.connections.add(this);
     this.joined = session;
+    this.reader.setLimits({
+      maxHeader: this.ctx.limits.maxHeader,
+      highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      headerWaterMark: this.ctx.limits.maxQueuedHeaderBytes,
+    });
     clearTimeout(this.preAuthTimer);
     this.preAuthTimer = undefined;
     this.onAuthenticated();
@@ -195,6 +205,7 @@ export class Connection implements ConnectionScope, LoginScope {
     this.running.clear();
     this.readBudget.close();
     this.uploads.close();
+    this.wake();
     if (this.joined) {
       this.joined.connections.delete(this);
       if (this.joined.connections.size === 0) this.ctx.sessions.delete(this.joined.id);
@@ -207,6 +218,8 @@ export class Connection implements ConnectionScope, LoginScope {
     if (id === undefined) {
       if (this.errorSent) return;
       this.errorSent = true;
+      // The connection is over: nothing more it sent is parsed or kept.
+      this.reader.stop();
     }
     await this.sendError(id, err).catch(() => undefined);
   }
@@ -310,9 +323,13 @@ export class Connection implements ConnectionScope, LoginScope {
     this.slotWaiter?.();
   }
 
-  /** Wait while too many requests are running (pipelining is bounded). */
+  /**
+   * Wait while too many requests are running (pipelining is bounded), or while the peer
+   * does not take the replies already written: a client that stops reading stops being
+   * read, instead of piling up replies (and their requests) in the server.
+   */
   private async slot(): Promise<void> {
-    while (this.inFlight >= this.ctx.limits.maxInFlight || this.uploads.full) {
+    while (!this.isClosed && (this.inFlight >= this.ctx.limits.maxInFlight || this.uploads.full || this.writer.backedUp)) {
       await new Promise<void>((resolve) => (this.slotWaiter = resolve));
       this.slotWaiter = undefined;
     }

@@ -6,6 +6,18 @@ import type { UserStore } from './user-store.js';
 
 export interface Limits {
   readonly maxHeader: number;
+  /**
+   * Before the login completes: the header cap (hello, auth, auth-final and attach are a
+   * few hundred bytes), and the bytes received and not yet asked for that a connection
+   * may hold before its socket is paused. Headers are parsed only when asked for.
+   */
+  readonly preAuthMaxHeader: number;
+  readonly preAuthMaxQueuedBytes: number;
+  /**
+   * After the login: the bytes of headers received and not yet handled (requests
+   * pipelined behind the running ones) a connection may hold before its socket is paused.
+   */
+  readonly maxQueuedHeaderBytes: number;
   /** A frame header must be complete within this long of its first byte. */
   readonly frameDeadlineMs: number;
   /** hello + login must complete within this long. */
@@ -15,7 +27,10 @@ export interface Limits {
   readonly maxConnections: number;
   /** Not-yet-authenticated connections per remote address (like sshd's MaxStartups). */
   readonly maxUnauthPerAddress: number;
-  /** Requests one connection may have running at once (bounds pipelining). */
+  /**
+   * Requests one connection may have running at once (bounds pipelining). Beyond them, and
+   * while the socket does not take the replies already written, no request is read.
+   */
   readonly maxInFlight: number;
   /**
    * Small puts (stored whole) one connection may have waiting for their durable commit,
@@ -44,6 +59,9 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   maxHeader: 64 * 1024,
+  preAuthMaxHeader: 4 * 1024,
+  preAuthMaxQueuedBytes: 8 * 1024,
+  maxQueuedHeaderBytes: 64 * 1024,
   frameDeadlineMs: 30_000,
   preAuthTimeoutMs: 20_000,
   idleTimeoutMs: 30 * 60_000,

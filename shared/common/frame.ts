@@ -5,8 +5,9 @@
  * The decoder is an explicit state machine over whatever pieces the byte stream arrives
  * in (TCP has no message boundaries). It checks the header length against a cap before
  * it allocates anything, passes body bytes through as views of the input (no copies),
- * and after the first error it stops: the connection owner answers with an error frame
- * and closes.
+ * can stop after a frame's header or body so that its owner parses only what it asks
+ * for, and after the first error it stops: the connection owner answers with an error
+ * frame and closes.
  */
 import { FerryError } from './errors.js';
 
@@ -22,11 +23,16 @@ export interface FrameHeader {
   readonly [key: string]: unknown;
 }
 
+/**
+ * What the decoder hands its owner. `header` and `bodyEnd` may return false to stop the
+ * decoder right there: push() then returns how many bytes it took, and the owner passes
+ * the rest again when it wants more.
+ */
 export interface FrameSink {
   /** A complete header. If `header.size > 0`, body() calls follow, then bodyEnd(). */
-  header(header: FrameHeader): void;
+  header(header: FrameHeader): boolean | void;
   body(chunk: Uint8Array): void;
-  bodyEnd(): void;
+  bodyEnd(): boolean | void;
 }
 
 const encoder = new TextEncoder();
@@ -88,16 +94,20 @@ const enum State {
 
 export class FrameDecoder {
   private state = State.Length;
-  /** Bytes gathered for the length prefix or the header (never more than maxHeader). */
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  /**
+   * The length prefix or the header being gathered when it arrives in pieces: allocated
+   * once its size is known (and checked against the cap), never more than maxHeader.
+   */
+  private partial: Uint8Array | null = null;
+  private partialBytes = 0;
   private need = 4;
   private bodyLeft = 0;
   private failure: FerryError | undefined;
 
   constructor(
     private readonly sink: FrameSink,
-    private readonly maxHeader = DEFAULT_MAX_HEADER,
+    /** The header cap; an owner may change it between frames (e.g. once a peer logs in). */
+    public maxHeader = DEFAULT_MAX_HEADER,
   ) {}
 
   /** The error that stopped the decoder, if any. */
@@ -107,19 +117,25 @@ export class FrameDecoder {
 
   /** True between frames: nothing half-read is buffered. */
   get idle(): boolean {
-    return this.state === State.Length && this.pendingBytes === 0;
+    return this.state === State.Length && this.partialBytes === 0;
+  }
+
+  /** True while a length prefix or header has begun and is not complete. */
+  get midHeader(): boolean {
+    return this.state === State.Header || (this.state === State.Length && this.partialBytes > 0);
   }
 
   /**
-   * Feed bytes. Throws the FerryError (EPROTO or ETOOBIG) that stopped decoding; later
+   * Feed bytes; returns how many were taken (all of them unless the sink stopped the
+   * decoder). Throws the FerryError (EPROTO or ETOOBIG) that stopped decoding; later
    * calls are ignored. Errors thrown by the sink propagate unchanged.
    */
-  push(chunk: Uint8Array): void {
+  push(chunk: Uint8Array): number {
     let offset = 0;
     while (offset < chunk.length) {
       switch (this.state) {
         case State.Failed:
-          return;
+          return chunk.length;
         case State.Body: {
           const n = Math.min(this.bodyLeft, chunk.length - offset);
           this.bodyLeft -= n;
@@ -129,41 +145,34 @@ export class FrameDecoder {
           if (this.bodyLeft === 0) {
             this.state = State.Length;
             this.need = 4;
-            this.sink.bodyEnd();
+            if (this.sink.bodyEnd() === false) return offset;
           }
           break;
         }
         case State.Length:
         case State.Header: {
-          const n = Math.min(this.need - this.pendingBytes, chunk.length - offset);
-          this.pending.push(chunk.subarray(offset, offset + n));
-          this.pendingBytes += n;
+          const n = Math.min(this.need - this.partialBytes, chunk.length - offset);
+          let bytes: Uint8Array;
+          if (this.partialBytes === 0 && n === this.need) {
+            // All in this chunk: a view, no copy.
+            bytes = chunk.subarray(offset, offset + n);
+          } else {
+            this.partial ??= new Uint8Array(this.need);
+            this.partial.set(chunk.subarray(offset, offset + n), this.partialBytes);
+            this.partialBytes += n;
+            if (this.partialBytes < this.need) return chunk.length;
+            bytes = this.partial;
+            this.partial = null;
+            this.partialBytes = 0;
+          }
           offset += n;
-          if (this.pendingBytes < this.need) break;
-          const bytes = this.takePending();
           if (this.state === State.Length) this.onLength(bytes);
-          else this.onHeader(bytes);
+          else if (this.onHeader(bytes) === false) return offset;
           break;
         }
       }
     }
-  }
-
-  private takePending(): Uint8Array {
-    let bytes: Uint8Array;
-    if (this.pending.length === 1) {
-      bytes = this.pending[0]!;
-    } else {
-      bytes = new Uint8Array(this.pendingBytes);
-      let at = 0;
-      for (const piece of this.pending) {
-        bytes.set(piece, at);
-        at += piece.length;
-      }
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
-    return bytes;
+    return offset;
   }
 
   private onLength(bytes: Uint8Array): void {
@@ -178,7 +187,7 @@ export class FrameDecoder {
     this.need = length;
   }
 
-  private onHeader(bytes: Uint8Array): void {
+  private onHeader(bytes: Uint8Array): boolean | void {
     let header: FrameHeader;
     try {
       header = parseHeader(bytes);
@@ -193,13 +202,13 @@ export class FrameDecoder {
       this.state = State.Length;
       this.need = 4;
     }
-    this.sink.header(header);
+    return this.sink.header(header);
   }
 
   private fail(err: FerryError): never {
     this.state = State.Failed;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.partial = null;
+    this.partialBytes = 0;
     this.failure = err;
     throw err;
   }

@@ -11,17 +11,29 @@ type Item =
   | { readonly kind: 'body'; readonly chunk: Buffer }
   | { readonly kind: 'end' };
 
-export interface FrameReaderOptions {
+/** Bytes a reader buffers for a body being read before it pauses the socket (the default). */
+export const DEFAULT_HIGH_WATER_MARK = 2 * 1024 * 1024;
+/**
+ * What each buffered socket read counts for beyond its bytes (its Buffer object): a peer
+ * that sends a byte per packet must not make many tiny buffers cost little.
+ */
+const CHUNK_COST = 256;
+
+/** Limits a reader's owner may change between frames (e.g. once the peer has logged in). */
+export interface FrameReaderLimits {
+  /** The header cap. */
   readonly maxHeader?: number;
-  /** Pause the socket when this many body bytes are queued and unread. */
+  /** Pause the socket when this many bytes of the body being read are buffered, unread. */
   readonly highWaterMark?: number;
   /**
-   * Pause the socket when this many frame headers are queued and unread (default 256).
-   * Headers must count too: a peer pipelining tiny header-only frames faster than they
-   * are handled would otherwise grow the queue without limit.
+   * Pause the socket when this many bytes are buffered while no body is being read
+   * (between frames): bytes of headers not asked for yet. Default: highWaterMark.
    */
-  readonly maxQueuedFrames?: number;
-  /** A frame header must be complete this long after its first byte arrives (ms). */
+  readonly headerWaterMark?: number;
+}
+
+export interface FrameReaderOptions extends FrameReaderLimits {
+  /** A frame header must be complete this long after the reader starts waiting for its rest (ms). */
   readonly headerDeadline?: number;
   /**
    * Called when a header misses its deadline (the reader has already failed with
@@ -32,25 +44,32 @@ export interface FrameReaderOptions {
 
 /**
  * Pull frames from a socket: `await next()` for a header, then consume its body with
- * `body()`, `readBody()` or `skipBody()` before the next header. Reading stops (the
- * socket is paused) while too many bytes or frames wait to be consumed.
+ * `body()`, `readBody()` or `skipBody()` before the next header.
+ *
+ * What arrives is kept as received bytes and decoded only as the consumer asks: a header
+ * is parsed when next() wants it, never ahead, so a peer cannot make the reader hold
+ * parsed headers (whose objects can weigh 20 times their JSON). The socket is paused
+ * while too many received bytes wait (fewer between frames than within a body).
  */
 export class FrameReader {
-  /** Items from head on are waiting; those before it were taken (and cleared). */
-  private readonly queue: (Item | undefined)[] = [];
-  private head = 0;
-  private queuedBytes = 0;
-  private queuedHeaders = 0;
+  /** Received chunks from rawHead on are not decoded yet; those before it were (and cleared). */
+  private readonly raw: (Buffer | undefined)[] = [];
+  private rawHead = 0;
+  /** Bytes waiting in `raw`, each chunk counted with CHUNK_COST. */
+  private rawLoad = 0;
+  /** What the decoder produced for the consumer (a header, or a body piece and its end). */
+  private readonly items: Item[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
+  /** Set by stop(): whatever arrives from now on is dropped unread. */
+  private stopped = false;
   private failure: FerryError | undefined;
   private readonly decoder: FrameDecoder;
-  private readonly highWater: number;
-  private readonly maxFrames: number;
+  private highWater: number;
+  private headerWater: number;
   private readonly deadline: number;
   private readonly onDeadline: (err: FerryError) => void;
   private headerTimer: NodeJS.Timeout | undefined;
-  private inBody = false;
   /** True while this reader holds the socket paused (backpressure). */
   private paused = false;
   /** The last header returned by next() has a body that was not read to its end yet. */
@@ -62,39 +81,34 @@ export class FrameReader {
   ) {
     // 2 MiB: enough to keep a disk write going while the next buffer fills, and it bounds
     // what each connection may hold in memory.
-    this.highWater = options.highWaterMark ?? 2 * 1024 * 1024;
-    this.maxFrames = Math.max(2, options.maxQueuedFrames ?? 256);
+    this.highWater = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.headerWater = options.headerWaterMark ?? this.highWater;
     this.deadline = options.headerDeadline ?? 0;
     this.onDeadline = options.onDeadline ?? (() => socket.destroy());
     this.decoder = new FrameDecoder(
       {
         header: (header) => {
-          this.inBody = (header.size ?? 0) > 0;
           // This header is complete: its deadline is met. The next one gets its own.
           this.clearHeaderTimer();
-          this.queuedHeaders++;
-          this.push({ kind: 'header', header });
+          this.items.push({ kind: 'header', header });
+          return false;
         },
         body: (chunk) => {
-          this.queuedBytes += chunk.length;
-          this.push({ kind: 'body', chunk: chunk as Buffer });
+          this.items.push({ kind: 'body', chunk: chunk as Buffer });
         },
         bodyEnd: () => {
-          this.inBody = false;
-          this.push({ kind: 'end' });
+          this.items.push({ kind: 'end' });
+          return false;
         },
       },
       options.maxHeader ?? DEFAULT_MAX_HEADER,
     );
     socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (err) {
-        this.fail(err instanceof FerryError ? err : new FerryError('EPROTO', String(err)));
-        return;
-      }
-      if (this.deadline > 0) this.armHeaderDeadline();
-      if (this.queuedBytes >= this.highWater || this.queuedHeaders >= this.maxFrames) this.pause();
+      if (this.stopped) return;
+      this.raw.push(chunk);
+      this.rawLoad += chunk.length + CHUNK_COST;
+      this.applyBackpressure();
+      this.wake();
     });
     socket.on('end', () => this.finish());
     socket.on('close', () => this.finish());
@@ -104,6 +118,38 @@ export class FrameReader {
   /** The decode error that ended the stream, if the peer sent a bad frame. */
   get protocolError(): FerryError | undefined {
     return this.failure?.code === 'EPROTO' || this.failure?.code === 'ETOOBIG' ? this.failure : undefined;
+  }
+
+  /** Change the limits from the next frame on (the header cap applies to headers not begun yet). */
+  setLimits(limits: FrameReaderLimits): void {
+    if (limits.maxHeader !== undefined) this.decoder.maxHeader = limits.maxHeader;
+    if (limits.highWaterMark !== undefined) this.highWater = limits.highWaterMark;
+    if (limits.headerWaterMark !== undefined) this.headerWater = limits.headerWaterMark;
+    this.applyBackpressure();
+  }
+
+  /**
+   * Read no more: drop what is buffered and everything that arrives from now on, unparsed
+   * (the socket keeps being drained so that its close stays orderly). next() and body()
+   * then fail with ECONN.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.raw.length = 0;
+    this.rawHead = 0;
+    this.rawLoad = 0;
+    this.items.length = 0;
+    this.fail(new FerryError('ECONN', 'the connection stopped reading'));
+    this.resume();
+  }
+
+  /** Pause above the mark that applies now; resume below half of it. */
+  private applyBackpressure(): void {
+    if (this.stopped) return;
+    const mark = this.bodyPending ? this.highWater : this.headerWater;
+    if (this.rawLoad >= mark) this.pause();
+    else if (this.rawLoad < mark / 2) this.resume();
   }
 
   private pause(): void {
@@ -128,11 +174,12 @@ export class FrameReader {
     this.headerTimer = undefined;
   }
 
+  /** Called while the consumer waits for bytes: a header begun and not finished is timed. */
   private armHeaderDeadline(): void {
-    const midHeader = !this.decoder.idle && !this.inBody && this.decoder.error === undefined;
-    if (!midHeader) {
+    if (this.deadline <= 0 || this.ended) return;
+    if (!this.decoder.midHeader || this.decoder.error !== undefined) {
       this.clearHeaderTimer();
-    } else if (this.headerTimer === undefined && !this.ended) {
+    } else if (this.headerTimer === undefined) {
       const ms = this.deadline;
       this.headerTimer = setTimeout(() => {
         this.headerTimer = undefined;
@@ -144,11 +191,6 @@ export class FrameReader {
       }, ms);
       this.headerTimer.unref();
     }
-  }
-
-  private push(item: Item): void {
-    this.queue.push(item);
-    this.wake();
   }
 
   private wake(): void {
@@ -168,27 +210,52 @@ export class FrameReader {
     this.finish();
   }
 
+  /**
+   * Decode the next received chunk until the decoder stops (after a header or a body's
+   * end) or the chunk is used up. A decode error fails the reader.
+   */
+  private decodeSome(): void {
+    const chunk = this.raw[this.rawHead]!;
+    let used: number;
+    try {
+      used = this.decoder.push(chunk);
+    } catch (err) {
+      this.raw.length = 0;
+      this.rawHead = 0;
+      this.rawLoad = 0;
+      this.fail(err instanceof FerryError ? err : new FerryError('EPROTO', String(err)));
+      return;
+    }
+    if (used < chunk.length) {
+      this.raw[this.rawHead] = chunk.subarray(used);
+      this.rawLoad -= used;
+    } else {
+      // Let go of the chunk at once: a decoded chunk left in the array would keep its
+      // socket buffer alive (1024 of them were 64 MiB on plain TCP).
+      this.raw[this.rawHead++] = undefined;
+      this.rawLoad -= chunk.length + CHUNK_COST;
+      if (this.rawHead === this.raw.length) {
+        this.raw.length = 0;
+        this.rawHead = 0;
+      } else if (this.rawHead > 1024 && this.rawHead * 2 > this.raw.length) {
+        this.raw.splice(0, this.rawHead);
+        this.rawHead = 0;
+      }
+    }
+    this.applyBackpressure();
+  }
+
   private async take(): Promise<Item | undefined> {
     for (;;) {
-      if (this.head < this.queue.length) {
-        const item = this.queue[this.head]!;
-        // Let go of the item at once: a taken body chunk left in the array would keep its
-        // socket buffer alive (1024 of them were 64 MiB on plain TCP).
-        this.queue[this.head++] = undefined;
-        if (this.head === this.queue.length) {
-          this.queue.length = 0;
-          this.head = 0;
-        } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-        if (item.kind === 'body') this.queuedBytes -= item.chunk.length;
-        else if (item.kind === 'header') this.queuedHeaders--;
-        if (this.queuedBytes < this.highWater / 2 && this.queuedHeaders < this.maxFrames / 2) this.resume();
-        return item;
+      const item = this.items.shift();
+      if (item !== undefined) return item;
+      if (this.rawHead < this.raw.length) {
+        this.decodeSome();
+        continue;
       }
       if (this.ended) return undefined;
       this.resume();
+      this.armHeaderDeadline();
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
   }
@@ -203,6 +270,7 @@ export class FrameReader {
     }
     if (item.kind !== 'header') throw new FerryError('EPROTO', 'body bytes where a header was expected');
     this.bodyPending = (item.header.size ?? 0) > 0;
+    this.applyBackpressure();
     return item.header;
   }
 
@@ -214,6 +282,7 @@ export class FrameReader {
       if (item === undefined) throw this.failure ?? new FerryError('ECONN', 'connection closed in the middle of a frame body');
       if (item.kind === 'end') {
         this.bodyPending = false;
+        this.applyBackpressure();
         return;
       }
       if (item.kind === 'header') throw new FerryError('EPROTO', 'header where body bytes were expected');
@@ -257,6 +326,14 @@ export class FrameWriter {
 
   get isClosed(): boolean {
     return this.closed || this.socket.destroyed;
+  }
+
+  /**
+   * The socket holds more than its high-water mark of written bytes: the peer (or the
+   * link) does not take what is sent. The socket emits 'drain' when this ends.
+   */
+  get backedUp(): boolean {
+    return this.socket.writableNeedDrain;
   }
 
   /** Send a frame whose body (if any) is already in memory. */

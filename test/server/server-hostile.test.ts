@@ -79,9 +79,17 @@ const ATTACKS: Attack[] = [
   { name: 'invalid JSON', code: 'EPROTO', run: (c) => c.write(rawFrame('{"type":"hello",')) },
   { name: 'a JSON array', code: 'EPROTO', run: (c) => c.write(rawFrame('[1,2,3]')) },
   {
+    name: 'a header over the pre-login cap (4 KiB), with the hello done',
+    code: 'ETOOBIG',
+    hello: true,
+    run: (c) => c.send({ type: 'auth', id: 5, mechanism: 'SCRAM-SHA-256', data: 'n,,n=alice,r=abc', pad: 'x'.repeat(5000) }),
+  },
+  {
+    // Headers this big are only taken after the login.
     name: 'deeply nested JSON',
     code: 'EPROTO',
-    run: (c) => c.write(rawFrame(`{"type":"hello","id":1,"versions":${'['.repeat(30_000)}${']'.repeat(30_000)},"agent":"x"}`)),
+    login: true,
+    run: (c) => c.write(rawFrame(`{"type":"list","id":60,"path":${'['.repeat(30_000)}${']'.repeat(30_000)}}`)),
   },
   { name: 'a header without type', code: 'EPROTO', run: (c) => c.write(rawFrame('{"id":1,"versions":[1]}')) },
   { name: 'a negative id', code: 'EPROTO', run: (c) => c.write(rawFrame('{"type":"hello","id":-1,"versions":[1],"agent":"x"}')) },
