@@ -183,8 +183,7 @@ export class Connection implements ConnectionScope, LoginScope {
 
   /** Send a connection-level error, then close; destroyed anyway after `graceMs`. */
   private closeWith(err: FerryError, graceMs = 2000): void {
-    setTimeout(() => this.socket.destroy(), graceMs).unref();
-    void this.fatal(undefined, err).finally(() => this.end());
+    void this.fatal(undefined, err, graceMs).finally(() => this.end());
   }
 
   private end(): void {
@@ -213,12 +212,17 @@ export class Connection implements ConnectionScope, LoginScope {
     this.ctx.log(`conn ${this.label} closed${this.user ? ` user=${this.user}` : ''}`);
   }
 
-  /** Send an error frame; if `id` is undefined the error is about the connection itself (sent once). */
-  private async fatal(id: number | undefined, err: FerryError): Promise<void> {
+  /**
+   * Send an error frame; if `id` is undefined the error is about the connection itself
+   * (sent once): the connection is over, so nothing more it sent is read, and the socket
+   * is destroyed after `graceMs` even if the peer never takes the error (behind a stalled
+   * reply it would otherwise wait for the idle timeout).
+   */
+  private async fatal(id: number | undefined, err: FerryError, graceMs = 2000): Promise<void> {
     if (id === undefined) {
+      setTimeout(() => this.socket.destroy(), graceMs).unref();
       if (this.errorSent) return;
       this.errorSent = true;
-      // The connection is over: nothing more it sent is parsed or kept.
       this.reader.stop();
     }
     await this.sendError(id, err).catch(() => undefined);

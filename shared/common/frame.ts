@@ -12,6 +12,13 @@
 import { FerryError } from './errors.js';
 
 export const DEFAULT_MAX_HEADER = 64 * 1024;
+/**
+ * The most `{`, `[` and `,` a header may hold outside its strings (its objects, arrays
+ * and their items; every message has a few dozen at most). Checked before JSON.parse: a
+ * 64 KiB header of `[[],[],…]` would take 10 ms to parse into 20 times its size, one of
+ * plain strings takes microseconds and about its size.
+ */
+export const MAX_HEADER_VALUES = 256;
 /** Largest body a frame may declare: 2^53-1, JSON's exact integer range. */
 export const MAX_BODY = Number.MAX_SAFE_INTEGER;
 
@@ -61,8 +68,42 @@ export function encodeFrame(header: FrameHeader, body?: Uint8Array, maxHeader = 
   return out;
 }
 
-/** Parse and sanity-check a header's JSON. Throws EPROTO. */
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+
+/** How many `{`, `[` and `,` appear outside strings, counting no further than `max` + 1. */
+function countStructure(bytes: Uint8Array, max: number): number {
+  let count = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b === QUOTE) {
+      // Skip the string: to the next quote not escaped by an odd run of backslashes.
+      let end = i;
+      for (;;) {
+        end = bytes.indexOf(QUOTE, end + 1);
+        if (end < 0) return count; // not JSON: the parser says so
+        let slashes = 0;
+        while (bytes[end - 1 - slashes] === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+      }
+      i = end + 1;
+      continue;
+    }
+    if ((b === COMMA || b === OPEN_BRACKET || b === OPEN_BRACE) && ++count > max) return count;
+    i++;
+  }
+  return count;
+}
+
+/** Parse and sanity-check a header's JSON. Throws EPROTO (ETOOBIG for too many values). */
 export function parseHeader(bytes: Uint8Array): FrameHeader {
+  if (countStructure(bytes, MAX_HEADER_VALUES) > MAX_HEADER_VALUES) {
+    throw new FerryError('ETOOBIG', `frame header has more than ${MAX_HEADER_VALUES} JSON objects, arrays and items`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(bytes));

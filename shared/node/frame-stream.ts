@@ -129,19 +129,18 @@ export class FrameReader {
   }
 
   /**
-   * Read no more: drop what is buffered and everything that arrives from now on, unparsed
-   * (the socket keeps being drained so that its close stays orderly). next() and body()
-   * then fail with ECONN.
+   * Read no more: drop what is buffered, pause the socket for good and drop whatever it
+   * still delivers, unparsed. next() and body() then fail with ECONN.
    */
   stop(): void {
     if (this.stopped) return;
+    this.pause();
     this.stopped = true;
     this.raw.length = 0;
     this.rawHead = 0;
     this.rawLoad = 0;
     this.items.length = 0;
     this.fail(new FerryError('ECONN', 'the connection stopped reading'));
-    this.resume();
   }
 
   /** Pause above the mark that applies now; resume below half of it. */
@@ -159,7 +158,7 @@ export class FrameReader {
   }
 
   private resume(): void {
-    if (!this.paused) return;
+    if (!this.paused || this.stopped) return;
     this.paused = false;
     this.socket.resume();
     // A header that was cut off while we were not reading gets a full deadline from now.

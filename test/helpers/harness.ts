@@ -3,7 +3,7 @@
  * temporary folders that are removed afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,4 +182,10 @@ export async function startFerryd(
     kill,
     cliArgs: (user: string) => ['--host', '127.0.0.1', '--port', String(ready.port), '--user', user, ...(options.plain ? ['--plain'] : [])],
   };
+}
+
+/** The resident memory of a running process in bytes (VmRSS; Linux only). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
 }

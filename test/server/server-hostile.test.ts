@@ -5,11 +5,10 @@
  * connection, while the server keeps serving everyone else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
 import { ClientConnection } from '../../engine/wire/client-connection.js';
 import { scrubHostPaths } from '../../server/connection.js';
 import { EntryList } from '../../shared/common/messages.js';
-import { cleanupAll, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';
+import { cleanupAll, rssBytes, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { RawClient, eventually, loggedIn, rawFrame, receivedErrors, rootWithUsers, sleep } from './raw-client.js';
 
 const ALICE: TestUser = { name: 'alice', password: 'alice-correct-horse', exec: true };
@@ -85,12 +84,13 @@ const ATTACKS: Attack[] = [
     run: (c) => c.send({ type: 'auth', id: 5, mechanism: 'SCRAM-SHA-256', data: 'n,,n=alice,r=abc', pad: 'x'.repeat(5000) }),
   },
   {
-    // Headers this big are only taken after the login.
+    // Headers this big are only taken after the login; this one has 30,000 arrays.
     name: 'deeply nested JSON',
-    code: 'EPROTO',
+    code: 'ETOOBIG',
     login: true,
     run: (c) => c.write(rawFrame(`{"type":"list","id":60,"path":${'['.repeat(30_000)}${']'.repeat(30_000)}}`)),
   },
+  { name: 'a header with more than 256 arrays and items', code: 'ETOOBIG', login: true, run: (c) => c.write(rawFrame(`{"type":"ping","id":61,"pad":[${Array(300).fill('[]').join(',')}]}`)) },
   { name: 'a header without type', code: 'EPROTO', run: (c) => c.write(rawFrame('{"id":1,"versions":[1]}')) },
   { name: 'a negative id', code: 'EPROTO', run: (c) => c.write(rawFrame('{"type":"hello","id":-1,"versions":[1],"agent":"x"}')) },
   { name: 'an unknown type', code: 'EPROTO', run: (c) => c.send({ type: 'gimme-root', id: 1 }) },
@@ -260,11 +260,6 @@ describe('load', () => {
     await expectServing();
   });
 });
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
-}
 
 describe('bounded buffering', () => {
   it('a flood of tiny pipelined frames while requests are stuck does not grow server memory', async () => {

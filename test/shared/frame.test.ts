@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { FrameDecoder, encodeFrame, encodeHeader, type FrameHeader } from '../../shared/common/frame.js';
+import { FrameDecoder, MAX_HEADER_VALUES, encodeFrame, encodeHeader, parseHeader, type FrameHeader } from '../../shared/common/frame.js';
 import { FerryError } from '../../shared/common/errors.js';
 
 interface Decoded {
@@ -107,7 +107,7 @@ describe('frame codec', () => {
 
   it('honours a custom header cap', () => {
     const frames: FrameHeader[] = [];
-    const decoder = new FrameDecoder({ header: (h) => frames.push(h), body() {}, bodyEnd() {} }, 32);
+    const decoder = new FrameDecoder({ header: (h) => void frames.push(h), body() {}, bodyEnd() {} }, 32);
     decoder.push(encodeHeader({ type: 'x', id: 1 }));
     expect(frames).toHaveLength(1);
     expect(() => decoder.push(encodeHeader({ type: 'x', id: 2, pad: 'y'.repeat(64) }))).toThrow(FerryError);
@@ -144,6 +144,46 @@ describe('frame codec', () => {
     );
     const zero = collector();
     expect(() => zero.decoder.push(new Uint8Array([0, 0, 0, 0]))).toThrowError(expect.objectContaining({ code: 'EPROTO' }));
+  });
+
+  it('refuses a header of more than MAX_HEADER_VALUES objects, arrays and items, before parsing it', () => {
+    const items = (n: number): Uint8Array => enc.encode(`{"type":"ping","pad":[${Array(n).fill('[]').join(',')}]}`);
+    // n items count 2n + 2: the header's object, its pad array, a comma between its fields,
+    // each item's opening and the commas between items.
+    expect(() => parseHeader(items((MAX_HEADER_VALUES - 2) / 2))).not.toThrow();
+    expect(() => parseHeader(items(MAX_HEADER_VALUES))).toThrowError(expect.objectContaining({ code: 'ETOOBIG' }));
+    expect(() => parseHeader(enc.encode(`{"type":"x","deep":${'['.repeat(300)}${']'.repeat(300)}}`))).toThrowError(
+      expect.objectContaining({ code: 'ETOOBIG' }),
+    );
+    // What is inside strings is not structure, escaped quotes included.
+    const name = 'a,b[c{d\\"e,'.repeat(1000);
+    expect(parseHeader(enc.encode(JSON.stringify({ type: 'stat', id: 1, path: name }))).path).toBe(name);
+  });
+
+  it('stops after a header or a body end when its sink says so, and tells how many bytes it took', () => {
+    const seen: string[] = [];
+    const decoder = new FrameDecoder({
+      header: (h) => {
+        seen.push(h.type);
+        return false;
+      },
+      body: (c) => void seen.push(`body ${c.length}`),
+      bodyEnd: () => {
+        seen.push('end');
+        return false;
+      },
+    });
+    const first = encodeFrame({ type: 'put', id: 1 }, new Uint8Array(10));
+    const second = encodeFrame({ type: 'pwd', id: 2 });
+    const bytes = new Uint8Array([...first, ...second]);
+    const afterHeader = decoder.push(bytes);
+    expect(seen).toEqual(['put']);
+    const afterBody = afterHeader + decoder.push(bytes.subarray(afterHeader));
+    expect(afterBody).toBe(first.length);
+    expect(seen).toEqual(['put', 'body 10', 'end']);
+    expect(decoder.push(bytes.subarray(afterBody))).toBe(second.length);
+    expect(seen).toEqual(['put', 'body 10', 'end', 'pwd']);
+    expect(decoder.idle).toBe(true);
   });
 
   it('never crashes on random garbage: it either decodes frames or fails with a stable code', () => {
