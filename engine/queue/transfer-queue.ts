@@ -16,6 +16,7 @@ import {
   type ConflictDecision,
   type ConflictPolicy,
   type QueueTotals,
+  type TransferChange,
   type TransferDirection,
   type TransferEvent,
   type TransferId,
@@ -23,6 +24,7 @@ import {
   type TransferView,
 } from '../../shared/common/transfer-model.js';
 import { assertSafeName, joinRemote, partialPathFor, remoteBasename, safeChildPaths, safeLocalFolder, safeLocalPath } from './local-files.js';
+import { queueTotals } from './queue-totals.js';
 import { SmallFileWriter } from './small-writer.js';
 import type { RemoteSession } from '../wire/session.js';
 import { RESUME_THRESHOLD, downloadFile, freeLocalName, uploadFile } from './transfers.js';
@@ -177,21 +179,7 @@ export class TransferQueue {
   }
 
   totals(): QueueTotals {
-    let active = 0;
-    let done = 0;
-    let failed = 0;
-    let bytes = 0;
-    let size = 0;
-    for (const { view } of this.items.values()) {
-      if (view.state === 'active' || view.state === 'verifying') active++;
-      if (view.state === 'done' || view.state === 'skipped') done++;
-      if (view.state === 'failed') failed++;
-      if (view.state !== 'cancelled') {
-        bytes += view.bytes;
-        size += view.size;
-      }
-    }
-    return { count: this.items.size, active, done, failed, bytes, size };
+    return queueTotals(Array.from(this.items.values(), (item) => item.view));
   }
 
   // ---- adding work ------------------------------------------------------------------------
@@ -969,7 +957,8 @@ export class TransferQueue {
     if (updates.length > 0) this.emit({ kind: 'updated', transfers: updates });
   }
 
-  private emit(event: TransferEvent): void {
+  private emit(change: TransferChange): void {
+    const event: TransferEvent = { ...change, totals: this.totals() };
     for (const listener of this.listeners) listener(event);
   }
 }
