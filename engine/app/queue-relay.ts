@@ -4,6 +4,7 @@
  * 'transfers:event' (rows and the queue's totals, both computed by the queue).
  */
 import { stat } from 'node:fs/promises';
+import type { TransfersSnapshot } from '../../shared/common/contract.js';
 import { FerryError } from '../../shared/common/errors.js';
 import type { TransferEvent, TransferId, TransferView } from '../../shared/common/transfer-model.js';
 import { queueTotals } from '../queue/queue-totals.js';
@@ -73,7 +74,7 @@ export class QueueRelay {
   }
 
   /** 'transfers:list': the rows and the totals, as the events would have built them. */
-  snapshot(): { transfers: TransferView[]; totals: ReturnType<TransferQueue['totals']> } {
+  snapshot(): TransfersSnapshot {
     return { transfers: this.queue?.list() ?? [], totals: this.queue?.totals() ?? queueTotals([]) };
   }
 
