@@ -24,7 +24,8 @@ import { describeIssues } from '../shared/common/messages.js';
 import { formatBytes } from '../shared/common/size.js';
 import { contentSecurityPolicy, serveStatic } from './static-files.js';
 import { UploadSpool } from './upload-spool.js';
-import { ClientMessage, MAX_CHUNK, MAX_MESSAGE, type HostMessage, type UploadFileInfo } from './ws-protocol.js';
+import { WS_MAX_CHUNK, WS_MAX_MESSAGE } from '../shared/common/ws-limits.js';
+import { WsClientMessage, type UploadItem, type WsHostMessage } from '../shared/common/ws-messages.js';
 
 export interface WebHostOptions {
   /** Default 0: a free port. */
@@ -103,7 +104,7 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false });
   const clients = new Set<WebClient>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
@@ -225,7 +226,7 @@ class WebClient {
     return this.disposing;
   }
 
-  private send(message: HostMessage): void {
+  private send(message: WsHostMessage): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
   }
 
@@ -255,7 +256,7 @@ class WebClient {
     } catch {
       return this.protocolError('a text message that is not JSON');
     }
-    const message = ClientMessage.safeParse(parsed);
+    const message = WsClientMessage.safeParse(parsed);
     if (!message.success) return this.protocolError(`a malformed message: ${describeIssues(message.error)}`);
     const msg = message.data;
     switch (msg.t) {
@@ -276,7 +277,7 @@ class WebClient {
 
   // ---- uploads ---------------------------------------------------------------------------
 
-  private async beginUpload(id: number, remoteDir: string, files: readonly UploadFileInfo[], folders: readonly string[]): Promise<void> {
+  private async beginUpload(id: number, remoteDir: string, files: readonly UploadItem[], folders: readonly string[]): Promise<void> {
     if (this.upload) return this.replyError(id, new FerryError('EBUSY', 'Another upload from this tab is still being received.'));
     this.upload = { phase: 'preparing', id };
     try {
@@ -313,7 +314,7 @@ class WebClient {
     const upload = this.upload;
     if (upload?.phase === 'failed') return; // the client will learn at upload-end (or from upload-failed)
     if (upload?.phase !== 'receiving') return this.protocolError('file bytes outside an accepted upload');
-    if (bytes.length > MAX_CHUNK) return this.protocolError(`a chunk larger than ${MAX_CHUNK} bytes`);
+    if (bytes.length > WS_MAX_CHUNK) return this.protocolError(`a chunk larger than ${WS_MAX_CHUNK} bytes`);
     try {
       upload.spool.push(bytes);
     } catch (err) {

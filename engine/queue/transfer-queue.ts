@@ -14,6 +14,7 @@ import {
   FINAL_STATES,
   type ConflictPolicy,
   type QueueTotals,
+  type TransferChange,
   type TransferDirection,
   type TransferEvent,
   type TransferId,
@@ -21,6 +22,7 @@ import {
   type TransferView,
 } from '../../shared/common/transfer-model.js';
 import type { Remote } from '../remote/remote.js';
+import { queueTotals } from './queue-totals.js';
 import { sleep } from '../sleep.js';
 import { ConflictDesk, type ResolveConflict } from './conflicts.js';
 import { partialPathFor, remoteBasename } from './local-files.js';
@@ -114,21 +116,7 @@ export class TransferQueue implements QueueHost {
   }
 
   totals(): QueueTotals {
-    let active = 0;
-    let done = 0;
-    let failed = 0;
-    let bytes = 0;
-    let size = 0;
-    for (const { view } of this.items.values()) {
-      if (view.state === 'active' || view.state === 'verifying') active++;
-      if (view.state === 'done' || view.state === 'skipped') done++;
-      if (view.state === 'failed') failed++;
-      if (view.state !== 'cancelled') {
-        bytes += view.bytes;
-        size += view.size;
-      }
-    }
-    return { count: this.items.size, active, done, failed, bytes, size };
+    return queueTotals(Array.from(this.items.values(), (item) => item.view));
   }
 
   // ---- adding work ------------------------------------------------------------------------
@@ -392,7 +380,8 @@ export class TransferQueue implements QueueHost {
     this.rows.set(item, state);
   }
 
-  private emit(event: TransferEvent): void {
+  private emit(change: TransferChange): void {
+    const event: TransferEvent = { ...change, totals: this.totals() };
     for (const listener of this.listeners) listener(event);
   }
 }

@@ -13,15 +13,9 @@ import type { Events, EventName, Result } from '../../shared/common/contract.js'
 import type { TransferView } from '../../shared/common/transfer-model.js';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { UploadSpool, validateUploadFiles } from '../../web/upload-spool.js';
-import type { ClientMessage, HostMessage } from '../../web/ws-protocol.js';
-import type { WsClientMessage, WsHostMessage } from '../../renderer/src/transport/ws-messages.js';
+import type { WsClientMessage, WsHostMessage } from '../../shared/common/ws-messages.js';
 import { REPO, cleanupAll, onCleanup, start, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { sha256, treeDigest, waitFor } from '../helpers/files.js';
-
-// The renderer's client and the host speak the same messages (checked when this file is type-checked).
-type Assert<T extends true> = T;
-export type ClientMessagesAgree = Assert<WsClientMessage extends ClientMessage ? true : false>;
-export type HostMessagesAgree = Assert<HostMessage extends WsHostMessage ? true : false>;
 
 const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
 const carol: TestUser = { name: 'carol', password: 'carol pass phrase', quota: '1MiB' };

@@ -16,7 +16,8 @@ import type {
 } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { TransferView } from '../../../shared/common/transfer-model.js';
-import { WS_MAX_CHUNK, type WsClientMessage, type WsHostMessage } from './ws-messages.js';
+import { WS_MAX_CHUNK } from '../../../shared/common/ws-limits.js';
+import type { WsClientMessage, WsHostMessage } from '../../../shared/common/ws-messages.js';
 
 export interface WsApiOptions {
   /** ws://HOST:PORT/api?token=… */
