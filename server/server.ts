@@ -13,7 +13,8 @@ import { TLS13_CIPHERSUITES } from '../shared/node/tls-tuning.js';
 import { AuthThrottle, addressKey } from './auth-throttle.js';
 import { Connection } from './connection.js';
 import { LocalStorage } from './local-storage.js';
-import { DEFAULT_LIMITS, PendingLogins, type Limits, type ServerContext, type Session } from './server-context.js';
+import { DEFAULT_LIMITS, type Limits, type ServerContext } from './server-context.js';
+import { Sessions } from './sessions.js';
 import { UserStore } from './user-store.js';
 import { encodeFrame } from '../shared/common/frame.js';
 import { flushLog, logLine } from './log.js';
@@ -47,6 +48,8 @@ async function loadSecret(root: string): Promise<Buffer> {
 function logSafe(line: string): string {
   return line.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+const USERS_POLL_MS = 1000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -89,11 +92,12 @@ export class FerryServer {
         baseDelayMs: limits.authDelayMs,
         maxDelayMs: limits.authMaxDelayMs,
         lockoutAfter: limits.authLockoutAfter,
+        addressLockoutAfter: limits.authAddressLockoutAfter,
+        userMaxDelayMs: limits.authUserMaxDelayMs,
         windowMs: limits.authWindowMs,
       }),
-      pendingLogins: new PendingLogins(),
       fakeSaltSecret,
-      sessions: new Map<string, Session>(),
+      sessions: new Sessions(users, limits, log),
       limits,
       plain,
       hostRoots: [...new Set([root, realRoot])],
@@ -133,6 +137,9 @@ export class FerryServer {
     // listener the 'error' event would crash the whole server.
     server.on('error', (err) => log(`server error: ${err.message}`));
     const address = server.address() as net.AddressInfo;
+    // `ferryd user …` rewrites users.json from another process: a deleted account or a new
+    // password ends its sessions within this long even if they send nothing.
+    ctx.sessions.watch(USERS_POLL_MS);
     const instance = new FerryServer(server, ctx, host, address.port, fingerprint, createdKey);
     instance.accept(plain);
     return instance;
@@ -228,6 +235,7 @@ export class FerryServer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.ctx.sessions.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const finished = Promise.all([...this.connections].map((conn) => conn.shutdown()));
     await Promise.race([finished, delay(3000)]);
