@@ -36,6 +36,12 @@ export interface Limits {
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly execOutputCap: number;
+  /**
+   * How often users.json is checked for changes by `ferryd user …` (one stat): a deleted
+   * account or a new password ends its sessions within this long even if they are idle.
+   * Attach, exec and writes check it anyway, at once.
+   */
+  readonly usersPollMs: number;
   /** Logged-in sessions one user may have at once, and connections (control and data) across them. */
   readonly maxSessionsPerUser: number;
   readonly maxConnectionsPerUser: number;
@@ -68,6 +74,7 @@ export const DEFAULT_LIMITS: Limits = {
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,
   execOutputCap: 256 * 1024 * 1024,
+  usersPollMs: 1000,
   maxSessionsPerUser: 64,
   maxConnectionsPerUser: 256,
   authDelayMs: 250,

@@ -49,8 +49,6 @@ function logSafe(line: string): string {
   return line.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-const USERS_POLL_MS = 1000;
-
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -137,9 +135,8 @@ export class FerryServer {
     // listener the 'error' event would crash the whole server.
     server.on('error', (err) => log(`server error: ${err.message}`));
     const address = server.address() as net.AddressInfo;
-    // `ferryd user …` rewrites users.json from another process: a deleted account or a new
-    // password ends its sessions within this long even if they send nothing.
-    ctx.sessions.watch(USERS_POLL_MS);
+    // `ferryd user …` rewrites users.json from another process: idle sessions must end too.
+    ctx.sessions.watch(limits.usersPollMs);
     const instance = new FerryServer(server, ctx, host, address.port, fingerprint, createdKey);
     instance.accept(plain);
     return instance;

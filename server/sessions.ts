@@ -117,7 +117,7 @@ export class Sessions {
         () => this.enforce(),
         (err: unknown) => this.log(`users: ${(err as Error).message}`),
       );
-    }, ms);
+    }, Math.max(100, ms));
     this.poll.unref();
   }
 
