@@ -59,7 +59,7 @@ describe('a lockout attack on one user', () => {
     // None of them counted, not even for alice as a whole: no lock, no slow-down.
     const afterAbandoned = await timedLogin(ALICE, '127.0.0.2');
     expect(afterAbandoned.result).toBe('ok');
-    expect(afterAbandoned.ms).toBeLessThan(1500);
+    expect(afterAbandoned.ms).toBeLessThan(1900); // counted, they would hold it 2 s
 
     // 100 wrong proofs: 10 from each of 10 addresses, all at once.
     const wrong: string[] = [];
@@ -80,6 +80,6 @@ describe('a lockout attack on one user', () => {
     const own = await timedLogin(ALICE, '127.0.0.1');
     expect(own.result).toBe('ok');
     expect(own.ms).toBeGreaterThanOrEqual(1900);
-    expect(own.ms).toBeLessThan(5000);
+    expect(own.ms).toBeLessThan(6000);
   });
 });
