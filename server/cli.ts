@@ -14,12 +14,15 @@ import { flushLog } from './log.js';
 
 const USAGE = `Usage:
   ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain]
+               [--max-sessions-per-user 64] [--max-connections-per-user 256]
   ferryd user add NAME --root DIR [--quota SIZE] [--exec]
   ferryd user passwd NAME --root DIR
   ferryd user set NAME --root DIR [--quota SIZE|none] [--exec | --no-exec]
   ferryd user del NAME --root DIR
   ferryd user list --root DIR
 
+--max-sessions-per-user caps one user's logins at once, --max-connections-per-user
+their connections (logins and data connections); more are refused with EBUSY.
 SIZE is bytes or a number with KiB, MiB, GiB or TiB. Passwords come from FERRY_PASSWORD
 or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.
 FERRYD_LIMITS='{"preAuthTimeoutMs":5000,…}' overrides serve's limits (names and defaults:
@@ -109,7 +112,7 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
   const port = Number(values.port ?? 7070);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${String(values.port)}`);
   // FERRYD_LIMITS='{"preAuthTimeoutMs":500}' overrides limits (tests, tuning); see server-context.ts.
-  let limits: Partial<Limits> | undefined;
+  let limits: Partial<Limits> = {};
   const limitsText = process.env.FERRYD_LIMITS;
   if (limitsText !== undefined && limitsText.trim() !== '') {
     try {
@@ -118,12 +121,20 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
       throw new UsageError((err as Error).message);
     }
   }
+  const perUser = { maxSessionsPerUser: 'max-sessions-per-user', maxConnectionsPerUser: 'max-connections-per-user' } as const;
+  for (const [limit, flag] of Object.entries(perUser)) {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number of at least 1, not "${text}"`);
+    limits = { ...limits, [limit]: n };
+  }
   const server = await FerryServer.start({
     root,
     host: (values.host as string | undefined) ?? '127.0.0.1',
     port,
     plain: values.plain === true,
-    ...(limits ? { limits } : {}),
+    limits,
   });
   process.stdout.write(`listening on ${server.host}:${server.port}\n`);
   if (server.fingerprint) {
@@ -164,6 +175,8 @@ export async function main(argv: string[]): Promise<void> {
         quota: { type: 'string' },
         exec: { type: 'boolean' },
         'no-exec': { type: 'boolean' },
+        'max-sessions-per-user': { type: 'string' },
+        'max-connections-per-user': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,6 +1,7 @@
 /**
  * The requests that run concurrently and answer by id: browsing and changing the tree
  * (list, stat, cd, mkdir, rename, delete, df, upload-info), downloads (get, read), cancel.
+ * Writes first ask whether the session's account still exists (Sessions.current).
  */
 import { FerryError } from '../shared/common/errors.js';
 import { READ_MAX, type Request } from '../shared/common/messages.js';
@@ -26,12 +27,15 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
     case 'stat':
       return conn.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
     case 'mkdir':
+      await conn.ctx.sessions.current(ses);
       return conn.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false) });
     case 'rename': {
+      await conn.ctx.sessions.current(ses);
       const path = await storage.rename(account, cwd, req.from, req.to, req.overwrite ?? false);
       return conn.send({ type: 'ok', id: req.id, path });
     }
     case 'delete':
+      await conn.ctx.sessions.current(ses);
       await storage.remove(account, cwd, req.path, req.recursive ?? false);
       return conn.send({ type: 'ok', id: req.id });
     case 'df':

@@ -7,7 +7,8 @@ import type { FrameHeader } from '../shared/common/frame.js';
 import type { Request } from '../shared/common/messages.js';
 import type { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
 import type { ByteBudget } from './byte-budget.js';
-import type { ServerContext, Session } from './server-context.js';
+import type { ServerContext } from './server-context.js';
+import type { Session } from './sessions.js';
 
 export type Req<T extends Request['type']> = Extract<Request, { type: T }>;
 

@@ -17,7 +17,8 @@ import { handleRequest } from './connection-requests.js';
 import type { ConnectionScope } from './connection-scope.js';
 import { UploadReceiver } from './connection-uploads.js';
 import { fastRequest } from './fast-requests.js';
-import type { ServerContext, Session } from './server-context.js';
+import type { ServerContext } from './server-context.js';
+import type { Session } from './sessions.js';
 
 /** Replace the server's own folders in a message to a client (no server paths leak). */
 export function scrubHostPaths(message: string, roots: readonly string[]): string {
@@ -145,11 +146,16 @@ export class Connection implements ConnectionScope, LoginScope {
 
   /** Logged in or attached: the pre-auth slot and deadline no longer apply. */
   join(session: Session): void {
-    session.connections.add(this);
     this.joined = session;
     clearTimeout(this.preAuthTimer);
     this.preAuthTimer = undefined;
     this.onAuthenticated();
+  }
+
+  /** The session ended (its account deleted, its password changed): say why and close. */
+  endSession(err: FerryError): void {
+    for (const stop of this.running.values()) stop();
+    this.closeWith(err);
   }
 
   private startIdleTimer(): void {
@@ -195,10 +201,7 @@ export class Connection implements ConnectionScope, LoginScope {
     this.running.clear();
     this.readBudget.close();
     this.uploads.close();
-    if (this.joined) {
-      this.joined.connections.delete(this);
-      if (this.joined.connections.size === 0) this.ctx.sessions.delete(this.joined.id);
-    }
+    if (this.joined) this.ctx.sessions.leave(this.joined, this);
     this.ctx.log(`conn ${this.label} closed${this.user ? ` user=${this.user}` : ''}`);
   }
 

@@ -13,7 +13,8 @@ import { TLS13_CIPHERSUITES } from '../shared/node/tls-tuning.js';
 import { AuthThrottle, addressKey } from './auth-throttle.js';
 import { Connection } from './connection.js';
 import { LocalStorage } from './local-storage.js';
-import { DEFAULT_LIMITS, PendingLogins, type Limits, type ServerContext, type Session } from './server-context.js';
+import { DEFAULT_LIMITS, type Limits, type ServerContext } from './server-context.js';
+import { Sessions } from './sessions.js';
 import { UserStore } from './user-store.js';
 import { encodeFrame } from '../shared/common/frame.js';
 import { flushLog, logLine } from './log.js';
@@ -89,11 +90,12 @@ export class FerryServer {
         baseDelayMs: limits.authDelayMs,
         maxDelayMs: limits.authMaxDelayMs,
         lockoutAfter: limits.authLockoutAfter,
+        addressLockoutAfter: limits.authAddressLockoutAfter,
+        userMaxDelayMs: limits.authUserMaxDelayMs,
         windowMs: limits.authWindowMs,
       }),
-      pendingLogins: new PendingLogins(),
       fakeSaltSecret,
-      sessions: new Map<string, Session>(),
+      sessions: new Sessions(users, limits, log),
       limits,
       plain,
       hostRoots: [...new Set([root, realRoot])],
@@ -133,6 +135,8 @@ export class FerryServer {
     // listener the 'error' event would crash the whole server.
     server.on('error', (err) => log(`server error: ${err.message}`));
     const address = server.address() as net.AddressInfo;
+    // `ferryd user …` rewrites users.json from another process: idle sessions must end too.
+    ctx.sessions.watch(limits.usersPollMs);
     const instance = new FerryServer(server, ctx, host, address.port, fingerprint, createdKey);
     instance.accept(plain);
     return instance;
@@ -228,6 +232,7 @@ export class FerryServer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.ctx.sessions.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const finished = Promise.all([...this.connections].map((conn) => conn.shutdown()));
     await Promise.race([finished, delay(3000)]);

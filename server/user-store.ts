@@ -3,7 +3,7 @@
  * SCRAM verifier (never a password). The file is small and rewritten whole, atomically
  * and durably, so a crash leaves the old database or the new one, never a torn one.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
@@ -68,6 +68,11 @@ export class UserStore {
   private users: readonly UserRecord[] = [];
   /** Reads and writes run one at a time, so concurrent changes never overwrite each other. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The file's identity (inode, size, times) when it was last read: what refresh() compares. */
+  private identity = '';
+  /** The refresh under way, shared by everyone who asks meanwhile (one stat for many requests). */
+  private refreshing: Promise<void> | undefined;
+  private gen = 0;
 
   private constructor(
     private readonly root: string,
@@ -81,8 +86,13 @@ export class UserStore {
       throw new FerryError(toFerryError(err).code, `Cannot create the server folder ${root} (${(err as Error).message}).`);
     }
     const store = new UserStore(root, path.join(root, FILE_NAME));
-    store.users = await store.readFile();
+    store.adopt(await store.readFile());
     return store;
+  }
+
+  /** Grows each time the database is (re)read or written: a caller can tell that it changed. */
+  get generation(): number {
+    return this.gen;
   }
 
   get(name: string): UserRecord | undefined {
@@ -136,8 +146,19 @@ export class UserStore {
 
   async reload(): Promise<void> {
     await this.serialize(async () => {
-      this.users = await this.readFile();
+      this.adopt(await this.readFile());
     });
+  }
+
+  /**
+   * Read the file again if another process (the admin CLI) replaced or changed it since we
+   * last read it. Costs one stat when nothing changed, shared by concurrent callers.
+   */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.serialize(async () => {
+      if ((await this.fileIdentity()) !== this.identity) this.adopt(await this.readFile());
+    }).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
   /**
@@ -148,7 +169,7 @@ export class UserStore {
     return this.serialize(async () => {
       const next = edit(await this.readFile());
       await this.writeFile(next);
-      this.users = next;
+      this.adopt(next);
     });
   }
 
@@ -158,7 +179,24 @@ export class UserStore {
     return run;
   }
 
+  private adopt(users: readonly UserRecord[]): void {
+    this.users = users;
+    this.gen++;
+  }
+
+  private async fileIdentity(): Promise<string> {
+    try {
+      const s = await stat(this.file, { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+      throw new FerryError('EIO', `Cannot read the user database ${this.file} (${(err as Error).message}).`);
+    }
+  }
+
+  /** The users in the file; its identity is taken first, so a change while reading is seen next time. */
   private async readFile(): Promise<readonly UserRecord[]> {
+    this.identity = await this.fileIdentity();
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');

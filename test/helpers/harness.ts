@@ -127,12 +127,15 @@ export async function startFerryd(
     env?: Record<string, string>;
     /** A fixed port (e.g. to restart a killed server where its clients expect it); default 0. */
     port?: number;
+    /** More `ferryd serve` options. */
+    args?: readonly string[];
   } = {},
 ): Promise<Ferryd> {
   const root = options.root ?? (await tempDir('ferryd-root-'));
   for (const user of options.users ?? []) await addUser(root, user);
   const args = ['serve', '--root', root, '--host', '127.0.0.1', '--port', String(options.port ?? 0)];
   if (options.plain) args.push('--plain');
+  args.push(...(options.args ?? []));
   const child = spawn(process.execPath, [FERRYD, ...args], {
     cwd: REPO,
     env: { ...process.env, ...options.env },
