@@ -17,6 +17,7 @@ import { WebSocketServer } from 'ws';
 import type { BackendOptions } from '../engine/app/backend.js';
 import type { LocalServerHandle } from '../engine/app/local-server/local-server.js';
 import { defaultConfigDir } from '../engine/app/stores/known-hosts.js';
+import { defaultDownloadDir } from '../engine/app/stores/settings-store.js';
 import { FerryError } from '../shared/common/errors.js';
 import { WS_MAX_MESSAGE } from '../shared/common/ws-limits.js';
 import { PageAccess, type CodeOptions } from './page-access.js';
@@ -29,6 +30,10 @@ export interface WebHostOptions {
   /** Default 127.0.0.1. Wildcards are refused: the Origin check needs one definite address. */
   readonly host?: string;
   readonly configDir?: string;
+  /**
+   * The download folder until one is chosen in the settings (default ~/Downloads/Ferry).
+   * A page may choose another folder only inside this one (page-policy.ts).
+   */
   readonly downloadDir?: string;
   /** The built renderer (default: dist/renderer of this package). */
   readonly staticDir?: string;
@@ -63,6 +68,7 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
   const staticDir = options.staticDir ?? defaultStaticDir();
   const configDir = options.configDir ?? defaultConfigDir();
   const spoolDir = options.spoolDir ?? os.tmpdir();
+  const downloadRoot = path.resolve(options.downloadDir ?? defaultDownloadDir());
 
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
@@ -140,10 +146,11 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
           ...options.backend,
           configDir,
           log,
-          ...(options.downloadDir !== undefined ? { downloadDir: options.downloadDir } : {}),
+          downloadDir: downloadRoot,
           ...(options.localServer !== undefined ? { localServer: options.localServer } : {}),
         },
         spoolDir,
+        downloadRoot,
         log,
       });
       clients.add(client);

@@ -1,6 +1,7 @@
 /**
  * One browser tab of browser mode: its WebSocket, its own backend, the contract's calls
- * and at most one dropped upload at a time, streamed into a spool with backpressure.
+ * (after the page policy, page-policy.ts) and at most one dropped upload at a time,
+ * streamed into a spool with backpressure.
  */
 import type { RawData, WebSocket } from 'ws';
 import { callBackend, createBackend, type Backend, type BackendOptions } from '../engine/app/backend.js';
@@ -10,6 +11,7 @@ import { describeIssues } from '../shared/common/messages.js';
 import { formatBytes } from '../shared/common/size.js';
 import { WS_MAX_CHUNK } from '../shared/common/ws-limits.js';
 import { WsClientMessage, type UploadItem, type WsHostMessage } from '../shared/common/ws-messages.js';
+import { pageRefusal } from './page-policy.js';
 import { UploadSpool } from './upload-spool.js';
 
 /** Bytes of dropped files waiting for the disk before the socket is paused, and resumed. */
@@ -19,6 +21,8 @@ const SPOOL_LOW_WATER = 2 * 1024 * 1024;
 export interface ClientOptions {
   readonly backend: BackendOptions;
   readonly spoolDir: string;
+  /** The folder downloads must stay inside (the host's download folder). */
+  readonly downloadRoot: string;
   readonly log: (line: string) => void;
 }
 
@@ -95,9 +99,15 @@ export class WebClient {
     if (!message.success) return this.protocolError(`a malformed message: ${describeIssues(message.error)}`);
     const msg = message.data;
     switch (msg.t) {
-      case 'call':
+      case 'call': {
+        const refusal = pageRefusal(msg.name, msg.args, this.options.downloadRoot);
+        if (refusal) {
+          this.options.log(`web: refused ${msg.name} from a page: ${refusal.message}`);
+          return this.replyError(msg.id, refusal);
+        }
         void this.backend.call(msg.name, msg.args).then((result) => this.reply(msg.id, result));
         return;
+      }
       case 'upload-begin':
         void this.beginUpload(msg.id, msg.remoteDir, msg.files, msg.folders ?? []);
         return;

@@ -1,8 +1,8 @@
 /**
  * Browser mode's host (web/host.ts) against a real ferryd: signing in with one-time
  * addresses, the session cookie, Origin and Host checks on the WebSocket, the static files
- * and their CSP, the contract over JSON messages, and uploads streamed as binary messages
- * into the queue.
+ * and their CSP, the contract over JSON messages and what a page may not call, and uploads
+ * streamed as binary messages into the queue.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ import { startWebHost, type WebHost } from '../../web/index.js';
 import { UploadSpool, validateUploadFiles } from '../../web/upload-spool.js';
 import type { WsClientMessage, WsHostMessage } from '../../shared/common/ws-messages.js';
 import { REPO, cleanupAll, onCleanup, start, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
-import { sha256, treeDigest, waitFor } from '../helpers/files.js';
+import { exists, sha256, treeDigest, waitFor } from '../helpers/files.js';
 import { signIn, visit } from '../helpers/web-session.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
@@ -27,6 +27,8 @@ let web: WebHost;
 let staticDir: string;
 let spoolDir: string;
 let outside: string;
+let configDir: string;
+let downloadDir: string;
 /** The session cookie of this file's tabs (`name=value`). */
 let cookie: string;
 
@@ -46,8 +48,8 @@ beforeAll(async () => {
   web = await startWebHost({
     staticDir,
     spoolDir,
-    configDir: await tempDir('ferry-config-'),
-    downloadDir: await tempDir('ferry-downloads-'),
+    configDir: (configDir = await tempDir('ferry-config-')),
+    downloadDir: (downloadDir = await tempDir('ferry-downloads-')),
     backend: { fsChangedDelayMs: 50 },
   });
   onCleanup(() => web.close());
@@ -349,6 +351,45 @@ describe('the contract over the WebSocket', () => {
     other.ws.send('{"t":"what"}');
     await waitFor(() => other.closeCode !== undefined, 5000, 'close');
     expect(other.closeCode).toBe(1008);
+  });
+});
+
+describe('what a page may not call', () => {
+  it('refuses uploads of paths on this computer (a page uploads only what it drops or picks)', async () => {
+    const tab = await Tab.open();
+    await tab.connect(alice);
+    for (const paths of [['/etc/passwd'], [outside], [path.join(staticDir, 'assets')]]) {
+      const r = await tab.call('transfers:uploadPaths', paths, '/');
+      expect(r).toMatchObject({ ok: false, error: { code: 'EACCES', message: expect.stringContaining('browser mode') } });
+    }
+    expect(await exists(path.join(server.root, 'homes', 'alice', 'passwd'))).toBe(false);
+    expect(await exists(path.join(server.root, 'homes', 'alice', 'secret.txt'))).toBe(false);
+    expect(((await tab.ok('transfers:list')) as { transfers: unknown[] }).transfers).toEqual([]);
+    // A dropped file still goes up, through the spool.
+    expect(await tab.upload('/', [{ relativePath: 'dropped.txt', data: Buffer.from('dropped\n') }])).toMatchObject({ ok: true });
+    await waitFor(async () => exists(path.join(server.root, 'homes', 'alice', 'dropped.txt')), 10_000, 'the dropped file');
+  });
+
+  it('keeps the download folder inside the one the host was started with', async () => {
+    const tab = await Tab.open();
+    const settingsFile = path.join(configDir, 'settings.json');
+    for (const elsewhere of ['/etc', path.dirname(downloadDir), path.join(downloadDir, '..', 'beside'), outside]) {
+      expect(await tab.call('settings:set', { downloadDir: elsewhere }), elsewhere).toMatchObject({
+        ok: false,
+        error: { code: 'EACCES', message: expect.stringContaining(downloadDir) },
+      });
+    }
+    expect(await exists(settingsFile)).toBe(false);
+    expect(await tab.call('settings:set', { downloadDir: 'relative' })).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    const inside = path.join(downloadDir, 'photos', '2026');
+    expect(await tab.ok('settings:set', { downloadDir: inside, concurrency: 3 })).toEqual({ downloadDir: inside, concurrency: 3 });
+    expect(await tab.ok('settings:set', { downloadDir })).toEqual({ downloadDir, concurrency: 3 });
+
+    // A folder the person chose in the desktop app (the same settings file) is kept, and the
+    // page can still change other settings.
+    await writeFile(settingsFile, JSON.stringify({ version: 1, downloadDir: '/srv/chosen-on-the-desktop' }));
+    expect(await tab.ok('settings:set', { concurrency: 2 })).toEqual({ downloadDir: '/srv/chosen-on-the-desktop', concurrency: 2 });
+    expect(JSON.parse(await readFile(settingsFile, 'utf8'))).toMatchObject({ downloadDir: '/srv/chosen-on-the-desktop' });
   });
 });
 
