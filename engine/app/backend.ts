@@ -11,7 +11,6 @@
  *   console/               console commands and their output
  * It never imports electron: platform services (the secret store) are passed in.
  */
-import os from 'node:os';
 import path from 'node:path';
 import type { CallArgs, CallName, CallResults, EventName, Events, Result } from '../../shared/common/contract.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
@@ -27,7 +26,7 @@ import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
 import { KnownHosts } from './stores/known-hosts.js';
 import { ProfileStore } from './stores/profile-store.js';
-import { SettingsStore } from './stores/settings-store.js';
+import { SettingsStore, defaultDownloadDir } from './stores/settings-store.js';
 
 export type { Backend, BackendListener, BackendOptions } from './backend-types.js';
 export type { SecretStore } from './stores/profile-store.js';
@@ -58,7 +57,7 @@ class FerryBackend implements Backend {
     const emit: Emit = (event, payload) => this.emit(event, payload);
     const stores = {
       profiles: new ProfileStore(options.configDir, log),
-      settings: new SettingsStore(options.configDir, options.downloadDir ?? path.join(os.homedir(), 'Downloads', 'Ferry'), log),
+      settings: new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log),
       knownHosts: new KnownHosts(path.join(options.configDir, 'known_hosts')),
       history: new ConsoleHistory(options.configDir, log),
     };
