@@ -13,13 +13,15 @@ import { UserStore, validateUserName } from './user-store.js';
 import { flushLog } from './log.js';
 
 const USAGE = `Usage:
-  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain]
+  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain [--insecure-plain-on-network]]
   ferryd user add NAME --root DIR [--quota SIZE] [--exec]
   ferryd user passwd NAME --root DIR
   ferryd user set NAME --root DIR [--quota SIZE|none] [--exec | --no-exec]
   ferryd user del NAME --root DIR
   ferryd user list --root DIR
 
+--plain serves without TLS, on a loopback --host only (127.0.0.0/8, ::1, localhost)
+unless --insecure-plain-on-network is given too.
 SIZE is bytes or a number with KiB, MiB, GiB or TiB. Passwords come from FERRY_PASSWORD
 or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.
 FERRYD_LIMITS='{"preAuthTimeoutMs":5000,…}' overrides serve's limits (names and defaults:
@@ -123,6 +125,7 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
     host: (values.host as string | undefined) ?? '127.0.0.1',
     port,
     plain: values.plain === true,
+    insecurePlainOnNetwork: values['insecure-plain-on-network'] === true,
     ...(limits ? { limits } : {}),
   });
   process.stdout.write(`listening on ${server.host}:${server.port}\n`);
@@ -161,6 +164,7 @@ export async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         port: { type: 'string' },
         plain: { type: 'boolean' },
+        'insecure-plain-on-network': { type: 'boolean' },
         quota: { type: 'string' },
         exec: { type: 'boolean' },
         'no-exec': { type: 'boolean' },
