@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { Entry } from '../shared/common/messages.js';
+import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { formatBytes } from '../shared/common/size.js';
 import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../engine/app/stores/known-hosts.js';
 import { RemoteSession } from '../engine/wire/session.js';
@@ -17,7 +18,7 @@ import { SavedLogins } from './saved-logins.js';
 import { ProgressPrinter } from './progress.js';
 import { printable } from './terminal-text.js';
 
-const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain] <command> [args]
+const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain [--insecure-plain-on-network]] <command> [args]
 
 Commands:
   ls [PATH] [--json]             list a folder (JSON: name, type, size, mtime)
@@ -38,7 +39,9 @@ Options:
   --host H      server (default 127.0.0.1, or FERRY_HOST)
   --port P      port (default 7070, or FERRY_PORT)
   --user U      user name (default FERRY_USER or your login name)
-  --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too)
+  --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too);
+                refused to a host other than 127.0.0.0/8, ::1 or localhost unless
+  --insecure-plain-on-network   is given too
   --concurrency N   files transferred at once (default 4; small files are
                     pipelined, many at a time on each of these lanes)
 A saved login (ferry login) is used first; otherwise the password comes from
@@ -65,6 +68,7 @@ interface Context {
   readonly port: number;
   readonly user: string;
   readonly plain: boolean;
+  readonly insecurePlainOnNetwork: boolean;
   readonly configDir: string;
   readonly signal: AbortSignal;
 }
@@ -111,6 +115,7 @@ async function open(ctx: Context, credential: ClientCredential, concurrency?: nu
     host: ctx.host,
     port: ctx.port,
     plain: ctx.plain,
+    insecurePlainOnNetwork: ctx.insecurePlainOnNetwork,
     user: ctx.user,
     credential,
     signal: ctx.signal,
@@ -195,6 +200,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       port: { type: 'string' },
       user: { type: 'string', short: 'u' },
       plain: { type: 'boolean' },
+      'insecure-plain-on-network': { type: 'boolean' },
       json: { type: 'boolean' },
       parents: { type: 'boolean', short: 'p' },
       recursive: { type: 'boolean', short: 'r' },
@@ -231,9 +237,12 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
     port,
     user: values.user ?? process.env.FERRY_USER ?? process.env.USER ?? 'ferry',
     plain: values.plain ?? false,
+    insecurePlainOnNetwork: values['insecure-plain-on-network'] ?? false,
     configDir,
     signal,
   };
+  // Before a password is asked for: plain TCP to a network host is refused unless allowed.
+  assertPlainAllowed(ctx, 'client');
   const need = (n: number, what: string): void => {
     if (args.length < n) throw new UsageError(`${command}: ${what}`);
   };

@@ -13,7 +13,7 @@ import { UserStore, validateUserName } from './user-store.js';
 import { flushLog } from './log.js';
 
 const USAGE = `Usage:
-  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain]
+  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain [--insecure-plain-on-network]]
                [--max-sessions-per-user 64] [--max-connections-per-user 256]
   ferryd user add NAME --root DIR [--quota SIZE] [--exec]
   ferryd user passwd NAME --root DIR
@@ -23,6 +23,8 @@ const USAGE = `Usage:
 
 --max-sessions-per-user caps one user's logins at once, --max-connections-per-user
 their connections (logins and data connections); more are refused with EBUSY.
+--plain serves without TLS, on a loopback --host only (127.0.0.0/8, ::1, localhost)
+unless --insecure-plain-on-network is given too.
 SIZE is bytes or a number with KiB, MiB, GiB or TiB. Passwords come from FERRY_PASSWORD
 or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.
 FERRYD_LIMITS='{"preAuthTimeoutMs":5000,…}' overrides serve's limits (names and defaults:
@@ -135,6 +137,7 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
     port,
     plain: values.plain === true,
     limits,
+    insecurePlainOnNetwork: values['insecure-plain-on-network'] === true,
   });
   process.stdout.write(`listening on ${server.host}:${server.port}\n`);
   if (server.fingerprint) {
@@ -172,6 +175,7 @@ export async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         port: { type: 'string' },
         plain: { type: 'boolean' },
+        'insecure-plain-on-network': { type: 'boolean' },
         quota: { type: 'string' },
         exec: { type: 'boolean' },
         'no-exec': { type: 'boolean' },

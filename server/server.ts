@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, type Limits, type ServerContext } from './server-contex
 import { Sessions } from './sessions.js';
 import { UserStore } from './user-store.js';
 import { encodeFrame } from '../shared/common/frame.js';
+import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { flushLog, logLine } from './log.js';
 
 export interface ServerOptions {
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly host?: string;
   readonly port?: number;
   readonly plain?: boolean;
+  /** Allow `plain` on a non-loopback address (--insecure-plain-on-network). */
+  readonly insecurePlainOnNetwork?: boolean;
   readonly limits?: Partial<Limits>;
   readonly log?: (line: string) => void;
 }
@@ -79,6 +82,7 @@ export class FerryServer {
     const log = (line: string): void => write(logSafe(line));
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const plain = options.plain ?? false;
+    assertPlainAllowed({ host: options.host ?? '127.0.0.1', plain, insecurePlainOnNetwork: options.insecurePlainOnNetwork ?? false }, 'server');
     await mkdir(root, { recursive: true, mode: 0o700 });
     const [users, fakeSaltSecret, realRoot] = await Promise.all([UserStore.open(root), loadSecret(root), realpath(root)]);
     const storage = new LocalStorage({ root, log });

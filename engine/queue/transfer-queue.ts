@@ -29,7 +29,7 @@ import { partialPathFor, remoteBasename } from './local-files.js';
 import { ProgressBatcher } from './progress.js';
 import { Rows } from './rows.js';
 import { Load, type QueueHost } from './queue-host.js';
-import { planDownload, planUpload } from './plan.js';
+import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits } from './plan.js';
 import { writeSmallFile } from './small-files.js';
 import { SmallFileWriter } from './small-writer.js';
 import { runStreamed } from './streamed.js';
@@ -60,6 +60,8 @@ export interface QueueOptions {
    * meanwhile (the CLI), never for the desktop app's main process.
    */
   readonly blockingSmallIo?: boolean;
+  /** How deep and how big one folder download may be (default DOWNLOAD_LIMITS, plan.ts). */
+  readonly downloadLimits?: DownloadLimits;
 }
 
 /** Errors worth another attempt: the connection, not the request, failed. */
@@ -133,10 +135,13 @@ export class TransferQueue implements QueueHost {
     return this.add('upload', files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime })));
   }
 
-  /** Download remote files and folders into the local folder `localDir` (folders recursively). */
+  /**
+   * Download remote files and folders into the local folder `localDir` (folders recursively,
+   * within QueueOptions.downloadLimits: ETOOBIG past them, before any file moves).
+   */
   async download(remotePaths: readonly string[], localDir: string): Promise<TransferView[]> {
     await this.ensureConnected();
-    const files = await planDownload(this.remote, remotePaths, localDir);
+    const files = await planDownload(this.remote, remotePaths, localDir, this.options.downloadLimits ?? DOWNLOAD_LIMITS);
     return this.add('download', files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })));
   }
 
@@ -289,6 +294,12 @@ export class TransferQueue implements QueueHost {
       }
     }
     await writeSmallFile(target, data, mtime, this.blockingSmallIo);
+  }
+
+  resized(item: Item, size: number): void {
+    if (item.view.size === size) return;
+    item.view.size = size;
+    this.progress.mark(item);
   }
 
   // ---- how attempts end ----------------------------------------------------------------------

@@ -19,6 +19,8 @@ export const ProfileInput = z.object({
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(64),
   plain: z.boolean().optional(),
+  /** Allow `plain` to a host that is not loopback (plain-tcp.ts; refused otherwise). */
+  insecurePlainOnNetwork: z.boolean().optional(),
 });
 export type ProfileInput = z.infer<typeof ProfileInput>;
 
@@ -36,6 +38,7 @@ export const ConnectInput = z.object({
   user: z.string().min(1).max(64),
   password: z.string().max(1024).optional(),
   plain: z.boolean().optional(),
+  insecurePlainOnNetwork: z.boolean().optional(),
   profileId: z.string().max(64).optional(),
   /** Remember the login for this profile (stored as SCRAM keys). */
   remember: z.boolean().optional(),

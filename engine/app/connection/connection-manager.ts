@@ -122,6 +122,7 @@ export class ConnectionManager implements ConsoleConnection {
         host: input.host,
         port: input.port,
         plain,
+        insecurePlainOnNetwork: input.insecurePlainOnNetwork ?? false,
         user: input.user,
         credential: login.credential,
         dataConnections: settings.concurrency,
