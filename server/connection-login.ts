@@ -12,6 +12,7 @@ import { addressKey } from './auth-throttle.js';
 import type { Req } from './connection-scope.js';
 import type { ServerContext, Session } from './server-context.js';
 import type { Account } from './storage.js';
+import { maxEntriesOf } from './user-store.js';
 
 const AGENT = 'ferryd/0.1.0';
 
@@ -119,7 +120,7 @@ async function login(conn: LoginScope, req: Req<'auth'>): Promise<boolean> {
   }
   const record = ctx.users.get(user);
   if (record === undefined) throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
-  const account: Account = { name: record.name, quota: record.quota };
+  const account: Account = { name: record.name, quota: record.quota, maxEntries: maxEntriesOf(record) };
   await ctx.storage.ensureHome(account);
   const session: Session = {
     id: randomBytes(16).toString('base64url'),

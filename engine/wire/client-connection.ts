@@ -54,8 +54,6 @@ interface Pending {
   readonly fail: (err: FerryError) => void;
 }
 
-const MAX_REPLY_BODY = 512 * 1024 * 1024;
-
 export class ClientConnection implements Lane {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -238,14 +236,18 @@ export class ClientConnection implements Lane {
     return reply!;
   }
 
-  /** Like call(), for replies that carry a body (e.g. a listing): returns both. */
-  async callWithBody(header: Omit<FrameHeader, 'id'>): Promise<{ header: FrameHeader; body: Buffer }> {
+  /**
+   * Like call(), for replies that carry a body (a listing page, a whole file): returns
+   * both. A body bigger than `maxBody` (what the request allows) is refused with ETOOBIG
+   * before it is buffered.
+   */
+  async callWithBody(header: Omit<FrameHeader, 'id'>, maxBody: number): Promise<{ header: FrameHeader; body: Buffer }> {
     let reply: FrameHeader | undefined;
     let body: Buffer = Buffer.alloc(0);
     const { id, done, fail } = this.register(async (h, access) => {
       if (h.type === 'error') throw errorFromFrame(h);
       reply = h;
-      if (access) body = await access.read(MAX_REPLY_BODY);
+      if (access) body = await access.read(maxBody);
       return true;
     });
     this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
@@ -327,7 +329,8 @@ export class ClientConnection implements Lane {
    * that does not know `read`).
    */
   async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number }> {
-    const reply = this.callWithBody({ type: 'read', path: remotePath, max: Math.min(max, READ_MAX) });
+    const capped = Math.min(max, READ_MAX);
+    const reply = this.callWithBody({ type: 'read', path: remotePath, max: capped }, capped);
     onSent();
     let header: FrameHeader;
     let body: Buffer;
