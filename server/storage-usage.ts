@@ -33,36 +33,41 @@ export async function walkUsage(
   let total = 0;
   let count = 0;
   const stack = [dir];
+  const sizes = async (folder: string, files: readonly string[]): Promise<void> => {
+    const found = await Promise.all(
+      files.map(async (name) => {
+        try {
+          const st = await fsp.lstat(path.join(folder, name));
+          if (!st.isFile()) return 0;
+          return sizeOf ? sizeOf(name, st.size) : st.size;
+        } catch {
+          return 0;
+        }
+      }),
+    );
+    for (const size of found) total += size;
+  };
   while (stack.length > 0) {
     const current = stack.pop()!;
-    let entries;
+    // Read as a stream of names, a batch of files lstat'ed at a time: a folder of a
+    // million entries is never held whole.
     try {
-      entries = await fsp.readdir(current, { withFileTypes: true });
+      const folder = await fsp.opendir(current, { bufferSize: 256 });
+      let files: string[] = [];
+      for await (const entry of folder) {
+        count++;
+        if (entry.isDirectory()) stack.push(path.join(current, entry.name));
+        else if (entry.isFile()) files.push(entry.name);
+        if (files.length === WALK_PARALLEL) {
+          await sizes(current, files);
+          files = [];
+        }
+      }
+      await sizes(current, files);
     } catch (err) {
       // Vanished while walking, or unreadable: count what we can and say so.
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') log?.(`usage walk: cannot read ${current}: ${code ?? String(err)}`);
-      continue;
-    }
-    count += entries.length;
-    const files: string[] = [];
-    for (const entry of entries) {
-      if (entry.isDirectory()) stack.push(path.join(current, entry.name));
-      else if (entry.isFile()) files.push(entry.name);
-    }
-    for (let i = 0; i < files.length; i += WALK_PARALLEL) {
-      const sizes = await Promise.all(
-        files.slice(i, i + WALK_PARALLEL).map(async (name) => {
-          try {
-            const st = await fsp.lstat(path.join(current, name));
-            if (!st.isFile()) return 0;
-            return sizeOf ? sizeOf(name, st.size) : st.size;
-          } catch {
-            return 0;
-          }
-        }),
-      );
-      for (const size of sizes) total += size;
     }
   }
   return { bytes: total, entries: count };
