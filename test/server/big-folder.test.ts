@@ -44,7 +44,7 @@ beforeAll(async () => {
   console.log(`big folder: created ${COUNT} files in ${Date.now() - started} ms`);
   session = await connectSession(server, dave);
   raw = await loggedIn(server.port, dave.name, dave.password);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   session?.close();
