@@ -29,7 +29,7 @@ Commands:
   rm [-r] PATH                   delete a file, or a folder with -r
   mv FROM TO                     rename or move
   exec "COMMAND"                 run a command on the server; exits with its exit code
-  df [--json]                    quota, used and free bytes
+  df [--json]                    quota, used and free bytes; entries and their limit
   known-hosts list|forget HOST:PORT
   login                          log in with the password and save the login (its keys,
                                  not the password) so later commands need no password
@@ -303,7 +303,9 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         if (values.json) process.stdout.write(`${JSON.stringify(df)}\n`);
         else {
           const quota = df.quota === null ? 'none' : formatBytes(df.quota);
-          process.stdout.write(`quota ${quota}  used ${formatBytes(df.used)}  free ${formatBytes(df.free)}\n`);
+          const of = df.maxEntries === null || df.maxEntries === undefined ? '' : ` of ${df.maxEntries.toLocaleString('en')}`;
+          const entries = df.entries === undefined ? '' : `  entries ${df.entries.toLocaleString('en')}${of}`;
+          process.stdout.write(`quota ${quota}  used ${formatBytes(df.used)}  free ${formatBytes(df.free)}${entries}\n`);
         }
         return 0;
       }

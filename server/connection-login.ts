@@ -11,6 +11,7 @@ import { ScramServer } from '../shared/node/scram.js';
 import type { Req } from './connection-scope.js';
 import type { ServerContext } from './server-context.js';
 import type { Session, SessionMember } from './sessions.js';
+import { accountOf } from './user-store.js';
 
 const AGENT = 'ferryd/0.1.0';
 
@@ -107,7 +108,7 @@ async function login(conn: LoginScope, req: Req<'auth'>): Promise<boolean> {
     throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
   }
   throttle.success(address, user);
-  await ctx.storage.ensureHome({ name: record.name, quota: record.quota });
+  await ctx.storage.ensureHome(accountOf(record));
   if (conn.closed) return false;
   const session = ctx.sessions.open(record, conn, randomBytes(16).toString('base64url'), randomBytes(32));
   conn.join(session);

@@ -16,6 +16,7 @@ import { handshake, type LoginScope } from './connection-login.js';
 import { handleRequest } from './connection-requests.js';
 import type { ConnectionScope } from './connection-scope.js';
 import { UploadReceiver } from './connection-uploads.js';
+import { ListCursors } from './list-cursors.js';
 import { fastRequest } from './fast-requests.js';
 import type { ServerContext } from './server-context.js';
 import type { Session } from './sessions.js';
@@ -41,6 +42,7 @@ export class Connection implements ConnectionScope, LoginScope {
   /** Requests still running, by id, with a way to stop each. */
   readonly running = new Map<number, () => void>();
   readonly readBudget: ByteBudget;
+  readonly listings = new ListCursors();
   private joined: Session | undefined;
   /**
    * Ids of every request not answered yet (a reused id would make replies ambiguous),
@@ -200,6 +202,7 @@ export class Connection implements ConnectionScope, LoginScope {
     for (const stop of this.running.values()) stop();
     this.running.clear();
     this.readBudget.close();
+    this.listings.close();
     this.uploads.close();
     if (this.joined) this.ctx.sessions.leave(this.joined, this);
     this.ctx.log(`conn ${this.label} closed${this.user ? ` user=${this.user}` : ''}`);

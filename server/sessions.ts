@@ -5,7 +5,7 @@
  */
 import { FerryError } from '../shared/common/errors.js';
 import type { Account } from './storage.js';
-import type { UserRecord, UserStore } from './user-store.js';
+import { accountOf, type UserRecord, type UserStore } from './user-store.js';
 
 /** A connection as its session sees it: something that can be ended. */
 export interface SessionMember {
@@ -70,7 +70,7 @@ export class Sessions {
     const session: Session = {
       id,
       ticket,
-      account: { name: record.name, quota: record.quota },
+      account: accountOf(record),
       verifier: record.scram.storedKey,
       cwd: '/',
       connections: new Set([member]),

@@ -1,8 +1,9 @@
 /**
- * The user database: ROOT/users.json, holding each account's quota, exec permission and
+ * The user database: ROOT/users.json, holding each account's quotas, exec permission and
  * SCRAM verifier (never a password). The file is small and rewritten whole, atomically
  * and durably, so a crash leaves the old database or the new one, never a torn one.
  */
+import type { Account } from './storage.js';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -23,11 +24,33 @@ export interface UserRecord {
   readonly name: string;
   /** Bytes, or null for no quota. */
   readonly quota: number | null;
+  /**
+   * The most files, folders and links (partial uploads included) the account may have;
+   * null for no limit; absent for DEFAULT_MAX_ENTRIES (see maxEntriesOf).
+   */
+  readonly entries?: number | null;
   /** May this account run shell commands? */
   readonly exec: boolean;
   readonly scram: ScramVerifier;
   /** ISO 8601 time the account was made. */
   readonly created: string;
+}
+
+/**
+ * The entry quota of an account that was given none: without one, empty files and folders
+ * (which cost no bytes) could be made by the million, and every usage walk and listing of
+ * the home would pay for them. `ferryd user set NAME --entries none` lifts it.
+ */
+export const DEFAULT_MAX_ENTRIES = 1_000_000;
+
+/** The entry quota that applies to an account: its own, or the default. */
+export function maxEntriesOf(record: Pick<UserRecord, 'entries'>): number | null {
+  return record.entries === undefined ? DEFAULT_MAX_ENTRIES : record.entries;
+}
+
+/** What storage knows of a user: its home's name and its two quotas. */
+export function accountOf(record: UserRecord): Account {
+  return { name: record.name, quota: record.quota, maxEntries: maxEntriesOf(record) };
 }
 
 const FILE_NAME = 'users.json';
@@ -49,6 +72,7 @@ const base64 = z.string().min(1).max(1024).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must
 const UserRecordSchema = z.object({
   name: z.string().regex(USER_NAME, 'is not a valid user name'),
   quota: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable(),
+  entries: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
   exec: z.boolean(),
   scram: z.object({
     salt: base64,
@@ -120,7 +144,7 @@ export class UserStore {
     });
   }
 
-  async update(name: string, change: Partial<Pick<UserRecord, 'quota' | 'exec' | 'scram'>>): Promise<UserRecord> {
+  async update(name: string, change: Partial<Pick<UserRecord, 'quota' | 'entries' | 'exec' | 'scram'>>): Promise<UserRecord> {
     let updated: UserRecord | undefined;
     await this.change((users) => {
       const index = users.findIndex((user) => user.name === name);
@@ -129,6 +153,7 @@ export class UserStore {
       updated = checkRecord({
         ...current,
         ...(change.quota !== undefined ? { quota: change.quota } : {}),
+        ...(change.entries !== undefined ? { entries: change.entries } : {}),
         ...(change.exec !== undefined ? { exec: change.exec } : {}),
         ...(change.scram !== undefined ? { scram: change.scram } : {}),
       });
@@ -258,6 +283,7 @@ function freeze(record: UserRecord): UserRecord {
   return Object.freeze({
     name: record.name,
     quota: record.quota,
+    ...(record.entries !== undefined ? { entries: record.entries } : {}),
     exec: record.exec,
     scram: Object.freeze({ ...record.scram }),
     created: record.created,

@@ -54,8 +54,6 @@ interface Pending {
   readonly fail: (err: FerryError) => void;
 }
 
-const MAX_REPLY_BODY = 512 * 1024 * 1024;
-
 export class ClientConnection implements Lane {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -239,10 +237,11 @@ export class ClientConnection implements Lane {
   }
 
   /**
-   * Like call(), for replies that carry a body (e.g. a listing): returns both. A body over
-   * `maxBody` is refused with EPROTO (and the connection closed) before it is read.
+   * Like call(), for replies that carry a body (a listing page, a whole file): returns
+   * both. A body bigger than `maxBody` (what the request allows) is a protocol violation:
+   * EPROTO, and the connection is closed before any of it is read.
    */
-  async callWithBody(header: Omit<FrameHeader, 'id'>, maxBody = MAX_REPLY_BODY): Promise<{ header: FrameHeader; body: Buffer }> {
+  async callWithBody(header: Omit<FrameHeader, 'id'>, maxBody: number): Promise<{ header: FrameHeader; body: Buffer }> {
     let reply: FrameHeader | undefined;
     let body: Buffer = Buffer.alloc(0);
     const { id, done, fail } = this.register(async (h, access) => {

@@ -91,6 +91,8 @@ export interface TestUser {
   readonly name: string;
   readonly password: string;
   readonly quota?: string;
+  /** `--entries`: the most files, folders and links (a number, or 'none'). */
+  readonly entries?: string;
   readonly exec?: boolean;
 }
 
@@ -114,6 +116,7 @@ export interface Ferryd {
 export async function addUser(root: string, user: TestUser): Promise<void> {
   const args = ['user', 'add', user.name, '--root', root];
   if (user.quota) args.push('--quota', user.quota);
+  if (user.entries) args.push('--entries', user.entries);
   if (user.exec) args.push('--exec');
   const result = await run(FERRYD, args, { env: { FERRY_PASSWORD: user.password } });
   if (result.code !== 0) throw new Error(`user add failed: ${result.stderr}`);
