@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { Entry } from '../shared/common/messages.js';
+import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { formatBytes } from '../shared/common/size.js';
 import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../engine/app/stores/known-hosts.js';
 import { RemoteSession } from '../engine/wire/session.js';
@@ -17,7 +18,7 @@ import { SavedLogins } from './saved-logins.js';
 import { ProgressPrinter } from './progress.js';
 import { printable } from './terminal-text.js';
 
-const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain] <command> [args]
+const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain [--insecure-plain-on-network]] <command> [args]
 
 Commands:
   ls [PATH] [--json]             list a folder (JSON: name, type, size, mtime)
@@ -28,7 +29,7 @@ Commands:
   rm [-r] PATH                   delete a file, or a folder with -r
   mv FROM TO                     rename or move
   exec "COMMAND"                 run a command on the server; exits with its exit code
-  df [--json]                    quota, used and free bytes
+  df [--json]                    quota, used and free bytes; entries and their limit
   known-hosts list|forget HOST:PORT
   login                          log in with the password and save the login (its keys,
                                  not the password) so later commands need no password
@@ -38,7 +39,9 @@ Options:
   --host H      server (default 127.0.0.1, or FERRY_HOST)
   --port P      port (default 7070, or FERRY_PORT)
   --user U      user name (default FERRY_USER or your login name)
-  --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too)
+  --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too);
+                refused to a host other than 127.0.0.0/8, ::1 or localhost unless
+  --insecure-plain-on-network   is given too
   --concurrency N   files transferred at once (default 4; small files are
                     pipelined, many at a time on each of these lanes)
 A saved login (ferry login) is used first; otherwise the password comes from
@@ -65,6 +68,7 @@ interface Context {
   readonly port: number;
   readonly user: string;
   readonly plain: boolean;
+  readonly insecurePlainOnNetwork: boolean;
   readonly configDir: string;
   readonly signal: AbortSignal;
 }
@@ -111,6 +115,7 @@ async function open(ctx: Context, credential: ClientCredential, concurrency?: nu
     host: ctx.host,
     port: ctx.port,
     plain: ctx.plain,
+    insecurePlainOnNetwork: ctx.insecurePlainOnNetwork,
     user: ctx.user,
     credential,
     signal: ctx.signal,
@@ -195,6 +200,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       port: { type: 'string' },
       user: { type: 'string', short: 'u' },
       plain: { type: 'boolean' },
+      'insecure-plain-on-network': { type: 'boolean' },
       json: { type: 'boolean' },
       parents: { type: 'boolean', short: 'p' },
       recursive: { type: 'boolean', short: 'r' },
@@ -231,9 +237,12 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
     port,
     user: values.user ?? process.env.FERRY_USER ?? process.env.USER ?? 'ferry',
     plain: values.plain ?? false,
+    insecurePlainOnNetwork: values['insecure-plain-on-network'] ?? false,
     configDir,
     signal,
   };
+  // Before a password is asked for: plain TCP to a network host is refused unless allowed.
+  assertPlainAllowed(ctx, 'client');
   const need = (n: number, what: string): void => {
     if (args.length < n) throw new UsageError(`${command}: ${what}`);
   };
@@ -294,7 +303,9 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         if (values.json) process.stdout.write(`${JSON.stringify(df)}\n`);
         else {
           const quota = df.quota === null ? 'none' : formatBytes(df.quota);
-          process.stdout.write(`quota ${quota}  used ${formatBytes(df.used)}  free ${formatBytes(df.free)}\n`);
+          const of = df.maxEntries === null || df.maxEntries === undefined ? '' : ` of ${df.maxEntries.toLocaleString('en')}`;
+          const entries = df.entries === undefined ? '' : `  entries ${df.entries.toLocaleString('en')}${of}`;
+          process.stdout.write(`quota ${quota}  used ${formatBytes(df.used)}  free ${formatBytes(df.free)}${entries}\n`);
         }
         return 0;
       }

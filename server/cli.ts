@@ -9,18 +9,24 @@ import { readPassword } from '../shared/node/prompt.js';
 import { createVerifier } from '../shared/node/scram.js';
 import { FerryServer } from './server.js';
 import { parseLimits, type Limits } from './server-context.js';
-import { UserStore, validateUserName } from './user-store.js';
+import { DEFAULT_MAX_ENTRIES, UserStore, maxEntriesOf, validateUserName } from './user-store.js';
 import { flushLog } from './log.js';
 
 const USAGE = `Usage:
-  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain]
-  ferryd user add NAME --root DIR [--quota SIZE] [--exec]
+  ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain [--insecure-plain-on-network]]
+               [--max-sessions-per-user 64] [--max-connections-per-user 256]
+  ferryd user add NAME --root DIR [--quota SIZE] [--entries N] [--exec]
   ferryd user passwd NAME --root DIR
-  ferryd user set NAME --root DIR [--quota SIZE|none] [--exec | --no-exec]
+  ferryd user set NAME --root DIR [--quota SIZE|none] [--entries N|none] [--exec | --no-exec]
   ferryd user del NAME --root DIR
   ferryd user list --root DIR
 
-SIZE is bytes or a number with KiB, MiB, GiB or TiB. Passwords come from FERRY_PASSWORD
+--max-sessions-per-user caps one user's logins at once, --max-connections-per-user
+their connections (logins and data connections); more are refused with EBUSY.
+--plain serves without TLS, on a loopback --host only (127.0.0.0/8, ::1, localhost)
+unless --insecure-plain-on-network is given too.
+SIZE is bytes or a number with KiB, MiB, GiB or TiB. N is the most files, folders and
+links the user may have (default ${DEFAULT_MAX_ENTRIES.toLocaleString('en')}). Passwords come from FERRY_PASSWORD
 or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.
 FERRYD_LIMITS='{"preAuthTimeoutMs":5000,…}' overrides serve's limits (names and defaults:
 DEFAULT_LIMITS in server/server-context.ts; meant for tests and tuning).`;
@@ -46,6 +52,15 @@ function parseQuota(text: string | undefined): number | null | undefined {
   return parseSize(text);
 }
 
+/** --entries: a whole number of entries, or none. */
+function parseEntries(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'none' || text === 'unlimited') return null;
+  const n = Number(text.replaceAll('_', ''));
+  if (!/^[0-9_]+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`bad --entries ${text}: give a whole number, or none`);
+  return n;
+}
+
 async function userCommand(args: string[], values: Record<string, unknown>, root: string): Promise<number> {
   const [action, name] = args;
   const store = await UserStore.open(root);
@@ -58,10 +73,12 @@ async function userCommand(args: string[], values: Record<string, unknown>, root
     case 'add': {
       const user = needName();
       if (store.get(user)) throw new FerryError('EEXIST', `user ${user} already exists`);
+      const entries = parseEntries(values.entries as string | undefined);
       const scram = await createVerifier(await askNewPassword());
       await store.add({
         name: user,
         quota: parseQuota(values.quota as string | undefined) ?? null,
+        ...(entries !== undefined ? { entries } : {}),
         exec: values.exec === true,
         scram,
         created: new Date().toISOString(),
@@ -78,12 +95,14 @@ async function userCommand(args: string[], values: Record<string, unknown>, root
     }
     case 'set': {
       const user = needName();
-      const change: { quota?: number | null; exec?: boolean } = {};
+      const change: { quota?: number | null; entries?: number | null; exec?: boolean } = {};
       const quota = parseQuota(values.quota as string | undefined);
       if (quota !== undefined) change.quota = quota;
+      const entries = parseEntries(values.entries as string | undefined);
+      if (entries !== undefined) change.entries = entries;
       if (values.exec === true) change.exec = true;
       if (values['no-exec'] === true) change.exec = false;
-      if (Object.keys(change).length === 0) throw new UsageError('user set: give --quota, --exec or --no-exec');
+      if (Object.keys(change).length === 0) throw new UsageError('user set: give --quota, --entries, --exec or --no-exec');
       await store.update(user, change);
       return 0;
     }
@@ -96,7 +115,9 @@ async function userCommand(args: string[], values: Record<string, unknown>, root
     case 'list': {
       for (const u of store.list()) {
         const quota = u.quota === null ? 'no quota' : `quota ${formatBytes(u.quota)}`;
-        process.stdout.write(`${u.name}\t${quota}\t${u.exec ? 'exec' : 'no exec'}\n`);
+        const max = maxEntriesOf(u);
+        const entries = max === null ? 'no entry quota' : `${max.toLocaleString('en')} entries`;
+        process.stdout.write(`${u.name}\t${quota}\t${entries}\t${u.exec ? 'exec' : 'no exec'}\n`);
       }
       return 0;
     }
@@ -109,7 +130,7 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
   const port = Number(values.port ?? 7070);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${String(values.port)}`);
   // FERRYD_LIMITS='{"preAuthTimeoutMs":500}' overrides limits (tests, tuning); see server-context.ts.
-  let limits: Partial<Limits> | undefined;
+  let limits: Partial<Limits> = {};
   const limitsText = process.env.FERRYD_LIMITS;
   if (limitsText !== undefined && limitsText.trim() !== '') {
     try {
@@ -118,12 +139,21 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
       throw new UsageError((err as Error).message);
     }
   }
+  const perUser = { maxSessionsPerUser: 'max-sessions-per-user', maxConnectionsPerUser: 'max-connections-per-user' } as const;
+  for (const [limit, flag] of Object.entries(perUser)) {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number of at least 1, not "${text}"`);
+    limits = { ...limits, [limit]: n };
+  }
   const server = await FerryServer.start({
     root,
     host: (values.host as string | undefined) ?? '127.0.0.1',
     port,
     plain: values.plain === true,
-    ...(limits ? { limits } : {}),
+    limits,
+    insecurePlainOnNetwork: values['insecure-plain-on-network'] === true,
   });
   process.stdout.write(`listening on ${server.host}:${server.port}\n`);
   if (server.fingerprint) {
@@ -161,9 +191,13 @@ export async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         port: { type: 'string' },
         plain: { type: 'boolean' },
+        'insecure-plain-on-network': { type: 'boolean' },
         quota: { type: 'string' },
+        entries: { type: 'string' },
         exec: { type: 'boolean' },
         'no-exec': { type: 'boolean' },
+        'max-sessions-per-user': { type: 'string' },
+        'max-connections-per-user': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,5 +1,6 @@
 /**
- * The `exec` requests of one connection: permission and per-session limits, the command
+ * The `exec` requests of one connection: permission (as the user database says now) and
+ * per-session limits, the command
  * run in the session's folder on the host (exec-runner.ts), its output streamed as frames.
  */
 import { FerryError, toFerryError } from '../shared/common/errors.js';
@@ -19,26 +20,24 @@ export class ExecRequests {
   async run(req: Req<'exec'>): Promise<void> {
     const { conn } = this;
     const ses = conn.session;
-    if (!ses.exec) {
-      conn.ctx.log(`exec user=${ses.account.name} refused EPERM`);
-      throw new FerryError('EPERM', 'this account may not run commands');
-    }
-    const { limits, execHost } = conn.ctx;
-    if (ses.execs >= limits.maxExecsPerSession) {
-      conn.ctx.log(`exec user=${ses.account.name} refused EBUSY`);
-      throw new FerryError('EBUSY', `at most ${limits.maxExecsPerSession} commands may run at once`);
-    }
-    ses.execs++;
-    this.running++;
-    const started = Date.now();
-    let run: RunningExec | undefined;
     // Cancellable from the start: a cancel (or a disconnect) that arrives while the
     // command is still being set up must stop it too, not find nothing to stop.
+    let run: RunningExec | undefined;
     let cancelled = false;
     conn.running.set(req.id, () => {
       cancelled = true;
       run?.cancel();
     });
+    try {
+      await this.admit();
+    } catch (err) {
+      conn.running.delete(req.id);
+      throw err;
+    }
+    const { limits, execHost } = conn.ctx;
+    ses.execs++;
+    this.running++;
+    const started = Date.now();
     try {
       const cwd = await execHost.hostPath(ses.account, ses.cwd);
       const home = await execHost.hostPath(ses.account, '/');
@@ -79,6 +78,21 @@ export class ExecRequests {
       conn.running.delete(req.id);
       // The command may have created or deleted files behind the storage layer's back.
       execHost.invalidateUsage(ses.account);
+    }
+  }
+
+  /** EPERM unless the account may run commands (read fresh: `--no-exec` applies at once); EBUSY at the session's limit. */
+  private async admit(): Promise<void> {
+    const { conn } = this;
+    const ses = conn.session;
+    const { limits } = conn.ctx;
+    if (!(await conn.ctx.sessions.current(ses)).exec) {
+      conn.ctx.log(`exec user=${ses.account.name} refused EPERM`);
+      throw new FerryError('EPERM', 'this account may not run commands');
+    }
+    if (ses.execs >= limits.maxExecsPerSession) {
+      conn.ctx.log(`exec user=${ses.account.name} refused EBUSY`);
+      throw new FerryError('EBUSY', `at most ${limits.maxExecsPerSession} commands may run at once`);
     }
   }
 }

@@ -8,15 +8,15 @@ import type { FrameHeader } from '../shared/common/frame.js';
 import { SUPPORTED_VERSIONS, type Request } from '../shared/common/messages.js';
 import { attachProof } from '../shared/node/attach-proof.js';
 import { ScramServer } from '../shared/node/scram.js';
-import { addressKey } from './auth-throttle.js';
 import type { Req } from './connection-scope.js';
-import type { ServerContext, Session } from './server-context.js';
-import type { Account } from './storage.js';
+import type { ServerContext } from './server-context.js';
+import type { Session, SessionMember } from './sessions.js';
+import { accountOf } from './user-store.js';
 
 const AGENT = 'ferryd/0.1.0';
 
 /** What the login uses of its connection. */
-export interface LoginScope {
+export interface LoginScope extends SessionMember {
   readonly ctx: ServerContext;
   /** The peer's address (the throttle's key) and "address:port" (for the log). */
   readonly address: string;
@@ -27,7 +27,7 @@ export interface LoginScope {
   readonly closed: boolean;
   nextRequest(): Promise<Request | null>;
   send(header: FrameHeader): Promise<void>;
-  /** Logged in or attached: join the session (the pre-auth limits no longer apply). */
+  /** Logged in or attached to `session` (already its member): the pre-auth limits no longer apply. */
   join(session: Session): void;
 }
 
@@ -65,72 +65,52 @@ async function login(conn: LoginScope, req: Req<'auth'>): Promise<boolean> {
   if (req.mechanism !== expected) {
     throw new FerryError('EAUTH', `this server requires ${expected}`);
   }
+  // The verifier this login is checked against: a password changed meanwhile fails it.
+  let proving: string | undefined;
   const scram = new ScramServer({
-    lookup: (name) => ctx.users.get(name)?.scram ?? null,
+    lookup: (name) => {
+      const scram = ctx.users.get(name)?.scram ?? null;
+      proving = scram?.storedKey;
+      return scram;
+    },
     fakeSaltSecret: ctx.fakeSaltSecret,
     channelBinding: conn.binding,
   });
-  await ctx.users.reload().catch(() => undefined);
+  await ctx.users.refresh().catch(() => undefined);
   const { user, serverFirst } = await scram.start(req.data);
-  const { throttle, pendingLogins } = ctx;
-  const keys = [`a:${addressKey(address)}`, `u:${user}`];
-  let gate = throttle.check(address, user);
-  // Locked out, but attempts still in flight may yet succeed (and clear the count):
-  // wait for them rather than refuse, so that many honest logins at once all get in.
-  const until = Date.now() + ctx.limits.preAuthTimeoutMs;
-  while (!gate.allowed && pendingLogins.any(keys) && !conn.closed && Date.now() < until) {
-    await pendingLogins.changed(until - Date.now());
-    gate = throttle.check(address, user);
-  }
+  const { throttle } = ctx;
+  refuseIfLocked(conn, user);
+  await conn.send({ type: 'auth-continue', id: req.id, data: serverFirst });
+  const final = await conn.nextRequest();
+  if (final === null) return false;
+  if (final.type !== 'auth-final' || final.id !== req.id) throw new FerryError('EPROTO', 'expected "auth-final"');
+  // Only a proof counts. A user who failed recently (from any address) is slowed down
+  // before the check; the lockouts are per (user, address range) and per range.
+  const hold = throttle.userDelay(user);
+  if (hold > 0) await sleep(hold);
   if (conn.closed) return false;
-  if (!gate.allowed) {
-    ctx.log(`auth ${label} user=${user} refused: rate limited`);
-    throw new FerryError('ERATELIMIT', `too many failed logins: try again in ${Math.ceil(gate.retryAfterMs / 1000)} s`, {
-      retryAfterMs: gate.retryAfterMs,
-    });
-  }
-  // The attempt counts as a failure from now on, before its proof is checked: otherwise
-  // many attempts started in parallel would all pass check() before any of them failed.
-  // A success clears it; an attempt abandoned halfway stays counted.
-  throttle.failure(address, user);
-  const endAttempt = pendingLogins.begin(keys);
+  refuseIfLocked(conn, user);
+  // Counted before the check and taken back on success, with no await between the gate
+  // and the count: proofs that arrive together cannot all pass a gate meant for fewer.
+  if (!throttle.failure(address, user)) ctx.log(`auth ${label} user=${user}: the throttle is full, failure not tracked`);
   let serverFinal: string;
   try {
-    await conn.send({ type: 'auth-continue', id: req.id, data: serverFirst });
-    const final = await conn.nextRequest();
-    if (final === null) return false;
-    if (final.type !== 'auth-final' || final.id !== req.id) throw new FerryError('EPROTO', 'expected "auth-final"');
-    try {
-      serverFinal = await scram.finish(final.data);
-    } catch (err) {
-      endAttempt();
-      const e = toFerryError(err, 'EAUTH');
-      if (e.code === 'EAUTH') {
-        const delay = throttle.delayFor(address, user);
-        ctx.log(`auth ${label} user=${user} failed`);
-        await new Promise((r) => setTimeout(r, delay));
-        throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
-      }
-      throw e;
-    }
-    if (ctx.users.get(user) !== undefined) throttle.success(address, user);
-  } finally {
-    endAttempt();
+    serverFinal = await scram.finish(final.data);
+  } catch (err) {
+    const e = toFerryError(err, 'EAUTH');
+    if (e.code !== 'EAUTH') throw e;
+    ctx.log(`auth ${label} user=${user} failed`);
+    await sleep(throttle.delayFor(address));
+    throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
   }
   const record = ctx.users.get(user);
-  if (record === undefined) throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
-  const account: Account = { name: record.name, quota: record.quota };
-  await ctx.storage.ensureHome(account);
-  const session: Session = {
-    id: randomBytes(16).toString('base64url'),
-    ticket: randomBytes(32),
-    account,
-    exec: record.exec,
-    cwd: '/',
-    connections: new Set(),
-    execs: 0,
-  };
-  ctx.sessions.set(session.id, session);
+  if (record === undefined || record.scram.storedKey !== proving) {
+    throw new FerryError('EAUTH', 'authentication failed: wrong user name or password');
+  }
+  throttle.success(address, user);
+  await ctx.storage.ensureHome(accountOf(record));
+  if (conn.closed) return false;
+  const session = ctx.sessions.open(record, conn, randomBytes(16).toString('base64url'), randomBytes(32));
   conn.join(session);
   ctx.log(`auth ${label} user=${user} ok`);
   await conn.send({
@@ -145,14 +125,33 @@ async function login(conn: LoginScope, req: Req<'auth'>): Promise<boolean> {
   return true;
 }
 
+/** ERATELIMIT while this user is locked out from this address (range), or the range for all. */
+function refuseIfLocked(conn: LoginScope, user: string): void {
+  const gate = conn.ctx.throttle.check(conn.address, user);
+  if (gate.allowed) return;
+  conn.ctx.log(`auth ${conn.label} user=${user} refused: rate limited`);
+  throw new FerryError('ERATELIMIT', `too many failed logins: try again in ${Math.ceil(gate.retryAfterMs / 1000)} s`, {
+    retryAfterMs: gate.retryAfterMs,
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function attach(conn: LoginScope, req: Req<'attach'>, nonce: string): Promise<boolean> {
-  const session = conn.ctx.sessions.get(req.session);
+  const { ctx } = conn;
+  const session = ctx.sessions.get(req.session);
   const proof = Buffer.from(req.proof, 'base64');
   const expected = session ? attachProof(session.ticket, nonce, conn.binding) : randomBytes(32);
   if (!session || proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
-    conn.ctx.log(`auth ${conn.label} attach refused`);
+    ctx.log(`auth ${conn.label} attach refused`);
     throw new FerryError('EAUTH', 'this session has ended: log in again');
   }
+  // The account may have been deleted, or its password changed, since the login.
+  await ctx.sessions.current(session);
+  if (conn.closed) return false;
+  ctx.sessions.attach(session, conn);
   conn.join(session);
   await conn.send({ type: 'ok', id: req.id, cwd: session.cwd });
   return true;

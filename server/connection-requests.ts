@@ -1,9 +1,10 @@
 /**
  * The requests that run concurrently and answer by id: browsing and changing the tree
  * (list, stat, cd, mkdir, rename, delete, df, upload-info), downloads (get, read), cancel.
+ * Writes first ask whether the session's account still exists (Sessions.current).
  */
 import { FerryError } from '../shared/common/errors.js';
-import { READ_MAX, type Request } from '../shared/common/messages.js';
+import { LIST_PAGE_BYTES, LIST_PAGE_MAX, READ_MAX, type Entry, type Request } from '../shared/common/messages.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
 
 export async function handleRequest(conn: ConnectionScope, req: Request): Promise<void> {
@@ -18,20 +19,20 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
     case 'cd':
       ses.cwd = await storage.chdir(account, cwd, req.path);
       return conn.send({ type: 'ok', id: req.id, cwd: ses.cwd });
-    case 'list': {
-      const { path, entries } = await storage.list(account, cwd, req.path ?? '.');
-      const body = Buffer.from(JSON.stringify(entries));
-      return conn.send({ type: 'ok', id: req.id, path, count: entries.length }, body);
-    }
+    case 'list':
+      return list(conn, req);
     case 'stat':
       return conn.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
     case 'mkdir':
+      await conn.ctx.sessions.current(ses);
       return conn.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false) });
     case 'rename': {
+      await conn.ctx.sessions.current(ses);
       const path = await storage.rename(account, cwd, req.from, req.to, req.overwrite ?? false);
       return conn.send({ type: 'ok', id: req.id, path });
     }
     case 'delete':
+      await conn.ctx.sessions.current(ses);
       await storage.remove(account, cwd, req.path, req.recursive ?? false);
       return conn.send({ type: 'ok', id: req.id });
     case 'df':
@@ -56,6 +57,53 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
     case 'put-end':
     case 'exec':
       throw new FerryError('EPROTO', 'unreachable');
+  }
+}
+
+/**
+ * A page of a folder. Without `limit` or `cursor` (a client that does not page), a folder
+ * that does not fit one reply is refused with ETOOBIG rather than cut short in silence.
+ * Each page is reserved from the connection's reply budget: what a client that does not
+ * read its socket can make the server hold stays bounded.
+ */
+async function list(conn: ConnectionScope, req: Req<'list'>): Promise<void> {
+  const { account, cwd } = conn.session;
+  const paging = req.limit !== undefined || req.cursor !== undefined;
+  const limit = Math.min(req.limit ?? LIST_PAGE_MAX, LIST_PAGE_MAX);
+  await conn.readBudget.reserve(LIST_PAGE_BYTES);
+  try {
+    let path: string;
+    let entries: Entry[];
+    let next: string | undefined;
+    if (req.cursor !== undefined) {
+      const listing = conn.listings.take(req.cursor);
+      path = listing.path;
+      let page;
+      try {
+        page = await listing.pages.next(limit);
+      } catch (err) {
+        await listing.pages.close();
+        throw err;
+      }
+      entries = page.entries;
+      if (!page.done) next = conn.listings.add(path, listing.pages);
+    } else {
+      const page = await conn.ctx.storage.list(account, cwd, req.path ?? '.', limit);
+      ({ path, entries } = page);
+      if (page.rest && !paging) {
+        await page.rest.close();
+        throw new FerryError(
+          'ETOOBIG',
+          `This folder has more entries than one listing holds (${LIST_PAGE_MAX}, or 1 MiB): list it in pages (limit and cursor).`,
+          { max: LIST_PAGE_MAX },
+        );
+      }
+      if (page.rest) next = conn.listings.add(path, page.rest);
+    }
+    const body = Buffer.from(JSON.stringify(entries));
+    await conn.send({ type: 'ok', id: req.id, path, count: entries.length, ...(next ? { next } : {}) }, body);
+  } finally {
+    conn.readBudget.release(LIST_PAGE_BYTES);
   }
 }
 

@@ -7,7 +7,9 @@ import type { FrameHeader } from '../shared/common/frame.js';
 import type { Request } from '../shared/common/messages.js';
 import type { FrameReader, FrameWriter } from '../shared/node/frame-stream.js';
 import type { ByteBudget } from './byte-budget.js';
-import type { ServerContext, Session } from './server-context.js';
+import type { ListCursors } from './list-cursors.js';
+import type { ServerContext } from './server-context.js';
+import type { Session } from './sessions.js';
 
 export type Req<T extends Request['type']> = Extract<Request, { type: T }>;
 
@@ -19,8 +21,10 @@ export interface ConnectionScope {
   readonly session: Session;
   /** Requests still running, by id, with a way to stop each (cancel, close, shutdown). */
   readonly running: Map<number, () => void>;
-  /** Bytes of `read` replies held until the socket takes them (Limits.maxReadingBytes). */
+  /** Bytes of `read` and `list` replies held until the socket takes them (Limits.maxReadingBytes). */
   readonly readBudget: ByteBudget;
+  /** The listings this connection is paging through, by cursor. */
+  readonly listings: ListCursors;
   /** The socket has closed. */
   readonly closed: boolean;
   /** The server is shutting down: an upload body stops at its next chunk (partial kept). */

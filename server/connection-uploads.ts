@@ -45,8 +45,9 @@ export class UploadReceiver {
     const started = Date.now();
     let upload: Upload;
     try {
-      // After the small puts before it: uploads are admitted in the order they came.
-      await this.admitting;
+      // After the small puts before it: uploads are admitted in the order they came, and
+      // only while the account still exists.
+      await Promise.all([this.admitting, conn.ctx.sessions.current(conn.session)]);
       upload = await conn.ctx.storage.beginUpload(account, conn.session.cwd, req.path, {
         offset: req.offset,
         total: req.total,
@@ -153,8 +154,11 @@ export class UploadReceiver {
       throw err;
     }
     this.committingCount++;
-    // Admitted in the order they came (as streamed puts are), committed together.
-    const admitted = this.admitting.then(() =>
+    // Admitted in the order they came (as streamed puts are), committed together. The
+    // account check starts now, so that pipelined puts share it rather than queue for it.
+    const allowed = conn.ctx.sessions.current(conn.session);
+    allowed.catch(() => undefined);
+    const admitted = Promise.all([this.admitting, allowed]).then(() =>
       conn.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime }, body, sha256),
     );
     this.admitting = admitted.then(

@@ -16,8 +16,10 @@ import { handshake, type LoginScope } from './connection-login.js';
 import { handleRequest } from './connection-requests.js';
 import type { ConnectionScope } from './connection-scope.js';
 import { UploadReceiver } from './connection-uploads.js';
+import { ListCursors } from './list-cursors.js';
 import { fastRequest } from './fast-requests.js';
-import type { ServerContext, Session } from './server-context.js';
+import type { ServerContext } from './server-context.js';
+import type { Session } from './sessions.js';
 
 /** Replace the server's own folders in a message to a client (no server paths leak). */
 export function scrubHostPaths(message: string, roots: readonly string[]): string {
@@ -40,6 +42,7 @@ export class Connection implements ConnectionScope, LoginScope {
   /** Requests still running, by id, with a way to stop each. */
   readonly running = new Map<number, () => void>();
   readonly readBudget: ByteBudget;
+  readonly listings = new ListCursors();
   private joined: Session | undefined;
   /**
    * Ids of every request not answered yet (a reused id would make replies ambiguous),
@@ -150,7 +153,6 @@ export class Connection implements ConnectionScope, LoginScope {
 
   /** Logged in or attached: the pre-auth slot and deadline no longer apply. */
   join(session: Session): void {
-    session.connections.add(this);
     this.joined = session;
     this.reader.setLimits({
       maxHeader: this.ctx.limits.maxHeader,
@@ -160,6 +162,12 @@ export class Connection implements ConnectionScope, LoginScope {
     clearTimeout(this.preAuthTimer);
     this.preAuthTimer = undefined;
     this.onAuthenticated();
+  }
+
+  /** The session ended (its account deleted, its password changed): say why and close. */
+  endSession(err: FerryError): void {
+    for (const stop of this.running.values()) stop();
+    this.closeWith(err);
   }
 
   private startIdleTimer(): void {
@@ -203,12 +211,10 @@ export class Connection implements ConnectionScope, LoginScope {
     for (const stop of this.running.values()) stop();
     this.running.clear();
     this.readBudget.close();
+    this.listings.close();
     this.uploads.close();
     this.wake();
-    if (this.joined) {
-      this.joined.connections.delete(this);
-      if (this.joined.connections.size === 0) this.ctx.sessions.delete(this.joined.id);
-    }
+    if (this.joined) this.ctx.sessions.leave(this.joined, this);
     this.ctx.log(`conn ${this.label} closed${this.user ? ` user=${this.user}` : ''}`);
   }
 

@@ -23,16 +23,16 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
-import type { Df, Entry, PutResult, UploadInfo } from '../shared/common/messages.js';
+import { LIST_PAGE_MAX, type Df, type Entry, type PutResult, type UploadInfo } from '../shared/common/messages.js';
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
 import type { ExecHost } from './exec-host.js';
-import type { Account, Download, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
+import type { Account, Download, ListPage, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
 import { UploadAdmission } from './storage-admission.js';
 import { openDownload, readWhole } from './storage-download.js';
 import { HomeJail, O_NOFOLLOW, guard } from './storage-jail.js';
 import { StorageRun, type StorageRunOptions } from './storage-lifecycle.js';
-import { listFolder, statEntry, type Listing } from './storage-listing.js';
+import { listFolder, statEntry } from './storage-listing.js';
 import { TreeChanges } from './storage-tree.js';
 import { LocalUpload, SkippedUpload } from './storage-upload.js';
 import { WholeUpload } from './storage-whole.js';
@@ -90,8 +90,8 @@ export class LocalStorage implements Storage, ExecHost {
     return statEntry(this.jail, account, cwd, target);
   }
 
-  list(account: Account, cwd: string, target: string): Promise<Listing> {
-    return listFolder(this.jail, account, cwd, target);
+  list(account: Account, cwd: string, target: string, limit = LIST_PAGE_MAX): Promise<ListPage> {
+    return listFolder(this.jail, account, cwd, target, Math.min(Math.max(1, limit), LIST_PAGE_MAX));
   }
 
   chdir(account: Account, cwd: string, target: string): Promise<string> {
@@ -138,8 +138,10 @@ export class LocalStorage implements Storage, ExecHost {
     return guard(async () => {
       const admitted = await this.admission.admit(account, cwd, target, request);
       if (admitted instanceof SkippedUpload) return admitted;
-      const { offset, total, need, have, tracker, partialName, partialDir, partialPath, chosen, unlock } = admitted;
+      const { offset, total, need, entryNeed, have, tracker, partialName, partialDir, partialPath, chosen, unlock } = admitted;
       let handle: fsp.FileHandle | null = null;
+      // The entry reserved for a new partial, until the partial exists and is counted.
+      let entryHeld = entryNeed;
       try {
         await fsp.mkdir(partialDir, { recursive: true, mode: 0o700 });
         const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | O_NOFOLLOW;
@@ -149,7 +151,11 @@ export class LocalStorage implements Storage, ExecHost {
             handle = await fsp.open(partialPath, flags | fs.constants.O_TRUNC, 0o666);
             tracker.activePartials.set(partialName, 0);
           } finally {
-            tracker.endChange(handle ? -have : 0);
+            tracker.endChange(handle ? -have : 0, handle ? entryNeed : 0);
+            if (handle) {
+              tracker.release(0, entryHeld);
+              entryHeld = 0;
+            }
           }
         } else {
           handle = await fsp.open(partialPath, flags, 0o666);
@@ -181,10 +187,19 @@ export class LocalStorage implements Storage, ExecHost {
         });
       } catch (err) {
         await handle?.close().catch(() => undefined);
-        tracker.release(need);
+        tracker.release(need, entryHeld);
         if (handle && offset === 0) {
           // Nothing of the old partial is left: do not leave an empty one behind.
-          await fsp.unlink(partialPath).catch(() => undefined);
+          tracker.startChange();
+          let gone = false;
+          try {
+            await fsp.unlink(partialPath);
+            gone = true;
+          } catch {
+            // Left for a later upload of the path, or the next walk, to find.
+          } finally {
+            tracker.endChange(0, gone ? -1 : 0);
+          }
         }
         tracker.activePartials.delete(partialName);
         unlock();
@@ -208,7 +223,7 @@ export class LocalStorage implements Storage, ExecHost {
   ): Promise<{ readonly committed: Promise<PutResult> }> {
     const admitted = await guard(() => this.admission.admit(account, cwd, target, { ...request, offset: 0, total: data.length }, true));
     if (admitted instanceof SkippedUpload) return { committed: admitted.commit() };
-    const { need, tracker, partialName, partialPath, chosen, unlock } = admitted;
+    const { need, entryNeed, tracker, partialName, partialPath, chosen, unlock } = admitted;
     let held = true;
     // Once the file is in place, its bytes are counted in the usage and its path may be
     // uploaded again: the reservation and the lock go then, not after the folder fsync
@@ -216,7 +231,7 @@ export class LocalStorage implements Storage, ExecHost {
     const letGo = (): void => {
       if (!held) return;
       held = false;
-      tracker.release(need);
+      tracker.release(need, entryNeed);
       unlock();
     };
     const commit = async (): Promise<PutResult> => {

@@ -1,7 +1,8 @@
 /** What every connection of one running server shares. */
 import type { AuthThrottle } from './auth-throttle.js';
 import type { ExecHost } from './exec-host.js';
-import type { Storage, Account } from './storage.js';
+import type { Sessions } from './sessions.js';
+import type { Storage } from './storage.js';
 import type { UserStore } from './user-store.js';
 
 export interface Limits {
@@ -50,10 +51,26 @@ export interface Limits {
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly execOutputCap: number;
-  /** Failed-login throttle (see auth-throttle.ts): first delay, its cap, lockout count, window. */
+  /**
+   * How often users.json is checked for changes by `ferryd user …` (one stat): a deleted
+   * account or a new password ends its sessions within this long even if they are idle.
+   * Attach, exec and writes check it anyway, at once.
+   */
+  readonly usersPollMs: number;
+  /** Logged-in sessions one user may have at once, and connections (control and data) across them. */
+  readonly maxSessionsPerUser: number;
+  readonly maxConnectionsPerUser: number;
+  /**
+   * Failed-login throttle (see auth-throttle.ts): the first delay of a failure's answer and
+   * its cap; wrong proofs that lock one user out from one address (range), and that lock
+   * the range out for everyone; the cap on the slow-down of every login of a user who
+   * failed recently (from anywhere); the window.
+   */
   readonly authDelayMs: number;
   readonly authMaxDelayMs: number;
   readonly authLockoutAfter: number;
+  readonly authAddressLockoutAfter: number;
+  readonly authUserMaxDelayMs: number;
   readonly authWindowMs: number;
 }
 
@@ -75,9 +92,14 @@ export const DEFAULT_LIMITS: Limits = {
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,
   execOutputCap: 256 * 1024 * 1024,
+  usersPollMs: 1000,
+  maxSessionsPerUser: 64,
+  maxConnectionsPerUser: 256,
   authDelayMs: 250,
   authMaxDelayMs: 4000,
   authLockoutAfter: 10,
+  authAddressLockoutAfter: 20,
+  authUserMaxDelayMs: 2000,
   authWindowMs: 15 * 60_000,
 };
 
@@ -106,72 +128,14 @@ export function parseLimits(json: string): Partial<Limits> {
   return out as Partial<Limits>;
 }
 
-/** A login: one control connection plus the data connections attached with its ticket. */
-export interface Session {
-  readonly id: string;
-  readonly ticket: Buffer;
-  readonly account: Account;
-  readonly exec: boolean;
-  cwd: string;
-  readonly connections: Set<unknown>;
-  execs: number;
-}
-
-/**
- * Logins between their first message and the check of their proof, per throttle key
- * ('a:' + address key, 'u:' + user). A login that the throttle would refuse while others
- * are still pending waits for them instead: they may succeed (which clears the count).
- */
-export class PendingLogins {
-  private readonly counts = new Map<string, number>();
-  private readonly waiters = new Set<() => void>();
-
-  /** Count an attempt under `keys`; the returned function ends it (idempotent). */
-  begin(keys: readonly string[]): () => void {
-    for (const key of keys) this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      for (const key of keys) {
-        const n = (this.counts.get(key) ?? 1) - 1;
-        if (n <= 0) this.counts.delete(key);
-        else this.counts.set(key, n);
-      }
-      const waiters = [...this.waiters];
-      this.waiters.clear();
-      for (const wake of waiters) wake();
-    };
-  }
-
-  any(keys: readonly string[]): boolean {
-    return keys.some((key) => this.counts.has(key));
-  }
-
-  /** Resolves when some attempt ends, or after `ms`. */
-  changed(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.max(0, ms));
-      timer.unref();
-      this.waiters.add(wake);
-    });
-  }
-}
-
 export interface ServerContext {
   readonly storage: Storage;
   /** The real folders commands run in (the same local disk as `storage`). */
   readonly execHost: ExecHost;
   readonly users: UserStore;
   readonly throttle: AuthThrottle;
-  readonly pendingLogins: PendingLogins;
   readonly fakeSaltSecret: Buffer;
-  readonly sessions: Map<string, Session>;
+  readonly sessions: Sessions;
   readonly limits: Limits;
   readonly plain: boolean;
   /** The server root as given and as resolved: scrubbed from anything sent to a client. */

@@ -13,9 +13,11 @@ import { TLS13_CIPHERSUITES } from '../shared/node/tls-tuning.js';
 import { AuthThrottle, addressKey } from './auth-throttle.js';
 import { Connection } from './connection.js';
 import { LocalStorage } from './local-storage.js';
-import { DEFAULT_LIMITS, PendingLogins, type Limits, type ServerContext, type Session } from './server-context.js';
+import { DEFAULT_LIMITS, type Limits, type ServerContext } from './server-context.js';
+import { Sessions } from './sessions.js';
 import { UserStore } from './user-store.js';
 import { encodeFrame } from '../shared/common/frame.js';
+import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { flushLog, logLine } from './log.js';
 
 export interface ServerOptions {
@@ -23,6 +25,8 @@ export interface ServerOptions {
   readonly host?: string;
   readonly port?: number;
   readonly plain?: boolean;
+  /** Allow `plain` on a non-loopback address (--insecure-plain-on-network). */
+  readonly insecurePlainOnNetwork?: boolean;
   readonly limits?: Partial<Limits>;
   readonly log?: (line: string) => void;
 }
@@ -78,6 +82,7 @@ export class FerryServer {
     const log = (line: string): void => write(logSafe(line));
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const plain = options.plain ?? false;
+    assertPlainAllowed({ host: options.host ?? '127.0.0.1', plain, insecurePlainOnNetwork: options.insecurePlainOnNetwork ?? false }, 'server');
     await mkdir(root, { recursive: true, mode: 0o700 });
     const [users, fakeSaltSecret, realRoot] = await Promise.all([UserStore.open(root), loadSecret(root), realpath(root)]);
     const storage = new LocalStorage({ root, log });
@@ -89,11 +94,12 @@ export class FerryServer {
         baseDelayMs: limits.authDelayMs,
         maxDelayMs: limits.authMaxDelayMs,
         lockoutAfter: limits.authLockoutAfter,
+        addressLockoutAfter: limits.authAddressLockoutAfter,
+        userMaxDelayMs: limits.authUserMaxDelayMs,
         windowMs: limits.authWindowMs,
       }),
-      pendingLogins: new PendingLogins(),
       fakeSaltSecret,
-      sessions: new Map<string, Session>(),
+      sessions: new Sessions(users, limits, log),
       limits,
       plain,
       hostRoots: [...new Set([root, realRoot])],
@@ -133,6 +139,8 @@ export class FerryServer {
     // listener the 'error' event would crash the whole server.
     server.on('error', (err) => log(`server error: ${err.message}`));
     const address = server.address() as net.AddressInfo;
+    // `ferryd user …` rewrites users.json from another process: idle sessions must end too.
+    ctx.sessions.watch(limits.usersPollMs);
     const instance = new FerryServer(server, ctx, host, address.port, fingerprint, createdKey);
     instance.accept(plain);
     return instance;
@@ -228,6 +236,7 @@ export class FerryServer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.ctx.sessions.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const finished = Promise.all([...this.connections].map((conn) => conn.shutdown()));
     await Promise.race([finished, delay(3000)]);

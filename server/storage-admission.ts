@@ -13,7 +13,7 @@ import { lstatOrNull } from '../shared/node/fs-calls.js';
 import type { Account, UploadRequest } from './storage.js';
 import { checkCount, guard, vbase, vjoin, vparent, type Home, type HomeJail } from './storage-jail.js';
 import { SkippedUpload, type UploadTarget } from './storage-upload.js';
-import { UsageTracker } from './storage-usage.js';
+import { UsageTracker, type Usage } from './storage-usage.js';
 
 const MAX_RENAME_TRIES = 10_000;
 
@@ -22,6 +22,8 @@ export interface Admission {
   readonly offset: number;
   readonly total: number;
   readonly need: number;
+  /** Entries reserved for the upload: 1 when it creates a partial or a file, else 0. */
+  readonly entryNeed: number;
   readonly have: number;
   readonly tracker: UsageTracker;
   readonly partialName: string;
@@ -30,6 +32,32 @@ export interface Admission {
   readonly chosen: UploadTarget;
   readonly unlock: () => void;
   readonly pickFreeName: (taken: UploadTarget) => Promise<UploadTarget>;
+}
+
+/** The walked usage (walking first if needed); callers check and reserve right after it. */
+async function usageNow(tracker: UsageTracker): Promise<Usage> {
+  let usage = tracker.peekUsage();
+  while (usage === null) {
+    await tracker.currentUsage();
+    usage = tracker.peekUsage();
+  }
+  return usage;
+}
+
+/** Do `count` more entries fit the account's entry quota, reservations included? */
+function entriesFit(account: Account, tracker: UsageTracker, usage: Usage, count: number): boolean {
+  const max = account.maxEntries ?? null;
+  return max === null || count === 0 || usage.entries + tracker.reservedEntries + count <= max;
+}
+
+function entryQuotaError(account: Account, tracker: UsageTracker, usage: Usage): FerryError {
+  const max = account.maxEntries ?? 0;
+  const pending = tracker.reservedEntries > 0 ? `, ${tracker.reservedEntries.toLocaleString('en')} more being made` : '';
+  return new FerryError(
+    'EQUOTA',
+    `You have reached your limit of ${max.toLocaleString('en')} files and folders (${usage.entries.toLocaleString('en')} now${pending}): delete some, or ask the administrator for a higher entry quota.`,
+    { entries: usage.entries, maxEntries: max },
+  );
 }
 
 /** 'a.txt' → 'a (n).txt'; dot files and names without an extension get the suffix at the end. */
@@ -115,25 +143,27 @@ export class UploadAdmission {
 
       const tracker = this.tracker(account, home);
       const need = total - offset;
+      // A streamed upload makes a new entry when it creates its partial (which becomes the
+      // file); a whole one when its file is new. Not knowing (a whole overwrite does not look
+      // at the target) counts as new, looked at only if it would not fit.
+      // Without any quota there is nothing to check (and no need to walk the home for it).
+      const counted = account.quota !== null || (account.maxEntries ?? null) !== null;
+      let now: Usage = counted ? await usageNow(tracker) : { bytes: 0, entries: 0 };
+      let entryNeed = whole ? (existing && request.exists !== 'rename' ? 0 : 1) : partialSt?.isFile() ? 0 : 1;
+      if (entryNeed > 0 && !lookTarget && !entriesFit(account, tracker, now, entryNeed)) {
+        if ((await lstatOrNull(host))?.isFile()) entryNeed = 0;
+        now = await usageNow(tracker);
+      }
       if (account.quota !== null) {
         const quota = account.quota;
-        const usage = async (): Promise<number> => {
-          let used = tracker.peek();
-          while (used === null) {
-            await tracker.current();
-            used = tracker.peek();
-          }
-          return used;
-        };
         // Starting over truncates the old partial, which gives its bytes back.
-        let used = await usage();
         // Synchronous from here to reserve(): concurrent uploads see each other's reservations.
-        let free = Math.max(0, quota - (used - (offset === 0 ? have : 0)) - tracker.reserved);
+        let free = Math.max(0, quota - (now.bytes - (offset === 0 ? have : 0)) - tracker.reserved);
         if (need > free && whole) {
           const st = await lstatOrNull(partialPath);
           have = st?.isFile() ? st.size : 0;
-          used = await usage();
-          free = Math.max(0, quota - (used - have) - tracker.reserved);
+          now = await usageNow(tracker);
+          free = Math.max(0, quota - (now.bytes - have) - tracker.reserved);
         }
         if (need > free) {
           throw new FerryError(
@@ -143,7 +173,9 @@ export class UploadAdmission {
           );
         }
       }
-      tracker.reserve(need);
+      if (!entriesFit(account, tracker, now, entryNeed)) throw entryQuotaError(account, tracker, now);
+      // Synchronous since the last usageNow(): no other operation's reservation came between.
+      tracker.reserve(need, entryNeed);
       // A whole upload's partial is counted from when its commit creates it.
       if (!whole) tracker.activePartials.set(partialName, have);
       const pickFreeName = async (taken: UploadTarget): Promise<UploadTarget> => {
@@ -155,23 +187,44 @@ export class UploadAdmission {
         }
         return next;
       };
-      return { offset, total, need, have, tracker, partialName, partialDir, partialPath, chosen, unlock, pickFreeName };
+      return { offset, total, need, entryNeed, have, tracker, partialName, partialDir, partialPath, chosen, unlock, pickFreeName };
     } catch (err) {
       unlock();
       throw err;
     }
   }
 
-  /** Quota, usage and what can still be uploaded (the disk's free space at most). */
+  /** Quota, usage and what can still be uploaded (the disk's free space at most); entries and their limit. */
   df(account: Account): Promise<Df> {
     return guard(async () => {
       const home = await this.jail.home(account);
-      const used = await this.tracker(account, home).current();
+      const { bytes: used, entries } = await this.tracker(account, home).currentUsage();
       const st = await fsp.statfs(home.real);
       const disk = st.bavail * st.bsize;
       const free = account.quota === null ? disk : Math.min(Math.max(0, account.quota - used), disk);
-      return { quota: account.quota, used, free };
+      return { quota: account.quota, used, free, entries, maxEntries: account.maxEntries ?? null };
     });
+  }
+
+  /**
+   * Make one new entry (a folder) within the entry quota: checked and reserved before
+   * `create` runs, counted once it has. `create` resolves true if it made the entry.
+   */
+  async addEntry(account: Account, home: Home, create: () => Promise<boolean>): Promise<void> {
+    const tracker = this.tracker(account, home);
+    if ((account.maxEntries ?? null) !== null) {
+      const now = await usageNow(tracker);
+      if (!entriesFit(account, tracker, now, 1)) throw entryQuotaError(account, tracker, now);
+    }
+    tracker.reserve(0, 1);
+    tracker.startChange();
+    let made = false;
+    try {
+      made = await create();
+    } finally {
+      tracker.endChange(0, made ? 1 : 0);
+      tracker.release(0, 1);
+    }
   }
 
   /** The account's usage, walked on first use and kept up to date by every change. */

@@ -1,13 +1,15 @@
 /**
  * What is in a home: folder listings and entries, with lstat semantics (a link is shown as
- * a link, never followed out of the home). Small folders are listed in one blocking pass.
+ * a link, never followed out of the home). Small folders are listed in one blocking pass;
+ * bigger ones a page at a time from the open folder, so a listing never holds more than one
+ * page whatever the folder's size.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Entry, EntryType } from '../shared/common/messages.js';
+import { LIST_PAGE_BYTES, type Entry, type EntryType } from '../shared/common/messages.js';
 import { lstatOrNull } from '../shared/node/fs-calls.js';
-import type { Account } from './storage.js';
+import type { Account, FolderPages, ListPage } from './storage.js';
 import { guard, isInside, isMissing, vbase, type HomeJail } from './storage-jail.js';
 
 const LIST_PARALLEL = 64;
@@ -22,9 +24,17 @@ const LIST_PARALLEL = 64;
  */
 const LIST_SYNC_MAX = 256;
 
-export interface Listing {
-  path: string;
-  entries: Entry[];
+/** How many names one read of an open folder asks the system for. */
+const DIR_BUFFER = 256;
+/**
+ * The most an entry adds to a listing's JSON besides its quoted name: the punctuation, the
+ * field names, a type, a size and an mtime of up to 17 characters each, and the mode.
+ */
+const ENTRY_JSON_OVERHEAD = 128;
+
+/** An upper bound of an entry's bytes in a listing's JSON body (the comma included). */
+function entryBytes(entry: Entry): number {
+  return Buffer.byteLength(JSON.stringify(entry.name)) + ENTRY_JSON_OVERHEAD;
 }
 
 function entryType(st: fs.Stats): EntryType {
@@ -51,29 +61,96 @@ export function statEntry(jail: HomeJail, account: Account, cwd: string, target:
   });
 }
 
-export function listFolder(jail: HomeJail, account: Account, cwd: string, target: string): Promise<Listing> {
+/**
+ * The first page of a folder's listing: at most `limit` entries (and LIST_PAGE_BYTES of
+ * JSON), sorted by name, with `rest` to read the following pages when the folder holds
+ * more. Only one page is ever held: the rest is read from the open folder on demand.
+ */
+export function listFolder(jail: HomeJail, account: Account, cwd: string, target: string, limit: number): Promise<ListPage> {
   return guard(async () => {
     const homeHost = jail.homeHost(account);
     const vpath = jail.normalize(cwd, target);
     const small = listSmallSync(jail, homeHost, vpath);
-    if (small) return small;
+    if (small && small.length <= limit) return { path: vpath, entries: small, rest: null };
     const home = await jail.home(account);
     const real = await jail.real(home, vpath);
-    const names = await fsp.readdir(real);
-    const entries: Entry[] = [];
-    for (let i = 0; i < names.length; i += LIST_PARALLEL) {
+    const pages = new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }));
+    try {
+      const first = await pages.next(limit);
+      return { path: vpath, entries: first.entries, rest: first.done ? null : pages };
+    } catch (err) {
+      await pages.close();
+      throw err;
+    }
+  });
+}
+
+/**
+ * The pages after the first of a local folder: names come from the open folder in the
+ * disk's order, a batch at a time, and are lstat'ed as they come. What was read but did
+ * not fit a page waits for the next one (at most LIST_PARALLEL entries).
+ */
+class LocalFolderPages implements FolderPages {
+  private waiting: Entry[] = [];
+  private exhausted = false;
+  private closed = false;
+
+  constructor(
+    private readonly real: string,
+    private readonly dir: fs.Dir,
+  ) {}
+
+  next(limit: number): Promise<{ entries: Entry[]; done: boolean }> {
+    return guard(async () => {
+      const entries: Entry[] = [];
+      let bytes = 2;
+      for (;;) {
+        if (this.waiting.length === 0 && !(await this.readBatch())) break;
+        const entry = this.waiting[0]!;
+        const size = entryBytes(entry);
+        if (entries.length === limit || (entries.length > 0 && bytes + size > LIST_PAGE_BYTES)) break;
+        this.waiting.shift();
+        entries.push(entry);
+        bytes += size;
+      }
+      const done = this.waiting.length === 0 && this.exhausted;
+      if (done) await this.close();
+      entries.sort(byName);
+      return { entries, done };
+    });
+  }
+
+  /** Read and lstat the next names into `waiting`; false once the folder has no more. */
+  private async readBatch(): Promise<boolean> {
+    while (this.waiting.length === 0) {
+      if (this.exhausted || this.closed) return false;
+      const names: string[] = [];
+      while (names.length < LIST_PARALLEL) {
+        const d = await this.dir.read();
+        if (d === null) {
+          this.exhausted = true;
+          break;
+        }
+        names.push(d.name);
+      }
       const batch = await Promise.all(
-        names.slice(i, i + LIST_PARALLEL).map(async (name) => {
+        names.map(async (name) => {
           // lstat: a link is shown as a link and never followed out of the home.
-          const st = await lstatOrNull(path.join(real, name));
+          const st = await lstatOrNull(path.join(this.real, name));
           return st ? toEntry(name, st) : null;
         }),
       );
-      for (const entry of batch) if (entry) entries.push(entry);
+      for (const entry of batch) if (entry) this.waiting.push(entry);
     }
-    entries.sort(byName);
-    return { path: vpath, entries };
-  });
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiting = [];
+    await this.dir.close().catch(() => undefined);
+  }
 }
 
 /**
@@ -82,7 +159,7 @@ export function listFolder(jail: HomeJail, account: Account, cwd: string, target
  * lstat'ed (a link is shown as a link). Null means "take the asynchronous way": the
  * folder is bigger, or something failed there (which listFolder() then reports properly).
  */
-function listSmallSync(jail: HomeJail, homeHost: string, vpath: string): Listing | null {
+function listSmallSync(jail: HomeJail, homeHost: string, vpath: string): Entry[] | null {
   let dir: fs.Dir | undefined;
   try {
     const homeReal = fs.realpathSync.native(homeHost);
@@ -107,7 +184,7 @@ function listSmallSync(jail: HomeJail, homeHost: string, vpath: string): Listing
       entries.push(toEntry(entry, st));
     }
     entries.sort(byName);
-    return { path: vpath, entries };
+    return entries;
   } catch {
     return null;
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Changes to the folder tree of a home (mkdir, rename, delete), made on jail-checked real
- * paths, with the account's usage kept up to date as files go.
+ * paths, with the account's usage (bytes and entries) kept up to date as entries come and
+ * go; a new folder must fit the entry quota.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -9,7 +10,7 @@ import { lstatOrNull } from '../shared/node/fs-calls.js';
 import type { Account } from './storage.js';
 import type { UploadAdmission } from './storage-admission.js';
 import { guard, isInside, sysCode, type HomeJail } from './storage-jail.js';
-import { walkBytes } from './storage-usage.js';
+import { walkUsage } from './storage-usage.js';
 
 export class TreeChanges {
   constructor(
@@ -27,9 +28,15 @@ export class TreeChanges {
         if (parents) return vpath;
         throw new FerryError('EEXIST');
       }
+      // Every folder made is an entry: each is checked against the entry quota first.
+      const make = (host: string): Promise<void> =>
+        this.admission.addEntry(account, home, async () => {
+          await fsp.mkdir(host);
+          return true;
+        });
       if (!parents) {
         const { host } = await jail.entryOf(home, vpath);
-        await fsp.mkdir(host);
+        await make(host);
         return vpath;
       }
       // One level at a time from the home, on real paths: a link met on the way is
@@ -42,7 +49,7 @@ export class TreeChanges {
         let st = await lstatOrNull(next);
         if (!st) {
           try {
-            await fsp.mkdir(next);
+            await make(next);
             current = next;
             continue;
           } catch (err) {
@@ -82,11 +89,14 @@ export class TreeChanges {
       const tracker = this.admission.tracker(account, home);
       tracker.startChange();
       let delta = 0;
+      let entryDelta = 0;
       try {
         await fsp.rename(a.host, b.host);
         if (dstSt?.isFile()) delta = -dstSt.size;
+        // What was at `to` (a file, a link, an empty folder) is gone.
+        if (dstSt) entryDelta = -1;
       } finally {
-        tracker.endChange(delta);
+        tracker.endChange(delta, entryDelta);
       }
       return dst;
     });
@@ -104,19 +114,23 @@ export class TreeChanges {
       const tracker = this.admission.tracker(account, home);
       tracker.startChange();
       let delta = 0;
+      let entryDelta = 0;
       try {
         if (!st.isDirectory()) {
           // A link is removed as a link: its target is never touched.
           await fsp.unlink(host);
           if (st.isFile()) delta = -st.size;
+          entryDelta = -1;
         } else if (!recursive) {
           await fsp.rmdir(host);
+          entryDelta = -1;
         } else {
-          const bytes = await walkBytes(host, this.log);
+          const usage = await walkUsage(host, this.log);
           try {
             // fs.rm does not follow links inside the tree.
             await fsp.rm(host, { recursive: true });
-            delta = -bytes;
+            delta = -usage.bytes;
+            entryDelta = -(usage.entries + 1);
           } catch (err) {
             // Part of the tree may be gone: only a walk knows how much.
             tracker.invalidate();
@@ -124,7 +138,7 @@ export class TreeChanges {
           }
         }
       } finally {
-        tracker.endChange(delta);
+        tracker.endChange(delta, entryDelta);
       }
     });
   }

@@ -195,7 +195,7 @@ export class LocalUpload implements Upload, SyncItem {
   }
 
   async place(): Promise<string> {
-    this.target = await placePartial(this.setup, this.target, this.need);
+    this.target = await placePartial(this.setup, this.target, this.need, true);
     this.discarded = true;
     return path.dirname(this.target.host);
   }
@@ -208,14 +208,18 @@ export class LocalUpload implements Upload, SyncItem {
     const { tracker, partialName, partialPath } = this.setup;
     tracker.startChange();
     let delta = 0;
+    let entryDelta = 0;
     try {
+      let removed = true;
       await fsp.unlink(partialPath).catch((err: unknown) => {
         if (!isMissing(err)) throw err;
+        removed = false;
       });
       delta = -(tracker.activePartials.get(partialName) ?? 0);
+      if (removed) entryDelta = -1;
       tracker.activePartials.delete(partialName);
     } finally {
-      tracker.endChange(delta);
+      tracker.endChange(delta, entryDelta);
     }
   }
 
@@ -341,17 +345,20 @@ async function writeAll(handle: fsp.FileHandle, data: Buffer, position: number):
 /**
  * Move a synced partial onto its target (the commit's "place" step), re-checking the
  * policy: the target was free when the upload began, but someone may have taken it since.
- * Keeps the usage right (the bytes of a replaced file are given back). Returns the target
+ * Keeps the usage right (the bytes of a replaced file are given back, the entries counted). Returns the target
  * the file went to (another free name for 'rename').
  */
 export async function placePartial(
   setup: Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'partialPath'>,
   target: UploadTarget,
   need: number,
+  /** The file moved in was counted as an entry already (a streamed upload's partial). */
+  counted: boolean,
 ): Promise<UploadTarget> {
   const { tracker, partialName, partialPath } = setup;
   tracker.startChange();
   let delta = 0;
+  let entryDelta = 0;
   try {
     let existing = await lstatOrNull(target.host);
     if (existing && setup.exists === 'rename') {
@@ -365,8 +372,10 @@ export async function placePartial(
     await renamePath(partialPath, target.host);
     tracker.activePartials.delete(partialName);
     delta = need - (existing?.isFile() ? existing.size : 0);
+    // One entry at the target either way: a new one, unless it replaced one.
+    entryDelta = (existing ? 0 : 1) - (counted ? 1 : 0);
     return target;
   } finally {
-    tracker.endChange(delta);
+    tracker.endChange(delta, entryDelta);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Per-account disk usage for quotas. Usage is walked once (home + partial uploads), then
+ * Per-account disk usage for quotas: bytes, and entries (every file, folder and link in
+ * the home, and every partial upload). Usage is walked once (home + partial uploads), then
  * kept up to date in memory by the storage operations themselves; reservations hold the
- * bytes that running uploads may still add, so concurrent uploads can never jointly
- * exceed the quota.
+ * bytes and entries that running operations may still add, so concurrent ones can never
+ * jointly exceed a quota.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -14,46 +15,62 @@ const WALK_TRIES = 3;
 
 export type WalkLog = (line: string) => void;
 
-/** Total size of the regular files under `dir` (links are not followed, nor counted). */
-export async function walkBytes(
+/** What a walk found: the bytes of the regular files, and the entries of every kind. */
+export interface Usage {
+  readonly bytes: number;
+  readonly entries: number;
+}
+
+/**
+ * Total size of the regular files under `dir` (links are not followed), and how many
+ * entries (files, folders, links, others) it holds, `dir` itself not counted.
+ */
+export async function walkUsage(
   dir: string,
   log?: WalkLog,
   sizeOf?: (name: string, size: number) => number,
-): Promise<number> {
+): Promise<Usage> {
   let total = 0;
+  let count = 0;
   const stack = [dir];
+  const sizes = async (folder: string, files: readonly string[]): Promise<void> => {
+    const found = await Promise.all(
+      files.map(async (name) => {
+        try {
+          const st = await fsp.lstat(path.join(folder, name));
+          if (!st.isFile()) return 0;
+          return sizeOf ? sizeOf(name, st.size) : st.size;
+        } catch {
+          return 0;
+        }
+      }),
+    );
+    for (const size of found) total += size;
+  };
   while (stack.length > 0) {
     const current = stack.pop()!;
-    let entries;
+    // Read as a stream of names, a batch of files lstat'ed at a time: a folder of a
+    // million entries is never held whole.
     try {
-      entries = await fsp.readdir(current, { withFileTypes: true });
+      const folder = await fsp.opendir(current, { bufferSize: 256 });
+      let files: string[] = [];
+      for await (const entry of folder) {
+        count++;
+        if (entry.isDirectory()) stack.push(path.join(current, entry.name));
+        else if (entry.isFile()) files.push(entry.name);
+        if (files.length === WALK_PARALLEL) {
+          await sizes(current, files);
+          files = [];
+        }
+      }
+      await sizes(current, files);
     } catch (err) {
       // Vanished while walking, or unreadable: count what we can and say so.
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') log?.(`usage walk: cannot read ${current}: ${code ?? String(err)}`);
-      continue;
-    }
-    const files: string[] = [];
-    for (const entry of entries) {
-      if (entry.isDirectory()) stack.push(path.join(current, entry.name));
-      else if (entry.isFile()) files.push(entry.name);
-    }
-    for (let i = 0; i < files.length; i += WALK_PARALLEL) {
-      const sizes = await Promise.all(
-        files.slice(i, i + WALK_PARALLEL).map(async (name) => {
-          try {
-            const st = await fsp.lstat(path.join(current, name));
-            if (!st.isFile()) return 0;
-            return sizeOf ? sizeOf(name, st.size) : st.size;
-          } catch {
-            return 0;
-          }
-        }),
-      );
-      for (const size of sizes) total += size;
     }
   }
-  return total;
+  return { bytes: total, entries: count };
 }
 
 /**
@@ -64,8 +81,12 @@ export async function walkBytes(
 export class UsageTracker {
   /** Bytes at rest in the home and in partials; null until walked (or after invalidate). */
   private used: number | null = null;
+  /** Entries in the home and partials, walked with `used`. */
+  private entries = 0;
   /** Bytes that running uploads have been promised. */
   private reservedBytes = 0;
+  /** Entries that running operations (mkdir, uploads) have been promised. */
+  private reservedCount = 0;
   private epoch = 0;
   private changing = 0;
   private walking: Promise<number> | null = null;
@@ -82,15 +103,34 @@ export class UsageTracker {
     return this.reservedBytes;
   }
 
+  get reservedEntries(): number {
+    return this.reservedCount;
+  }
+
   /** The cached usage, or null if it has to be walked first. */
   peek(): number | null {
     return this.used;
   }
 
+  /** The cached usage in bytes and entries, or null if it has to be walked first. */
+  peekUsage(): Usage | null {
+    return this.used === null ? null : { bytes: this.used, entries: this.entries };
+  }
+
   /** Current usage, walking the home the first time. */
   async current(): Promise<number> {
+    return (await this.currentUsage()).bytes;
+  }
+
+  /**
+   * Current usage in bytes and entries, walking the home the first time. Resolves with the
+   * cached numbers, so a caller that checks and reserves right after it (no await between)
+   * sees every reservation made before.
+   */
+  async currentUsage(): Promise<Usage> {
     for (;;) {
-      if (this.used !== null) return this.used;
+      const usage = this.peekUsage();
+      if (usage) return usage;
       this.walking ??= this.walk().finally(() => {
         this.walking = null;
       });
@@ -98,12 +138,14 @@ export class UsageTracker {
     }
   }
 
-  reserve(bytes: number): void {
+  reserve(bytes: number, entries = 0): void {
     this.reservedBytes += bytes;
+    this.reservedCount += entries;
   }
 
-  release(bytes: number): void {
+  release(bytes: number, entries = 0): void {
     this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
+    this.reservedCount = Math.max(0, this.reservedCount - entries);
   }
 
   startChange(): void {
@@ -111,10 +153,14 @@ export class UsageTracker {
     this.epoch++;
   }
 
-  endChange(delta: number): void {
+  /** A change ended: `delta` bytes and `entryDelta` entries were added (or, negative, removed). */
+  endChange(delta: number, entryDelta = 0): void {
     this.changing = Math.max(0, this.changing - 1);
     this.epoch++;
-    if (this.used !== null) this.used = Math.max(0, this.used + delta);
+    if (this.used !== null) {
+      this.used = Math.max(0, this.used + delta);
+      this.entries = Math.max(0, this.entries + entryDelta);
+    }
   }
 
   invalidate(): void {
@@ -125,6 +171,7 @@ export class UsageTracker {
 
   private async walk(): Promise<number> {
     let total = 0;
+    let entries = 0;
     for (let attempt = 1; attempt <= WALK_TRIES; attempt++) {
       const epoch = this.epoch;
       const started = Date.now();
@@ -132,16 +179,18 @@ export class UsageTracker {
       // the upload adds is covered by its reservation.
       const sizeOfPartial = (name: string, size: number): number => this.activePartials.get(name) ?? size;
       const [home, partials] = await Promise.all([
-        walkBytes(this.home, this.log),
-        walkBytes(this.partials, this.log, sizeOfPartial),
+        walkUsage(this.home, this.log),
+        walkUsage(this.partials, this.log, sizeOfPartial),
       ]);
-      total = home + partials;
+      total = home.bytes + partials.bytes;
+      entries = home.entries + partials.entries;
       if (this.epoch === epoch && this.changing === 0) {
-        this.log?.(`usage walk: ${total} bytes in ${Date.now() - started} ms`);
+        this.log?.(`usage walk: ${total} bytes, ${entries} entries in ${Date.now() - started} ms`);
         break;
       }
     }
     this.used = total;
+    this.entries = entries;
     return total;
   }
 }

@@ -63,6 +63,7 @@ export class WholeUpload implements SyncItem {
   async prepare(fsync: boolean): Promise<void> {
     const { tracker, partialName, partialPath, incomingPath, incomingDir } = this.setup;
     let freed = 0;
+    let freedEntries = 0;
     tracker.startChange();
     let fd: number;
     try {
@@ -75,6 +76,7 @@ export class WholeUpload implements SyncItem {
         try {
           await unlinkPath(partialPath);
           freed = older.size;
+          freedEntries = 1;
           tracker.activePartials.delete(partialName);
         } catch (err) {
           if (!isMissing(err)) {
@@ -84,8 +86,8 @@ export class WholeUpload implements SyncItem {
         }
       }
     } finally {
-      // Deleting the older partial gave its bytes back.
-      tracker.endChange(-freed);
+      // Deleting the older partial gave its bytes (and its entry) back.
+      tracker.endChange(-freed, -freedEntries);
     }
     const { data, mtime } = this.setup;
     try {
@@ -116,7 +118,7 @@ export class WholeUpload implements SyncItem {
   async place(): Promise<string> {
     const { incomingPath } = this.setup;
     // placePartial() moves "the partial" into place: here that is the incoming file.
-    this.target = await placePartial({ ...this.setup, partialPath: incomingPath }, this.target, this.setup.data.length);
+    this.target = await placePartial({ ...this.setup, partialPath: incomingPath }, this.target, this.setup.data.length, false);
     this.created = false;
     this.setup.placed();
     return path.dirname(this.target.host);

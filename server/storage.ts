@@ -15,6 +15,11 @@ export interface Account {
   readonly name: string;
   /** Bytes, or null for none. */
   readonly quota: number | null;
+  /**
+   * The most entries (files, folders, links, partial uploads) the account may have, or
+   * null (or absent) for no limit. The user store gives every account one by default.
+   */
+  readonly maxEntries?: number | null;
 }
 
 export interface UploadRequest {
@@ -60,6 +65,24 @@ export interface Download {
   close(): Promise<void>;
 }
 
+/** A page of a folder's listing (Storage.list), sorted by name. */
+export interface ListPage {
+  readonly path: string;
+  readonly entries: Entry[];
+  /** The following pages, or null when this page is the whole folder. Close it if abandoned. */
+  readonly rest: FolderPages | null;
+}
+
+/** The rest of a listing, a page at a time: nothing but the page being built is held. */
+export interface FolderPages {
+  /**
+   * The next page: at most `limit` entries and LIST_PAGE_BYTES of JSON. `done` once the
+   * folder has given everything (it is then closed).
+   */
+  next(limit: number): Promise<{ entries: Entry[]; done: boolean }>;
+  close(): Promise<void>;
+}
+
 /** A whole small file read in one go (Storage.readWhole). */
 export interface WholeFile {
   readonly path: string;
@@ -75,8 +98,11 @@ export interface Storage {
   /** Create the user's home if missing (called at login). */
   ensureHome(account: Account): Promise<void>;
   stat(account: Account, cwd: string, path: string): Promise<Entry>;
-  /** The folder's entries (lstat semantics: symlinks are 'symlink'); partial uploads hidden. */
-  list(account: Account, cwd: string, path: string): Promise<{ path: string; entries: Entry[] }>;
+  /**
+   * The first page of at most `limit` entries (default LIST_PAGE_MAX) of a folder (lstat
+   * semantics: symlinks are 'symlink'; partial uploads hidden), and the rest if there is more.
+   */
+  list(account: Account, cwd: string, path: string, limit?: number): Promise<ListPage>;
   /** Resolve a folder for `cd`: returns its virtual path. ENOTDIR / ENOENT / EACCES. */
   chdir(account: Account, cwd: string, path: string): Promise<string>;
   mkdir(account: Account, cwd: string, path: string, parents: boolean): Promise<string>;

@@ -1,9 +1,10 @@
 /**
- * The user database: ROOT/users.json, holding each account's quota, exec permission and
+ * The user database: ROOT/users.json, holding each account's quotas, exec permission and
  * SCRAM verifier (never a password). The file is small and rewritten whole, atomically
  * and durably, so a crash leaves the old database or the new one, never a torn one.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import type { Account } from './storage.js';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
@@ -23,11 +24,33 @@ export interface UserRecord {
   readonly name: string;
   /** Bytes, or null for no quota. */
   readonly quota: number | null;
+  /**
+   * The most files, folders and links (partial uploads included) the account may have;
+   * null for no limit; absent for DEFAULT_MAX_ENTRIES (see maxEntriesOf).
+   */
+  readonly entries?: number | null;
   /** May this account run shell commands? */
   readonly exec: boolean;
   readonly scram: ScramVerifier;
   /** ISO 8601 time the account was made. */
   readonly created: string;
+}
+
+/**
+ * The entry quota of an account that was given none: without one, empty files and folders
+ * (which cost no bytes) could be made by the million, and every usage walk and listing of
+ * the home would pay for them. `ferryd user set NAME --entries none` lifts it.
+ */
+export const DEFAULT_MAX_ENTRIES = 1_000_000;
+
+/** The entry quota that applies to an account: its own, or the default. */
+export function maxEntriesOf(record: Pick<UserRecord, 'entries'>): number | null {
+  return record.entries === undefined ? DEFAULT_MAX_ENTRIES : record.entries;
+}
+
+/** What storage knows of a user: its home's name and its two quotas. */
+export function accountOf(record: UserRecord): Account {
+  return { name: record.name, quota: record.quota, maxEntries: maxEntriesOf(record) };
 }
 
 const FILE_NAME = 'users.json';
@@ -49,6 +72,7 @@ const base64 = z.string().min(1).max(1024).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must
 const UserRecordSchema = z.object({
   name: z.string().regex(USER_NAME, 'is not a valid user name'),
   quota: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable(),
+  entries: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
   exec: z.boolean(),
   scram: z.object({
     salt: base64,
@@ -68,6 +92,11 @@ export class UserStore {
   private users: readonly UserRecord[] = [];
   /** Reads and writes run one at a time, so concurrent changes never overwrite each other. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The file's identity (inode, size, times) when it was last read: what refresh() compares. */
+  private identity = '';
+  /** The refresh under way, shared by everyone who asks meanwhile (one stat for many requests). */
+  private refreshing: Promise<void> | undefined;
+  private gen = 0;
 
   private constructor(
     private readonly root: string,
@@ -81,8 +110,13 @@ export class UserStore {
       throw new FerryError(toFerryError(err).code, `Cannot create the server folder ${root} (${(err as Error).message}).`);
     }
     const store = new UserStore(root, path.join(root, FILE_NAME));
-    store.users = await store.readFile();
+    store.adopt(await store.readFile());
     return store;
+  }
+
+  /** Grows each time the database is (re)read or written: a caller can tell that it changed. */
+  get generation(): number {
+    return this.gen;
   }
 
   get(name: string): UserRecord | undefined {
@@ -110,7 +144,7 @@ export class UserStore {
     });
   }
 
-  async update(name: string, change: Partial<Pick<UserRecord, 'quota' | 'exec' | 'scram'>>): Promise<UserRecord> {
+  async update(name: string, change: Partial<Pick<UserRecord, 'quota' | 'entries' | 'exec' | 'scram'>>): Promise<UserRecord> {
     let updated: UserRecord | undefined;
     await this.change((users) => {
       const index = users.findIndex((user) => user.name === name);
@@ -119,6 +153,7 @@ export class UserStore {
       updated = checkRecord({
         ...current,
         ...(change.quota !== undefined ? { quota: change.quota } : {}),
+        ...(change.entries !== undefined ? { entries: change.entries } : {}),
         ...(change.exec !== undefined ? { exec: change.exec } : {}),
         ...(change.scram !== undefined ? { scram: change.scram } : {}),
       });
@@ -136,8 +171,19 @@ export class UserStore {
 
   async reload(): Promise<void> {
     await this.serialize(async () => {
-      this.users = await this.readFile();
+      this.adopt(await this.readFile());
     });
+  }
+
+  /**
+   * Read the file again if another process (the admin CLI) replaced or changed it since we
+   * last read it. Costs one stat when nothing changed, shared by concurrent callers.
+   */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.serialize(async () => {
+      if ((await this.fileIdentity()) !== this.identity) this.adopt(await this.readFile());
+    }).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
   /**
@@ -148,7 +194,7 @@ export class UserStore {
     return this.serialize(async () => {
       const next = edit(await this.readFile());
       await this.writeFile(next);
-      this.users = next;
+      this.adopt(next);
     });
   }
 
@@ -158,7 +204,24 @@ export class UserStore {
     return run;
   }
 
+  private adopt(users: readonly UserRecord[]): void {
+    this.users = users;
+    this.gen++;
+  }
+
+  private async fileIdentity(): Promise<string> {
+    try {
+      const s = await stat(this.file, { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+      throw new FerryError('EIO', `Cannot read the user database ${this.file} (${(err as Error).message}).`);
+    }
+  }
+
+  /** The users in the file; its identity is taken first, so a change while reading is seen next time. */
   private async readFile(): Promise<readonly UserRecord[]> {
+    this.identity = await this.fileIdentity();
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -220,6 +283,7 @@ function freeze(record: UserRecord): UserRecord {
   return Object.freeze({
     name: record.name,
     quota: record.quota,
+    ...(record.entries !== undefined ? { entries: record.entries } : {}),
     exec: record.exec,
     scram: Object.freeze({ ...record.scram }),
     created: record.created,

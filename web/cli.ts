@@ -1,6 +1,9 @@
 /**
- * `npm run web`: the Ferry UI in your browser. Starts the web host on loopback, prints the
- * page's address (with its one-time token) and opens it. Ctrl+C stops it.
+ * `npm run web`: the Ferry UI in your browser. Starts the web host on loopback, prints an
+ * address to open and opens the browser. Both addresses carry one-time codes (see
+ * page-access.ts): the browser opener gets its own, good for a minute, because other
+ * local users can read its command line; the printed one is good until it is used, and
+ * then a fresh one is printed for another browser. Ctrl+C stops it.
  *
  * `npm start` runs the same in browser mode (scripts/start.mjs calls main() with
  * `mode: 'start'`): then the local server (the app's own ferryd, see
@@ -15,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { defaultConfigDir } from '../engine/app/stores/known-hosts.js';
 import { LocalServer, defaultDataDir } from '../engine/app/local-server/local-server.js';
 import { toFerryError } from '../shared/common/errors.js';
-import { startWebHost } from './host.js';
+import { startWebHost, type WebHost } from './host.js';
+import { OPENER_CODE_TTL_MS } from './page-access.js';
 
 const OPTIONS = `  --port N            port to listen on (default: a free one)
   --host ADDR         address to listen on (default 127.0.0.1; anything else exposes the UI to the network)
@@ -24,14 +28,15 @@ const OPTIONS = `  --port N            port to listen on (default: a free one)
   --local-server      run the local server (the "Local server" profile; on by default with npm start)
   --no-local-server   do not
   --data-dir DIR      where the local server keeps its files (default: FERRY_DATA_DIR, else ~/.local/share/ferry)
-  --no-open           do not open a browser
+  --no-open           do not open a browser (open the printed address yourself: it works once)
   --verbose           log connections and errors on stderr`;
 
 export interface WebCliOptions {
   /**
-   * 'web' (npm run web): stdout is the page's address, nothing else. 'start' (npm start):
-   * the local server runs unless --no-local-server, and stdout also says where it is, how
-   * to stop, and when everything has stopped.
+   * 'web' (npm run web): stdout is the page's address (and a fresh one each time the last
+   * is used), nothing else. 'start' (npm start): the local server runs unless
+   * --no-local-server, and stdout also says where it is, how to stop, and when everything
+   * has stopped.
    */
   readonly mode?: 'web' | 'start';
   /** How messages start ("ferry web: …"). */
@@ -40,6 +45,7 @@ export interface WebCliOptions {
   readonly usage?: string;
 }
 
+/** Open the browser on `url`: it is on the opener's command line, so it must be a short-lived one-time address. */
 function openBrowser(url: string): void {
   const [command, args] =
     process.platform === 'darwin'
@@ -122,7 +128,7 @@ export async function main(argv: string[], cli: WebCliOptions = {}): Promise<voi
       ...(local ? { localServer: local } : {}),
     });
     if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
-      process.stderr.write(`${name}: warning: listening beyond loopback; the token travels unencrypted over the network\n`);
+      process.stderr.write(`${name}: warning: listening beyond loopback; the address's code and the session cookie travel unencrypted over the network\n`);
     }
     if (local) {
       try {
@@ -153,8 +159,8 @@ export async function main(argv: string[], cli: WebCliOptions = {}): Promise<voi
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    process.stdout.write(`Ferry web UI: ${web.url}\n`);
-    if (!values['no-open'] && canOpenBrowser()) openBrowser(web.url);
+    printAddress(web, 'Ferry web UI');
+    if (!values['no-open'] && canOpenBrowser()) openBrowser(web.oneTimeUrl({ ttlMs: OPENER_CODE_TTL_MS }));
     if (chatty) process.stdout.write('Press Ctrl+C to stop.\n');
   } catch (err) {
     await local?.stop();
@@ -167,6 +173,15 @@ export async function main(argv: string[], cli: WebCliOptions = {}): Promise<voi
     process.stderr.write(`${name}: ${e.code}: ${e.message}\n`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * Print a one-time address for a person to open (terminal output is not on any command
+ * line, so it need not expire); once a browser has used it, print the next one.
+ */
+function printAddress(web: WebHost, label: string): void {
+  const url = web.oneTimeUrl({ onUse: () => printAddress(web, 'Ferry web UI for another browser') });
+  process.stdout.write(`${label}: ${url}\n`);
 }
 
 // Run when this file is the program (`npm run web`), not when imported (scripts/start.mjs).

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import { formatBytes } from '../shared/common/size.js';
 import { assertSafeName } from '../engine/queue/local-files.js';
-import type { UploadFileInfo } from './ws-protocol.js';
+import type { UploadItem } from '../shared/common/ws-messages.js';
 
 export interface SpoolOptions {
   /** Where spool folders are made (default: the OS temporary folder). */
@@ -25,7 +25,7 @@ export interface SpoolOptions {
  * Check the relative paths of a drop: plain names only, no duplicates, no file inside a
  * file, no folder that is also a file.
  */
-export function validateUploadFiles(files: readonly UploadFileInfo[], folders: readonly string[] = []): void {
+export function validateUploadFiles(files: readonly UploadItem[], folders: readonly string[] = []): void {
   if (files.length === 0 && folders.length === 0) throw new FerryError('EINVAL', 'The upload is empty.');
   const seen = new Map<string, 'file' | 'dir'>();
   const entries = [...files.map((f) => ({ relativePath: f.relativePath, isFolder: false })), ...folders.map((relativePath) => ({ relativePath, isFolder: true }))];
@@ -66,7 +66,7 @@ export class UploadSpool {
 
   private constructor(
     readonly dir: string,
-    private readonly files: readonly UploadFileInfo[],
+    private readonly files: readonly UploadItem[],
     private readonly folders: readonly string[],
     private readonly options: SpoolOptions,
   ) {
@@ -74,7 +74,7 @@ export class UploadSpool {
   }
 
   /** Validate the list, check the local disk, and make the folder tree (empty folders too). */
-  static async create(files: readonly UploadFileInfo[], folders: readonly string[], options: SpoolOptions): Promise<UploadSpool> {
+  static async create(files: readonly UploadItem[], folders: readonly string[], options: SpoolOptions): Promise<UploadSpool> {
     validateUploadFiles(files, folders);
     const total = files.reduce((n, f) => n + f.size, 0);
     const fs = await statfs(options.tmpRoot).catch(() => null);

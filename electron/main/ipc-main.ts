@@ -7,12 +7,9 @@
 import { ipcMain, nativeImage, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { z } from 'zod';
 import { CALLS, type CallName, type Result } from '../../shared/common/contract.js';
+import { DRAG_OUT_CHANNEL, EVENT_CHANNEL } from '../../shared/common/ipc-channels.js';
 import type { Backend } from '../../engine/app/backend.js';
 
-/** The one channel events travel on: (name, payload). The preload fans them out. */
-export const EVENT_CHANNEL = 'ferry:event';
-/** Sent (not invoked) from a dragstart: drag these finished downloads out to the OS. */
-export const DRAG_OUT_CHANNEL = 'ferry:drag-out';
 const DragOutIds = z.array(z.string().max(64)).min(1).max(1000);
 
 export interface IpcOptions {

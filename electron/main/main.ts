@@ -2,7 +2,8 @@
  * The desktop app's main process: one sandboxed window per app instance showing the
  * built renderer (dist/renderer), the engine behind it through IPC (ipc-main.ts), native
  * menus, and the usual hardening: context isolation, sandbox, no Node in the page, a strict
- * CSP, no navigation, no new windows, no permissions beyond writing to the clipboard.
+ * CSP, no navigation, no new windows (web links go to the system browser), no permissions
+ * beyond writing to the clipboard.
  *
  * It also runs the local server (engine/app/local-server/local-server.ts): the app's own ferryd on
  * 127.0.0.1, listed as the "Local server" profile, started with the app and stopped when
@@ -14,6 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openAppLog, type AppLog } from './app-log.js';
+import { openableLink } from '../../shared/common/links.js';
 import { createBackend } from '../../engine/app/backend.js';
 import { defaultConfigDir } from '../../engine/app/stores/known-hosts.js';
 import { LocalServer, defaultDataDir } from '../../engine/app/local-server/local-server.js';
@@ -62,7 +64,13 @@ function harden(): void {
     contents.on('will-navigate', (e) => e.preventDefault());
     contents.on('will-redirect', (e) => e.preventDefault());
     contents.on('will-attach-webview', (e) => e.preventDefault());
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    // No new windows. A web link Ctrl+clicked in the console (console-pane.tsx) opens in
+    // the system browser, checked again here: http(s) only, never file: or an app's scheme.
+    contents.setWindowOpenHandler(({ url }) => {
+      const link = openableLink(url);
+      if (link !== null) void shell.openExternal(link);
+      return { action: 'deny' };
+    });
   });
 }
 

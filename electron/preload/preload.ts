@@ -6,11 +6,8 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../../shared/common/contract.js';
+import { DRAG_OUT_CHANNEL, EVENT_CHANNEL } from '../../shared/common/ipc-channels.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
-
-/** Must match EVENT_CHANNEL and DRAG_OUT_CHANNEL in ipc-main.ts (not imported: the preload bundle stays tiny). */
-const EVENT_CHANNEL = 'ferry:event';
-const DRAG_OUT_CHANNEL = 'ferry:drag-out';
 
 const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
 

@@ -73,18 +73,60 @@ async function scanLocal(local: string, remote: string, files: LocalFile[], dirs
   }
 }
 
-/** The remote folder `remote` and everything under it, made as local folders under `localRoot/relative`. */
-async function scanRemote(remoteApi: Remote, remote: string, localRoot: string, relative: string, out: RemoteFile[]): Promise<void> {
+/**
+ * How far one download may reach. The server is untrusted: without these, a listing that
+ * nests folders without end, or names millions of files, would keep the client listing,
+ * making folders and holding rows until it ran out of memory or disk.
+ */
+export interface DownloadLimits {
+  /** Levels of folders below a downloaded folder (its subfolders are level 1, theirs 2, …). */
+  readonly depth: number;
+  /** Files and folders in one download, counted across all its folders. */
+  readonly entries: number;
+}
+
+/** Generous for real trees (a deep node_modules is about 20 levels), small for a hostile one. */
+export const DOWNLOAD_LIMITS: DownloadLimits = { depth: 64, entries: 100_000 };
+
+/** One download's walk of remote folders: its limits, what it has counted so far, and the folder being walked. */
+interface RemoteWalk {
+  readonly limits: DownloadLimits;
+  entries: number;
+  root: string;
+}
+
+function count(walk: RemoteWalk, n: number): void {
+  walk.entries += n;
+  if (walk.entries > walk.limits.entries) {
+    throw new FerryError('ETOOBIG', `${walk.root} holds more than ${walk.limits.entries} files and folders: refusing to download it (the limit of one download)`, {
+      limit: 'entries',
+      max: walk.limits.entries,
+    });
+  }
+}
+
+/**
+ * The remote folder `remote` and everything under it, made as local folders under
+ * `localRoot/relative`. `depth` is the folder's level below the download's root (0).
+ */
+async function scanRemote(remoteApi: Remote, remote: string, localRoot: string, relative: string, out: RemoteFile[], walk: RemoteWalk, depth: number): Promise<void> {
+  if (depth > walk.limits.depth) {
+    throw new FerryError('ETOOBIG', `${walk.root} is nested more than ${walk.limits.depth} folders deep: refusing to download it (the limit of one download)`, {
+      limit: 'depth',
+      max: walk.limits.depth,
+    });
+  }
   const { path: dir, realRoot } = await safeLocalFolder(localRoot, relative);
   await mkdir(dir, { recursive: true });
   const { entries } = await remoteApi.list(remote);
   for (const entry of entries) assertSafeName(entry.name);
   const files = entries.filter((e) => e.type === 'file');
+  count(walk, entries.filter((e) => e.type === 'file' || e.type === 'dir').length);
   const locals = await safeChildPaths(dir, realRoot, localRoot, files.map((e) => e.name));
   let i = 0;
   for (const entry of entries) {
     const childRemote = joinRemote(remote, entry.name);
-    if (entry.type === 'dir') await scanRemote(remoteApi, childRemote, localRoot, `${relative}/${entry.name}`, out);
+    if (entry.type === 'dir') await scanRemote(remoteApi, childRemote, localRoot, `${relative}/${entry.name}`, out, walk, depth + 1);
     else if (entry.type === 'file') out.push({ remote: childRemote, local: locals[i++]!, size: entry.size });
   }
 }
@@ -166,9 +208,14 @@ async function checkQuota(remote: Remote, files: readonly LocalFile[], policy: C
   throw new FerryError('EQUOTA', `this upload needs ${formatBytes(need)} but only ${formatBytes(df.free)} is left${of}`, { need, free: df.free });
 }
 
-/** The files of a download of `remotePaths` into the local folder `localDir`, with the local folders made. */
-export async function planDownload(remote: Remote, remotePaths: readonly string[], localDir: string): Promise<RemoteFile[]> {
+/**
+ * The files of a download of `remotePaths` into the local folder `localDir`, with the local
+ * folders made. A folder nested deeper than `limits.depth`, or a download of more than
+ * `limits.entries` files and folders, is refused (ETOOBIG) before any file moves.
+ */
+export async function planDownload(remote: Remote, remotePaths: readonly string[], localDir: string, limits: DownloadLimits = DOWNLOAD_LIMITS): Promise<RemoteFile[]> {
   const files: RemoteFile[] = [];
+  const walk: RemoteWalk = { limits, entries: 0, root: '' };
   await mkdir(localDir, { recursive: true }).catch((err: unknown) => {
     throw notAFolder(err, localDir);
   });
@@ -176,7 +223,9 @@ export async function planDownload(remote: Remote, remotePaths: readonly string[
     const entry = await remote.stat(target);
     const name = remoteBasename(target) || 'home';
     assertSafeName(name);
-    if (entry.type === 'dir') await scanRemote(remote, target, localDir, name, files);
+    walk.root = target;
+    count(walk, 1);
+    if (entry.type === 'dir') await scanRemote(remote, target, localDir, name, files, walk, 0);
     else files.push({ remote: target, local: await safeLocalPath(localDir, name), size: entry.size });
   }
   return files;

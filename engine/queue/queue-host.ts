@@ -21,6 +21,11 @@ export interface QueueHost {
   /** Blocking small-file I/O (QueueOptions.blockingSmallIo). */
   readonly blockingSmallIo: boolean;
   setState(item: Item, state: TransferState): void;
+  /**
+   * A download's size as the remote announced it, when it differs from the plan (the file
+   * changed since it was listed): the row and the totals show the new size.
+   */
+  resized(item: Item, size: number): void;
   /** The attempt ended well: the row is done or skipped. */
   succeed(item: Item, attempt: Attempt, result: { readonly skipped: boolean; readonly verified: boolean; readonly path: string }): void;
   /** The attempt failed, or was stopped: pause, cancel, ask, retry or fail (the one place that decides). */

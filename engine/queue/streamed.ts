@@ -29,6 +29,7 @@ export async function runStreamed(host: QueueHost, item: Item, freeSlot: () => v
       if (delta > 0) item.reached = Math.max(item.reached ?? 0, item.view.bytes);
       host.progress.mark(item);
     },
+    onSize: (size) => host.resized(item, size),
     onVerifying: () => {
       if (item.view.state !== 'active') return;
       settleDebt = host.load.owe();

@@ -36,8 +36,9 @@ export class Attempt {
     else this.onStop.push(fn);
   }
 
+  /** Stop it; a cancel outranks a pause (clicked before the attempt had wound down). */
   stop(reason: StopReason): void {
-    this.stopReason ??= reason;
+    this.stopReason = reason === 'cancel' ? reason : (this.stopReason ?? reason);
     this.controller.abort();
     for (const fn of this.onStop.splice(0)) fn();
   }

@@ -14,6 +14,7 @@ import {
   FINAL_STATES,
   type ConflictPolicy,
   type QueueTotals,
+  type TransferChange,
   type TransferDirection,
   type TransferEvent,
   type TransferId,
@@ -21,13 +22,14 @@ import {
   type TransferView,
 } from '../../shared/common/transfer-model.js';
 import type { Remote } from '../remote/remote.js';
+import { queueTotals } from './queue-totals.js';
 import { sleep } from '../sleep.js';
 import { ConflictDesk, type ResolveConflict } from './conflicts.js';
 import { partialPathFor, remoteBasename } from './local-files.js';
 import { ProgressBatcher } from './progress.js';
 import { Rows } from './rows.js';
 import { Load, type QueueHost } from './queue-host.js';
-import { planDownload, planUpload } from './plan.js';
+import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits } from './plan.js';
 import { writeSmallFile } from './small-files.js';
 import { SmallFileWriter } from './small-writer.js';
 import { runStreamed } from './streamed.js';
@@ -58,6 +60,8 @@ export interface QueueOptions {
    * meanwhile (the CLI), never for the desktop app's main process.
    */
   readonly blockingSmallIo?: boolean;
+  /** How deep and how big one folder download may be (default DOWNLOAD_LIMITS, plan.ts). */
+  readonly downloadLimits?: DownloadLimits;
 }
 
 /** Errors worth another attempt: the connection, not the request, failed. */
@@ -114,21 +118,7 @@ export class TransferQueue implements QueueHost {
   }
 
   totals(): QueueTotals {
-    let active = 0;
-    let done = 0;
-    let failed = 0;
-    let bytes = 0;
-    let size = 0;
-    for (const { view } of this.items.values()) {
-      if (view.state === 'active' || view.state === 'verifying') active++;
-      if (view.state === 'done' || view.state === 'skipped') done++;
-      if (view.state === 'failed') failed++;
-      if (view.state !== 'cancelled') {
-        bytes += view.bytes;
-        size += view.size;
-      }
-    }
-    return { count: this.items.size, active, done, failed, bytes, size };
+    return queueTotals(Array.from(this.items.values(), (item) => item.view));
   }
 
   // ---- adding work ------------------------------------------------------------------------
@@ -145,10 +135,13 @@ export class TransferQueue implements QueueHost {
     return this.add('upload', files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime })));
   }
 
-  /** Download remote files and folders into the local folder `localDir` (folders recursively). */
+  /**
+   * Download remote files and folders into the local folder `localDir` (folders recursively,
+   * within QueueOptions.downloadLimits: ETOOBIG past them, before any file moves).
+   */
   async download(remotePaths: readonly string[], localDir: string): Promise<TransferView[]> {
     await this.ensureConnected();
-    const files = await planDownload(this.remote, remotePaths, localDir);
+    const files = await planDownload(this.remote, remotePaths, localDir, this.options.downloadLimits ?? DOWNLOAD_LIMITS);
     return this.add('download', files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })));
   }
 
@@ -303,6 +296,12 @@ export class TransferQueue implements QueueHost {
     await writeSmallFile(target, data, mtime, this.blockingSmallIo);
   }
 
+  resized(item: Item, size: number): void {
+    if (item.view.size === size) return;
+    item.view.size = size;
+    this.progress.mark(item);
+  }
+
   // ---- how attempts end ----------------------------------------------------------------------
 
   succeed(item: Item, attempt: Attempt, result: { readonly skipped: boolean; readonly verified: boolean; readonly path: string }): void {
@@ -392,7 +391,8 @@ export class TransferQueue implements QueueHost {
     this.rows.set(item, state);
   }
 
-  private emit(event: TransferEvent): void {
+  private emit(change: TransferChange): void {
+    const event: TransferEvent = { ...change, totals: this.totals() };
     for (const listener of this.listeners) listener(event);
   }
 }

@@ -19,6 +19,8 @@ export const RESUME_THRESHOLD = 1024 * 1024;
 export interface TransferHooks {
   /** Bytes moved since the last call (never one call per byte: per chunk, batched above). */
   readonly onBytes?: (delta: number) => void;
+  /** A download's size as the remote announced it before its bytes (the file may have changed since it was listed). */
+  readonly onSize?: (size: number) => void;
   /** The bytes are all sent; the server is checking the hash and syncing. */
   readonly onVerifying?: () => void;
   readonly signal?: AbortSignal;
@@ -139,6 +141,11 @@ export interface DownloadOptions extends TransferHooks {
   readonly resume: boolean;
 }
 
+/** A streamed read whose bytes do not match what it announced: nothing it sent is kept. */
+function bodyMismatch(remotePath: string, announced: number, received: string): FerryError {
+  return new FerryError('EPROTO', `the server announced ${announced} bytes of ${remotePath} but sent ${received}: the download was discarded`);
+}
+
 /** 'name (n).ext' next to `p` that does not exist yet (the 'rename' policy for downloads). */
 export async function freeLocalName(p: string): Promise<string> {
   const dot = p.lastIndexOf('.');
@@ -202,6 +209,9 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
       lane.get(remotePath, offset, {
         start: async (data) => {
           if (data.offset !== offset) throw new FerryError('EPROTO', 'the server resumed from the wrong offset');
+          // The announced size is the one that counts (an honest file may have changed since
+          // it was listed): the body must match it, and the row shows it.
+          options.onSize?.(data.total);
           mtime = data.mtime;
           total = data.total;
           hash = await hashPrefix(partial, prefixSize, total);
@@ -211,27 +221,32 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
           sink = new DiskSink(handle, offset, hash, total - offset);
         },
         chunk: async (bytes) => {
+          if (sink === undefined) throw new FerryError('EPROTO', `the server sent bytes of ${remotePath} before saying how many`);
+          // Checked before the bytes are written: a body longer than announced never reaches the disk.
+          if (offset + received + bytes.length > total) throw bodyMismatch(remotePath, total - offset, 'more');
           received += bytes.length;
           options.onBytes?.(bytes.length);
-          await sink!.write(bytes);
+          await sink.write(bytes);
         },
       }),
     );
     if (sink === undefined) {
+      // No data header (a transport that announces nothing for an empty file): nothing to write.
+      options.onSize?.(offset);
       hash = await hashPrefix(partial, offset, 0);
       sink = new DiskSink(handle, offset, hash, 0);
+      total = offset;
     }
+    if (offset + received !== total) throw bodyMismatch(remotePath, total - offset, `${received}`);
     await sink.end();
     await handle.close();
     options.onVerifying?.();
     const local = await hash!.digest();
-    // Without a hash from the remote, the size is all there is to check.
+    // Without a hash from the remote, the size is all there is to check (done above).
     const verified = result.sha256 !== '';
-    const bad = verified ? local !== result.sha256 : offset + received !== total;
-    if (bad) {
+    if (verified && local !== result.sha256) {
       await unlink(partial).catch(() => undefined);
-      const what = verified ? 'SHA-256' : 'size';
-      throw new FerryError('ECHECKSUM', `the ${what} of ${remotePath} did not match: the download was discarded`);
+      throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
     }
     await rename(partial, target);
     if (mtime > 0) await utimes(target, new Date(), new Date(mtime)).catch(() => undefined);
@@ -241,6 +256,8 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
     hash?.dispose();
     await handle.close().catch(() => undefined);
     options.onBytes?.(-(received + counted));
+    // A server that broke the protocol sent nothing worth resuming from.
+    if (toFerryError(err).code === 'EPROTO') await unlink(partial).catch(() => undefined);
     throw err;
   }
 }

@@ -141,6 +141,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       return owed;
     }));
     if (file === null) return handOver();
+    host.resized(item, file.data.length);
     attempt.check(host.closed);
     toVerifying();
     await host.writeSmall(target, file.data, file.mtime);

@@ -54,8 +54,6 @@ interface Pending {
   readonly fail: (err: FerryError) => void;
 }
 
-const MAX_REPLY_BODY = 512 * 1024 * 1024;
-
 export class ClientConnection implements Lane {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -238,14 +236,19 @@ export class ClientConnection implements Lane {
     return reply!;
   }
 
-  /** Like call(), for replies that carry a body (e.g. a listing): returns both. */
-  async callWithBody(header: Omit<FrameHeader, 'id'>): Promise<{ header: FrameHeader; body: Buffer }> {
+  /**
+   * Like call(), for replies that carry a body (a listing page, a whole file): returns
+   * both. A body bigger than `maxBody` (what the request allows) is a protocol violation:
+   * EPROTO, and the connection is closed before any of it is read.
+   */
+  async callWithBody(header: Omit<FrameHeader, 'id'>, maxBody: number): Promise<{ header: FrameHeader; body: Buffer }> {
     let reply: FrameHeader | undefined;
     let body: Buffer = Buffer.alloc(0);
     const { id, done, fail } = this.register(async (h, access) => {
       if (h.type === 'error') throw errorFromFrame(h);
       reply = h;
-      if (access) body = await access.read(MAX_REPLY_BODY);
+      if ((h.size ?? 0) > maxBody) throw this.violation(`a "${String(header.type)}" reply of ${h.size} bytes, more than the ${maxBody} asked for`);
+      if (access) body = await access.read(maxBody);
       return true;
     });
     this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
@@ -264,6 +267,10 @@ export class ClientConnection implements Lane {
       if (h.type === 'error') throw errorFromFrame(h);
       if (h.type === 'data' && data === undefined) {
         data = parse(GetData, h, 'download header');
+        // The body is bytes offset to total, exactly: checked before any of it is read.
+        if (data.offset > data.total || (data.size ?? 0) !== data.total - data.offset) {
+          throw this.violation(`a download header announcing bytes ${data.offset} to ${data.total} of ${path} with a body of ${data.size ?? 0}`);
+        }
         await sink.start(data);
         if (body) for await (const chunk of body.chunks()) await sink.chunk(chunk);
         return false;
@@ -327,7 +334,8 @@ export class ClientConnection implements Lane {
    * that does not know `read`).
    */
   async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number }> {
-    const reply = this.callWithBody({ type: 'read', path: remotePath, max: Math.min(max, READ_MAX) });
+    const asked = Math.min(max, READ_MAX);
+    const reply = this.callWithBody({ type: 'read', path: remotePath, max: asked }, asked);
     onSent();
     let header: FrameHeader;
     let body: Buffer;
@@ -378,6 +386,15 @@ export class ClientConnection implements Lane {
       options.signal?.removeEventListener('abort', onAbort);
     }
     return exit!;
+  }
+
+  /**
+   * The server broke the protocol inside a reply: the connection is closed (nothing more
+   * on it is trusted, and a body it announced is not read), and the request fails EPROTO.
+   */
+  private violation(what: string): FerryError {
+    this.destroy();
+    return new FerryError('EPROTO', `the server sent ${what}: the reply was discarded`);
   }
 
   /** Wait until the connection has closed. */

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import { assertPlainAllowed } from '../../shared/common/plain-tcp.js';
 import { TLS13_CIPHERSUITES } from '../../shared/node/tls-tuning.js';
 import { sleep } from '../sleep.js';
 
@@ -14,6 +15,8 @@ export interface ConnectOptions {
   readonly port: number;
   /** Plain TCP: only for benchmarks and trusted loopback. */
   readonly plain?: boolean;
+  /** Allow `plain` to a non-loopback host (refused with EINVAL otherwise, before connecting). */
+  readonly insecurePlainOnNetwork?: boolean;
   /**
    * Called with the server key's fingerprint before anything is sent over TLS. Throw
    * (EHOSTKEY) to refuse the server. Not called with plain.
@@ -62,6 +65,8 @@ export async function withConnectRetries<T>(options: ConnectOptions, once: () =>
 
 export function dial(options: ConnectOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    // Decided on the host's spelling, before any lookup or connection.
+    assertPlainAllowed({ host: options.host, plain: options.plain ?? false, insecurePlainOnNetwork: options.insecurePlainOnNetwork ?? false }, 'client');
     const timeoutMs = options.connectTimeoutMs ?? 15_000;
     const common = { host: options.host, port: options.port, noDelay: true };
     const socket = options.plain

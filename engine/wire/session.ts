@@ -4,9 +4,21 @@
  * transfers, so a running upload never sits in front of a listing or a command.
  */
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
-import { Df, Entry, EntryList, type ExecExit, type ExecStream, type UserInfo } from '../../shared/common/messages.js';
+import {
+  Df,
+  Entry,
+  EntryList,
+  LIST_PAGE_BYTES,
+  LIST_PAGE_MAX,
+  ListOk,
+  type ExecExit,
+  type ExecStream,
+  type UserInfo,
+} from '../../shared/common/messages.js';
+import { formatBytes } from '../../shared/common/size.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
 import { ClientConnection } from './client-connection.js';
+import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
 import type { Remote, RemoteCapabilities } from '../remote/remote.js';
 
@@ -15,7 +27,16 @@ export interface SessionOptions extends ConnectOptions {
   readonly credential: ClientCredential;
   /** Data connections opened for transfers (default 4). */
   readonly dataConnections?: number;
+  /** The most one listing may bring (default LISTING_MAX). */
+  readonly listingMax?: { readonly entries: number; readonly bytes: number };
 }
+
+/**
+ * The most one folder's listing may hold in the engine, whatever the server sends: a
+ * million entries (the server's default entry quota, so any folder within it lists) and
+ * 256 MiB of JSON. Past it, list() stops with ETOOBIG.
+ */
+export const LISTING_MAX = { entries: 1_000_000, bytes: 256 * 1024 * 1024 } as const;
 
 /** Ferry's protocol behind the engine's Remote: every capability, data connections as lanes. */
 export class RemoteSession implements Remote {
@@ -129,17 +150,54 @@ export class RemoteSession implements Remote {
 
   // ---- browsing ---------------------------------------------------------------------------
 
+  /**
+   * A whole folder, read a page at a time (see listPages) and sorted by name. What a server
+   * can make this hold is bounded: past `listingMax` entries or bytes it stops with ETOOBIG.
+   */
   async list(path = '.'): Promise<{ path: string; entries: Entry[] }> {
-    const { header, body } = await this.control.callWithBody({ type: 'list', path });
-    let entries: unknown;
-    try {
-      entries = JSON.parse(body.toString('utf8') || '[]');
-    } catch {
-      throw new FerryError('EPROTO', 'the server sent a listing that is not JSON');
+    const { entries: maxEntries, bytes: maxBytes } = this.options.listingMax ?? LISTING_MAX;
+    const entries: Entry[] = [];
+    let folder = path;
+    let bytes = 0;
+    for await (const page of this.listPages(path)) {
+      folder = page.path;
+      bytes += page.bytes;
+      if (entries.length + page.entries.length > maxEntries || bytes > maxBytes) {
+        throw new FerryError(
+          'ETOOBIG',
+          `${folder} holds more than this client lists at once (${maxEntries.toLocaleString('en')} entries or ${formatBytes(maxBytes)}): open a subfolder, or use a command (ls, find) in the console.`,
+          { maxEntries, maxBytes },
+        );
+      }
+      for (const entry of page.entries) entries.push(entry);
     }
-    const parsed = EntryList.safeParse(entries);
-    if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed listing');
-    return { path: String(header.path), entries: parsed.data };
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { path: folder, entries };
+  }
+
+  /**
+   * A folder's listing as the server pages it (LIST_PAGE_MAX entries, LIST_PAGE_BYTES at
+   * most each; each page sorted, the pages in the server's order). Stopping early leaves
+   * the server's cursor to expire.
+   */
+  async *listPages(path = '.'): AsyncGenerator<{ path: string; entries: Entry[]; bytes: number }> {
+    let cursor: string | undefined;
+    do {
+      const request = cursor === undefined ? { type: 'list', path, limit: LIST_PAGE_MAX } : { type: 'list', cursor, limit: LIST_PAGE_MAX };
+      const { header, body } = await this.control.callWithBody(request, LIST_PAGE_BYTES);
+      const ok = parse(ListOk, header, 'listing');
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8') || '[]');
+      } catch {
+        throw new FerryError('EPROTO', 'the server sent a listing that is not JSON');
+      }
+      const parsed = EntryList.max(LIST_PAGE_MAX).safeParse(json);
+      if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed listing');
+      if (ok.next !== undefined && ok.next === cursor) throw new FerryError('EPROTO', 'the server sent the same listing cursor twice');
+      cursor = ok.next;
+      yield { path: ok.path, entries: parsed.data, bytes: body.length };
+    } while (cursor !== undefined);
   }
 
   async stat(path: string): Promise<Entry> {

@@ -27,7 +27,7 @@ try {
     <div className="fatal" role="alert">
       <h1>Ferry cannot reach its engine</h1>
       <p className="selectable">{err instanceof Error ? err.message : String(err)}</p>
-      <p>Start Ferry from the desktop app, or open the address the browser host printed (it includes the access token).</p>
+      <p>Start Ferry from the desktop app, or open the address the browser host printed.</p>
     </div>
   );
 }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
-import type { ConflictDecision, TransferEvent, TransferId, TransferView } from './transfer-model.js';
+import type { ConflictDecision, QueueTotals, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
@@ -19,6 +19,8 @@ export const ProfileInput = z.object({
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(64),
   plain: z.boolean().optional(),
+  /** Allow `plain` to a host that is not loopback (plain-tcp.ts; refused otherwise). */
+  insecurePlainOnNetwork: z.boolean().optional(),
 });
 export type ProfileInput = z.infer<typeof ProfileInput>;
 
@@ -36,6 +38,7 @@ export const ConnectInput = z.object({
   user: z.string().min(1).max(64),
   password: z.string().max(1024).optional(),
   plain: z.boolean().optional(),
+  insecurePlainOnNetwork: z.boolean().optional(),
   profileId: z.string().max(64).optional(),
   /** Remember the login for this profile (stored as SCRAM keys). */
   remember: z.boolean().optional(),
@@ -82,6 +85,12 @@ export interface ConflictPrompt {
   readonly existing: { readonly size: number; readonly mtime: number };
   /** The upload or download the file belongs to: an answer "for all" covers this batch only. */
   readonly batch: string;
+}
+
+/** The transfer list as it is now: what 'transfers:event' batches are applied to. */
+export interface TransfersSnapshot {
+  readonly transfers: TransferView[];
+  readonly totals: QueueTotals;
 }
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorInfo };
@@ -161,7 +170,7 @@ export interface CallResults {
   'transfers:resumeAll': void;
   'transfers:cancelAll': void;
   'transfers:clear': void;
-  'transfers:list': TransferView[];
+  'transfers:list': TransfersSnapshot;
   'transfers:resolveConflict': void;
   'exec:run': string;
   'exec:cancel': void;
@@ -174,12 +183,24 @@ export interface CallResults {
 /** Events: engine → renderer. */
 export interface Events {
   'session:state': ConnectionState;
-  /** Batched transfer changes (about ten a second at most). */
+  /** Batched transfer changes (about ten a second at most), each with the queue's totals after it. */
   'transfers:event': TransferEvent;
+  /**
+   * The queue asks about a conflict. Answer with transfers:resolveConflict; the queue alone
+   * decides which other files an answer "for all" covers.
+   */
   'transfers:conflict': ConflictPrompt;
-  /** A question no longer needs an answer (its transfer was cancelled, or the session ended). */
+  /**
+   * A question no longer needs an answer: the queue withdrew it (its transfer was paused or
+   * cancelled, the queue settled it, or the session ended). The UI drops its prompt.
+   */
   'transfers:conflictWithdrawn': { readonly conflictId: string };
-  /** Remote folders whose contents changed (after uploads, deletes, console commands). */
+  /**
+   * Remote folders whose contents changed: the UI's only reason to list a folder again.
+   * Sent for every change made through the calls (fs:mkdir, fs:rename, fs:delete, and
+   * exec:run: before their result or exit), and for uploads (their folders when they
+   * start, and as files finish, gathered for a moment).
+   */
   'fs:changed': { readonly paths: readonly string[] };
   'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
   'exec:exit': {
@@ -196,13 +217,6 @@ export type EventName = keyof Events;
 /** A DOM File, as far as this layer needs to know (it has no DOM types). */
 export interface UploadFile {
   readonly name: string;
-  readonly size: number;
-}
-
-/** A file the user dropped or picked, as browser mode announces it to its host. */
-export interface UploadItem {
-  /** '/'-separated path inside the dropped folder (just the name for a plain file). */
-  readonly relativePath: string;
   readonly size: number;
 }
 

@@ -30,6 +30,12 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Codes that only clients produce: the server never sends them. docs/PROTOCOL.md lists
+ * every other code in its error table (test/docs checks both).
+ */
+export const CLIENT_ONLY_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['EHOSTKEY', 'ENAME']);
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }

@@ -27,7 +27,15 @@ export const Request = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), id }),
   z.object({ type: z.literal('pwd'), id }),
   z.object({ type: z.literal('cd'), id, path: remotePath }),
-  z.object({ type: z.literal('list'), id, path: remotePath.optional() }),
+  z.object({
+    type: z.literal('list'),
+    id,
+    path: remotePath.optional(),
+    /** Paging: at most this many entries in the reply (capped to LIST_PAGE_MAX). */
+    limit: z.number().int().positive().optional(),
+    /** Paging: the `next` of the previous page (the listing it continues). */
+    cursor: z.string().min(1).max(64).optional(),
+  }),
   z.object({ type: z.literal('stat'), id, path: remotePath }),
   z.object({ type: z.literal('mkdir'), id, path: remotePath, parents: z.boolean().optional() }),
   z.object({ type: z.literal('rename'), id, from: remotePath, to: remotePath, overwrite: z.boolean().optional() }),
@@ -82,7 +90,14 @@ export const UserInfo = z.object({
 });
 export type UserInfo = z.infer<typeof UserInfo>;
 
-export const Df = z.object({ quota: z.number().nullable(), used: z.number(), free: z.number() });
+export const Df = z.object({
+  quota: z.number().nullable(),
+  used: z.number(),
+  free: z.number(),
+  /** Entries (files, folders, links, partial uploads) the account has, and its limit (null: none). */
+  entries: z.number().int().nonnegative().optional(),
+  maxEntries: z.number().int().nonnegative().nullable().optional(),
+});
 export type Df = z.infer<typeof Df>;
 
 export const ServerHello = z.object({
@@ -146,6 +161,24 @@ export type ReadOk = z.infer<typeof ReadOk>;
 export const WHOLE_FILE_MAX = 256 * 1024;
 /** The most a `read` may ask for (larger `max` values are capped to it). */
 export const READ_MAX = 4 * 1024 * 1024;
+
+/**
+ * One `list` reply holds at most this many entries and this many bytes of JSON body: a
+ * bigger folder comes in pages (`limit`, `cursor`, `next`), and a request without paging
+ * for a folder that does not fit one reply is refused with ETOOBIG.
+ */
+export const LIST_PAGE_MAX = 5000;
+export const LIST_PAGE_BYTES = 1024 * 1024;
+
+/** The `ok` to a `list`: the folder, this page's entry count, and `next` while more remain. */
+export const ListOk = z.object({
+  type: z.literal('ok'),
+  id,
+  path: z.string(),
+  count: z.number().int().nonnegative(),
+  next: z.string().min(1).max(64).optional(),
+});
+export type ListOk = z.infer<typeof ListOk>;
 
 export const ExecStream = z.enum(['stdout', 'stderr']);
 export type ExecStream = z.infer<typeof ExecStream>;

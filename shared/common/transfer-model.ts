@@ -53,17 +53,35 @@ export interface Conflict {
   readonly batch: string;
 }
 
-export type TransferEvent =
+/** What changed in the queue (the queue builds these; its events add the totals). */
+export type TransferChange =
   | { readonly kind: 'added'; readonly transfers: readonly TransferView[] }
   /** Batched: at most about ten of these a second for the whole queue. */
   | { readonly kind: 'updated'; readonly transfers: readonly TransferView[] }
   | { readonly kind: 'removed'; readonly ids: readonly TransferId[] };
 
+/** A change and the queue's totals after it: front ends show these totals, never their own. */
+export type TransferEvent = TransferChange & { readonly totals: QueueTotals };
+
+/**
+ * The whole queue in numbers, computed in one place (engine/queue/queue-totals.ts) and
+ * shown as they are by every front end.
+ * - Rows by state: `done` counts done and skipped rows (nothing is left to do for them);
+ *   `active` counts verifying rows too; `unfinished` = queued + active + paused.
+ * - `bytes` of `size`: the bytes this queue moves. Cancelled and skipped rows count in
+ *   neither: a skipped file (it was already there) is not moved, so the overall progress
+ *   reaches 100% once every file that is moved has been moved. Failed rows count (a retry
+ *   resumes them).
+ */
 export interface QueueTotals {
   readonly count: number;
+  readonly queued: number;
   readonly active: number;
+  readonly paused: number;
   readonly done: number;
   readonly failed: number;
+  readonly cancelled: number;
+  readonly unfinished: number;
   readonly bytes: number;
   readonly size: number;
 }

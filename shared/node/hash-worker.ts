@@ -183,7 +183,7 @@ class WorkerHash implements StreamHash {
 }
 
 class InlineHash implements StreamHash {
-  constructor(private readonly hash: Hash = createHash('sha256')) {}
+  private readonly hash: Hash = createHash('sha256');
   update(data: Uint8Array): Promise<void> {
     this.hash.update(data);
     return Promise.resolve();
@@ -197,11 +197,6 @@ class InlineHash implements StreamHash {
 /** A SHA-256 for a transfer of about `bytes` bytes: in the worker when that pays. */
 export function createStreamHash(bytes: number): StreamHash {
   return bytes >= WORKER_HASH_MIN_BYTES ? new WorkerHash() : new InlineHash();
-}
-
-/** Wrap an existing crypto Hash (e.g. one already fed with a prefix). */
-export function inlineStreamHash(hash: Hash): StreamHash {
-  return new InlineHash(hash);
 }
 
 const free: Buffer[] = [];

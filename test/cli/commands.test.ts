@@ -207,9 +207,10 @@ describe('rm and mv', () => {
 });
 
 describe('df', () => {
-  it('--json gives {quota, used, free} with free = quota - used and used = the bytes in the home', async () => {
+  it('--json gives {quota, used, free, entries, maxEntries} with free = quota - used and used = the bytes in the home', async () => {
     const df = JSON.parse(expectOk(await cli.run(alice, ['df', '--json'])).stdout) as Record<string, number>;
-    expect(Object.keys(df).sort()).toEqual(['free', 'quota', 'used']);
+    expect(Object.keys(df).sort()).toEqual(['entries', 'free', 'maxEntries', 'quota', 'used']);
+    expect(df.maxEntries).toBe(1_000_000);
     expect(df.quota).toBe(64 * 1024 * 1024);
     expect(df.free).toBe(df.quota! - df.used!);
     expect(df.used).toBe(await duBytes(aliceHome));
@@ -220,7 +221,7 @@ describe('df', () => {
     const df = JSON.parse(expectOk(await cli.run(bob, ['df', '--json'])).stdout) as Record<string, unknown>;
     expect(df.quota).toBeNull();
     expect(df.free).toBeGreaterThan(0);
-    expect(expectOk(await cli.run(alice, ['df'])).stdout).toMatch(/^quota 64(\.0)? MiB\s+used .+\s+free .+\n$/);
+    expect(expectOk(await cli.run(alice, ['df'])).stdout).toMatch(/^quota 64(\.0)? MiB\s+used .+\s+free .+\s+entries [\d,]+ of 1,000,000\n$/);
   });
 });
 

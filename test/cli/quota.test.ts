@@ -26,7 +26,7 @@ let work: string;
 const home = (user: TestUser): string => path.join(server.root, 'homes', user.name);
 const partials = (user: TestUser): string => path.join(server.root, 'state', 'partials', user.name);
 
-async function df(user: TestUser): Promise<{ quota: number; used: number; free: number }> {
+async function df(user: TestUser): Promise<{ quota: number; used: number; free: number; entries: number; maxEntries: number | null }> {
   return JSON.parse(expectOk(await cli.run(user, ['df', '--json'])).stdout);
 }
 
@@ -51,7 +51,7 @@ describe('one upload bigger than the quota', () => {
     expect(line).toMatch(/quota/);
     expect(await readdir(home(carol))).toEqual([]);
     expect(await partialBytes(carol)).toBe(0);
-    expect(await df(carol)).toEqual({ quota: MiB, used: 0, free: MiB });
+    expect(await df(carol)).toEqual({ quota: MiB, used: 0, free: MiB, entries: 0, maxEntries: 1_000_000 });
   });
 
   it('a folder that does not fit is refused before any folder or file is created', async () => {
@@ -87,12 +87,12 @@ describe('one upload bigger than the quota', () => {
     await randomFile(exact, MiB);
     expectOk(await cli.run(carol, ['put', exact, '/']));
     expect(await sha256File(path.join(home(carol), 'exact.bin'))).toBe(await sha256File(exact));
-    expect(await df(carol)).toEqual({ quota: MiB, used: MiB, free: 0 });
+    expect(await df(carol)).toEqual({ quota: MiB, used: MiB, free: 0, entries: 1, maxEntries: 1_000_000 });
     const one = path.join(work, 'one.txt');
     await writeFile(one, 'x');
     expectError(await cli.run(carol, ['put', one, '/']), 'EQUOTA');
     expectOk(await cli.run(carol, ['rm', '/exact.bin']));
-    expect(await df(carol)).toEqual({ quota: MiB, used: 0, free: MiB });
+    expect(await df(carol)).toMatchObject({ quota: MiB, used: 0, free: MiB });
   });
 });
 
@@ -116,7 +116,7 @@ describe('what is already on the server counts', () => {
     expect(before.free).toBeLessThan(size); // …so the whole file no longer "fits"
     expectOk(await cli.run(frank, ['put', file, '/']));
     expect(await sha256File(path.join(home(frank), 'resume-near-quota.bin'))).toBe(hash);
-    expect(await df(frank)).toEqual({ quota: 10 * MiB, used: size, free: 2 * MiB });
+    expect(await df(frank)).toMatchObject({ quota: 10 * MiB, used: size, free: 2 * MiB });
     await proxy.close();
   });
 

@@ -1,18 +1,24 @@
 /**
- * A folder of 100,000 entries in a real Chromium: it opens, the virtualized tree shows its
+ * A folder of 200,000 entries in a real Chromium (listed in pages by the engine): it opens, the virtualized tree shows its
  * first rows, End reaches the last one, and a filter narrows it. Times are printed; the
  * only bound is a generous sanity one (this is not a benchmark).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { emptyFiles } from '../helpers/files.js';
 import { cleanupAll, type TestUser } from '../helpers/harness.js';
 import { checkAfterEach, logIn, screenshot, setupE2E, tree, treeItem, type E2E } from './e2e.js';
 
 const frank: TestUser = { name: 'frank', password: 'frank pass phrase' };
-const COUNT = 100_000;
+const COUNT = 200_000;
 const SANE_MS = 20_000;
+/**
+ * Opening lists 200,000 entries (40 pages, an lstat each on the server) and sends them to
+ * the page: ~10 s on a quiet machine, more on a shared one. Scrolling and filtering, once
+ * open, keep SANE_MS.
+ */
+const OPEN_MS = 90_000;
 const name = (i: number): string => `file-${String(i).padStart(6, '0')}.txt`;
 
 let e2e: E2E;
@@ -20,28 +26,21 @@ let page: Page;
 
 beforeAll(async () => {
   e2e = await setupE2E([frank]);
-  const dir = path.join(e2e.home(frank), 'many');
-  await mkdir(dir, { recursive: true });
   const started = Date.now();
-  // Empty files, straight on the server's disk, a few hundred at a time.
-  for (let i = 0; i < COUNT; i += 500) {
-    await Promise.all(
-      Array.from({ length: Math.min(500, COUNT - i) }, (_, k) => open(path.join(dir, name(i + k)), 'w').then((h) => h.close())),
-    );
-  }
+  await emptyFiles(path.join(e2e.home(frank), 'many'), COUNT, name);
   console.log(`big folder: created ${COUNT} files in ${Date.now() - started} ms`);
   page = await e2e.openTab();
   await logIn(page, e2e.server, frank);
-});
+}, 180_000);
 checkAfterEach(() => e2e);
 afterAll(cleanupAll);
 
-describe('a folder of 100,000 entries', () => {
+describe('a folder of 200,000 entries', () => {
   it('opens, scrolls to the end with the keyboard, and filters', async () => {
     await treeItem(page, 'many').dblclick();
     let started = Date.now();
     const first = treeItem(page, name(0));
-    await first.waitFor({ timeout: SANE_MS });
+    await first.waitFor({ timeout: OPEN_MS });
     const openMs = Date.now() - started;
     await page.getByRole('tree', { name: '/many', exact: true }).waitFor();
     expect(await first.getAttribute('aria-setsize')).toBe(String(COUNT));
@@ -74,6 +73,6 @@ describe('a folder of 100,000 entries', () => {
     const filterMs = Date.now() - started;
 
     console.log(`big folder: first row ${openMs} ms, End ${endMs} ms, Home ${homeMs} ms, filter ${filterMs} ms`);
-    for (const ms of [openMs, endMs, homeMs, filterMs]) expect(ms).toBeLessThan(SANE_MS);
-  });
+    for (const ms of [endMs, homeMs, filterMs]) expect(ms).toBeLessThan(SANE_MS);
+  }, 180_000);
 });

@@ -208,8 +208,9 @@ describe('settings', () => {
   }
 
   it('changes the download folder and transfers at once; the next download lands there; a reload keeps both', async () => {
-    // A folder that does not exist yet (the first download makes it), with a space in its name.
-    const chosen = path.join(await tempDir('ferry-e2e-chosen-'), 'My downloads');
+    // A folder that does not exist yet (the first download makes it), with a space in its name,
+    // inside the host's download folder (in browser mode downloads stay inside it).
+    const chosen = path.join(e2e.downloadDir, 'My downloads');
     await openSettings();
     expect(await folderBox().inputValue()).toBe(e2e.downloadDir);
     expect(await countBox().inputValue()).toBe('4');
@@ -225,6 +226,10 @@ describe('settings', () => {
     await folderBox().fill('relative/folder');
     await settingsDialog().getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(() => settingsDialog().getByRole('alert').textContent()).toMatch(/^EINVAL: .*full path/);
+    // A page may not send downloads outside the host's download folder.
+    await folderBox().fill(await tempDir('ferry-e2e-elsewhere-'));
+    await settingsDialog().getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => settingsDialog().getByRole('alert').textContent()).toMatch(/^EACCES: In browser mode downloads stay inside /);
     expect((await settingsFile()).downloadDir).toBeUndefined();
     // Cancel forgets what was typed.
     await settingsDialog().getByRole('button', { name: 'Cancel', exact: true }).click();

@@ -1,7 +1,8 @@
 /**
  * The console in a real Chromium: commands run on the server, their output and exit line
  * appear in the terminal, Ctrl+C in the Command textbox cancels a long command, `cd` moves
- * the file tree, and an account without exec sees why it cannot run anything.
+ * the file tree, links in the output open only as web pages and only on Ctrl+click, and an
+ * account without exec sees why it cannot run anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,11 +23,20 @@ beforeAll(async () => {
   await writeFile(path.join(e2e.home(carol), 'alpha.txt'), 'a\n');
   await writeFile(path.join(e2e.home(carol), 'beta.txt'), 'b\n');
   await writeFile(path.join(e2e.home(carol), 'projects', 'ferry', 'plan.md'), 'plan\n');
+  // OSC 8 hyperlinks, as a hostile server's command could print them. The web link points
+  // at a closed loopback port: even if something opened it, nothing would leave the machine.
+  const link = (uri: string, text: string): string => `printf '\\033]8;;${uri}\\033\\\\${text}\\033]8;;\\033\\\\\\n'\n`;
+  await writeFile(
+    path.join(e2e.home(carol), 'links.sh'),
+    link(WEB_LINK, 'web link') + link('file:///etc/passwd', 'file link') + link('javascript:alert(1)', 'script link'),
+  );
   page = await e2e.openTab();
   await logIn(page, e2e.server, carol);
 });
 checkAfterEach(() => e2e);
 afterAll(cleanupAll);
+
+const WEB_LINK = 'http://127.0.0.1:9/ferry-docs';
 
 const command = () => page.getByRole('textbox', { name: 'Command', exact: true });
 const consolePane = () => page.getByRole('region', { name: 'Console' });
@@ -100,6 +110,60 @@ describe('the console', () => {
     await runAndWait('cd', /^\[exit 0\]$/);
     await page.getByRole('tree', { name: 'Home', exact: true }).waitFor();
     await screenshot(page, '11-console-after-cd');
+  });
+
+  it('opens a link in the output only as a web page, and only when Ctrl+clicked', async () => {
+    // Nothing may really open: window.open is recorded instead, and any request is refused.
+    await e2e.context.route('http://127.0.0.1:9/**', (route) => route.abort());
+    // The page's window (this file is type-checked without the DOM's types).
+    type PageWindow = { opened: unknown[][]; open: (...args: unknown[]) => null };
+    await page.evaluate(() => {
+      const win = globalThis as unknown as PageWindow;
+      const opened: unknown[][] = [];
+      win.opened = opened;
+      win.open = (...args: unknown[]) => {
+        opened.push(args);
+        return null;
+      };
+    });
+    const opened = () => page.evaluate(() => (globalThis as unknown as PageWindow).opened);
+    const text = await runAndWait('sh links.sh', /^\[exit 0\]$/);
+    // (xterm's rows space with no-break spaces.)
+    expect(text).toMatch(/^web\slink$/m);
+    expect(text).toMatch(/^file\slink$/m);
+    const host = consolePane().locator('.terminal-host');
+    const rowOf = async (label: string) => {
+      const box = (await consolePane().locator('.xterm-rows > div', { hasText: new RegExp(`^${label.replace(' ', '\\s')}$`) }).boundingBox())!;
+      return { x: box.x + 20, y: box.y + box.height / 2 };
+    };
+
+    // Hovering the web link says where it goes and how to open it; a plain click opens nothing.
+    const web = await rowOf('web link');
+    await page.mouse.move(web.x, web.y);
+    await expect.poll(() => host.getAttribute('title')).toBe(`${WEB_LINK} (Ctrl+click to open)`);
+    await page.mouse.click(web.x, web.y);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await opened()).toEqual([]);
+
+    // Ctrl+click opens it, without an opener.
+    await page.keyboard.down('Control');
+    await page.mouse.click(web.x, web.y);
+    await page.keyboard.up('Control');
+    await expect.poll(opened).toEqual([[WEB_LINK, '_blank', 'noopener,noreferrer']]);
+
+    // file: and javascript: are not links at all: no hint, and Ctrl+click opens nothing.
+    for (const label of ['file link', 'script link']) {
+      await page.mouse.move(0, 0);
+      await expect.poll(() => host.getAttribute('title')).toBeNull();
+      const at = await rowOf(label);
+      await page.mouse.move(at.x, at.y);
+      await page.keyboard.down('Control');
+      await page.mouse.click(at.x, at.y);
+      await page.keyboard.up('Control');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await host.getAttribute('title'), label).toBeNull();
+    }
+    expect(await opened()).toHaveLength(1);
   });
 
   it('tells an account without exec that it may not run commands', async () => {

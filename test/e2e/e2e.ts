@@ -68,7 +68,8 @@ export async function setupE2E(users: readonly TestUser[]): Promise<E2E> {
       page.on('console', (msg) => {
         if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
       });
-      await page.goto(web.url);
+      // As a browser does: a one-time address, swapped for the session cookie (then at /).
+      await page.goto(web.oneTimeUrl());
       await connectForm(page).waitFor();
       return page;
     },

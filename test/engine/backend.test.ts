@@ -11,7 +11,7 @@ import path from 'node:path';
 import { callBackend, createBackend, type Backend, type BackendOptions, type SecretStore } from '../../engine/app/backend.js';
 import { ConsoleHistory } from '../../engine/app/console/console-history.js';
 import { parseConsoleCommand } from '../../engine/app/console/console-command.js';
-import type { CallName, ConnectResult, Events, EventName, Result } from '../../shared/common/contract.js';
+import type { CallName, ConnectResult, Events, EventName, Result, TransfersSnapshot } from '../../shared/common/contract.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
 import { cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { exists, makeTree, treeDigest, waitFor } from '../helpers/files.js';
@@ -159,7 +159,7 @@ describe('calls are validated and answered as Results', () => {
     expect(await c.error('transfers:resolveConflict', 'c1', 'explode', false)).toMatchObject({ code: 'EINVAL' });
     expect(await c.error('fs:list', '/')).toMatchObject({ code: 'ECONN', message: expect.stringMatching(/not connected/i) });
     expect(await c.ok('session:state')).toEqual({ state: 'disconnected' });
-    expect(await c.ok('transfers:list')).toEqual([]);
+    expect(await c.ok('transfers:list')).toEqual({ transfers: [], totals: expect.objectContaining({ count: 0, bytes: 0, size: 0 }) });
   });
 });
 
@@ -257,7 +257,10 @@ describe('files', () => {
   it('lists, creates, renames and deletes, and says which folders changed', async () => {
     const since = c.events.length;
     expect(await c.ok('fs:mkdir', '/fs-test')).toBe('/fs-test');
+    // Reported before the answer, so the UI lists the folder once, when the notice comes.
+    expect(c.of('fs:changed', since)).toEqual([{ paths: ['/'] }]);
     expect(await c.ok('fs:mkdir', '/fs-test/inner')).toBe('/fs-test/inner');
+    expect(c.of('fs:changed', since)).toEqual([{ paths: ['/'] }, { paths: ['/fs-test'] }]);
     await writeFile(path.join(aliceHome, 'fs-test', 'a.txt'), 'hello');
     const listing = (await c.ok('fs:list', '/fs-test')) as { path: string; entries: Array<{ name: string; type: string; size: number }> };
     expect(listing.path).toBe('/fs-test');
@@ -266,13 +269,12 @@ describe('files', () => {
       ['inner', 'dir'],
     ]);
     expect(await c.ok('fs:stat', '/fs-test/a.txt')).toMatchObject({ name: 'a.txt', type: 'file', size: 5 });
-    const changed = await c.waitEvent('fs:changed', (e) => e.paths.includes('/fs-test'), since);
-    expect(changed.paths).toEqual(expect.arrayContaining(['/', '/fs-test']));
 
     const beforeRename = c.events.length;
     expect(await c.ok('fs:rename', '/fs-test/a.txt', '/fs-test/inner/b.txt')).toBe('/fs-test/inner/b.txt');
-    const renamed = await c.waitEvent('fs:changed', () => true, beforeRename);
-    expect([...renamed.paths].sort()).toEqual(['/fs-test', '/fs-test/inner']);
+    const renamed = c.of('fs:changed', beforeRename);
+    expect(renamed).toHaveLength(1);
+    expect([...renamed[0]!.paths].sort()).toEqual(['/fs-test', '/fs-test/inner']);
     expect(await readFile(path.join(aliceHome, 'fs-test', 'inner', 'b.txt'), 'utf8')).toBe('hello');
 
     // Relative paths are relative to the session's folder.
@@ -283,7 +285,8 @@ describe('files', () => {
     const beforeDelete = c.events.length;
     await c.ok('fs:delete', ['/fs-test/inner', 'made-here']);
     expect(await exists(path.join(aliceHome, 'fs-test', 'inner'))).toBe(false);
-    expect((await c.waitEvent('fs:changed', () => true, beforeDelete)).paths).toEqual(['/fs-test']);
+    // One notice for the whole delete, before its answer.
+    expect(c.of('fs:changed', beforeDelete)).toEqual([{ paths: ['/fs-test'] }]);
     expect(await c.error('fs:delete', ['/fs-test/missing'])).toMatchObject({ code: 'ENOENT' });
     expect(await c.error('fs:stat', '/../../etc/passwd')).toMatchObject({ code: expect.stringMatching(/ENOENT|EACCES/) });
     expect(await c.ok('fs:df')).toMatchObject({ quota: null, used: expect.any(Number), free: expect.any(Number) });
@@ -343,11 +346,12 @@ describe('transfers', () => {
     expect(await c.backend.downloadedFiles([got[0]!.id])).toEqual([]);
     await writeFile(got[0]!.localPath, kept);
 
-    expect(((await c.ok('transfers:list')) as TransferView[]).length).toBe(14);
+    expect((await c.ok('transfers:list')) as TransfersSnapshot).toMatchObject({ transfers: expect.any(Array), totals: { count: 14, done: 14 } });
+    expect(((await c.ok('transfers:list')) as TransfersSnapshot).transfers.length).toBe(14);
     const beforeClear = c.events.length;
     await c.ok('transfers:clear');
-    expect(await c.ok('transfers:list')).toEqual([]);
-    expect(c.of('transfers:event', beforeClear)).toEqual([{ kind: 'removed', ids: expect.any(Array) }]);
+    expect(await c.ok('transfers:list')).toEqual({ transfers: [], totals: expect.objectContaining({ count: 0 }) });
+    expect(c.of('transfers:event', beforeClear)).toEqual([{ kind: 'removed', ids: expect.any(Array), totals: expect.objectContaining({ count: 0 }) }]);
     expect(await c.error('transfers:pause', 'tnothere')).toMatchObject({ code: 'ENOENT' });
   });
 
@@ -391,7 +395,7 @@ describe('transfers', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     // The question is withdrawn (the window closes its dialog), the transfer is cancelled, not skipped.
     expect(await d.waitEvent('transfers:conflictWithdrawn', (e) => e.conflictId === prompt.conflictId, since)).toBeTruthy();
-    expect(((await d.ok('transfers:list')) as TransferView[]).find((t) => t.id === again!.id)?.state).toBe('cancelled');
+    expect(((await d.ok('transfers:list')) as TransfersSnapshot).transfers.find((t) => t.id === again!.id)?.state).toBe('cancelled');
     expect(await d.error('transfers:resolveConflict', prompt.conflictId, 'overwrite', false)).toMatchObject({ code: 'ENOENT' });
     expect(await readFile(path.join(aliceHome, 'asked', 'asked.txt'), 'utf8')).toBe('v1');
   });

@@ -61,14 +61,17 @@ describe('transfer attempts', () => {
     expect(startable(item)).toBe(true);
   });
 
-  it('the first stop reason wins, and what a stop must also do runs once', () => {
+  it('a cancel outranks a pause, a pause never a cancel, and what a stop must also do runs once', () => {
     const item = newItem(view(), 'b1');
     const attempt = begin(item, 'whole');
     let destroyed = 0;
     attempt.whenStopped(() => destroyed++);
     attempt.stop('pause');
-    attempt.stop('cancel');
     expect(attempt.stopReason).toBe('pause');
+    attempt.stop('cancel');
+    expect(attempt.stopReason).toBe('cancel');
+    attempt.stop('pause');
+    expect(attempt.stopReason).toBe('cancel');
     expect(destroyed).toBe(1);
     attempt.whenStopped(() => destroyed++); // registered after the stop: runs at once
     expect(destroyed).toBe(2);

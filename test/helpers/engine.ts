@@ -22,6 +22,16 @@ export function connectSession(server: Ferryd, user: TestUser, extra: Partial<Se
   return RemoteSession.connect(sessionOptions(server, user, extra));
 }
 
+/** The FerryError a promise rejects with; throws if it resolves or rejects with something else. */
+export async function failure(p: Promise<unknown>): Promise<FerryError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof FerryError)) throw new Error(`expected a FerryError, got ${err === null ? 'success' : String(err)}`);
+  return err;
+}
+
 /** Fail with a message instead of hanging until the test times out. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

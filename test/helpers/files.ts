@@ -102,3 +102,16 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false> | T
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * `count` empty files named `name(i)` in `dir` (made if missing), straight on the disk, a
+ * few hundred at a time: how the big-folder tests fill a server's home fast.
+ */
+export async function emptyFiles(dir: string, count: number, name: (i: number) => string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < count; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, count - i) }, (_, k) => open(path.join(dir, name(i + k)), 'w').then((h) => h.close())),
+    );
+  }
+}

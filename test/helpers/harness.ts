@@ -91,6 +91,8 @@ export interface TestUser {
   readonly name: string;
   readonly password: string;
   readonly quota?: string;
+  /** `--entries`: the most files, folders and links (a number, or 'none'). */
+  readonly entries?: string;
   readonly exec?: boolean;
 }
 
@@ -114,6 +116,7 @@ export interface Ferryd {
 export async function addUser(root: string, user: TestUser): Promise<void> {
   const args = ['user', 'add', user.name, '--root', root];
   if (user.quota) args.push('--quota', user.quota);
+  if (user.entries) args.push('--entries', user.entries);
   if (user.exec) args.push('--exec');
   const result = await run(FERRYD, args, { env: { FERRY_PASSWORD: user.password } });
   if (result.code !== 0) throw new Error(`user add failed: ${result.stderr}`);
@@ -127,12 +130,15 @@ export async function startFerryd(
     env?: Record<string, string>;
     /** A fixed port (e.g. to restart a killed server where its clients expect it); default 0. */
     port?: number;
+    /** More `ferryd serve` options. */
+    args?: readonly string[];
   } = {},
 ): Promise<Ferryd> {
   const root = options.root ?? (await tempDir('ferryd-root-'));
   for (const user of options.users ?? []) await addUser(root, user);
   const args = ['serve', '--root', root, '--host', '127.0.0.1', '--port', String(options.port ?? 0)];
   if (options.plain) args.push('--plain');
+  args.push(...(options.args ?? []));
   const child = spawn(process.execPath, [FERRYD, ...args], {
     cwd: REPO,
     env: { ...process.env, ...options.env },

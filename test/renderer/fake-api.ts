@@ -6,7 +6,7 @@
 import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../../shared/common/contract.js';
 import type { ErrorCode, ErrorInfo } from '../../shared/common/errors.js';
 import type { Entry } from '../../shared/common/messages.js';
-import type { TransferView } from '../../shared/common/transfer-model.js';
+import type { QueueTotals, TransferChange, TransferEvent, TransferView } from '../../shared/common/transfer-model.js';
 
 type Handler<N extends CallName> = (...args: CallArgs<N>) => Result<CallResults[N]> | Promise<Result<CallResults[N]>>;
 
@@ -58,7 +58,11 @@ export class FakeApi implements FerryApi {
 export const file = (name: string, size = 1, mtime = 1_700_000_000_000): Entry => ({ name, type: 'file', size, mtime, mode: 0o644 });
 export const dir = (name: string, mtime = 1_700_000_000_000): Entry => ({ name, type: 'dir', size: 0, mtime, mode: 0o755 });
 
-/** A remote tree in memory: folder path → its entries. Answers fs:* like ferryd would. */
+/**
+ * A remote tree in memory: folder path → its entries. Answers fs:* like the engine would,
+ * change feed included: fs:mkdir, fs:rename and fs:delete send 'fs:changed' for the
+ * folders they changed before they answer.
+ */
 export function memoryFs(api: FakeApi, folders: Record<string, Entry[]>, start = '/'): { cwd: () => string; folders: Map<string, Entry[]> } {
   const fs = new Map(Object.entries(folders));
   let cwd = start;
@@ -80,6 +84,7 @@ export function memoryFs(api: FakeApi, folders: Record<string, Entry[]>, start =
       if (parent.some((e) => e.name === nameOf(path))) return fail('EEXIST', 'A file or folder with that name already exists.');
       fs.set(parentOf(path), [...parent, dir(nameOf(path))]);
       fs.set(path, []);
+      api.emit('fs:changed', { paths: [parentOf(path)] });
       return ok(path);
     })
     .handle('fs:rename', (from, to) => {
@@ -95,16 +100,23 @@ export function memoryFs(api: FakeApi, folders: Record<string, Entry[]>, start =
           fs.set(to + p.slice(from.length), v);
         }
       }
+      api.emit('fs:changed', { paths: [...new Set([parentOf(from), parentOf(to)])] });
       return ok(to);
     })
     .handle('fs:delete', (paths) => {
-      for (const path of paths) {
-        const parent = fs.get(parentOf(path));
-        if (!parent) return fail('ENOENT');
-        fs.set(parentOf(path), parent.filter((e) => e.name !== nameOf(path)));
-        for (const p of [...fs.keys()]) if (p === path || p.startsWith(`${path}/`)) fs.delete(p);
+      const changed = new Set<string>();
+      try {
+        for (const path of paths) {
+          const parent = fs.get(parentOf(path));
+          if (!parent) return fail('ENOENT');
+          fs.set(parentOf(path), parent.filter((e) => e.name !== nameOf(path)));
+          for (const p of [...fs.keys()]) if (p === path || p.startsWith(`${path}/`)) fs.delete(p);
+          changed.add(parentOf(path));
+        }
+        return ok(undefined);
+      } finally {
+        if (changed.size > 0) api.emit('fs:changed', { paths: [...changed] });
       }
-      return ok(undefined);
     });
   return { cwd: () => cwd, folders: fs };
 }
@@ -129,5 +141,13 @@ export function view(id: string, patch: Partial<TransferView> = {}): TransferVie
     verified: false,
     attempts: 1,
     ...patch,
+  };
+}
+
+/** An event as the engine sends it: a change and the totals the engine computed (given here). */
+export function transferEvent(change: TransferChange, totals: Partial<QueueTotals> = {}): TransferEvent {
+  return {
+    ...change,
+    totals: { count: 0, queued: 0, active: 0, paused: 0, done: 0, failed: 0, cancelled: 0, unfinished: 0, bytes: 0, size: 0, ...totals },
   };
 }

@@ -141,4 +141,10 @@ describe('session store', () => {
     expect(draftToInput({ ...EMPTY_DRAFT, host: ' ', user: 'a' })).toHaveProperty('problem');
     expect(draftToInput({ ...EMPTY_DRAFT, user: ' a ', plain: true })).toEqual({ input: { host: '127.0.0.1', port: 7070, user: 'a', plain: true } });
   });
+
+  it('sends "plain on a network" only with plain itself (the engine decides whether the host needs it)', () => {
+    const lab = { ...EMPTY_DRAFT, host: '10.0.0.5', user: 'a', insecurePlainOnNetwork: true };
+    expect(draftToInput(lab)).toEqual({ input: { host: '10.0.0.5', port: 7070, user: 'a' } });
+    expect(draftToInput({ ...lab, plain: true })).toEqual({ input: { host: '10.0.0.5', port: 7070, user: 'a', plain: true, insecurePlainOnNetwork: true } });
+  });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionInfo } from '../../shared/common/contract.js';
 import { createStores } from '../../renderer/src/state/stores.js';
-import { FakeApi, dir, file, memoryFs, ok, settle, view } from './fake-api.js';
+import { FakeApi, dir, file, memoryFs, ok, settle, transferEvent, view } from './fake-api.js';
 
 const session: SessionInfo = {
   host: 'h',
@@ -19,7 +19,7 @@ function setup() {
   api
     .handle('session:connect', () => ok({ kind: 'connected', session }))
     .handle('fs:df', () => ok({ quota: 1000, used, free: 1000 - used }))
-    .handle('transfers:list', () => ok([view('t1', { state: 'active' })]))
+    .handle('transfers:list', () => ok({ transfers: [view('t1', { state: 'active' })], totals: transferEvent({ kind: 'removed', ids: [] }, { count: 1, active: 1 }).totals }))
     .handle('history:get', () => ok(['ls']));
   const stores = createStores(api);
   return { api, stores, setUsed: (n: number) => (used = n) };
@@ -38,6 +38,7 @@ describe('the stores together', () => {
     expect(stores.tree.getState().cwd).toBe('/');
     expect(stores.tree.getState().rows.map((r) => r.name)).toEqual(['docs', 'a.txt']);
     expect(stores.transfers.getState().order).toEqual(['t1']);
+    expect(stores.transfers.getState().totals).toMatchObject({ count: 1, active: 1 });
     expect(stores.console.getState().history).toEqual(['ls']);
     expect(stores.session.getState().df).toEqual({ quota: 1000, used: 0, free: 1000 });
     expect(api.made('fs:df')).toHaveLength(1);
@@ -63,9 +64,9 @@ describe('the stores together', () => {
     await vi.advanceTimersByTimeAsync(10);
     const before = api.made('fs:df').length;
     setUsed(400);
-    api.emit('transfers:event', { kind: 'added', transfers: [view('a'), view('b')] });
-    api.emit('transfers:event', { kind: 'updated', transfers: [view('a', { state: 'done' })] });
-    api.emit('transfers:event', { kind: 'updated', transfers: [view('b', { state: 'done' })] });
+    api.emit('transfers:event', transferEvent({ kind: 'added', transfers: [view('a'), view('b')] }));
+    api.emit('transfers:event', transferEvent({ kind: 'updated', transfers: [view('a', { state: 'done' })] }));
+    api.emit('transfers:event', transferEvent({ kind: 'updated', transfers: [view('b', { state: 'done' })] }));
     await vi.advanceTimersByTimeAsync(2000);
     expect(api.made('fs:df').length).toBe(before + 1);
     expect(stores.session.getState().df?.used).toBe(400);

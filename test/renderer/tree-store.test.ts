@@ -86,6 +86,37 @@ describe('tree store', () => {
     expect(api.made('fs:list').at(-1)!.args[0]).toBe('/docs/old');
   });
 
+  it('lists a folder again only when fs:changed names it: a mkdir lists its folder once', async () => {
+    const { api, tree } = setup();
+    tree.getState().reset('/');
+    await settle();
+    const before = api.made('fs:list').length;
+    expect(await tree.getState().mkdir('/', 'new')).toBe(true);
+    await settle();
+    expect(api.made('fs:list').slice(before).map((c) => c.args[0])).toEqual(['/']);
+    expect(tree.getState().selectedPaths()).toEqual(['/new']);
+    // A console command in the folder the tree shows: its notice lists it, the exit does not again.
+    const atExit = api.made('fs:list').length;
+    await tree.getState().follow('/');
+    await settle();
+    expect(api.made('fs:list').length).toBe(atExit);
+  });
+
+  it('selects a new folder when a later notice lists it (the answer came first)', async () => {
+    const { api, fs, tree } = setup();
+    tree.getState().reset('/');
+    await settle();
+    api.handle('fs:mkdir', (path) => {
+      fs.folders.set('/', [...fs.folders.get('/')!, dir(path.slice(1))]);
+      return ok(path);
+    });
+    expect(await tree.getState().mkdir('/', 'later')).toBe(true);
+    expect(tree.getState().rowIndex.has('/later')).toBe(false);
+    api.emit('fs:changed', { paths: ['/'] });
+    await settle();
+    expect(tree.getState().selectedPaths()).toEqual(['/later']);
+  });
+
   it('sorts by a column and reverses on a second click; filters as you type', async () => {
     const { tree } = setup();
     tree.getState().reset('/');

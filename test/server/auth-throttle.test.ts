@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthThrottle, addressKey } from '../../server/auth-throttle.js';
+import { AuthThrottle, addressKey, addressRanges } from '../../server/auth-throttle.js';
 
 const MINUTE = 60_000;
 
@@ -19,49 +19,66 @@ function fail(throttle: AuthThrottle, times: number, address: string, user: stri
 }
 
 describe('AuthThrottle', () => {
-  it('allows everyone at first', () => {
+  it('allows everyone at first, without slowing anyone down', () => {
     const { throttle } = setup();
     expect(throttle.check('10.0.0.1', 'alice')).toEqual({ allowed: true, retryAfterMs: 0 });
-    expect(throttle.delayFor('10.0.0.1', 'alice')).toBe(250);
+    expect(throttle.delayFor('10.0.0.1')).toBe(250);
+    expect(throttle.userDelay('alice')).toBe(0);
   });
 
-  it('doubles the failure delay from 250 ms up to 4 s', () => {
+  it('doubles the failure delay of a range from 250 ms up to 4 s', () => {
     const { throttle } = setup();
     const delays: number[] = [];
     for (let i = 0; i < 8; i++) {
-      throttle.failure('10.0.0.1', 'alice');
-      delays.push(throttle.delayFor('10.0.0.1', 'alice'));
+      throttle.failure('10.0.0.1', `user${i}`);
+      delays.push(throttle.delayFor('10.0.0.1'));
     }
     expect(delays).toEqual([250, 500, 1000, 2000, 4000, 4000, 4000, 4000]);
+    expect(throttle.delayFor('10.0.0.2')).toBe(250);
   });
 
   it('honours custom delays', () => {
     const { throttle } = setup({ baseDelayMs: 100, maxDelayMs: 300 });
     fail(throttle, 1, 'a', 'u');
-    expect(throttle.delayFor('a', 'u')).toBe(100);
+    expect(throttle.delayFor('a')).toBe(100);
     fail(throttle, 1, 'a', 'u');
-    expect(throttle.delayFor('a', 'u')).toBe(200);
+    expect(throttle.delayFor('a')).toBe(200);
     fail(throttle, 1, 'a', 'u');
-    expect(throttle.delayFor('a', 'u')).toBe(300);
+    expect(throttle.delayFor('a')).toBe(300);
   });
 
-  it('locks an address out after 10 failures, whatever the user names', () => {
+  it('locks a user out from one address after 10 failures, and only there', () => {
     const { throttle } = setup();
-    for (let i = 0; i < 9; i++) throttle.failure('10.0.0.1', `user${i}`);
+    fail(throttle, 9, '10.0.0.1', 'alice');
+    expect(throttle.check('10.0.0.1', 'alice').allowed).toBe(true);
+    throttle.failure('10.0.0.1', 'alice');
+    expect(throttle.check('10.0.0.1', 'alice')).toEqual({ allowed: false, retryAfterMs: 15 * MINUTE });
+    // Other users at that address, and alice elsewhere, are not locked.
+    expect(throttle.check('10.0.0.1', 'bob').allowed).toBe(true);
+    expect(throttle.check('10.0.0.2', 'alice').allowed).toBe(true);
+  });
+
+  it('locks an address out after 20 failures, whatever the user names', () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 19; i++) throttle.failure('10.0.0.1', `user${i}`);
     expect(throttle.check('10.0.0.1', 'fresh').allowed).toBe(true);
-    throttle.failure('10.0.0.1', 'user9');
+    throttle.failure('10.0.0.1', 'user19');
     const gate = throttle.check('10.0.0.1', 'fresh');
-    expect(gate.allowed).toBe(false);
-    expect(gate.retryAfterMs).toBe(15 * MINUTE);
-    // Other addresses are not affected by this one's failures.
+    expect(gate).toEqual({ allowed: false, retryAfterMs: 15 * MINUTE });
     expect(throttle.check('10.0.0.2', 'fresh').allowed).toBe(true);
   });
 
-  it('locks a user out after 10 failures, whatever the addresses', () => {
+  it("a user's failures from many addresses slow that user's logins down, boundedly, and lock nobody else out", () => {
     const { throttle } = setup();
-    for (let i = 0; i < 10; i++) throttle.failure(`10.0.0.${i}`, 'alice');
-    expect(throttle.check('192.168.1.1', 'alice').allowed).toBe(false);
-    expect(throttle.check('192.168.1.1', 'bob').allowed).toBe(true);
+    const delays: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      throttle.failure(`10.1.0.${i}`, 'alice');
+      if (i < 6) delays.push(throttle.userDelay('alice'));
+    }
+    expect(delays).toEqual([250, 500, 1000, 2000, 2000, 2000]);
+    expect(throttle.userDelay('alice')).toBe(2000);
+    expect(throttle.check('10.9.9.9', 'alice')).toEqual({ allowed: true, retryAfterMs: 0 });
+    expect(throttle.userDelay('bob')).toBe(0);
   });
 
   it('counts only failures inside the sliding window, and reports when the lockout ends', () => {
@@ -77,11 +94,13 @@ describe('AuthThrottle', () => {
     clock.advance(1); // the first five leave the window
     gate = throttle.check('a', 'u');
     expect(gate).toEqual({ allowed: true, retryAfterMs: 0 });
-    // The remaining five still count towards the delay.
-    expect(throttle.delayFor('a', 'u')).toBe(4000);
+    // The remaining five still count towards the delays.
+    expect(throttle.delayFor('a')).toBe(4000);
+    expect(throttle.userDelay('u')).toBe(2000);
 
     clock.advance(10 * MINUTE); // all gone
-    expect(throttle.delayFor('a', 'u')).toBe(250);
+    expect(throttle.delayFor('a')).toBe(250);
+    expect(throttle.userDelay('u')).toBe(0);
     expect(throttle.tracked).toEqual({ addresses: 0, users: 0 });
   });
 
@@ -97,18 +116,19 @@ describe('AuthThrottle', () => {
   });
 
   it("clears the user's failures on success, and only theirs at that address", () => {
-    const { throttle } = setup();
-    fail(throttle, 5, 'a', 'u');
+    const { throttle } = setup({ lockoutAfter: 5, addressLockoutAfter: 10 });
+    fail(throttle, 4, 'a', 'u');
     fail(throttle, 4, 'a', 'other');
+    fail(throttle, 3, 'b', 'u');
     throttle.success('a', 'u');
-    expect(throttle.tracked).toEqual({ addresses: 1, users: 1 });
+    expect(throttle.tracked).toEqual({ addresses: 2, users: 2 });
     // The 4 failures for 'other' stay at the address: 6 more (for anyone) lock it.
     fail(throttle, 5, 'a', 'x');
     expect(throttle.check('a', 'someone').allowed).toBe(true);
     throttle.failure('a', 'y');
     expect(throttle.check('a', 'someone').allowed).toBe(false);
-    // The user itself is clean again from a fresh address.
-    expect(throttle.check('b', 'u')).toEqual({ allowed: true, retryAfterMs: 0 });
+    // The user keeps the failures from 'b' (someone else guessing): still slowed down.
+    expect(throttle.userDelay('u')).toBe(1000);
   });
 
   it('keeps user and address counters apart even when the strings are equal', () => {
@@ -118,43 +138,67 @@ describe('AuthThrottle', () => {
     expect(throttle.check('x', 'x').allowed).toBe(true);
   });
 
-  it('bounds memory, evicting the least recently failed keys', () => {
-    const { throttle, clock } = setup({ maxKeys: 100, lockoutAfter: 2 });
+  it('never evicts a key in force: when full, new keys go untracked until old ones expire', () => {
+    const { throttle, clock } = setup({ maxKeys: 100, lockoutAfter: 2, windowMs: 10 * MINUTE });
     fail(throttle, 2, 'victim-address', 'victim');
+    const kept: boolean[] = [];
     for (let i = 0; i < 1000; i++) {
       clock.advance(1);
-      throttle.failure(`10.1.${i >> 8}.${i & 255}`, `spray${i}`);
+      kept.push(throttle.failure(`10.1.${i >> 8}.${i & 255}`, `spray${i}`));
     }
     expect(throttle.tracked).toEqual({ addresses: 100, users: 100 });
-    // The most recent keys are still tracked...
-    throttle.failure('10.1.3.231', 'spray999');
-    expect(throttle.check('10.1.3.231', 'other').allowed).toBe(false);
-    expect(throttle.check('10.9.9.9', 'spray999').allowed).toBe(false);
-    // ...the oldest were dropped.
-    expect(throttle.check('victim-address', 'victim').allowed).toBe(true);
+    expect(kept.filter(Boolean).length).toBe(99);
+    // The lock that was in force first is still in force.
+    expect(throttle.check('victim-address', 'victim').allowed).toBe(false);
+    expect(throttle.userDelay('victim')).toBe(500);
+    // Once the old keys expire, they make room.
+    clock.advance(10 * MINUTE);
+    expect(throttle.failure('10.2.0.1', 'late')).toBe(true);
+    expect(throttle.tracked.addresses).toBe(1);
   });
 
-  it('keeps at most lockoutAfter timestamps per key', () => {
+  it('keeps a bounded number of failures per key', () => {
     const { throttle, clock } = setup({ lockoutAfter: 3, windowMs: 10_000 });
     fail(throttle, 1000, 'a', 'u');
     clock.advance(10_000);
     expect(throttle.check('a', 'u').allowed).toBe(true);
   });
 
-  it('groups IPv6 clients by /64 and IPv4-mapped addresses as IPv4', () => {
-    expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
+  it('names IPv6 ranges by /64, /56 and /48, and IPv4-mapped addresses as IPv4', () => {
+    expect(addressRanges('192.0.2.1')).toEqual(['192.0.2.1']);
     expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
-    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressRanges('2001:db8:1:2345:3:4:5:6')).toEqual(['2001:db8:1:2345::/64', '2001:db8:1:2300::/56', '2001:db8:1::/48']);
     expect(addressKey('2001:0db8:0001:0002::ffff')).toBe('2001:db8:1:2::/64');
     expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
     expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
     expect(addressKey('unknown')).toBe('unknown');
 
     const { throttle } = setup({ lockoutAfter: 2 });
-    throttle.failure('2001:db8:1:2::a', 'u1');
-    throttle.failure('2001:db8:1:2::b', 'u2');
-    expect(throttle.check('2001:db8:1:2::c', 'u3').allowed).toBe(false);
-    expect(throttle.check('2001:db8:1:3::c', 'u3').allowed).toBe(true);
+    throttle.failure('2001:db8:1:2::a', 'u');
+    throttle.failure('2001:db8:1:2::b', 'u');
+    expect(throttle.check('2001:db8:1:2::c', 'u').allowed).toBe(false);
+    expect(throttle.check('2001:db8:1:3::c', 'u').allowed).toBe(true);
+  });
+
+  it('tracks a misbehaving range as one: /64s become their /56, then /56s their /48', () => {
+    const { throttle } = setup({ lockoutAfter: 3 });
+    const in56 = (i: number): string => `2001:db8:7:${(0x1200 + i).toString(16)}::1`;
+    // Four /64s in one /56 are tracked apart; the fifth's failures count for the whole /56.
+    for (let i = 0; i < 4; i++) throttle.failure(in56(i), 'alice');
+    expect(throttle.tracked.addresses).toBe(4);
+    fail(throttle, 3, in56(4), 'alice');
+    expect(throttle.tracked.addresses).toBe(5);
+    expect(throttle.check(in56(200), 'alice').allowed).toBe(false); // a fresh /64 in it
+    expect(throttle.check('2001:db8:7:1300::1', 'alice').allowed).toBe(true); // the next /56
+
+    // One client rotating through 2^16 /64s of its /48 takes a handful of keys, not 65,536,
+    // and is locked out as a whole.
+    const { throttle: t2 } = setup({ lockoutAfter: 3 });
+    for (let i = 0; i < 5000; i++) t2.failure(`2001:db8:9:${(i * 13).toString(16)}::1`, 'alice');
+    expect(t2.tracked.addresses).toBeLessThanOrEqual(17);
+    expect(t2.check('2001:db8:9:ffff::2', 'alice').allowed).toBe(false);
+    expect(t2.check('2001:db8:a:0::1', 'alice').allowed).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 import { AuthThrottle } from '../../server/auth-throttle.js';
 import { Connection } from '../../server/connection.js';
 import { LocalStorage } from '../../server/local-storage.js';
-import { DEFAULT_LIMITS, PendingLogins, type ServerContext, type Session } from '../../server/server-context.js';
+import { DEFAULT_LIMITS, type ServerContext } from '../../server/server-context.js';
+import { Sessions } from '../../server/sessions.js';
 import { UserStore } from '../../server/user-store.js';
 import { cleanupAll, type TestUser } from '../helpers/harness.js';
 import { loggedIn, rootWithUsers, sleep } from './raw-client.js';
@@ -46,14 +47,14 @@ let listener: net.Server;
 beforeAll(async () => {
   root = await rootWithUsers([ALICE]);
   storage = new HeldCommits({ root });
+  const users = await UserStore.open(root);
   const ctx: ServerContext = {
     storage,
     execHost: storage,
-    users: await UserStore.open(root),
+    users,
     throttle: new AuthThrottle(),
-    pendingLogins: new PendingLogins(),
     fakeSaltSecret: randomBytes(32),
-    sessions: new Map<string, Session>(),
+    sessions: new Sessions(users, DEFAULT_LIMITS, () => undefined),
     limits: { ...DEFAULT_LIMITS, maxCommittingBytes: BUDGET },
     plain: true,
     hostRoots: [root],

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { FrameDecoder, encodeFrame, type FrameHeader } from '../../shared/common/frame.js';
+import { attachProof } from '../../shared/node/attach-proof.js';
 import { ScramClient, tlsExporterBinding, type ScramClientKeys } from '../../shared/node/scram.js';
 import { addUser, tempDir, type TestUser } from '../helpers/harness.js';
 
@@ -74,12 +75,16 @@ export class RawClient {
     );
   }
 
-  /** Connect to 127.0.0.1:port (plain TCP, or TLS 1.3 without key checks). */
-  static connect(port: number, options: { tls?: boolean; timeoutMs?: number } = {}): Promise<RawClient> {
+  /**
+   * Connect to 127.0.0.1:port (plain TCP, or TLS 1.3 without key checks), from
+   * `localAddress` if given (127.0.0.2, 127.0.0.3, … are loopback too on Linux).
+   */
+  static connect(port: number, options: { tls?: boolean; timeoutMs?: number; localAddress?: string } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
+      const from = options.localAddress ? { localAddress: options.localAddress } : {};
       const socket = options.tls
-        ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3' })
-        : net.connect({ host: '127.0.0.1', port });
+        ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3', ...from })
+        : net.connect({ host: '127.0.0.1', port, ...from });
       const ready = options.tls ? 'secureConnect' : 'connect';
       const timer = setTimeout(() => {
         socket.destroy();
@@ -271,6 +276,15 @@ export class RawClient {
     const proof = randomBytes(32).toString('base64');
     this.send({ type: 'auth-final', id, data: `c=biws,r=${nonce},p=${proof}` });
     return { serverFirst, final: await this.nextFor(id, 15_000) };
+  }
+
+  /** hello (unless done) + attach to a session with its ticket (from a login's `ok`). Returns the final frame. */
+  async attach(session: string, ticket: string): Promise<Frame> {
+    if (this.nonce === '') await this.hello();
+    const id = this.newId();
+    const proof = attachProof(Buffer.from(ticket, 'base64'), this.nonce, this.binding).toString('base64');
+    this.send({ type: 'attach', id, session, proof });
+    return this.nextFor(id);
   }
 
   /** Upload `data` to `path` in one put (optionally with offset/total overrides and a wrong hash). */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientConnection } from '../../engine/wire/client-connection.js';
 import { scrubHostPaths } from '../../server/connection.js';
-import { EntryList } from '../../shared/common/messages.js';
+import { EntryList, LIST_PAGE_BYTES } from '../../shared/common/messages.js';
 import { cleanupAll, rssBytes, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { RawClient, eventually, loggedIn, rawFrame, receivedErrors, rootWithUsers, sleep } from './raw-client.js';
 
@@ -230,7 +230,7 @@ describe('load', () => {
         try {
           const who = await conn.login(ALICE.name, { keys });
           await conn.call({ type: 'mkdir', path: `/load-${i}`, parents: true });
-          const { header, body } = await conn.callWithBody({ type: 'list', path: '/' });
+          const { header, body } = await conn.callWithBody({ type: 'list', path: '/' }, LIST_PAGE_BYTES);
           const entries = EntryList.parse(JSON.parse(body.toString()));
           return who.user.name === 'alice' && header.count === entries.length && entries.some((e) => e.name === `load-${i}`);
         } finally {
@@ -335,7 +335,7 @@ describe('TLS', () => {
       expect(seen).toBe(secure.fingerprint);
       const login = await conn.login(ALICE.name, { password: ALICE.password });
       expect(login.user.name).toBe('alice');
-      const { header } = await conn.callWithBody({ type: 'list', path: '/' });
+      const { header } = await conn.callWithBody({ type: 'list', path: '/' }, LIST_PAGE_BYTES);
       expect(header.type).toBe('ok');
     } finally {
       conn.close();

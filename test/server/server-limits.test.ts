@@ -29,7 +29,7 @@ beforeAll(async () => {
     startFerryd({ root: roots[0]!, plain: true, env: limits({ preAuthTimeoutMs: PRE_AUTH_MS, idleTimeoutMs: IDLE_MS, frameDeadlineMs: 10_000 }) }),
     startFerryd({ root: roots[1]!, plain: true, env: limits({ maxUnauthPerAddress: 5 }) }),
     startFerryd({ root: roots[2]!, env: limits({ maxUnauthPerAddress: 3 }) }),
-    startFerryd({ root: roots[3]!, plain: true, env: limits({ authDelayMs: 150, authMaxDelayMs: 600, authLockoutAfter: 4 }) }),
+    startFerryd({ root: roots[3]!, plain: true, env: limits({ authDelayMs: 150, authMaxDelayMs: 600, authLockoutAfter: 4, authAddressLockoutAfter: 6 }) }),
     startFerryd({ root: roots[4]!, plain: true, env: limits({ authDelayMs: 10, authMaxDelayMs: 10, authLockoutAfter: 4 }) }),
   ]);
   // Derive the client keys once (PBKDF2), so later logins are fast enough for short deadlines.
@@ -268,13 +268,22 @@ describe('failed-login throttle', () => {
     expect(times[2]!).toBeGreaterThanOrEqual(595);
     expect(times[3]!).toBeGreaterThanOrEqual(595);
 
+    // Alice is locked out from this address, even with the right password.
     const locked = await RawClient.connect(throttle.port);
     const done = await locked.login(ALICE.name, ALICE.password);
     expect(done.header.code).toBe('ERATELIMIT');
     expect((done.header.details as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
     expect(await locked.waitClosed(3000)).toBe(true);
 
-    // The address is locked out too, for any user name.
+    // Other users are not, until the address has failed for anyone authAddressLockoutAfter
+    // (6) times: then it is locked out for every user name.
+    const bob = await loggedIn(throttle.port, BOB.name, BOB.password);
+    bob.destroy();
+    for (const name of ['carol', 'dave']) {
+      const c = await RawClient.connect(throttle.port);
+      expect((await c.badLogin(name)).final.header.code).toBe('EAUTH');
+      c.destroy();
+    }
     const other = await RawClient.connect(throttle.port);
     const otherDone = await other.login(BOB.name, BOB.password);
     expect(otherDone.header.code).toBe('ERATELIMIT');

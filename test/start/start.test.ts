@@ -128,7 +128,7 @@ describe('npm start', () => {
       const [command, args] = npm?.endsWith('.js') ? [process.execPath, [npm]] : ['npm', []];
       const run = launch(command, [...args, 'start', '--', '--port', '0', '--no-open'], env);
 
-      const [, url] = await waitForOutput(run, /^Ferry web UI: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m, 120_000);
+      const [, url] = await waitForOutput(run, /^Ferry web UI: (http:\/\/127\.0\.0\.1:\d+\/\?code=\S+)$/m, 120_000);
       const [, user, localPort] = await waitForOutput(run, /^Local server: ([a-z_][a-z0-9_.-]*)@127\.0\.0\.1:(\d+) /m, 1000);
       const lines = run.stdout().split('\n');
       // One clear line about Electron, before the address.

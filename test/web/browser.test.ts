@@ -1,15 +1,16 @@
 /**
  * Browser mode end to end in a real Chromium: the renderer's transport
  * (renderer/src/transport/api.ts, bundled by vite) on a page served by the web host, so
- * the CSP, the Origin and token checks, File slicing and the WebSocket are the browser's
- * own, in the browser scripts/find-browser.mjs finds.
+ * signing in with a one-time address, the session cookie, the CSP, the Origin check, File
+ * slicing and the WebSocket are the browser's own, in the browser
+ * scripts/find-browser.mjs finds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { REPO, cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
@@ -48,16 +49,26 @@ beforeAll(async () => {
 });
 afterAll(cleanupAll);
 
-async function open(url: string): Promise<Page> {
-  const page = await browser.newPage();
-  onCleanup(() => page.close());
+/** A browser profile of its own (its own cookies), as another browser or another person would be. */
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  onCleanup(() => context.close());
+  return context;
+}
+
+async function open(url: string, context?: BrowserContext): Promise<Page> {
+  const page = await (context ?? (await newContext())).newPage();
   await page.goto(url);
   return page;
 }
 
+type CallingApi = { call(name: string, ...args: unknown[]): Promise<unknown> };
+const callFrom = (page: Page, name: string): Promise<unknown> =>
+  page.evaluate((n) => (globalThis as unknown as { api: CallingApi }).api.call(n), name);
+
 describe('browser mode in Chromium', () => {
   it('connects, lists and uploads dropped files through the page', async () => {
-    const page = await open(web.url);
+    const page = await open(web.oneTimeUrl());
     expect(await page.evaluate(() => (globalThis as unknown as { api: { platform: string } }).api.platform)).toBe('browser');
     const connected = await page.evaluate(
       async ({ port, user, password }) => {
@@ -98,24 +109,47 @@ describe('browser mode in Chromium', () => {
     expect(await readFile(path.join(home, 'deeper', 'hello.txt'), 'utf8')).toBe('hello\n');
   });
 
-  it('tells the page when its token is missing or wrong', async () => {
-    const bare = await open(`${web.origin}/`);
-    expect(await bare.evaluate(() => (globalThis as unknown as { apiError?: string }).apiError)).toMatch(/without its access token/);
+  it('signs the browser in once with the address: an HttpOnly, SameSite=Strict cookie, and the code gone from the address bar', async () => {
+    const url = web.oneTimeUrl();
+    const context = await newContext();
+    const page = await open(url, context);
+    expect(page.url()).toBe(`${web.origin}/`);
+    const cookies = await context.cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ name: web.cookieName, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict', secure: false, expires: -1 });
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('');
+    expect(await callFrom(page, 'session:state')).toEqual({ ok: true, value: { state: 'disconnected' } });
+    // A reload, or another tab of this browser, needs no new address.
+    await page.reload();
+    expect(await callFrom(page, 'session:state')).toMatchObject({ ok: true });
+    expect(await callFrom(await open(`${web.origin}/`, context), 'session:state')).toMatchObject({ ok: true });
 
-    const wrong = await open(`${web.origin}/?token=not-the-token`);
-    const answer = await wrong.evaluate(async () => {
-      type Api = { call(name: string): Promise<unknown> };
-      return (globalThis as unknown as { api: Api }).api.call('profiles:list');
-    });
-    expect(answer).toMatchObject({ ok: false, error: { code: 'EAUTH', message: expect.stringContaining('token') } });
+    // Another browser with the same address (say, another local user who read it in ps): refused.
+    const other = await newContext();
+    const refused = await other.newPage();
+    const response = await refused.goto(url);
+    expect(response?.status()).toBe(403);
+    expect(await refused.getByRole('heading').textContent()).toBe('This address has been used');
+    expect(await other.cookies()).toEqual([]);
+    await refused.goto(`${web.origin}/`);
+    expect(await callFrom(refused, 'profiles:list')).toMatchObject({ ok: false, error: { code: 'EAUTH', message: expect.stringContaining('?code=') } });
+
+    // Nor does an address work after it expires.
+    const late = web.oneTimeUrl({ ttlMs: 100 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await (await newContext()).newPage().then((p) => p.goto(late)))?.status()).toBe(403);
   });
 
-  it('refuses pages from another origin, even with the token', async () => {
+  it('refuses pages from another origin, even in the signed-in browser', async () => {
     // Any other page on loopback (another port is another origin), with no CSP in the way.
+    // The browser sends it our cookie too (cookies are not kept apart by port): the Origin check stops it.
     const stranger = http.createServer((_req, res) => res.end('<!doctype html><title>stranger</title>'));
     await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
     onCleanup(() => new Promise<void>((resolve) => stranger.close(() => resolve())));
-    const page = await open(`http://127.0.0.1:${(stranger.address() as AddressInfo).port}/`);
+    const context = await newContext();
+    await open(web.oneTimeUrl(), context);
+    expect(await context.cookies()).toHaveLength(1);
+    const page = await open(`http://127.0.0.1:${(stranger.address() as AddressInfo).port}/`, context);
     const outcome = await page.evaluate(
       (url) =>
         new Promise<string>((resolve) => {
@@ -123,7 +157,7 @@ describe('browser mode in Chromium', () => {
           ws.onopen = () => resolve('open');
           ws.onclose = () => resolve('closed');
         }),
-      `ws://127.0.0.1:${web.port}/api?token=${web.token}`,
+      `ws://127.0.0.1:${web.port}/api`,
     );
     expect(outcome).toBe('closed');
   });

@@ -1,27 +1,23 @@
 /**
- * Browser mode's host (web/host.ts) against a real ferryd: the token, Origin and Host
- * checks on the WebSocket, the static files and their CSP, the contract over JSON
- * messages, and uploads streamed as binary messages into the queue.
+ * Browser mode's host (web/host.ts) against a real ferryd: signing in with one-time
+ * addresses, the session cookie, Origin and Host checks on the WebSocket, the static files
+ * and their CSP, the contract over JSON messages and what a page may not call, and uploads
+ * streamed as binary messages into the queue.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import type { Events, EventName, Result } from '../../shared/common/contract.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { UploadSpool, validateUploadFiles } from '../../web/upload-spool.js';
-import type { ClientMessage, HostMessage } from '../../web/ws-protocol.js';
-import type { WsClientMessage, WsHostMessage } from '../../renderer/src/transport/ws-messages.js';
+import type { WsClientMessage, WsHostMessage } from '../../shared/common/ws-messages.js';
 import { REPO, cleanupAll, onCleanup, start, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
-import { sha256, treeDigest, waitFor } from '../helpers/files.js';
-
-// The renderer's client and the host speak the same messages (checked when this file is type-checked).
-type Assert<T extends true> = T;
-export type ClientMessagesAgree = Assert<WsClientMessage extends ClientMessage ? true : false>;
-export type HostMessagesAgree = Assert<HostMessage extends WsHostMessage ? true : false>;
+import { exists, sha256, treeDigest, waitFor } from '../helpers/files.js';
+import { signIn, visit } from '../helpers/web-session.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
 const carol: TestUser = { name: 'carol', password: 'carol pass phrase', quota: '1MiB' };
@@ -31,6 +27,10 @@ let web: WebHost;
 let staticDir: string;
 let spoolDir: string;
 let outside: string;
+let configDir: string;
+let downloadDir: string;
+/** The session cookie of this file's tabs (`name=value`). */
+let cookie: string;
 
 beforeAll(async () => {
   server = await startFerryd({ users: [alice, carol] });
@@ -48,11 +48,12 @@ beforeAll(async () => {
   web = await startWebHost({
     staticDir,
     spoolDir,
-    configDir: await tempDir('ferry-config-'),
-    downloadDir: await tempDir('ferry-downloads-'),
+    configDir: (configDir = await tempDir('ferry-config-')),
+    downloadDir: (downloadDir = await tempDir('ferry-downloads-')),
     backend: { fsChangedDelayMs: 50 },
   });
   onCleanup(() => web.close());
+  cookie = await signIn(web);
 });
 afterAll(cleanupAll);
 
@@ -75,11 +76,13 @@ class Tab {
     ws.on('close', (code) => (this.closeCode = code));
   }
 
-  static open(options: { token?: string; origin?: string | null; path?: string; headers?: Record<string, string> } = {}): Promise<Tab> {
-    const url = `ws://127.0.0.1:${web.port}${options.path ?? '/api'}?token=${options.token ?? web.token}`;
+  /** A tab signed in with this file's session cookie, unless `cookie` says otherwise (null: none). */
+  static open(options: { cookie?: string | null; origin?: string | null; path?: string; headers?: Record<string, string> } = {}): Promise<Tab> {
+    const url = `ws://127.0.0.1:${web.port}${options.path ?? '/api'}`;
+    const sent = options.cookie === undefined ? cookie : options.cookie;
     const ws = new WebSocket(url, {
       ...(options.origin === null ? {} : { origin: options.origin ?? web.origin }),
-      ...(options.headers ? { headers: options.headers } : {}),
+      headers: { ...(sent !== null ? { cookie: sent } : {}), ...options.headers },
     });
     return new Promise((resolve, reject) => {
       ws.once('open', () => {
@@ -163,16 +166,22 @@ function get(urlPath: string, options: { method?: string; host?: string } = {}):
 }
 
 describe('startWebHost', () => {
-  it('gives a loopback URL with a 24-byte base64url token', () => {
-    expect(web.url).toBe(`http://127.0.0.1:${web.port}/?token=${web.token}`);
-    expect(web.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  it('gives loopback one-time addresses with 18-byte base64url codes, a new one each time', () => {
+    const a = web.oneTimeUrl();
+    const b = web.oneTimeUrl();
+    expect(a).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${web.port}/\\?code=[A-Za-z0-9_-]{24}$`));
+    expect(b).not.toBe(a);
     expect(web.origin).toBe(`http://127.0.0.1:${web.port}`);
+    expect(web.cookieName).toBe(`ferry-session-${web.port}`);
   });
 
-  it('refuses the WebSocket without the right token, Origin, Host and path', async () => {
-    await expect(Tab.open({ token: '' })).rejects.toMatchObject({ status: 401 });
-    await expect(Tab.open({ token: 'x'.repeat(32) })).rejects.toMatchObject({ status: 401 });
-    await expect(Tab.open({ token: web.token.slice(1) })).rejects.toMatchObject({ status: 401 });
+  it('refuses the WebSocket without the session cookie, the right Origin, Host and path', async () => {
+    await expect(Tab.open({ cookie: null })).rejects.toMatchObject({ status: 401 });
+    await expect(Tab.open({ cookie: `${web.cookieName}=${'x'.repeat(43)}` })).rejects.toMatchObject({ status: 401 });
+    await expect(Tab.open({ cookie: cookie.slice(0, -1) })).rejects.toMatchObject({ status: 401 });
+    // The code itself is no session.
+    const code = new URL(web.oneTimeUrl()).searchParams.get('code')!;
+    await expect(Tab.open({ cookie: `${web.cookieName}=${code}` })).rejects.toMatchObject({ status: 401 });
     await expect(Tab.open({ origin: 'http://evil.example' })).rejects.toMatchObject({ status: 403 });
     await expect(Tab.open({ origin: `http://localhost:${web.port}` })).rejects.toMatchObject({ status: 403 });
     await expect(Tab.open({ origin: null })).rejects.toMatchObject({ status: 403 });
@@ -180,6 +189,58 @@ describe('startWebHost', () => {
     await expect(Tab.open({ path: '/other' })).rejects.toMatchObject({ status: 404 });
     const tab = await Tab.open();
     expect(tab.ws.readyState).toBe(WebSocket.OPEN);
+    // Among other cookies of 127.0.0.1 (cookies are not kept apart by port).
+    const among = await Tab.open({ cookie: `other=1; ${web.cookieName}=stale; ${cookie}; last=2` });
+    expect(among.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+describe('signing in with a one-time address', () => {
+  it('swaps the code for an HttpOnly, SameSite=Strict session cookie and leaves the address bar at /', async () => {
+    const url = web.oneTimeUrl();
+    const first = await visit(url);
+    expect(first.status).toBe(303);
+    expect(first.location).toBe('/');
+    expect(first.setCookie).toMatch(new RegExp(`^${web.cookieName}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict$`));
+    const session = first.setCookie!.split(';', 1)[0]!;
+    expect((await Tab.open({ cookie: session })).ws.readyState).toBe(WebSocket.OPEN);
+
+    // Once used, the address opens nothing for anyone else (say, another local user who read it in ps).
+    const again = await visit(url);
+    expect(again.status).toBe(403);
+    expect(again.setCookie).toBeUndefined();
+    expect(again.body).toContain('This address has been used');
+    // The browser that used it just goes on to the page (a reload of an old address).
+    expect(await visit(url, { cookie: session })).toMatchObject({ status: 303, location: '/', setCookie: undefined });
+    // Nor does it ever work as a session of its own.
+    await expect(Tab.open({ cookie: `${web.cookieName}=${new URL(url).searchParams.get('code')}` })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('refuses a code after it expires, one it never gave, and uses one up only on GET', async () => {
+    const shortLived = web.oneTimeUrl({ ttlMs: 100 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await visit(shortLived)).status).toBe(403);
+    expect((await visit(`${web.origin}/?code=${'A'.repeat(24)}`)).status).toBe(403);
+    expect((await visit(`${web.origin}/?code=`)).status).toBe(403);
+
+    let used = 0;
+    const url = web.oneTimeUrl({ ttlMs: 60_000, onUse: () => used++ });
+    // A link preview's HEAD does not use it up.
+    expect((await visit(url, { method: 'HEAD' })).status).toBe(405);
+    expect(used).toBe(0);
+    expect((await visit(url)).status).toBe(303);
+    expect((await visit(url)).status).toBe(403);
+    expect(used).toBe(1);
+  });
+
+  it('keeps the sessions of two hosts apart', async () => {
+    const other = await startWebHost({ staticDir, configDir: await tempDir('ferry-config-') });
+    onCleanup(() => other.close());
+    expect(other.cookieName).not.toBe(web.cookieName);
+    const theirs = await signIn(other);
+    // Its code and cookie mean nothing here, and ours nothing there.
+    expect((await visit(`${web.origin}/?code=${new URL(other.oneTimeUrl()).searchParams.get('code')}`)).status).toBe(403);
+    await expect(Tab.open({ cookie: `${web.cookieName}=${theirs.split('=')[1]}` })).rejects.toMatchObject({ status: 401 });
   });
 });
 
@@ -197,8 +258,11 @@ describe('static files', () => {
     expect(csp).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline/);
     expect(index.headers['referrer-policy']).toBe('no-referrer');
     expect(index.headers['x-content-type-options']).toBe('nosniff');
-    // The token-less page still loads (the app then says the token is missing).
-    expect((await get('/?token=wrong')).status).toBe(200);
+    // The page itself is no secret: it loads without a session (and then says it was not let in).
+    expect((await get('/?token=anything')).status).toBe(200);
+    const used = await get('/?code=wrong');
+    expect(used.status).toBe(403);
+    expect(used.headers['content-security-policy']).toBe(csp);
 
     const js = await get('/assets/app.js');
     expect(js).toMatchObject({ status: 200, body: 'console.log("ferry");' });
@@ -287,6 +351,45 @@ describe('the contract over the WebSocket', () => {
     other.ws.send('{"t":"what"}');
     await waitFor(() => other.closeCode !== undefined, 5000, 'close');
     expect(other.closeCode).toBe(1008);
+  });
+});
+
+describe('what a page may not call', () => {
+  it('refuses uploads of paths on this computer (a page uploads only what it drops or picks)', async () => {
+    const tab = await Tab.open();
+    await tab.connect(alice);
+    for (const paths of [['/etc/passwd'], [outside], [path.join(staticDir, 'assets')]]) {
+      const r = await tab.call('transfers:uploadPaths', paths, '/');
+      expect(r).toMatchObject({ ok: false, error: { code: 'EACCES', message: expect.stringContaining('browser mode') } });
+    }
+    expect(await exists(path.join(server.root, 'homes', 'alice', 'passwd'))).toBe(false);
+    expect(await exists(path.join(server.root, 'homes', 'alice', 'secret.txt'))).toBe(false);
+    expect(((await tab.ok('transfers:list')) as { transfers: unknown[] }).transfers).toEqual([]);
+    // A dropped file still goes up, through the spool.
+    expect(await tab.upload('/', [{ relativePath: 'dropped.txt', data: Buffer.from('dropped\n') }])).toMatchObject({ ok: true });
+    await waitFor(async () => exists(path.join(server.root, 'homes', 'alice', 'dropped.txt')), 10_000, 'the dropped file');
+  });
+
+  it('keeps the download folder inside the one the host was started with', async () => {
+    const tab = await Tab.open();
+    const settingsFile = path.join(configDir, 'settings.json');
+    for (const elsewhere of ['/etc', path.dirname(downloadDir), path.join(downloadDir, '..', 'beside'), outside]) {
+      expect(await tab.call('settings:set', { downloadDir: elsewhere }), elsewhere).toMatchObject({
+        ok: false,
+        error: { code: 'EACCES', message: expect.stringContaining(downloadDir) },
+      });
+    }
+    expect(await exists(settingsFile)).toBe(false);
+    expect(await tab.call('settings:set', { downloadDir: 'relative' })).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    const inside = path.join(downloadDir, 'photos', '2026');
+    expect(await tab.ok('settings:set', { downloadDir: inside, concurrency: 3 })).toEqual({ downloadDir: inside, concurrency: 3 });
+    expect(await tab.ok('settings:set', { downloadDir })).toEqual({ downloadDir, concurrency: 3 });
+
+    // A folder the person chose in the desktop app (the same settings file) is kept, and the
+    // page can still change other settings.
+    await writeFile(settingsFile, JSON.stringify({ version: 1, downloadDir: '/srv/chosen-on-the-desktop' }));
+    expect(await tab.ok('settings:set', { concurrency: 2 })).toEqual({ downloadDir: '/srv/chosen-on-the-desktop', concurrency: 2 });
+    expect(JSON.parse(await readFile(settingsFile, 'utf8'))).toMatchObject({ downloadDir: '/srv/chosen-on-the-desktop' });
   });
 });
 
@@ -422,10 +525,42 @@ describe('npm run web (web/cli.ts)', () => {
   it('prints exactly the page address and stops on SIGTERM', async () => {
     const child = start(path.join(REPO, 'dist/web/cli.js'), ['--no-open', '--config-dir', await tempDir('ferry-config-')], { timeoutMs: 20_000 });
     const line = await waitFor(() => child.stdout().includes('\n') && child.stdout().split('\n')[0], 15_000, 'the address');
-    expect(line).toMatch(/^Ferry web UI: http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+    expect(line).toMatch(/^Ferry web UI: http:\/\/127\.0\.0\.1:\d+\/\?code=[A-Za-z0-9_-]{24}$/);
     child.child.kill('SIGTERM');
     const result = await child.result;
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${line}\n`);
+  });
+
+  it('gives the browser opener its own one-time address, and prints a fresh one once the printed one is used', async () => {
+    // A stand-in xdg-open that records its command line: what any local user could read in /proc.
+    const bin = await tempDir('ferry-opener-');
+    const seen = path.join(bin, 'command-line');
+    await writeFile(path.join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${seen}'\n`);
+    await chmod(path.join(bin, 'xdg-open'), 0o755);
+    const child = start(path.join(REPO, 'dist/web/cli.js'), ['--config-dir', await tempDir('ferry-config-')], {
+      timeoutMs: 20_000,
+      env: { PATH: `${bin}${path.delimiter}${process.env['PATH']}`, DISPLAY: ':99', WAYLAND_DISPLAY: '' },
+    });
+    const printed = (await waitFor(() => /^Ferry web UI: (\S+)$/m.exec(child.stdout())?.[1], 15_000, 'the address'))!;
+    const opened = (await waitFor(async () => (await readFile(seen, 'utf8').catch(() => '')).trim() || undefined, 10_000, 'the opener'))!;
+    expect(opened).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?code=[A-Za-z0-9_-]{24}$/);
+    expect(opened).not.toBe(printed);
+
+    // The browser uses the opener's address: from then on it opens nothing for anyone else.
+    const browser = await visit(opened);
+    expect(browser).toMatchObject({ status: 303, location: '/' });
+    expect(browser.setCookie).toMatch(/; HttpOnly; SameSite=Strict$/);
+    expect(opened).not.toContain(browser.setCookie!.split(';', 1)[0]!.split('=')[1]);
+    expect((await visit(opened)).status).toBe(403);
+
+    // The printed one works once too, and then the next one is printed.
+    expect((await visit(printed)).status).toBe(303);
+    expect((await visit(printed)).status).toBe(403);
+    const next = (await waitFor(() => /^Ferry web UI for another browser: (\S+)$/m.exec(child.stdout())?.[1], 5000, 'the next address'))!;
+    expect(next).not.toBe(printed);
+    expect((await visit(next)).status).toBe(303);
+    child.child.kill('SIGTERM');
+    expect((await child.result).code).toBe(0);
   });
 });

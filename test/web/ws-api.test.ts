@@ -1,8 +1,8 @@
 /**
  * The renderer's browser-mode transport (renderer/src/transport/ws-api.ts) against the
  * real web host and a real ferryd. Node has Blob and File; its missing WebSocket is
- * stood in for by `ws`, which implements the same event API, plus the Origin header a
- * browser would send.
+ * stood in for by `ws`, which implements the same event API, plus the Origin header and
+ * the cookies a browser would send (signed in with one-time addresses, as a browser is).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import type { TransferView } from '../../shared/common/transfer-model.js';
 import { startWebHost, type WebHost } from '../../web/index.js';
 import { cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { sha256, treeDigest, waitFor } from '../helpers/files.js';
+import { signIn } from '../helpers/web-session.js';
 
 // The module is DOM code: load it without type-checking it against Node's globals here
 // (tsconfig.renderer.json checks it against the DOM).
@@ -25,15 +26,18 @@ const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
 let server: Ferryd;
 let web: WebHost;
 let createWsApi: CreateWsApi;
+/** The browser's cookies for 127.0.0.1 (which, like a browser's, are not kept apart by port). */
+const cookieJar: string[] = [];
 
 beforeAll(async () => {
   server = await startFerryd({ users: [alice] });
   web = await startWebHost({ staticDir: await tempDir('ferry-www-'), configDir: await tempDir('ferry-config-'), spoolDir: await tempDir('ferry-spool-') });
   onCleanup(() => web.close());
+  cookieJar.push(await signIn(web));
   // A page served by a host connects to that same host: its Origin is the host's.
   class BrowserWebSocket extends NodeWebSocket {
     constructor(url: string) {
-      super(url, { origin: `http://${new URL(url).host}` });
+      super(url, { origin: `http://${new URL(url).host}`, headers: cookieJar.length > 0 ? { cookie: cookieJar.join('; ') } : {} });
       onCleanup(async () => this.close());
     }
   }
@@ -55,7 +59,7 @@ function record(api: FerryApi): { of<E extends keyof Events>(name: E): Array<Eve
 
 describe('createWsApi', () => {
   it('makes calls, receives events and uploads File objects with their relative paths', async () => {
-    const api = createWsApi({ url: `ws://127.0.0.1:${web.port}/api?token=${web.token}`, highWaterMark: 256 * 1024 });
+    const api = createWsApi({ url: `ws://127.0.0.1:${web.port}/api`, highWaterMark: 256 * 1024 });
     expect(api.platform).toBe('browser');
     const events = record(api);
     expect(await api.call('session:state')).toEqual({ ok: true, value: { state: 'disconnected' } });
@@ -112,19 +116,22 @@ describe('createWsApi', () => {
     expect(await api.uploadFiles([new File(['x'], 'x')], [], '/')).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
   });
 
-  it('says plainly when the host refuses the page (wrong token)', async () => {
-    const api = createWsApi({ url: `ws://127.0.0.1:${web.port}/api?token=wrong` });
+  it('says plainly when the host refuses the page (this browser never opened one of its addresses)', async () => {
+    const stranger = await startWebHost({ staticDir: await tempDir('ferry-www-'), configDir: await tempDir('ferry-config-') });
+    onCleanup(() => stranger.close());
+    const api = createWsApi({ url: `ws://127.0.0.1:${stranger.port}/api` });
     const states: Array<Events['session:state']> = [];
     api.on('session:state', (s) => states.push(s));
     const result = await api.call('profiles:list');
-    expect(result).toMatchObject({ ok: false, error: { code: 'EAUTH', message: expect.stringContaining('token') } });
+    expect(result).toMatchObject({ ok: false, error: { code: 'EAUTH', message: expect.stringContaining('?code=') } });
     await waitFor(() => states.length > 0, 5000, 'the state event');
     expect(states[0]).toMatchObject({ state: 'disconnected', error: { code: 'EAUTH' } });
   });
 
   it('reports a lost host as ECONN', async () => {
     const other = await startWebHost({ staticDir: await tempDir('ferry-www-'), configDir: await tempDir('ferry-config-') });
-    const api = createWsApi({ url: `ws://127.0.0.1:${other.port}/api?token=${other.token}` });
+    cookieJar.push(await signIn(other));
+    const api = createWsApi({ url: `ws://127.0.0.1:${other.port}/api` });
     expect(await api.call('session:state')).toEqual({ ok: true, value: { state: 'disconnected' } });
     const states: Array<Events['session:state']> = [];
     api.on('session:state', (s) => states.push(s));

@@ -4,7 +4,8 @@
  *
  * - Its root is DATA_DIR/local-server (homes, partial uploads, its TLS key); it survives
  *   restarts of the app, so files uploaded to it are there next time.
- * - One account, named after the OS user (or "me"), with commands allowed and no quota: it
+ * - One account, named after the OS user (or "me"), with commands allowed and no quota
+ *   (neither of bytes nor of entries): it
  *   is the person's own machine. Its password is random and never stored: at creation the
  *   SCRAM client keys are derived from it and kept in DATA_DIR/local-server.json (mode
  *   0600); the server keeps only its verifier. If the two ever disagree (a crash between
@@ -263,7 +264,7 @@ export class LocalServer implements LocalServerHandle {
       this.log(`local server: the stored login of ${this.user} does not match the server; setting a new one`);
       await this.ferrydCommand(['user', 'passwd', this.user, '--root', this.root], password);
     } else {
-      await this.ferrydCommand(['user', 'add', this.user, '--root', this.root, '--exec'], password);
+      await this.ferrydCommand(['user', 'add', this.user, '--root', this.root, '--exec', '--entries', 'none'], password);
       this.log(`local server: created the account ${this.user} in ${this.root}`);
     }
     const created = await this.readAccount();

@@ -27,6 +27,7 @@ const StoredProfile = z.object({
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(64),
   plain: z.boolean().optional(),
+  insecurePlainOnNetwork: z.boolean().optional(),
   /** base64 of SecretStore.encrypt(JSON of ScramClientKeys). */
   secret: z.string().max(16_384).optional(),
 });
@@ -122,6 +123,7 @@ function fields(input: ProfileInput): Omit<StoredProfile, 'id'> {
     port: input.port,
     user: input.user,
     ...(input.plain !== undefined ? { plain: input.plain } : {}),
+    ...(input.insecurePlainOnNetwork !== undefined ? { insecurePlainOnNetwork: input.insecurePlainOnNetwork } : {}),
   };
 }
 

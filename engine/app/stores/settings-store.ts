@@ -1,4 +1,5 @@
 /** The desktop app's settings (settings.json in the config folder). */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Settings } from '../../../shared/common/contract.js';
@@ -13,6 +14,11 @@ const SettingsFile = z.object({
 type SettingsFile = z.infer<typeof SettingsFile>;
 
 export const DEFAULT_CONCURRENCY = 4;
+
+/** The download folder while none was given or chosen: ~/Downloads/Ferry. */
+export function defaultDownloadDir(): string {
+  return path.join(os.homedir(), 'Downloads', 'Ferry');
+}
 
 export class SettingsStore {
   private readonly file: JsonFile<SettingsFile>;

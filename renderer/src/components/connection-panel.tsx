@@ -145,6 +145,12 @@ function ConnectForm() {
           <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />
           No encryption (trusted loopback only)
         </label>
+        {draft.plain && (
+          <label className="check">
+            <input type="checkbox" checked={draft.insecurePlainOnNetwork} onChange={(e) => set({ insecurePlainOnNetwork: e.target.checked })} />
+            Allow no encryption to a host on the network (insecure: --insecure-plain-on-network)
+          </label>
+        )}
       </details>
       {(error || problem) && (
         <div id={ids.error} className="form-error selectable" role="alert">

@@ -2,12 +2,14 @@
  * The console: xterm.js shows the output (ANSI colours; stderr in red), and a separate
  * command line (a textbox named "Command") runs commands on the server with history on
  * ↑/↓ and Ctrl+C to cancel. xterm's DOM renderer and screen-reader mode keep the output
- * in the DOM, readable by assistive technology and selectable.
+ * in the DOM, readable by assistive technology and selectable. Links in the output open
+ * only when Ctrl/⌘+clicked, and only web pages (logic/console-links.ts).
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, type KeyboardEvent, type RefObject } from 'react';
+import { linkHint, linkToOpen } from '../logic/console-links.js';
 import { currentSession } from '../state/session-store.js';
 import { useConsole, useSession, useStores, useTree } from '../state/stores-context.js';
 import { Icon } from './icons.js';
@@ -75,6 +77,22 @@ function useTerminal(host: RefObject<HTMLDivElement | null>): void {
       fontSize: 13,
       lineHeight: 1.25,
       theme: dark.matches ? DARK : LIGHT,
+      // Set explicitly: xterm's default opens an OSC 8 link on a plain click after a
+      // confirm(). Output comes from the server, so only web pages open, and only when
+      // Ctrl/⌘+clicked (console-links.ts).
+      linkHandler: {
+        allowNonHttpProtocols: false,
+        activate: (event, uri) => {
+          const url = linkToOpen(event, uri);
+          if (url !== null) window.open(url, '_blank', 'noopener,noreferrer');
+        },
+        hover: (_event, uri) => {
+          el.title = linkHint(uri, /Mac/.test(navigator.platform));
+        },
+        leave: () => {
+          el.removeAttribute('title');
+        },
+      },
     });
     const fit = new FitAddon();
     term.loadAddon(fit);

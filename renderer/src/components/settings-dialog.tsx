@@ -17,7 +17,10 @@ export function SettingsDialog() {
     const n = Number(concurrency);
     if (!Number.isInteger(n) || n < 1 || n > 16) return setProblem('Transfers at once is a whole number from 1 to 16.');
     if (dir.trim() === '') return setProblem('Enter the folder downloads go to.');
-    const ok = await session.getState().saveSettings({ downloadDir: dir.trim(), concurrency: n });
+    // The folder only when it changed: browser mode refuses to move it outside the host's
+    // download folder, but keeps one chosen there in the desktop app.
+    const folder = dir.trim() !== settings?.downloadDir ? { downloadDir: dir.trim() } : {};
+    const ok = await session.getState().saveSettings({ ...folder, concurrency: n });
     if (ok) close();
     else {
       const error = session.getState().settingsError;
@@ -43,7 +46,7 @@ export function SettingsDialog() {
           />
           <p id="settings-download-help" className="muted small">
             {api.platform === 'browser'
-              ? 'A folder on the computer running Ferry’s browser host. Downloads land there, checked by SHA-256.'
+              ? 'A folder on the computer running Ferry’s browser host, inside the download folder it was started with. Downloads land there, checked by SHA-256.'
               : 'A folder on this computer. Downloads land there, checked by SHA-256.'}
           </p>
         </div>

@@ -1,9 +1,10 @@
 /**
  * The transfers the UI shows, kept as a Map plus an order, updated from the engine's
  * batched events. A row's object changes only when the engine sent a change for it, so a
- * row component that selects its own view re-renders only then.
+ * row component that selects its own view re-renders only then. (The totals come with
+ * the events, computed by the engine.)
  */
-import type { TransferEvent, TransferId, TransferView } from '../../../shared/common/transfer-model.js';
+import type { TransferChange, TransferId, TransferView } from '../../../shared/common/transfer-model.js';
 
 export interface TransferTable {
   readonly byId: ReadonlyMap<TransferId, TransferView>;
@@ -16,7 +17,7 @@ export function tableOf(views: readonly TransferView[]): TransferTable {
   return applyTransferEvent(EMPTY_TABLE, { kind: 'added', transfers: views });
 }
 
-export function applyTransferEvent(table: TransferTable, event: TransferEvent): TransferTable {
+export function applyTransferEvent(table: TransferTable, event: TransferChange): TransferTable {
   if (event.kind === 'removed') {
     if (event.ids.length === 0) return table;
     const byId = new Map(table.byId);
@@ -34,42 +35,4 @@ export function applyTransferEvent(table: TransferTable, event: TransferEvent): 
     byId.set(view.id, view);
   }
   return { byId, order: order ?? table.order };
-}
-
-export interface Totals {
-  readonly count: number;
-  readonly queued: number;
-  readonly active: number;
-  readonly paused: number;
-  readonly done: number;
-  readonly failed: number;
-  readonly cancelled: number;
-  /** Not done, failed, skipped or cancelled. */
-  readonly unfinished: number;
-  readonly bytes: number;
-  readonly size: number;
-}
-
-export function totalsOf(table: TransferTable): Totals {
-  let queued = 0, active = 0, paused = 0, done = 0, failed = 0, cancelled = 0, bytes = 0, size = 0;
-  for (const v of table.byId.values()) {
-    switch (v.state) {
-      case 'queued': queued++; break;
-      case 'active':
-      case 'verifying': active++; break;
-      case 'paused': paused++; break;
-      case 'done':
-      case 'skipped': done++; break;
-      case 'failed': failed++; break;
-      case 'cancelled': cancelled++; break;
-    }
-    if (v.state !== 'cancelled' && v.state !== 'skipped') {
-      bytes += v.bytes;
-      size += v.size;
-    }
-  }
-  return {
-    count: table.byId.size, queued, active, paused, done, failed, cancelled,
-    unfinished: queued + active + paused, bytes, size,
-  };
 }

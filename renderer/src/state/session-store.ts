@@ -36,6 +36,8 @@ export interface ConnectDraft {
   readonly password: string;
   readonly remember: boolean;
   readonly plain: boolean;
+  /** Plain to a host that is not loopback, allowed explicitly (the engine refuses it otherwise). */
+  readonly insecurePlainOnNetwork: boolean;
 }
 
 export const EMPTY_DRAFT: ConnectDraft = {
@@ -47,6 +49,7 @@ export const EMPTY_DRAFT: ConnectDraft = {
   password: '',
   remember: false,
   plain: false,
+  insecurePlainOnNetwork: false,
 };
 
 /** The draft as a connect input, or why it cannot be one. */
@@ -66,6 +69,7 @@ export function draftToInput(d: ConnectDraft): { input: ConnectInput } | { probl
       user,
       ...(d.password !== '' ? { password: d.password } : {}),
       ...(d.plain ? { plain: true } : {}),
+      ...(d.plain && d.insecurePlainOnNetwork ? { insecurePlainOnNetwork: true } : {}),
       ...(d.profileId !== null ? { profileId: d.profileId } : {}),
       ...(d.remember ? { remember: true } : {}),
     },
@@ -222,6 +226,7 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
             password: '',
             remember: profile.remembered,
             plain: profile.plain ?? false,
+            insecurePlainOnNetwork: profile.insecurePlainOnNetwork ?? false,
           },
           draftProblem: null,
           error: null,
@@ -250,7 +255,7 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
           set({ draftProblem: parsed.problem });
           return null;
         }
-        const { host, port, user, plain } = parsed.input;
+        const { host, port, user, plain, insecurePlainOnNetwork } = parsed.input;
         const saved = await get().saveProfile({
           ...(d.profileId !== null ? { id: d.profileId } : {}),
           name: d.name.trim() || `${user}@${host}`,
@@ -258,6 +263,7 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
           port,
           user,
           ...(plain ? { plain } : {}),
+          ...(insecurePlainOnNetwork ? { insecurePlainOnNetwork } : {}),
         });
         if (saved) set({ draft: { ...get().draft, profileId: saved.id, name: saved.name } });
         return saved;

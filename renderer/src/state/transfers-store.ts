@@ -1,14 +1,16 @@
 /**
  * Transfers as the engine reports them ('transfers:event' batches applied to a Map), the
- * conflicts it asks about, and the intents the transfers pane sends. No maths here: bytes,
- * speed, ETA and state all come from the engine.
+ * conflicts it asks about, and the intents the transfers pane sends. No maths and no
+ * rules here: bytes, speed, ETA, states and the totals come from the engine, and which
+ * files an answer "for all" covers is the queue's business (its other questions never
+ * come, or are withdrawn).
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ConflictPrompt, FerryApi, UploadFile, UploadShape } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
-import type { ConflictDecision, TransferId, TransferView } from '../../../shared/common/transfer-model.js';
+import type { ConflictDecision, QueueTotals, TransferId, TransferView } from '../../../shared/common/transfer-model.js';
 import { displayPath } from '../logic/remote-path.js';
-import { EMPTY_TABLE, applyTransferEvent, tableOf, totalsOf, type Totals, type TransferTable } from '../logic/transfer-table.js';
+import { EMPTY_TABLE, applyTransferEvent, tableOf, type TransferTable } from '../logic/transfer-table.js';
 
 export interface UploadDrop extends UploadShape {
   readonly files: readonly UploadFile[];
@@ -16,7 +18,8 @@ export interface UploadDrop extends UploadShape {
 }
 
 export interface TransfersState extends TransferTable {
-  readonly totals: Totals;
+  /** As the engine computed them with its last event (or list). */
+  readonly totals: QueueTotals;
   /** Conflicts the engine asked about, oldest first; the dialog shows the first. */
   readonly conflicts: readonly ConflictPrompt[];
   /** An upload or download refused before it started (EQUOTA says how much is needed and left). */
@@ -53,6 +56,9 @@ export interface TransfersHooks {
   onFinished?(): void;
 }
 
+/** Totals of an empty queue: what is shown before the engine's first word. */
+const NO_TOTALS: QueueTotals = { count: 0, queued: 0, active: 0, paused: 0, done: 0, failed: 0, cancelled: 0, unfinished: 0, bytes: 0, size: 0 };
+
 /** States a transfer ends in: each may have moved the quota (a failed or cancelled upload too). */
 const FINISHED = new Set(['done', 'skipped', 'failed', 'cancelled']);
 
@@ -60,7 +66,7 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
   const store = createStore<TransfersState>()((set, get) => {
     const setTable = (table: TransferTable): void => {
       if (table.byId === get().byId && table.order === get().order) return;
-      set({ byId: table.byId, order: table.order, totals: totalsOf(table) });
+      set({ byId: table.byId, order: table.order });
     };
     const intent = async (run: () => Promise<{ ok: boolean; error?: ErrorInfo }>, text: string): Promise<void> => {
       const r = await run();
@@ -70,14 +76,16 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
 
     return {
       ...EMPTY_TABLE,
-      totals: totalsOf(EMPTY_TABLE),
+      totals: NO_TOTALS,
       conflicts: [],
       refusal: null,
       preparing: 0,
 
       async load() {
         const r = await api.call('transfers:list');
-        if (r.ok) setTable(tableOf(r.value));
+        if (!r.ok) return;
+        setTable(tableOf(r.value.transfers));
+        set({ totals: r.value.totals });
       },
 
       async upload({ files, relativePaths, folders = [], roots = [] }, remoteDir) {
@@ -119,14 +127,11 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
       async resolveConflict(decision, applyToAll) {
         const [first, ...rest] = get().conflicts;
         if (!first) return;
-        // With "apply to all", prompts of the same drop already waiting get the same answer.
-        const sameBatch = (c: ConflictPrompt): boolean => applyToAll && c.batch === first.batch;
-        const answered = [first, ...rest.filter(sameBatch)];
-        set({ conflicts: rest.filter((c) => !sameBatch(c)) });
-        for (const c of answered) {
-          const r = await api.call('transfers:resolveConflict', c.conflictId, decision, applyToAll);
-          if (!r.ok) set({ refusal: { text: `Could not answer the conflict for “${c.transfer.name}”`, error: r.error } });
-        }
+        // The answer goes once, to the question shown; the queue settles the rest of the
+        // batch itself ("apply to all"), and withdraws any prompt that no longer needs an answer.
+        set({ conflicts: rest });
+        const r = await api.call('transfers:resolveConflict', first.conflictId, decision, applyToAll);
+        if (!r.ok) set({ refusal: { text: `Could not answer the conflict for “${first.transfer.name}”`, error: r.error } });
       },
 
       addPreparing(delta) {
@@ -146,8 +151,7 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
   api.on('transfers:event', (event) => {
     const before = store.getState();
     const table = applyTransferEvent(before, event);
-    if (table.byId === before.byId && table.order === before.order) return;
-    store.setState({ byId: table.byId, order: table.order, totals: totalsOf(table) });
+    store.setState({ byId: table.byId, order: table.order, totals: event.totals });
     if (event.kind === 'updated' && event.transfers.some((t) => FINISHED.has(t.state) && !FINISHED.has(before.byId.get(t.id)?.state ?? 'queued'))) {
       hooks.onFinished?.();
     }

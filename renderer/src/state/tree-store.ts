@@ -1,8 +1,9 @@
 /**
  * The remote tree: the current folder, the folders expanded below it (loaded lazily with
  * fs:list), sort, filter and selection, flattened into the rows the virtualized view
- * draws. File operations (new folder, rename, move, delete) are sent to the engine and
- * the folders they touch are listed again.
+ * draws. File operations (new folder, rename, move, delete) are sent to the engine; the
+ * folders they touch are listed again only when the engine's change feed ('fs:changed')
+ * names them, which it does before it answers the operation.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { FerryApi } from '../../../shared/common/contract.js';
@@ -44,13 +45,13 @@ export interface TreeState {
   clear(): void;
   /** Open a folder: the session moves there (fs:cd) and the tree shows it. */
   navigate(path: string): Promise<boolean>;
-  /** The session already moved (a `cd` in the console): show where it is now. */
+  /** The session moved (a `cd` in the console): show where it is now (its changes come by 'fs:changed'). */
   follow(cwd: string): Promise<void>;
   load(path: string, force?: boolean): Promise<void>;
   toggle(path: string): void;
   expand(path: string): void;
   collapse(path: string): void;
-  /** List again the current folder and every expanded folder. */
+  /** List again the current folder and every expanded folder (the user asked, or the session came back). */
   refresh(): Promise<void>;
   /** The engine says these folders changed ('fs:changed'). */
   changed(paths: readonly string[]): void;
@@ -87,6 +88,8 @@ function derive(s: Structure): Pick<TreeState, 'rows' | 'rowIndex' | 'rowPaths' 
 export function createTreeStore(api: FerryApi): TreeStore {
   const inflight = new Map<string, Promise<void>>();
   const again = new Set<string>();
+  /** A row to select once a listing shows it (the folder just made or renamed). */
+  let reveal: string | null = null;
   // Bumped on every new session or navigation, so late listings of an old view are dropped.
   let generation = 0;
 
@@ -99,12 +102,25 @@ export function createTreeStore(api: FerryApi): TreeStore {
       const folders = new Map(get().folders);
       folders.set(path, folder);
       update({ folders });
+      if (reveal !== null && get().rowIndex.has(reveal)) {
+        get().selectOnly(reveal);
+        reveal = null;
+      }
     };
+    /** Select `path` now if it is shown, else as soon as a listing shows it. */
+    const select = (path: string): void => {
+      reveal = null;
+      if (get().rowIndex.has(path)) get().selectOnly(path);
+      else reveal = path;
+    };
+    /** The listing of `path` under way, if any (never starts one: 'fs:changed' does). */
+    const listed = (path: string): Promise<void> => inflight.get(path) ?? Promise.resolve();
     const fail = (text: string, error: ErrorInfo): void => set({ notice: { text, error } });
     const list = () => ({ paths: get().rowPaths, index: get().rowIndex });
 
     const show = async (cwd: string, focusAfter: string | null): Promise<void> => {
       generation++;
+      reveal = null;
       const before = get().folders.get(cwd);
       const folders = new Map<string, FolderState>();
       if (before) folders.set(cwd, before);
@@ -127,6 +143,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
 
       reset(cwd) {
         generation++;
+        reveal = null;
         inflight.clear();
         again.clear();
         update({ cwd: normalize(cwd), folders: new Map(), expanded: new Set(), filter: '', selection: EMPTY_SELECTION, notice: null });
@@ -135,6 +152,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
 
       clear() {
         generation++;
+        reveal = null;
         inflight.clear();
         again.clear();
         update({ cwd: '', folders: new Map(), expanded: new Set(), filter: '', selection: EMPTY_SELECTION, notice: null });
@@ -162,7 +180,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
 
       async follow(cwd) {
         const target = normalize(cwd);
-        if (target === get().cwd) return get().load(target, true);
+        if (target === get().cwd) return;
         await show(target, null);
       },
 
@@ -288,8 +306,8 @@ export function createTreeStore(api: FerryApi): TreeStore {
           return false;
         }
         if (parent !== get().cwd) get().expand(parent);
-        await get().load(parent, true);
-        if (get().rowIndex.has(path)) get().selectOnly(path);
+        await listed(parent);
+        select(path);
         return true;
       },
 
@@ -306,8 +324,8 @@ export function createTreeStore(api: FerryApi): TreeStore {
         const expanded = new Set<string>();
         for (const p of get().expanded) expanded.add(isInside(path, p) ? to + p.slice(path.length) : p);
         update({ expanded });
-        await get().load(parent, true);
-        if (get().rowIndex.has(to)) get().selectOnly(to);
+        await listed(parent);
+        select(to);
         return true;
       },
 
@@ -318,7 +336,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         const expanded = new Set([...get().expanded].filter((p) => !gone(p)));
         const folders = new Map([...get().folders].filter(([p]) => !gone(p)));
         update({ expanded, folders });
-        await Promise.all([...new Set(paths.map(parentPath))].filter((p) => get().folders.has(p)).map((p) => get().load(p, true)));
+        await Promise.all([...new Set(paths.map(parentPath))].map(listed));
         if (!r.ok) {
           fail(paths.length === 1 ? `Could not delete “${baseName(paths[0]!)}”` : `Could not delete ${paths.length} items`, r.error);
           return false;
@@ -339,7 +357,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
           }
         }
         const touched = new Set([folder, ...moves.map(parentPath)]);
-        await Promise.all([...touched].filter((p) => get().folders.has(p)).map((p) => get().load(p, true)));
+        await Promise.all([...touched].map(listed));
         return ok;
       },
 

@@ -16,10 +16,11 @@ import type {
 } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { TransferView } from '../../../shared/common/transfer-model.js';
-import { WS_MAX_CHUNK, type WsClientMessage, type WsHostMessage } from './ws-messages.js';
+import { WS_MAX_CHUNK } from '../../../shared/common/ws-limits.js';
+import type { WsClientMessage, WsHostMessage } from '../../../shared/common/ws-messages.js';
 
 export interface WsApiOptions {
-  /** ws://HOST:PORT/api?token=… */
+  /** ws://HOST:PORT/api (the browser sends the host's session cookie with it). */
   readonly url: string;
   /** Bytes queued in the socket above which an upload waits (default 4 MiB). */
   readonly highWaterMark?: number;
@@ -28,8 +29,8 @@ export interface WsApiOptions {
 const NOT_ADMITTED: ErrorInfo = {
   code: 'EAUTH',
   message:
-    'The Ferry web host did not accept this page: its access token is missing or wrong, or the host is not running. ' +
-    'Open the address printed by `npm run web` (it ends with ?token=…).',
+    'The Ferry web host did not let this page in: this browser has not opened one of its addresses, or the host was restarted or is not running. ' +
+    'Open the newest address printed in the terminal where Ferry runs (it ends with ?code=…; each one works once).',
 };
 const LOST: ErrorInfo = {
   code: 'ECONN',
@@ -106,7 +107,7 @@ export function createWsApi(options: WsApiOptions): FerryApi {
     dispatch('session:state', { state: 'disconnected', error: closedWith });
   });
 
-  /** Why the socket is unusable. A refused upgrade never opens, and browsers do not say why: the token is the usual reason. */
+  /** Why the socket is unusable. A refused upgrade never opens, and browsers do not say why: no session is the usual reason. */
   function closedError(): ErrorInfo {
     return closedWith ?? (openedOnce ? LOST : NOT_ADMITTED);
   }

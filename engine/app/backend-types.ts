@@ -1,0 +1,61 @@
+/**
+ * The shapes every part of the backend shares: its options, the interface a front end's
+ * host (IPC, the web host, tests) sees, and the function the parts emit events through.
+ */
+import type { EventName, Events, Result } from '../../shared/common/contract.js';
+import type { TransferView } from '../../shared/common/transfer-model.js';
+import type { LocalServerHandle } from './local-server/local-server.js';
+import type { SecretStore } from './stores/profile-store.js';
+
+export interface BackendOptions {
+  /** Profiles, settings, history and known_hosts live here. */
+  readonly configDir: string;
+  /** Encrypts remembered logins; without one (or when not available) nothing is remembered. */
+  readonly secretStore?: SecretStore;
+  /** The download folder until the user picks one (default ~/Downloads/Ferry). */
+  readonly downloadDir?: string;
+  readonly log?: (line: string) => void;
+  /** Waits before reconnect attempts, in ms; the last one repeats (default 0.5 s, 1 s, 2 s, 4 s, 8 s, 15 s). */
+  readonly reconnectDelaysMs?: readonly number[];
+  /** Attempts before giving up after a dropped connection (default 20). */
+  readonly reconnectAttempts?: number;
+  /** How long 'fs:changed' waits to collect more folders changed by transfers (default 300 ms). */
+  readonly fsChangedDelayMs?: number;
+  /** Passed to the transfer queue (default 100 ms). */
+  readonly progressIntervalMs?: number;
+  readonly connectTimeoutMs?: number;
+  /**
+   * The app's own ferryd (local-server.ts), shared by every window or tab: listed first as
+   * the built-in "Local server" profile; connecting to it starts it if needed and logs in
+   * with its stored keys, trusting the key the server reported (no prompt).
+   */
+  readonly localServer?: LocalServerHandle;
+}
+
+/** Receives every event of the contract, in order. */
+export type BackendListener = <E extends EventName>(event: E, payload: Events[E]) => void;
+
+/** How the backend's parts send an event to the front end. */
+export type Emit = <E extends EventName>(event: E, payload: Events[E]) => void;
+
+export interface Backend {
+  /** One contract call: `args` is the argument array (validated here). Never throws. */
+  call(name: string, args: unknown): Promise<Result<unknown>>;
+  on(listener: BackendListener): () => void;
+  /**
+   * Upload local files or folders the caller owns (the web host's spooled browser drops)
+   * into `remoteDir`. `release` is called once none of these transfers can need the
+   * local files any more (all done or skipped, or removed from the list; a failed or
+   * cancelled one keeps them for a retry), when the upload is refused, when the session
+   * ends, and on dispose.
+   */
+  uploadSpooled(localPaths: readonly string[], remoteDir: string, release: () => Promise<void>): Promise<Result<TransferView[]>>;
+  /**
+   * Local files of finished downloads among `transferIds`, for a native drag out of the
+   * window: only files this backend downloaded and that are still there, never any other
+   * path (the ids come from the untrusted renderer).
+   */
+  downloadedFiles(transferIds: readonly string[]): Promise<string[]>;
+  /** Disconnect, cancel everything, release spooled files. */
+  dispose(): Promise<void>;
+}

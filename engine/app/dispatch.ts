@@ -1,0 +1,156 @@
+/**
+ * The call table: every call of the contract (shared/common/contract.ts) mapped to the
+ * part of the backend that answers it, behind one dispatcher that checks the arguments
+ * at runtime (the renderer is untrusted) and turns every outcome into a Result.
+ */
+import type { z } from 'zod';
+import { CALLS, type CallArgs, type CallName, type CallResults, type Result } from '../../shared/common/contract.js';
+import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import type { TransferId, TransferView } from '../../shared/common/transfer-model.js';
+import type { ChangeFeed } from './change-feed.js';
+import type { ConflictBridge } from './conflict-bridge.js';
+import type { ConnectionManager, ConnectionStores } from './connection/connection-manager.js';
+import { LOCAL_PROFILE_ID, builtInProfile, localProfile } from './connection/local-profile.js';
+import type { ConsoleHistory } from './console/console-history.js';
+import type { ConsoleSession } from './console/console-session.js';
+import type { LocalServerHandle } from './local-server/local-server.js';
+import type { QueueRelay } from './queue-relay.js';
+
+export type Handlers = { [N in CallName]: (...args: CallArgs<N>) => Promise<CallResults[N]> | CallResults[N] };
+
+/** The parts of one backend the calls are answered by. */
+export interface BackendParts {
+  readonly stores: ConnectionStores & { readonly history: ConsoleHistory };
+  readonly localServer: LocalServerHandle | undefined;
+  readonly connection: ConnectionManager;
+  readonly transfers: QueueRelay;
+  readonly conflicts: ConflictBridge;
+  readonly console: ConsoleSession;
+  readonly changes: ChangeFeed;
+  /** Upload into a remote folder (and report the folders it makes). */
+  readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
+}
+
+/** Validate `args` against the call's schema, run its handler, answer a Result. Never throws. */
+export async function dispatch(handlers: Handlers, name: string, args: unknown, log: (line: string) => void): Promise<Result<unknown>> {
+  if (typeof name !== 'string' || !Object.hasOwn(CALLS, name)) {
+    return fail('EPROTO', `Unknown call "${String(name).slice(0, 80)}": the UI and the engine are from different versions.`);
+  }
+  const callName = name as CallName;
+  const parsed = CALLS[callName].safeParse(args);
+  if (!parsed.success) return fail('EINVAL', `Invalid arguments for ${callName}: ${describeArgs(parsed.error)}.`);
+  try {
+    const handler = handlers[callName] as (...a: unknown[]) => unknown;
+    const value = await handler(...(parsed.data as unknown[]));
+    return { ok: true, value };
+  } catch (err) {
+    const error = toFerryError(err);
+    if (!(err instanceof FerryError)) log(`${callName} failed unexpectedly: ${(err as Error)?.stack ?? String(err)}`);
+    return { ok: false, error: error.toInfo() };
+  }
+}
+
+export function fail(code: FerryError['code'], message: string): Result<never> {
+  return { ok: false, error: { code, message } };
+}
+
+/** "argument 1 (port): expected number, received string" */
+function describeArgs(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const [index, ...rest] = issue.path;
+      const where =
+        typeof index === 'number' ? `argument ${index + 1}${rest.length > 0 ? ` (${rest.map(String).join('.')})` : ''}` : 'the arguments';
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+export function createHandlers(parts: BackendParts): Handlers {
+  const { stores, connection, transfers, conflicts, changes } = parts;
+  const session = () => connection.requireSession();
+  return {
+    'profiles:list': async () => {
+      const saved = await stores.profiles.list();
+      return parts.localServer ? [await localProfile(parts.localServer), ...saved] : saved;
+    },
+    'profiles:save': (input) => {
+      if (input.id === LOCAL_PROFILE_ID) throw builtInProfile();
+      return stores.profiles.save(input);
+    },
+    'profiles:delete': async (id) => {
+      if (id === LOCAL_PROFILE_ID) throw builtInProfile();
+      if (!(await stores.profiles.delete(id))) throw new FerryError('ENOENT', `There is no saved connection with the id "${id}".`);
+    },
+    'session:connect': (input) => connection.connect(input),
+    'session:disconnect': () => connection.disconnect(),
+    'session:state': () => connection.connectionState,
+    'hosts:trust': (hostPort, fingerprint) => stores.knownHosts.trust(hostPort, fingerprint),
+    'hosts:forget': (hostPort) => stores.knownHosts.forget(hostPort),
+    'fs:list': (p) => session().list(p),
+    'fs:stat': (p) => session().stat(p),
+    'fs:cd': (p) => connection.changeDir(p),
+    'fs:mkdir': async (p) => {
+      const created = await session().mkdir(p);
+      changes.now(changes.parentOf(created));
+      return created;
+    },
+    'fs:rename': async (from, to) => {
+      const source = connection.resolve(from);
+      const renamed = await session().rename(from, to);
+      changes.now(changes.parentOf(source), changes.parentOf(renamed));
+      return renamed;
+    },
+    'fs:delete': (paths) => remove(connection, changes, paths),
+    'fs:df': () => session().df(),
+    'transfers:uploadPaths': (localPaths, remoteDir) => parts.upload(localPaths, remoteDir),
+    'transfers:download': async (remotePaths) => {
+      const { downloadDir } = await stores.settings.get();
+      return transfers.requireQueue().download(remotePaths, downloadDir);
+    },
+    // Row controls work while reconnecting too: they only change the queue's plans.
+    'transfers:pause': (id) => transfers.queueOf(id).pause(id as TransferId),
+    'transfers:resume': (id) => transfers.queueOf(id).resume(id as TransferId),
+    'transfers:cancel': (id) => transfers.queueOf(id).cancel(id as TransferId),
+    'transfers:retry': (id) => transfers.queueOf(id).retry(id as TransferId),
+    'transfers:pauseAll': () => transfers.current?.pauseAll(),
+    'transfers:resumeAll': () => transfers.current?.resumeAll(),
+    'transfers:cancelAll': () => transfers.current?.cancelAll(),
+    'transfers:clear': () => transfers.current?.clear(true),
+    'transfers:list': () => transfers.snapshot(),
+    'transfers:resolveConflict': (conflictId, decision, applyToAll) => conflicts.answer(conflictId, { decision, applyToAll }),
+    'exec:run': (command) => parts.console.run(command),
+    'exec:cancel': (execId) => parts.console.cancel(execId),
+    'history:get': () => stores.history.get(connection.historyKey),
+    'history:add': (command) => stores.history.add(connection.historyKey, command),
+    'settings:get': () => stores.settings.get(),
+    'settings:set': async (change) => {
+      const settings = await stores.settings.set(change);
+      // As many data connections as files moving at once: no more sockets than that, no fewer.
+      connection.current?.setDataConnections(settings.concurrency);
+      transfers.current?.setConcurrency(settings.concurrency);
+      return settings;
+    },
+  };
+}
+
+/** Delete paths in order; the folders of those deleted are reported even when one fails. */
+async function remove(connection: ConnectionManager, changes: ChangeFeed, paths: readonly string[]): Promise<void> {
+  const session = connection.requireSession();
+  const parents = new Set<string>();
+  let done = 0;
+  try {
+    for (const p of paths) {
+      await session.remove(p, true);
+      parents.add(changes.parentOf(p));
+      done++;
+    }
+  } catch (err) {
+    const e = toFerryError(err);
+    if (paths.length === 1) throw e;
+    throw new FerryError(e.code, `${e.message} (${paths[done]}; ${done} of ${paths.length} deleted before it)`, e.details);
+  } finally {
+    changes.now(...parents);
+  }
+}
