@@ -5,7 +5,7 @@
  * Ferry's own protocol (engine/wire/) is the first implementation; SFTP is the second.
  */
 import type { FerryError } from '../../shared/common/errors.js';
-import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UserInfo } from '../../shared/common/messages.js';
+import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UploadInfo, UserInfo } from '../../shared/common/messages.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 
 export interface RemoteCapabilities {
@@ -23,14 +23,6 @@ export interface RemoteCapabilities {
   readonly exec: boolean;
   /** A partial upload kept by the remote is continued (uploadInfo().partial). */
   readonly resume: boolean;
-}
-
-/** Where an upload stands on the remote before it starts. */
-export interface UploadInfo {
-  /** Bytes of a partial upload the remote keeps for this path, or null. */
-  readonly partial: number | null;
-  /** What is at the path now, or null. */
-  readonly entry: Entry | null;
 }
 
 /** What a read announces before its bytes: where it starts, the file's size and mtime. */

@@ -13,6 +13,7 @@ import {
   ListOk,
   type ExecExit,
   type ExecStream,
+  type UploadInfo,
   type UserInfo,
 } from '../../shared/common/messages.js';
 import { formatBytes } from '../../shared/common/size.js';
@@ -250,7 +251,7 @@ export class RemoteSession implements Remote {
     return parsed.data;
   }
 
-  async uploadInfo(path: string): Promise<{ partial: number | null; entry: Entry | null }> {
+  async uploadInfo(path: string): Promise<UploadInfo> {
     const reply = await this.control.call({ type: 'upload-info', path });
     const partial = typeof reply.partial === 'number' ? reply.partial : null;
     const entry = reply.entry === null ? null : Entry.safeParse(reply.entry).data ?? null;
