@@ -97,6 +97,14 @@ const RULES: Rule[] = [
         : null,
   },
   {
+    // SFTP is the second implementation of the Remote: it knows the interface, not Ferry's wire or the app.
+    layer: 'engine/sftp',
+    forbid: (resolved, spec) =>
+      spec.startsWith('.') && !(resolved.startsWith('engine/sftp') || resolved.startsWith('engine/remote') || resolved.startsWith('shared/'))
+        ? 'the SFTP remote may import only engine/sftp, engine/remote and shared/'
+        : null,
+  },
+  {
     layer: 'cli',
     forbid: (resolved, spec) =>
       spec === 'electron'

@@ -137,9 +137,9 @@ async function scanRemote(remoteApi: Remote, remote: string, localRoot: string, 
  * free when the policy skips it. One uploadInfo per file, so only asked when the plain
  * sum does not fit.
  */
-async function remoteNeed(remote: Remote, files: ReadonlyArray<{ remote: string; size: number }>, policy: ConflictPolicy): Promise<number> {
-  const needOf = async (f: { remote: string; size: number }): Promise<number> => {
-    const info = await remote.uploadInfo(f.remote).catch(() => null);
+async function remoteNeed(remote: Remote, files: readonly LocalFile[], policy: ConflictPolicy): Promise<number> {
+  const needOf = async (f: LocalFile): Promise<number> => {
+    const info = await remote.uploadInfo(f.remote, { size: f.size, mtime: Math.round(f.mtime) }).catch(() => null);
     if (info === null) return f.size;
     if (info.entry !== null && policy === 'skip') return 0;
     // Mirrors uploadFile(): only partials of files this big are resumed.

@@ -29,6 +29,8 @@ const closeQuietly = (fd: number): void => fs.close(fd, () => undefined);
 export interface SmallFile {
   readonly data: Buffer;
   readonly mtimeMs: number;
+  /** Permission bits, kept on upload where the remote can. */
+  readonly mode: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function readSmallFile(file: string, max: number): Promise<SmallFil
       if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
       got += n;
     }
-    return { data, mtimeMs: st.mtimeMs };
+    return { data, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
   } finally {
     closeQuietly(fd);
   }
@@ -72,7 +74,7 @@ export function readSmallFileSync(file: string, max: number): SmallFile | null {
       if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
       got += n;
     }
-    return { data, mtimeMs: st.mtimeMs };
+    return { data, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
   } finally {
     fs.closeSync(fd);
   }

@@ -71,12 +71,12 @@ export async function uploadFile(remote: Remote, localPath: string, remotePath: 
   const total = info.size;
   let offset = 0;
   if (options.resume && remote.capabilities.resume && total >= RESUME_THRESHOLD) {
-    const { partial } = await remote.uploadInfo(remotePath);
+    const { partial } = await remote.uploadInfo(remotePath, { size: total, mtime: Math.round(info.mtimeMs) });
     if (partial !== null && partial <= total) offset = partial;
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      return checked(await putOnce(remote, localPath, remotePath, total, offset, info.mtimeMs, options));
+      return checked(await putOnce(remote, localPath, remotePath, total, offset, info.mtimeMs, info.mode & 0o7777, options));
     } catch (err) {
       const e = toFerryError(err);
       const serverOffset = e.details?.offset;
@@ -102,6 +102,7 @@ async function putOnce(
   total: number,
   offset: number,
   mtime: number,
+  mode: number,
   options: UploadOptions,
 ): Promise<WriteResult> {
   const hash = await hashPrefix(localPath, offset, total);
@@ -110,7 +111,7 @@ async function putOnce(
   try {
     return await withLane(remote, options.signal, (lane, release) =>
       lane.put(
-        { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime) },
+        { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime), mode },
         // Bounded to the announced size, so the stream ends by itself (no early exit).
         () => fileChunks(localPath, offset, total, releaseBuffer),
         hash,

@@ -103,7 +103,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       attempt.check(host.closed);
       unsent = l;
       const putting = l.put(
-        { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs) },
+        { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs), mode: file.mode },
         () => onceChunk(file.data),
         createStreamHash(file.data.length),
         {
@@ -146,7 +146,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     toVerifying();
     await host.writeSmall(target, file.data, file.mtime);
     leave();
-    host.succeed(item, attempt, { path: target, skipped: false, verified: true });
+    host.succeed(item, attempt, { path: target, skipped: false, verified: file.sha256 !== '' });
   };
   void work()
     .catch(async (err: unknown) => {

@@ -4,7 +4,8 @@
  * the capability record that says which of Ferry's guarantees this transport can give.
  * Ferry's own protocol (engine/wire/) is the first implementation; SFTP is the second.
  */
-import type { FerryError } from '../../shared/common/errors.js';
+import { FerryError } from '../../shared/common/errors.js';
+import { formatBytes } from '../../shared/common/size.js';
 import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UploadInfo, UserInfo } from '../../shared/common/messages.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 
@@ -44,6 +45,8 @@ export interface WriteRequest {
   readonly total: number;
   readonly exists: ExistsPolicy;
   readonly mtime?: number;
+  /** Permission bits to give the file (the source's, as `scp -p` keeps them); else the server's default. */
+  readonly mode?: number;
 }
 
 export interface WriteHooks {
@@ -82,13 +85,45 @@ export interface Lane {
    */
   put(request: WriteRequest, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks?: WriteHooks): Promise<WriteResult>;
   /**
-   * A whole small file of at most `max` bytes, checked against the remote's SHA-256.
+   * A whole small file of at most `max` bytes, checked against the remote's SHA-256
+   * (`sha256`; '' where the remote has none and only the size was checked).
    * `onSent` is called once the request is queued. Throws NotWhole when it must be streamed.
    */
-  getWhole(path: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number }>;
+  getWhole(path: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; sha256: string }>;
+}
+
+/**
+ * The most one folder's listing may hold in the engine, whatever the server sends: a
+ * million entries (the server's default entry quota, so any folder within it lists) and
+ * 256 MiB of JSON. Past it, list() stops with ETOOBIG (over any protocol).
+ */
+export const LISTING_MAX = { entries: 1_000_000, bytes: 256 * 1024 * 1024 } as const;
+
+/** The error for a folder past the listing bounds. */
+export function listingTooBig(folder: string, max: { readonly entries: number; readonly bytes: number }): FerryError {
+  return new FerryError(
+    'ETOOBIG',
+    `${folder} holds more than this client lists at once (${max.entries.toLocaleString('en')} entries or ${formatBytes(max.bytes)}): open a subfolder, or use a command (ls, find) in the console.`,
+    { maxEntries: max.entries, maxBytes: max.bytes },
+  );
+}
+
+/** A listing in the order every front end gets it: by name, as bytes compare (not by locale). */
+export function byName(entries: Entry[]): Entry[] {
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Which protocol a Remote speaks (the status bar says it). */
+export type RemoteProtocol = 'ferry' | 'sftp';
+
+/** The source of an upload, for uploadInfo(): a partial is only continued for the same source. */
+export interface UploadSource {
+  readonly size: number;
+  readonly mtime: number;
 }
 
 export interface Remote {
+  readonly protocol: RemoteProtocol;
   /** host:port, for messages and the known-hosts store. */
   readonly host: string;
   readonly fingerprint: string | null;
@@ -111,7 +146,8 @@ export interface Remote {
   remove(path: string, recursive?: boolean): Promise<void>;
   /** Usage and quota; `free` is what may still be uploaded. */
   df(): Promise<Df>;
-  uploadInfo(path: string): Promise<UploadInfo>;
+  /** What is at `path` now, and how much of an upload of `source` the remote already holds. */
+  uploadInfo(path: string, source?: UploadSource): Promise<UploadInfo>;
   exec(
     command: string,
     onOutput: (stream: ExecStream, chunk: Buffer) => Promise<void> | void,

@@ -308,7 +308,9 @@ export class ClientConnection implements Lane {
     const size = request.total - request.offset;
     this.writer
       .exclusive(async () => {
-        const head = { type: 'put', id, ...request, size };
+        // Ferry's protocol does not carry a mode (yet): ferryd gives new files its own.
+        const { mode: _mode, ...wire } = request;
+        const head = { type: 'put', id, ...wire, size };
         this.writer.writeFrame(head);
         const sent = await sendHashed(this.writer, this.socket, size, source, hash, hooks);
         if (sent !== size) {
@@ -333,7 +335,7 @@ export class ClientConnection implements Lane {
    * SHA-256 before it is returned. NotWhole when it must be streamed (too big, or a server
    * that does not know `read`).
    */
-  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number }> {
+  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; sha256: string }> {
     const asked = Math.min(max, READ_MAX);
     const reply = this.callWithBody({ type: 'read', path: remotePath, max: asked }, asked);
     onSent();
@@ -352,7 +354,7 @@ export class ClientConnection implements Lane {
       throw err;
     }
     const mtime = checkWholeReply(header, body, remotePath);
-    return { data: body, mtime };
+    return { data: body, mtime, sha256: String(header.sha256) };
   }
 
   /** Run a command; output arrives through onOutput as it is produced. */

@@ -16,12 +16,11 @@ import {
   type UploadInfo,
   type UserInfo,
 } from '../../shared/common/messages.js';
-import { formatBytes } from '../../shared/common/size.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
 import { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
-import type { Remote, RemoteCapabilities } from '../remote/remote.js';
+import { LISTING_MAX, byName, listingTooBig, type Remote, type RemoteCapabilities } from '../remote/remote.js';
 
 export interface SessionOptions extends ConnectOptions {
   readonly user: string;
@@ -32,15 +31,10 @@ export interface SessionOptions extends ConnectOptions {
   readonly listingMax?: { readonly entries: number; readonly bytes: number };
 }
 
-/**
- * The most one folder's listing may hold in the engine, whatever the server sends: a
- * million entries (the server's default entry quota, so any folder within it lists) and
- * 256 MiB of JSON. Past it, list() stops with ETOOBIG.
- */
-export const LISTING_MAX = { entries: 1_000_000, bytes: 256 * 1024 * 1024 } as const;
 
 /** Ferry's protocol behind the engine's Remote: every capability, data connections as lanes. */
 export class RemoteSession implements Remote {
+  readonly protocol = 'ferry' as const;
   private control: ClientConnection;
   private readonly idle: ClientConnection[] = [];
   private open = 0;
@@ -164,16 +158,11 @@ export class RemoteSession implements Remote {
       folder = page.path;
       bytes += page.bytes;
       if (entries.length + page.entries.length > maxEntries || bytes > maxBytes) {
-        throw new FerryError(
-          'ETOOBIG',
-          `${folder} holds more than this client lists at once (${maxEntries.toLocaleString('en')} entries or ${formatBytes(maxBytes)}): open a subfolder, or use a command (ls, find) in the console.`,
-          { maxEntries, maxBytes },
-        );
+        throw listingTooBig(folder, { entries: maxEntries, bytes: maxBytes });
       }
       for (const entry of page.entries) entries.push(entry);
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { path: folder, entries };
+    return { path: folder, entries: byName(entries) };
   }
 
   /**

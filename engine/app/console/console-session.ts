@@ -98,7 +98,9 @@ export class ConsoleSession {
         mayHaveChanged = true;
       }
     } catch (err) {
-      const e = signal.aborted ? new FerryError('ECANCELED', 'The command was cancelled.') : toFerryError(err);
+      // A cancel says how the command stopped where the remote can tell (SFTP: by a signal, or by closing its channel).
+      const cause = toFerryError(err);
+      const e = signal.aborted && cause.code !== 'ECANCELED' ? new FerryError('ECANCELED', 'The command was cancelled.') : cause;
       const details = toFerryError(err).details;
       code = typeof details?.code === 'number' ? details.code : null;
       exitSignal = typeof details?.signal === 'string' ? details.signal : null;

@@ -1,0 +1,281 @@
+/**
+ * A lane over SFTP: one SFTP channel carrying transfers with many requests in flight, as
+ * OpenSSH's client does. Uploads go to a hidden partial beside the target, are checked
+ * (the server's SHA-256 where it has one, else the size) and only then renamed into
+ * place; downloads stream in order from a window of reads.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import type { StreamHash } from '../../shared/node/hash-worker.js';
+import { NotWhole, type Lane, type ReadSink, type WriteHooks, type WriteRequest, type WriteResult } from '../remote/remote.js';
+import type { ServerHash } from './server-hash.js';
+import type { SftpCalls } from './sftp-calls.js';
+
+/** Bytes of reads or writes in flight on one lane (covers a fast link's round trips). */
+const WINDOW_BYTES = 8 * 1024 * 1024;
+/** The largest request: OpenSSH takes up to 255 KiB, smaller servers less (SftpCalls knows). */
+const REQUEST_MAX = 256 * 1024;
+
+/**
+ * The hidden partial of an upload: beside the target, named after it and after the source's
+ * size and mtime, so a resume only continues a partial of the same source file.
+ */
+export function partialName(target: string, total: number, mtime: number | undefined): string {
+  const tag = createHash('sha256').update(`${total}:${Math.round(mtime ?? 0)}`).digest('hex').slice(0, 12);
+  const base = path.posix.basename(target);
+  // Names longer than a file system takes are cut (the tag keeps them apart).
+  const stem = Buffer.byteLength(base) > 200 ? Buffer.from(base).subarray(0, 200).toString('utf8').replace(/\uFFFD+$/, '') : base;
+  return path.posix.join(path.posix.dirname(target), `.${stem}.${tag}.ferry-part`);
+}
+
+/** 'name (n).ext' beside `target` that does not exist yet (the 'rename' policy). */
+async function freeRemoteName(calls: SftpCalls, target: string): Promise<string> {
+  const ext = path.posix.extname(target);
+  const stem = ext && ext !== target ? target.slice(0, -ext.length) : target;
+  for (let i = 1; i < 10_000; i++) {
+    const candidate = `${stem} (${i})${ext}`;
+    if ((await calls.lstatOrNull(candidate)) === null) return candidate;
+  }
+  throw new FerryError('EEXIST', `no free name for ${target}`);
+}
+
+export interface LaneServices {
+  /** The server's SHA-256, or null when transfers are checked by size. */
+  readonly hash: ServerHash | null;
+  /** posix-rename@openssh.com is offered (an atomic replace). */
+  readonly posixRename: boolean;
+}
+
+export class SftpLane implements Lane {
+  private destroyed = false;
+
+  constructor(
+    private readonly calls: SftpCalls,
+    private readonly services: LaneServices,
+    private readonly onClose: () => void,
+  ) {
+    calls.sftp.on('close', () => {
+      this.destroyed = true;
+      onClose();
+    });
+  }
+
+  get closed(): boolean {
+    return this.destroyed;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.calls.end();
+    this.onClose();
+  }
+
+  private get piece(): number {
+    return Math.min(REQUEST_MAX, this.calls.maxRead, this.calls.maxWrite);
+  }
+
+  /** `length` bytes at `position`, re-asking for the rest after a short read; short only at the end of the file. */
+  private async readRange(handle: Buffer, position: number, length: number, subject: string): Promise<Buffer> {
+    const first = await this.calls.read(handle, length, position, subject);
+    if (first.length === length || first.length === 0) return first;
+    const parts = [first];
+    let got = first.length;
+    while (got < length) {
+      const more = await this.calls.read(handle, length - got, position + got, subject);
+      if (more.length === 0) break;
+      parts.push(more);
+      got += more.length;
+    }
+    return Buffer.concat(parts);
+  }
+
+  async get(remotePath: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } = {}): Promise<{ sha256: string }> {
+    const handle = await this.calls.open(remotePath, 'r');
+    try {
+      const stats = await this.calls.fstat(handle, remotePath);
+      if (!stats.isFile()) throw new FerryError('EISDIR', `${remotePath} is not a file`);
+      const total = Number(stats.size);
+      if (offset > total) throw new FerryError('ECHECKSUM', `${remotePath} is now smaller than the part already downloaded: it changed`);
+      // The server hashes the file while it is read (its other core, and the page cache).
+      const serverHash = this.services.hash?.hash(remotePath, total);
+      serverHash?.catch(() => undefined);
+      await sink.start({ offset, total, mtime: Number(stats.mtime) * 1000 });
+      const step = this.piece;
+      const inFlight: Array<{ readonly data: Promise<Buffer>; readonly length: number }> = [];
+      let next = offset;
+      const fill = (): void => {
+        while (next < total && inFlight.length * step < WINDOW_BYTES) {
+          const length = Math.min(step, total - next);
+          const data = this.readRange(handle, next, length, remotePath);
+          data.catch(() => undefined);
+          inFlight.push({ data, length });
+          next += length;
+        }
+      };
+      fill();
+      while (inFlight.length > 0) {
+        const slot = inFlight.shift()!;
+        const data = await slot.data;
+        fill();
+        if (data.length > 0) await sink.chunk(data);
+        // A file that shrank ends early: the size check downstream turns that into an error.
+        if (data.length < slot.length) break;
+      }
+      hooks.onWritten?.();
+      return { sha256: serverHash ? await serverHash : '' };
+    } finally {
+      await this.calls.close(handle, remotePath).catch(() => undefined);
+    }
+  }
+
+  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; sha256: string }> {
+    const opening = this.calls.open(remotePath, 'r');
+    onSent();
+    const handle = await opening;
+    let data: Buffer;
+    let mtime: number;
+    try {
+      const stats = await this.calls.fstat(handle, remotePath);
+      if (!stats.isFile()) throw new FerryError('EISDIR', `${remotePath} is not a file`);
+      if (Number(stats.size) > max) throw new NotWhole(`${remotePath} is bigger than ${max} bytes`);
+      const size = Number(stats.size);
+      mtime = Number(stats.mtime) * 1000;
+      const step = this.piece;
+      const parts: Array<Promise<Buffer>> = [];
+      for (let at = 0; at < size; at += step) parts.push(this.readRange(handle, at, Math.min(step, size - at), remotePath));
+      data = Buffer.concat(await Promise.all(parts));
+      if (data.length !== size) throw new FerryError('EPROTO', `${remotePath} changed while it was read (${data.length} of ${size} bytes)`);
+    } finally {
+      await this.calls.close(handle, remotePath).catch(() => undefined);
+    }
+    if (!this.services.hash) return { data, mtime, sha256: '' };
+    const remote = await this.services.hash.hash(remotePath, data.length);
+    const local = createHash('sha256').update(data).digest('hex');
+    if (remote !== local) throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
+    return { data, mtime, sha256: remote };
+  }
+
+  async put(request: WriteRequest, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks: WriteHooks = {}): Promise<WriteResult> {
+    const { path: target, offset, total } = request;
+    try {
+      const existing = await this.calls.lstatOrNull(target);
+      if (existing) {
+        if (existing.isDirectory()) throw new FerryError('EISDIR', `${target} is a folder`);
+        if (request.exists === 'skip') {
+          hooks.onWritten?.();
+          hash.dispose();
+          return { path: target, size: Number(existing.size), sha256: '', skipped: true };
+        }
+        if (request.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
+      }
+      const partial = partialName(target, total, request.mtime);
+      const handle = await this.calls.open(partial, offset === 0 ? 'w' : 'r+', request.mode);
+      try {
+        if (offset > 0) {
+          const held = Number((await this.calls.fstat(handle, partial)).size);
+          if (held !== offset) throw new FerryError('EOFFSET', `the server holds ${held} bytes of ${target}, not ${offset}`, { offset: held <= total ? held : 0 });
+        }
+        const sent = await this.writeAll(handle, partial, offset, total - offset, source, hash, hooks);
+        if (sent !== total - offset) throw new FerryError('EIO', `the local file changed during the upload (${sent} of ${total - offset} bytes read)`);
+        hooks.onWritten?.();
+        // The mode and mtime of the source, set on the partial so the rename publishes them at once.
+        const attrs = {
+          ...(request.mode !== undefined ? { mode: request.mode } : {}),
+          ...(request.mtime !== undefined ? { mtime: Math.floor(request.mtime / 1000), atime: Math.floor(Date.now() / 1000) } : {}),
+        };
+        if (Object.keys(attrs).length > 0) await this.calls.fsetstat(handle, attrs, partial);
+      } finally {
+        await this.calls.close(handle, partial).catch(() => undefined);
+      }
+      const sha256 = await this.check(partial, target, total, hash);
+      const placed = await this.commit(partial, target, request.exists);
+      return { path: placed, size: total, sha256, skipped: false };
+    } catch (err) {
+      hash.dispose();
+      throw toFerryError(err);
+    }
+  }
+
+  /** Write `size` bytes of `source` at `offset`, many requests in flight; returns how many were read. */
+  private async writeAll(handle: Buffer, subject: string, offset: number, size: number, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks: WriteHooks): Promise<number> {
+    if (size === 0) return 0;
+    const step = this.piece;
+    let read = 0;
+    let inFlight = 0;
+    let failure: unknown;
+    const waiters: Array<() => void> = [];
+    const wake = (): void => waiters.shift()?.();
+    const all: Array<Promise<void>> = [];
+    for await (const chunk of source()) {
+      const room = size - read;
+      if (room === 0) break; // the file grew: send what was announced
+      const body = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      const writes: Array<Promise<void>> = [hash.update(body)];
+      for (let at = 0; at < body.length; at += step) {
+        const piece = body.subarray(at, Math.min(body.length, at + step));
+        while (inFlight + piece.length > WINDOW_BYTES && inFlight > 0 && failure === undefined) await new Promise<void>((r) => waiters.push(r));
+        if (failure !== undefined) throw toFerryError(failure);
+        inFlight += piece.length;
+        const w = this.calls.write(handle, piece, offset + read + at, subject).then(
+          () => {
+            inFlight -= piece.length;
+            hooks.onSent?.(piece.length);
+            wake();
+          },
+          (err: unknown) => {
+            failure ??= err;
+            inFlight -= piece.length;
+            wake();
+          },
+        );
+        writes.push(w);
+      }
+      read += body.length;
+      const done = Promise.all(writes).then(() => hooks.onChunkDone?.(chunk));
+      done.catch(() => undefined);
+      all.push(done);
+    }
+    await Promise.all(all);
+    if (failure !== undefined) throw toFerryError(failure);
+    return read;
+  }
+
+  /** The check before the partial goes in place: the server's SHA-256 where it has one, else the size. */
+  private async check(partial: string, target: string, total: number, hash: StreamHash): Promise<string> {
+    const local = await hash.digest();
+    if (this.services.hash) {
+      const remote = await this.services.hash.hash(partial, total);
+      if (remote !== local) {
+        await this.calls.unlink(partial).catch(() => undefined);
+        throw new FerryError('ECHECKSUM', `the SHA-256 of ${target} on the server did not match: the upload was discarded`);
+      }
+      return remote;
+    }
+    const size = Number((await this.calls.lstat(partial)).size);
+    if (size !== total) {
+      await this.calls.unlink(partial).catch(() => undefined);
+      throw new FerryError('ECHECKSUM', `the size check of ${target} failed (${size} bytes on the server, ${total} sent): the upload was discarded`);
+    }
+    return '';
+  }
+
+  /** Put the checked partial in place under the conflict policy; returns where it went. */
+  private async commit(partial: string, target: string, exists: WriteRequest['exists']): Promise<string> {
+    let destination = target;
+    const there = await this.calls.lstatOrNull(target);
+    if (there) {
+      if (exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
+      if (exists === 'rename') destination = await freeRemoteName(this.calls, target);
+    }
+    if (this.services.posixRename) {
+      await this.calls.posixRename(partial, destination);
+    } else {
+      // Plain SFTP rename refuses an existing target: remove it first (not atomic; said in SECURITY.md).
+      if (there && destination === target) await this.calls.unlink(target);
+      await this.calls.rename(partial, destination);
+    }
+    return destination;
+  }
+}

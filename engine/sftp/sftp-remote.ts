@@ -1,0 +1,377 @@
+/**
+ * Any SSH server behind the engine's Remote: one SSH connection (ssh2) with an SFTP
+ * channel for browsing and commands over exec channels, plus lanes (SFTP channels of
+ * their own) that carry transfers. Paths are the server's own absolute paths; a session
+ * starts in the account's home.
+ */
+import path from 'node:path';
+import type { Client } from 'ssh2';
+import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../../shared/common/messages.js';
+import { LISTING_MAX, byName, listingTooBig, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
+import { SftpCalls, toEntry } from './sftp-calls.js';
+import { SftpLane, partialName } from './sftp-lane.js';
+import { ServerHash, probeServerHash } from './server-hash.js';
+import { sshConnect, type SshLoginOptions } from './ssh-connect.js';
+import { shellQuote, sshExec } from './ssh-exec.js';
+import { resolveSshTarget, type SshTarget, type SshTargetInput } from './ssh-target.js';
+
+export interface SftpOptions extends SshTargetInput, SshLoginOptions {
+  /** SFTP channels opened for transfers (default 4, at most LANES_MAX). */
+  readonly dataConnections?: number;
+  /** Check transfers with the server's SHA-256 where the account can run it (default true). */
+  readonly serverHash?: boolean;
+  /** The most one listing may bring (default LISTING_MAX). */
+  readonly listingMax?: { readonly entries: number; readonly bytes: number };
+}
+
+/**
+ * Lanes per connection. OpenSSH's sshd allows 10 channels per connection by default
+ * (MaxSessions): the browsing channel, the lanes, two hashing commands and the console's
+ * commands must fit in them.
+ */
+export const LANES_MAX = 5;
+/** Folders removed at once by a recursive delete. */
+const REMOVE_AT_ONCE = 16;
+
+function openSftp(client: Client): Promise<SftpCalls> {
+  return new Promise((resolve, reject) => {
+    client.sftp((err, sftp) => (err ? reject(new FerryError('EBUSY', `The server refused an SFTP channel: ${err.message}`)) : resolve(new SftpCalls(sftp))));
+  });
+}
+
+interface Connected {
+  readonly client: Client;
+  readonly fingerprint: string;
+  readonly control: SftpCalls;
+  readonly hash: ServerHash | null;
+  readonly home: string;
+}
+
+export class SftpRemote implements Remote {
+  readonly protocol = 'sftp' as const;
+  private conn: Connected;
+  private closed = false;
+  private dropped = false;
+  private maxLanes: number;
+  private open = 0;
+  private readonly idle: SftpLane[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private readonly listeners = new Set<(err: FerryError | undefined) => void>();
+  private reconnecting: Promise<void> | undefined;
+  cwd: string;
+
+  private constructor(
+    private readonly options: SftpOptions,
+    private readonly target: SshTarget,
+    conn: Connected,
+  ) {
+    this.conn = conn;
+    this.cwd = conn.home;
+    this.maxLanes = clampLanes(options.dataConnections ?? 4);
+    this.watch(conn.client);
+  }
+
+  /** Connect, log in, and find what the server offers. A passphrase typed once is kept in memory for reconnects. */
+  static async connect(options: SftpOptions): Promise<SftpRemote> {
+    const target = await resolveSshTarget(options);
+    let typed: string | undefined;
+    const ask = options.askPassphrase;
+    const remembered: SftpOptions = {
+      ...options,
+      ...(ask ? { askPassphrase: async (file: string) => (typed ??= await ask(file)) } : {}),
+    };
+    return new SftpRemote(remembered, target, await SftpRemote.login(remembered, target));
+  }
+
+  private static async login(options: SftpOptions, target: SshTarget): Promise<Connected> {
+    const { client, fingerprint } = await sshConnect(target, options);
+    try {
+      const control = await openSftp(client);
+      const home = await control.realpath('.');
+      const tool = options.serverHash === false ? null : await probeServerHash(client);
+      return { client, fingerprint, control, hash: tool ? new ServerHash(client, tool) : null, home };
+    } catch (err) {
+      client.end();
+      throw err;
+    }
+  }
+
+  private watch(client: Client): void {
+    const lost = (err?: Error): void => {
+      if (this.closed || client !== this.conn.client || this.dropped) return;
+      this.dropped = true;
+      const error = new FerryError('ECONN', `The connection to ${this.host} was lost${err ? `: ${err.message}` : ''}.`);
+      for (const l of this.listeners) l(error);
+    };
+    client.on('error', lost);
+    client.on('close', () => lost());
+  }
+
+  get host(): string {
+    return `${this.target.hostName}:${this.target.port}`;
+  }
+
+  get fingerprint(): string {
+    return this.conn.fingerprint;
+  }
+
+  get user(): UserInfo {
+    return { name: this.target.user, exec: true, quota: null };
+  }
+
+  /** Which command computes the server's SHA-256 (null: transfers are checked by size). */
+  get hashTool(): string | null {
+    return this.conn.hash?.tool ?? null;
+  }
+
+  get capabilities(): RemoteCapabilities {
+    return { serverHash: this.conn.hash !== null, wholeFiles: true, quota: false, exec: true, resume: true };
+  }
+
+  get connected(): boolean {
+    return !this.closed && !this.dropped;
+  }
+
+  onDisconnect(listener: (err: FerryError | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  reconnect(): Promise<void> {
+    if (this.closed) return Promise.reject(new FerryError('ECANCELED', 'the session was closed'));
+    if (!this.dropped) return Promise.resolve();
+    this.reconnecting ??= (async () => {
+      const conn = await SftpRemote.login(this.options, this.target);
+      this.conn = conn;
+      this.dropped = false;
+      this.watch(conn.client);
+      // Lanes of the old connection are gone (each gives its place in the pool back once).
+      for (const lane of this.idle.splice(0)) lane.destroy();
+      this.cwd = await this.cd(this.cwd).catch(() => conn.home);
+    })().finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.conn.client.end();
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private get calls(): SftpCalls {
+    if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
+    if (this.dropped) throw new FerryError('ECONN', `The connection to ${this.host} was lost.`);
+    return this.conn.control;
+  }
+
+  /** `p` as an absolute path on the server (relative ones are in the session's folder). */
+  resolve(p: string): string {
+    return path.posix.resolve(this.cwd, p);
+  }
+
+  // ---- browsing ---------------------------------------------------------------------------
+
+  async list(p = '.'): Promise<{ path: string; entries: Entry[] }> {
+    const folder = this.resolve(p);
+    const max = this.options.listingMax ?? LISTING_MAX;
+    const calls = this.calls;
+    const handle = await calls.opendir(folder);
+    const entries: Entry[] = [];
+    let bytes = 0;
+    try {
+      for (let batch = await calls.readdirBatch(handle, folder); batch !== null; batch = await calls.readdirBatch(handle, folder)) {
+        for (const item of batch) {
+          if (item.filename === '.' || item.filename === '..') continue;
+          bytes += item.filename.length + 64;
+          if (entries.length >= max.entries || bytes > max.bytes) throw listingTooBig(folder, max);
+          entries.push(toEntry(item.filename, item.attrs));
+        }
+      }
+    } finally {
+      await calls.close(handle, folder).catch(() => undefined);
+    }
+    return { path: folder, entries: byName(entries) };
+  }
+
+  async stat(p: string): Promise<Entry> {
+    const abs = this.resolve(p);
+    return toEntry(path.posix.basename(abs) || '/', await this.calls.lstat(abs));
+  }
+
+  async statOrNull(p: string): Promise<Entry | null> {
+    const abs = this.resolve(p);
+    const stats = await this.calls.lstatOrNull(abs);
+    return stats ? toEntry(path.posix.basename(abs) || '/', stats) : null;
+  }
+
+  async cd(p: string): Promise<string> {
+    const calls = this.calls;
+    const real = await calls.realpath(this.resolve(p));
+    if (!(await calls.stat(real)).isDirectory()) throw new FerryError('ENOTDIR', `${p} is not a folder`);
+    this.cwd = real;
+    return real;
+  }
+
+  async mkdir(p: string, parents = false): Promise<string> {
+    const abs = this.resolve(p);
+    const calls = this.calls;
+    const make = async (dir: string, existingIsFine: boolean): Promise<void> => {
+      try {
+        await calls.mkdir(dir);
+      } catch (err) {
+        // SFTP says only "failure" for a name that is taken: look at what is there.
+        const there = await calls.lstatOrNull(dir).catch(() => null);
+        if (there === null) throw err;
+        if (!there.isDirectory()) throw new FerryError('ENOTDIR', `${dir} exists and is not a folder`);
+        if (!existingIsFine) throw new FerryError('EEXIST', `${dir} already exists`);
+      }
+    };
+    if (!parents) {
+      await make(abs, false);
+      return abs;
+    }
+    const parts = abs.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = `/${parts.slice(0, i).join('/')}`;
+      const there = await calls.lstatOrNull(dir);
+      if (there?.isDirectory()) continue;
+      if (there) throw new FerryError('ENOTDIR', `${dir} exists and is not a folder`);
+      await make(dir, true);
+    }
+    return abs;
+  }
+
+  async rename(from: string, to: string, overwrite = false): Promise<string> {
+    const [src, dst] = [this.resolve(from), this.resolve(to)];
+    const calls = this.calls;
+    const there = await calls.lstatOrNull(dst);
+    if (there && !overwrite) throw new FerryError('EEXIST', `${dst} already exists`);
+    if (calls.offers('posix-rename@openssh.com')) {
+      await calls.posixRename(src, dst);
+    } else {
+      if (there) await calls.unlink(dst);
+      await calls.rename(src, dst);
+    }
+    return dst;
+  }
+
+  async remove(p: string, recursive = false): Promise<void> {
+    const abs = this.resolve(p);
+    if (abs === '/' || abs === this.conn.home) throw new FerryError('EACCES', `Ferry does not delete ${abs} itself.`);
+    const calls = this.calls;
+    const stats = await calls.lstat(abs);
+    if (!stats.isDirectory()) return calls.unlink(abs);
+    if (recursive) {
+      const { entries } = await this.list(abs);
+      for (let i = 0; i < entries.length; i += REMOVE_AT_ONCE) {
+        await Promise.all(entries.slice(i, i + REMOVE_AT_ONCE).map((e) => this.remove(path.posix.join(abs, e.name), true)));
+      }
+    }
+    try {
+      await calls.rmdir(abs);
+    } catch (err) {
+      const e = toFerryError(err);
+      if (e.code === 'EIO' && !recursive) throw new FerryError('ENOTEMPTY', `${abs} is not empty (delete it recursively to remove its contents)`);
+      throw e;
+    }
+  }
+
+  /**
+   * Free space of the file system the home is on (statvfs@openssh.com), never a quota:
+   * SFTP has none to report. Without the extension nothing is known (free: unbounded).
+   */
+  async df(): Promise<Df> {
+    const calls = this.calls;
+    if (!calls.offers('statvfs@openssh.com')) return { quota: null, used: 0, free: Number.MAX_SAFE_INTEGER };
+    const v = await calls.statvfs(this.conn.home);
+    const unit = Number(v.f_frsize) || Number(v.f_bsize);
+    const used = (Number(v.f_blocks) - Number(v.f_bfree)) * unit;
+    const free = Number(v.f_bavail) * unit;
+    if (!Number.isFinite(used) || !Number.isFinite(free)) throw new FerryError('EPROTO', 'the server sent a malformed statvfs reply');
+    return { quota: null, used, free };
+  }
+
+  async uploadInfo(p: string, source?: UploadSource): Promise<UploadInfo> {
+    const abs = this.resolve(p);
+    const calls = this.calls;
+    const [there, partial] = await Promise.all([
+      calls.lstatOrNull(abs),
+      source ? calls.lstatOrNull(partialName(abs, source.size, source.mtime)) : Promise.resolve(null),
+    ]);
+    return { entry: there ? toEntry(path.posix.basename(abs), there) : null, partial: partial?.isFile() ? Number(partial.size) : null };
+  }
+
+  /** Run a command in the session's folder over an exec channel. */
+  exec(command: string, onOutput: (stream: ExecStream, chunk: Buffer) => Promise<void> | void, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecExit> {
+    if (this.closed || this.dropped) return Promise.reject(new FerryError('ECONN', `Not connected to ${this.host}.`));
+    return sshExec(this.conn.client, `cd ${shellQuote(this.cwd)} && ${command}`, onOutput, options);
+  }
+
+  // ---- lanes ------------------------------------------------------------------------------
+
+  async acquire(signal?: AbortSignal): Promise<Lane> {
+    for (;;) {
+      if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
+      signal?.throwIfAborted();
+      const idle = this.idle.pop();
+      if (idle && !idle.closed) return idle;
+      if (idle) continue; // its close already gave its place back
+      if (this.open < this.maxLanes) {
+        this.open++;
+        try {
+          if (this.dropped) await this.reconnect();
+          const lane: SftpLane = new SftpLane(await openSftp(this.conn.client), this.laneServices(), () => this.laneClosed(lane));
+          return lane;
+        } catch (err) {
+          this.open--;
+          this.waiters.shift()?.();
+          throw err;
+        }
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private laneServices(): { hash: ServerHash | null; posixRename: boolean } {
+    return { hash: this.conn.hash, posixRename: this.conn.control.offers('posix-rename@openssh.com') };
+  }
+
+  private readonly counted = new WeakSet<SftpLane>();
+
+  /** A lane's channel closed: its place in the pool is free (once per lane). */
+  private laneClosed(lane: SftpLane): void {
+    if (this.counted.has(lane)) return;
+    this.counted.add(lane);
+    const at = this.idle.indexOf(lane);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.open--;
+    this.waiters.shift()?.();
+  }
+
+  release(lane: Lane): void {
+    const l = lane as SftpLane;
+    if (l.closed || this.closed || this.open > this.maxLanes) {
+      l.destroy();
+      return;
+    }
+    this.idle.push(l);
+    this.waiters.shift()?.();
+  }
+
+  get dataConnections(): number {
+    return this.maxLanes;
+  }
+
+  setDataConnections(n: number): void {
+    const max = clampLanes(n);
+    const grew = max - this.maxLanes;
+    this.maxLanes = max;
+    for (let i = 0; i < grew; i++) this.waiters.shift()?.();
+    while (this.open > this.maxLanes && this.idle.length > 0) this.idle.pop()!.destroy();
+  }
+}
+
+function clampLanes(n: number): number {
+  return Math.min(LANES_MAX, Math.max(1, Math.floor(n)));
+}
