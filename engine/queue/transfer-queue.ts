@@ -150,7 +150,7 @@ export class TransferQueue implements QueueHost {
     const added: TransferView[] = [];
     for (const f of files) {
       const id = `t${randomBytes(6).toString('hex')}` as TransferId;
-      const view: TransferView = { id, direction, name: f.name, localPath: f.localPath, remotePath: f.remotePath, size: f.size, bytes: 0, speed: 0, eta: null, state: 'queued', verified: false, attempts: 0 };
+      const view: TransferView = { id, direction, name: f.name, localPath: f.localPath, remotePath: f.remotePath, size: f.size, bytes: 0, speed: 0, eta: null, state: 'queued', verified: false, check: null, attempts: 0 };
       this.rows.added();
       this.items.set(id, newItem(view, batch, f.mtime));
       this.order.push(id);
@@ -309,6 +309,7 @@ export class TransferQueue implements QueueHost {
     if (item.view.direction === 'upload') item.view.remotePath = result.path;
     else item.view.localPath = result.path;
     item.view.verified = result.verified;
+    item.view.check = result.skipped ? null : result.verified ? 'sha256' : 'size';
     item.view.bytes = item.view.size;
     this.rows.finish(item, result.skipped ? 'skipped' : 'done');
   }

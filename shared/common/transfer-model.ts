@@ -20,6 +20,8 @@ export type TransferState =
   | 'failed'
   | 'cancelled';
 
+export type TransferCheck = 'sha256' | 'size';
+
 export const FINAL_STATES: ReadonlySet<TransferState> = new Set(['done', 'skipped', 'failed', 'cancelled']);
 
 export interface TransferView {
@@ -39,6 +41,12 @@ export interface TransferView {
   readonly error?: ErrorInfo;
   /** True once the SHA-256 of the whole file was checked by both ends. */
   readonly verified: boolean;
+  /**
+   * The check a finished transfer passed, said exactly: 'sha256' when both ends computed
+   * the file's SHA-256 and they matched, 'size' when the remote has no hash of its own
+   * (SFTP without commands) and only the size was compared; null until done, or skipped.
+   */
+  readonly check: TransferCheck | null;
   readonly attempts: number;
 }
 

@@ -20,6 +20,7 @@ const view = (id = 't1'): TransferView => ({
   eta: null,
   state: 'queued',
   verified: false,
+    check: null,
   attempts: 0,
 });
 

@@ -139,6 +139,7 @@ export function view(id: string, patch: Partial<TransferView> = {}): TransferVie
     eta: null,
     state: 'queued',
     verified: false,
+    check: null,
     attempts: 1,
     ...patch,
   };
