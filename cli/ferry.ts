@@ -9,22 +9,21 @@ import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { Entry } from '../shared/common/messages.js';
 import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { formatBytes } from '../shared/common/size.js';
-import { KnownHosts, defaultConfigDir, hostKeyChangedError } from '../engine/app/stores/known-hosts.js';
-import { RemoteSession } from '../engine/wire/session.js';
+import { KnownHosts, defaultConfigDir } from '../engine/app/stores/known-hosts.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
-import { readPassword } from '../shared/node/prompt.js';
-import type { ClientCredential } from '../shared/node/scram.js';
-import { SavedLogins } from './saved-logins.js';
-import { ProgressPrinter } from './progress.js';
+import { DEFAULT_PORTS, connect, hostPortOf, saveLogin, savedLogins, type Context, type Protocol } from './connect.js';
+import { ProgressPrinter, transferJson } from './progress.js';
 import { printable } from './terminal-text.js';
 
-const USAGE = `Usage: ferry [--host H] [--port P] [--user U] [--plain [--insecure-plain-on-network]] <command> [args]
+const USAGE = `Usage: ferry [--protocol ferry|sftp] [--host H] [--port P] [--user U] [--identity FILE]
+             [--plain [--insecure-plain-on-network]] <command> [args]
 
 Commands:
   ls [PATH] [--json]             list a folder (JSON: name, type, size, mtime)
   put LOCAL... [REMOTE_DIR]      upload files and folders (recursive; resumes partials)
-      [--skip-existing]          keep files that already exist on the server
-  get REMOTE... [LOCAL_DIR]      download files and folders (recursive)
+      [--skip-existing] [--json] keep files that already exist on the server; JSON: one
+                                 line per file with its state and check (sha256 or size)
+  get REMOTE... [LOCAL_DIR]      download files and folders (recursive; same options)
   mkdir [-p] PATH                create a folder (-p: with parents, no error if it exists)
   rm [-r] PATH                   delete a file, or a folder with -r
   mv FROM TO                     rename or move
@@ -36,22 +35,27 @@ Commands:
   logout                         forget the saved login of --user at --host:--port
 
 Options:
-  --host H      server (default 127.0.0.1, or FERRY_HOST)
-  --port P      port (default 7070, or FERRY_PORT)
-  --user U      user name (default FERRY_USER or your login name)
+  --protocol P  ferry (a ferryd server, the default) or sftp (any SSH server)
+  --host H      server (default 127.0.0.1, or FERRY_HOST); over SFTP also a Host of ~/.ssh/config
+  --port P      port (default 7070 or FERRY_PORT; SFTP: ~/.ssh/config, else 22)
+  --user U      user name (default FERRY_USER or your login name; SFTP: ~/.ssh/config first)
+  --identity F  SFTP: the private key to log in with (default: ssh-agent, then ~/.ssh/config's
+                IdentityFile, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa); a passphrase is
+                asked for (or FERRY_PASSPHRASE)
   --plain       no TLS (trusted loopback and benchmarks only; the server must use --plain too);
                 refused to a host other than 127.0.0.0/8, ::1 or localhost unless
   --insecure-plain-on-network   is given too
   --concurrency N   files transferred at once (default 4; small files are
                     pipelined, many at a time on each of these lanes)
 A saved login (ferry login) is used first; otherwise the password comes from
-FERRY_PASSWORD or is asked for. Known host keys and saved logins are kept in
-FERRY_CONFIG_DIR (default: your OS's config folder).`;
+FERRY_PASSWORD or is asked for (over SFTP only after the agent and keys failed).
+Known host keys and saved logins are kept in FERRY_CONFIG_DIR (default: your OS's
+config folder); over SFTP a key your ~/.ssh/known_hosts trusts is accepted too.`;
 
 /** What to do next, per error code (one line after the error). */
 const ADVICE: Partial<Record<string, string>> = {
   EAUTH: 'check --user and the password (FERRY_PASSWORD)',
-  ECONN: 'is ferryd running there? check --host and --port (and --plain on both sides or neither)',
+  ECONN: 'is the server running there? check --protocol, --host and --port (and --plain on both sides or neither)',
   EQUOTA: 'free some space (ferry rm) or ask the administrator for a larger quota',
   ENOENT: 'check the path with ferry ls',
   EACCES: 'paths must stay inside your home',
@@ -63,89 +67,8 @@ const ADVICE: Partial<Record<string, string>> = {
 
 class UsageError extends Error {}
 
-interface Context {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly plain: boolean;
-  readonly insecurePlainOnNetwork: boolean;
-  readonly configDir: string;
-  readonly signal: AbortSignal;
-}
-
-/**
- * Log in: with the saved login for this user@HOST:PORT if there is one (no key
- * derivation), else with the password (FERRY_PASSWORD, or asked for). A saved login the
- * server no longer takes (the password was changed) is forgotten, and the password used.
- */
-async function connect(ctx: Context, concurrency?: number): Promise<RemoteSession> {
-  const hostPort = `${ctx.host}:${ctx.port}`;
-  const saved = savedLogins(ctx.configDir);
-  const keys = await saved.get(hostPort, ctx.user);
-  if (keys) {
-    try {
-      return await open(ctx, { keys }, concurrency);
-    } catch (err) {
-      const e = toFerryError(err);
-      if (e.code !== 'EAUTH') throw e;
-      await saved.forget(hostPort, ctx.user);
-      process.stderr.write(
-        `ferry: the saved login of ${printable(`${ctx.user}@${hostPort}`)} no longer works (${printable(e.message)}); forgotten, the password is used instead\n`,
-      );
-    }
-  }
-  return open(ctx, { password: await passwordFor(ctx) }, concurrency);
-}
-
-/** The saved logins; a damaged file is moved aside (and said so), never trusted. */
-function savedLogins(configDir: string): SavedLogins {
-  return new SavedLogins(configDir, (line) => process.stderr.write(`ferry: ${printable(line)}\n`));
-}
-
-function passwordFor(ctx: Context): Promise<string> {
-  const password = process.env.FERRY_PASSWORD;
-  return password !== undefined ? Promise.resolve(password) : readPassword(`${ctx.user}@${ctx.host}:${ctx.port} password: `);
-}
-
-async function open(ctx: Context, credential: ClientCredential, concurrency?: number): Promise<RemoteSession> {
-  const knownFile = path.join(ctx.configDir, 'known_hosts');
-  const known = new KnownHosts(knownFile);
-  const hostPort = `${ctx.host}:${ctx.port}`;
-  return RemoteSession.connect({
-    host: ctx.host,
-    port: ctx.port,
-    plain: ctx.plain,
-    insecurePlainOnNetwork: ctx.insecurePlainOnNetwork,
-    user: ctx.user,
-    credential,
-    signal: ctx.signal,
-    dataConnections: concurrency,
-    verifyHostKey: async (fingerprint) => {
-      const check = await known.check(hostPort, fingerprint);
-      if (check.kind === 'changed') throw hostKeyChangedError(hostPort, check.expected, fingerprint);
-      if (check.kind === 'new') {
-        await known.trust(hostPort, fingerprint);
-        process.stderr.write(`ferry: new host ${hostPort}, key ${fingerprint} recorded in ${knownFile}\n`);
-      }
-    },
-  });
-}
-
-/** `ferry login`: log in with the password and save the login's keys (not the password). */
-async function saveLogin(ctx: Context): Promise<number> {
-  const session = await open(ctx, { password: await passwordFor(ctx) });
-  try {
-    if (!session.keys) throw new FerryError('EAUTH', 'the server did not complete a password login, so there is nothing to save');
-    const saved = savedLogins(ctx.configDir);
-    await saved.save(`${ctx.host}:${ctx.port}`, ctx.user, session.keys);
-    process.stderr.write(
-      `ferry: saved the login of ${printable(`${ctx.user}@${ctx.host}:${ctx.port}`)} in ${saved.file} (keys derived from the password, not the password; ferry logout forgets it)\n`,
-    );
-    return 0;
-  } finally {
-    session.close();
-  }
-}
+/** Exit codes for a command ended by a signal, as a shell reports them (128 + the number). */
+const SIGNAL_NUMBERS: Partial<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
 
 function formatEntry(e: Entry): string {
   const kind = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : e.type === 'file' ? '-' : '?';
@@ -159,7 +82,7 @@ async function transfer(
   direction: 'upload' | 'download',
   sources: string[],
   target: string,
-  options: { skipExisting: boolean; concurrency: number },
+  options: { skipExisting: boolean; concurrency: number; json: boolean },
 ): Promise<number> {
   const session = await connect(ctx, options.concurrency);
   const queue = new TransferQueue(session, {
@@ -184,7 +107,9 @@ async function transfer(
     session.close();
   }
   if (ctx.signal.aborted) throw new FerryError('ECANCELED', 'interrupted');
-  const failed = queue.list().filter((t) => t.state === 'failed');
+  const views = queue.list();
+  if (options.json) for (const t of views) process.stdout.write(`${JSON.stringify(transferJson(t))}\n`);
+  const failed = views.filter((t) => t.state === 'failed');
   for (const t of failed) {
     process.stderr.write(`ferry: ${t.error?.code ?? 'EIO'}: ${printable(`${t.name}: ${t.error?.message ?? 'failed'}`)}\n`);
   }
@@ -196,6 +121,8 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
+      protocol: { type: 'string' },
+      identity: { type: 'string', short: 'i' },
       host: { type: 'string' },
       port: { type: 'string' },
       user: { type: 'string', short: 'u' },
@@ -228,21 +155,30 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
     }
     throw new UsageError('known-hosts list | known-hosts forget HOST:PORT');
   }
-  const port = Number(values.port ?? process.env.FERRY_PORT ?? 7070);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad --port ${values.port}`);
+  const protocol = (values.protocol ?? 'ferry') as Protocol;
+  if (protocol !== 'ferry' && protocol !== 'sftp') throw new UsageError(`--protocol must be ferry or sftp, not "${values.protocol}"`);
+  const sftp = protocol === 'sftp';
+  // Over SFTP an unset port or user is left to ~/.ssh/config (then 22 and the login name).
+  const portText = values.port ?? (sftp ? undefined : (process.env.FERRY_PORT ?? String(DEFAULT_PORTS.ferry)));
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && (!Number.isInteger(port) || port <= 0 || port > 65535)) throw new UsageError(`bad --port ${values.port}`);
   const concurrency = Number(values.concurrency ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1 to 32');
+  if (values.identity !== undefined && !sftp) throw new UsageError('--identity is for --protocol sftp');
+  if (values.plain && sftp) throw new UsageError('--plain is for Ferry servers: SFTP is always encrypted');
   const ctx: Context = {
+    protocol,
     host: values.host ?? process.env.FERRY_HOST ?? '127.0.0.1',
     port,
-    user: values.user ?? process.env.FERRY_USER ?? process.env.USER ?? 'ferry',
+    user: values.user ?? (sftp ? undefined : (process.env.FERRY_USER ?? process.env.USER ?? 'ferry')),
+    identityFile: values.identity,
     plain: values.plain ?? false,
     insecurePlainOnNetwork: values['insecure-plain-on-network'] ?? false,
     configDir,
     signal,
   };
   // Before a password is asked for: plain TCP to a network host is refused unless allowed.
-  assertPlainAllowed(ctx, 'client');
+  if (!sftp) assertPlainAllowed({ host: ctx.host, plain: ctx.plain, insecurePlainOnNetwork: ctx.insecurePlainOnNetwork }, 'client');
   const need = (n: number, what: string): void => {
     if (args.length < n) throw new UsageError(`${command}: ${what}`);
   };
@@ -251,8 +187,8 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
     case 'login':
       return saveLogin(ctx);
     case 'logout': {
-      const hostPort = `${ctx.host}:${ctx.port}`;
-      const removed = await savedLogins(configDir).forget(hostPort, ctx.user);
+      const hostPort = hostPortOf(ctx);
+      const removed = await savedLogins(configDir).forget(hostPort, ctx.user ?? '');
       process.stderr.write(
         removed ? `ferry: forgot the saved login of ${printable(`${ctx.user}@${hostPort}`)}\n` : `ferry: no saved login for ${printable(`${ctx.user}@${hostPort}`)}\n`,
       );
@@ -262,13 +198,13 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       need(1, 'which files? (put LOCAL... [REMOTE_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
-      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency });
+      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false });
     }
     case 'get': {
       need(1, 'which files? (get REMOTE... [LOCAL_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
-      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency });
+      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false });
     }
   }
 
@@ -310,7 +246,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         return 0;
       }
       case 'pwd':
-        process.stdout.write(`${printable(await session.pwd())}\n`);
+        process.stdout.write(`${printable(session.cwd)}\n`);
         return 0;
       case 'exec': {
         need(1, 'exec "COMMAND"');
@@ -323,7 +259,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
           { signal },
         );
         if (exit.code !== null) return exit.code;
-        return 128 + (exit.signal === 'SIGKILL' ? 9 : exit.signal === 'SIGTERM' ? 15 : 1);
+        return 128 + (SIGNAL_NUMBERS[exit.signal ?? ''] ?? 1);
       }
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -45,7 +45,7 @@ export class ProgressPrinter {
       if ((t.state === 'done' || t.state === 'skipped') && !this.finished.has(t.id)) {
         this.finished.add(t.id);
         this.clear();
-        const note = t.state === 'skipped' ? ' (skipped: exists)' : t.verified ? ' sha256 ok' : '';
+        const note = t.state === 'skipped' ? ' (skipped: exists)' : t.check === 'sha256' ? ' sha256 ok' : t.check === 'size' ? ' size ok (no hash)' : '';
         this.out.write(`${progressLine({ ...t, bytes: t.size, eta: 0 }, width - note.length)}${note}\n`);
       } else if (t.state === 'active') {
         current = t;
@@ -66,4 +66,21 @@ export class ProgressPrinter {
   finish(): void {
     this.clear();
   }
+}
+
+/**
+ * One transfer as `put --json` and `get --json` print it: where it went, how it ended and
+ * which check it passed (`check`: "sha256", "size" where the server has no hash, or null).
+ */
+export function transferJson(t: TransferView): Record<string, unknown> {
+  return {
+    name: t.name,
+    direction: t.direction,
+    localPath: t.localPath,
+    remotePath: t.remotePath,
+    size: t.size,
+    state: t.state,
+    check: t.check,
+    ...(t.error ? { error: { code: t.error.code, message: t.error.message } } : {}),
+  };
 }
