@@ -37,8 +37,10 @@ export function toEntry(name: string, attrs: Attributes | Stats): Entry {
   return { name, type, size: type === 'file' ? Number(attrs.size) : 0, mtime: Number(attrs.mtime) * 1000, mode: attrs.mode & 0o7777 };
 }
 
-function call<T>(subject: string, run: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+function call<T>(subject: string, run: (cb: (err: Error | null | undefined, value: T) => void) => void, closed = false): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    // A request on a closed channel would never be answered: refuse it now.
+    if (closed) return reject(new FerryError('ECONN', `${subject}: the SFTP channel is closed`));
     try {
       run((err, value) => (err ? reject(sftpError(err, subject)) : resolve(value)));
     } catch (err) {
@@ -58,7 +60,21 @@ export interface Statvfs {
 
 /** The SFTP requests Ferry uses, on one channel. Requests may be issued concurrently (pipelined). */
 export class SftpCalls {
-  constructor(readonly sftp: SFTPWrapper) {}
+  private ended = false;
+
+  constructor(readonly sftp: SFTPWrapper) {
+    sftp.on('close', () => (this.ended = true));
+    // Errors also reach each request's callback; without a listener they would crash the process.
+    sftp.on('error', () => (this.ended = true));
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  private call<T>(subject: string, run: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+    return call(subject, run, this.ended);
+  }
 
   /** The largest read and write payloads the server takes in one request (limits@openssh.com where offered). */
   get maxRead(): number {
@@ -76,43 +92,43 @@ export class SftpCalls {
   }
 
   open(path: string, flags: 'r' | 'w' | 'r+' | 'wx', mode?: number): Promise<Buffer> {
-    return call(path, (cb) => this.sftp.open(path, flags, mode === undefined ? {} : { mode }, cb));
+    return this.call(path, (cb) => this.sftp.open(path, flags, mode === undefined ? {} : { mode }, cb));
   }
 
   close(handle: Buffer, subject: string): Promise<void> {
-    return call(subject, (cb) => this.sftp.close(handle, (err) => cb(err, undefined)));
+    return this.call(subject, (cb) => this.sftp.close(handle, (err) => cb(err, undefined)));
   }
 
   /** Up to `length` bytes at `position`; fewer at the end of the file, none past it. */
   read(handle: Buffer, length: number, position: number, subject: string): Promise<Buffer> {
     const buffer = Buffer.allocUnsafe(length);
-    return call<number>(subject, (cb) => this.sftp.read(handle, buffer, 0, length, position, (err, bytesRead) => cb(err, bytesRead))).then((n) =>
+    return this.call<number>(subject, (cb) => this.sftp.read(handle, buffer, 0, length, position, (err, bytesRead) => cb(err, bytesRead))).then((n) =>
       n === length ? buffer : buffer.subarray(0, n),
     );
   }
 
   write(handle: Buffer, data: Buffer, position: number, subject: string): Promise<void> {
-    return call(subject, (cb) => this.sftp.write(handle, data, 0, data.length, position, (err) => cb(err, undefined)));
+    return this.call(subject, (cb) => this.sftp.write(handle, data, 0, data.length, position, (err) => cb(err, undefined)));
   }
 
   fstat(handle: Buffer, subject: string): Promise<Stats> {
-    return call(subject, (cb) => this.sftp.fstat(handle, cb));
+    return this.call(subject, (cb) => this.sftp.fstat(handle, cb));
   }
 
   fsetstat(handle: Buffer, attrs: { mode?: number; atime?: number; mtime?: number }, subject: string): Promise<void> {
-    return call(subject, (cb) => this.sftp.fsetstat(handle, attrs, (err) => cb(err, undefined)));
+    return this.call(subject, (cb) => this.sftp.fsetstat(handle, attrs, (err) => cb(err, undefined)));
   }
 
   setstat(path: string, attrs: { mode?: number; atime?: number; mtime?: number }): Promise<void> {
-    return call(path, (cb) => this.sftp.setstat(path, attrs, (err) => cb(err, undefined)));
+    return this.call(path, (cb) => this.sftp.setstat(path, attrs, (err) => cb(err, undefined)));
   }
 
   stat(path: string): Promise<Stats> {
-    return call(path, (cb) => this.sftp.stat(path, cb));
+    return this.call(path, (cb) => this.sftp.stat(path, cb));
   }
 
   lstat(path: string): Promise<Stats> {
-    return call(path, (cb) => this.sftp.lstat(path, cb));
+    return this.call(path, (cb) => this.sftp.lstat(path, cb));
   }
 
   /** stat() that answers null when there is nothing there. */
@@ -126,16 +142,17 @@ export class SftpCalls {
   }
 
   realpath(path: string): Promise<string> {
-    return call(path, (cb) => this.sftp.realpath(path, cb));
+    return this.call(path, (cb) => this.sftp.realpath(path, cb));
   }
 
   opendir(path: string): Promise<Buffer> {
-    return call(path, (cb) => this.sftp.opendir(path, cb));
+    return this.call(path, (cb) => this.sftp.opendir(path, cb));
   }
 
   /** The next batch of a folder handle's entries, or null at the end. */
   readdirBatch(handle: Buffer, subject: string): Promise<FileEntryWithStats[] | null> {
     return new Promise((resolve, reject) => {
+      if (this.ended) return reject(new FerryError('ECONN', `${subject}: the SFTP channel is closed`));
       this.sftp.readdir(handle, (err, list) => {
         if (err && (err as { code?: unknown }).code === 1) return resolve(null); // EOF
         if (err) return reject(sftpError(err, subject));
@@ -145,32 +162,33 @@ export class SftpCalls {
   }
 
   mkdir(path: string, mode?: number): Promise<void> {
-    return call(path, (cb) => this.sftp.mkdir(path, mode === undefined ? {} : { mode }, (err) => cb(err, undefined)));
+    return this.call(path, (cb) => this.sftp.mkdir(path, mode === undefined ? {} : { mode }, (err) => cb(err, undefined)));
   }
 
   rmdir(path: string): Promise<void> {
-    return call(path, (cb) => this.sftp.rmdir(path, (err) => cb(err, undefined)));
+    return this.call(path, (cb) => this.sftp.rmdir(path, (err) => cb(err, undefined)));
   }
 
   unlink(path: string): Promise<void> {
-    return call(path, (cb) => this.sftp.unlink(path, (err) => cb(err, undefined)));
+    return this.call(path, (cb) => this.sftp.unlink(path, (err) => cb(err, undefined)));
   }
 
   /** Plain SFTP rename: fails when `to` exists. */
   rename(from: string, to: string): Promise<void> {
-    return call(from, (cb) => this.sftp.rename(from, to, (err) => cb(err, undefined)));
+    return this.call(from, (cb) => this.sftp.rename(from, to, (err) => cb(err, undefined)));
   }
 
   /** posix-rename@openssh.com: replaces `to` atomically. */
   posixRename(from: string, to: string): Promise<void> {
-    return call(from, (cb) => this.sftp.ext_openssh_rename(from, to, (err) => cb(err, undefined)));
+    return this.call(from, (cb) => this.sftp.ext_openssh_rename(from, to, (err) => cb(err, undefined)));
   }
 
   statvfs(path: string): Promise<Statvfs> {
-    return call(path, (cb) => this.sftp.ext_openssh_statvfs(path, (err, info) => cb(err, info as unknown as Statvfs)));
+    return this.call(path, (cb) => this.sftp.ext_openssh_statvfs(path, (err, info) => cb(err, info as unknown as Statvfs)));
   }
 
   end(): void {
+    this.ended = true;
     this.sftp.end();
   }
 }
