@@ -29,6 +29,11 @@ export function partialName(target: string, total: number, mtime: number | undef
   return path.posix.join(path.posix.dirname(target), `.${stem}.${tag}.ferry-part`);
 }
 
+/** Whether a name is one of partialName()'s (hidden from listings: not the person's file). */
+export function isPartialName(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.ferry-part$/.test(name);
+}
+
 /** 'name (n).ext' beside `target` that does not exist yet (the 'rename' policy). */
 async function freeRemoteName(calls: SftpCalls, target: string): Promise<string> {
   const ext = path.posix.extname(target);

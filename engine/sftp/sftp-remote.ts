@@ -10,7 +10,7 @@ import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../../shared/common/messages.js';
 import { LISTING_MAX, byName, listingTooBig, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
 import { SftpCalls, toEntry } from './sftp-calls.js';
-import { SftpLane, partialName } from './sftp-lane.js';
+import { SftpLane, isPartialName, partialName } from './sftp-lane.js';
 import { ServerHash, probeServerHash } from './server-hash.js';
 import { sshConnect, type SshLoginOptions } from './ssh-connect.js';
 import { shellQuote, sshExec } from './ssh-exec.js';
@@ -172,22 +172,40 @@ export class SftpRemote implements Remote {
 
   // ---- browsing ---------------------------------------------------------------------------
 
+  /**
+   * A folder sorted by name. Ferry's own upload partials are left out (they are not the
+   * person's files); a link to a file lists as that file (so it can be downloaded), other
+   * links stay links (a link to a folder is not followed: links can make cycles).
+   */
   async list(p = '.'): Promise<{ path: string; entries: Entry[] }> {
     const folder = this.resolve(p);
     const max = this.options.listingMax ?? LISTING_MAX;
     const calls = this.calls;
     const handle = await calls.opendir(folder);
     const entries: Entry[] = [];
+    const links: Array<Promise<void>> = [];
     let bytes = 0;
     try {
       for (let batch = await calls.readdirBatch(handle, folder); batch !== null; batch = await calls.readdirBatch(handle, folder)) {
         for (const item of batch) {
-          if (item.filename === '.' || item.filename === '..') continue;
+          if (item.filename === '.' || item.filename === '..' || isPartialName(item.filename)) continue;
           bytes += item.filename.length + 64;
           if (entries.length >= max.entries || bytes > max.bytes) throw listingTooBig(folder, max);
-          entries.push(toEntry(item.filename, item.attrs));
+          const entry = toEntry(item.filename, item.attrs);
+          const at = entries.push(entry) - 1;
+          if (entry.type === 'symlink') {
+            links.push(
+              calls.stat(path.posix.join(folder, item.filename)).then(
+                (target) => {
+                  if (target.isFile()) entries[at] = toEntry(item.filename, target);
+                },
+                () => undefined, // a dangling link stays a link
+              ),
+            );
+          }
         }
       }
+      await Promise.all(links);
     } finally {
       await calls.close(handle, folder).catch(() => undefined);
     }
@@ -231,14 +249,18 @@ export class SftpRemote implements Remote {
       await make(abs, false);
       return abs;
     }
-    const parts = abs.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const dir = `/${parts.slice(0, i).join('/')}`;
-      const there = await calls.lstatOrNull(dir);
-      if (there?.isDirectory()) continue;
-      if (there) throw new FerryError('ENOTDIR', `${dir} exists and is not a folder`);
-      await make(dir, true);
-    }
+    // mkdir -p: one request when the parent exists (the common case), else the parent first.
+    const makeAll = async (dir: string): Promise<void> => {
+      try {
+        await make(dir, true);
+      } catch (err) {
+        const parent = path.posix.dirname(dir);
+        if (toFerryError(err).code !== 'ENOENT' || parent === dir) throw err;
+        await makeAll(parent);
+        await make(dir, true);
+      }
+    };
+    await makeAll(abs);
     return abs;
   }
 

@@ -5,7 +5,7 @@
  * console's commands (output, exit code, Ctrl+C by signal).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toFerryError } from '../../shared/common/errors.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
@@ -205,6 +205,14 @@ describe('SFTP transfers', () => {
     await remote.remove(path.join(base, 'moved'), true);
     expect(await remote.statOrNull(path.join(base, 'moved'))).toBeNull();
     expect(toFerryError(await remote.list(path.join(base, 'missing')).catch((e: unknown) => e)).code).toBe('ENOENT');
+    // Listings: a link to a file is that file (it can be downloaded), a link to a folder
+    // stays a link, and Ferry's own upload partials are not listed.
+    await writeFile(path.join(base, 'target.txt'), 'twelve bytes');
+    await symlink(path.join(base, 'target.txt'), path.join(base, 'file-link'));
+    await symlink(base, path.join(base, 'folder-link'));
+    await writeFile(path.join(base, '.target.txt.0123456789ab.ferry-part'), 'partial');
+    const listed = Object.fromEntries((await remote.list(base)).entries.map((e) => [e.name, [e.type, e.size]]));
+    expect(listed).toEqual({ 'target.txt': ['file', 12], 'file-link': ['file', 12], 'folder-link': ['symlink', 0] });
     const df = await remote.df();
     expect(df.quota).toBeNull();
     expect(df.free).toBeGreaterThan(0);
