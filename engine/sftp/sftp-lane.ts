@@ -176,7 +176,9 @@ export class SftpLane implements Lane {
         if (request.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
       }
       const partial = partialName(target, total, request.mtime);
-      const handle = await this.calls.open(partial, offset === 0 ? 'w' : 'r+', request.mode);
+      // Owner read-write while it is written (a read-only source must still be resumable); its
+      // own mode is set at the end.
+      const handle = await this.calls.open(partial, offset === 0 ? 'w' : 'r+', 0o600);
       try {
         if (offset > 0) {
           const held = Number((await this.calls.fstat(handle, partial)).size);
