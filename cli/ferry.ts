@@ -65,6 +65,19 @@ const ADVICE: Partial<Record<string, string>> = {
   ERATELIMIT: 'wait a little before trying again',
 };
 
+/** Over SFTP some codes mean something else: the server's own permissions, SSH logins. */
+const SFTP_ADVICE: Partial<Record<string, string>> = {
+  EAUTH: 'check --user, the key (--identity or ssh-agent) and the password (FERRY_PASSWORD)',
+  ECONN: 'is an SSH server running there? check --host and --port',
+  EACCES: "the server's file permissions do not allow it",
+};
+
+/** What to do next for `e`, or undefined. */
+function adviceFor(e: FerryError, protocol: string | undefined): string | undefined {
+  if (e.details?.passphraseFor !== undefined) return 'run it in a terminal to be asked, or set FERRY_PASSPHRASE';
+  return (protocol === 'sftp' ? SFTP_ADVICE[e.code] : undefined) ?? ADVICE[e.code];
+}
+
 class UsageError extends Error {}
 
 /** Exit codes for a command ended by a signal, as a shell reports them (128 + the number). */
@@ -269,6 +282,13 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
   }
 }
 
+/** The --protocol of a command line, for advice after an error (whatever else failed to parse). */
+function protocolOf(argv: readonly string[]): string | undefined {
+  const at = argv.findIndex((a) => a === '--protocol' || a.startsWith('--protocol='));
+  if (at < 0) return undefined;
+  return argv[at]!.includes('=') ? argv[at]!.split('=')[1] : argv[at + 1];
+}
+
 export async function main(argv: string[]): Promise<void> {
   const controller = new AbortController();
   // Whoever read our output has gone (`ferry exec … | head`): leave quietly, as a SIGPIPE
@@ -294,7 +314,7 @@ export async function main(argv: string[]): Promise<void> {
       code = 2;
     } else {
       const e = toFerryError(err);
-      const advice = ADVICE[e.code];
+      const advice = adviceFor(e, protocolOf(argv));
       process.stderr.write(`ferry: ${e.code}: ${printable(e.message)}${advice ? ` (${advice})` : ''}\n`);
       code = 1;
     }

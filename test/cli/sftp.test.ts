@@ -283,15 +283,18 @@ describe('commands', () => {
     await mkdir(path.join(dir, 'folder'), { recursive: true });
     await writeFile(path.join(dir, 'file.txt'), 'five!');
     await symlink('file.txt', path.join(dir, 'link'));
+    await symlink('folder', path.join(dir, 'folder-link'));
     await utimes(path.join(dir, 'file.txt'), new Date(), new Date(1_600_000_000_000));
     const result = expectOk(await ferry(['ls', 'ls-test', '--json']));
     expect(result.stderr).toBe('');
     const rows = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    expect(rows.map((r) => Object.keys(r).sort())).toEqual(Array(3).fill(['mtime', 'name', 'size', 'type']));
+    expect(rows.map((r) => Object.keys(r).sort())).toEqual(Array(4).fill(['mtime', 'name', 'size', 'type']));
     const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
     expect(byName['file.txt']).toEqual({ name: 'file.txt', type: 'file', size: 5, mtime: 1_600_000_000_000 });
     expect(byName['folder']?.type).toBe('dir');
-    expect(byName['link']?.type).toBe('symlink');
+    // A link to a file lists as that file (so it can be downloaded); a link to a folder stays a link.
+    expect(byName['link']).toEqual({ name: 'link', type: 'file', size: 5, mtime: 1_600_000_000_000 });
+    expect(byName['folder-link']?.type).toBe('symlink');
     const missing = await ferry(['ls', 'no-such-folder']);
     expectError(missing, 'ENOENT');
     expect(missing.stdout).toBe('');
