@@ -58,23 +58,16 @@ export class SftpLane implements Lane {
   constructor(
     private readonly calls: SftpCalls,
     private readonly services: LaneServices,
-    private readonly onClose: () => void,
-  ) {
-    calls.sftp.on('close', () => {
-      this.destroyed = true;
-      onClose();
-    });
-  }
+  ) {}
 
   get closed(): boolean {
-    return this.destroyed;
+    return this.destroyed || this.calls.closed;
   }
 
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.calls.end();
-    this.onClose();
   }
 
   private get piece(): number {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Client } from 'ssh2';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../../shared/common/messages.js';
+import { LanePool } from '../remote/lane-pool.js';
 import { LISTING_MAX, byName, listingTooBig, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
 import { SftpCalls, toEntry } from './sftp-calls.js';
 import { SftpLane, isPartialName, partialName } from './sftp-lane.js';
@@ -53,10 +54,7 @@ export class SftpRemote implements Remote {
   private conn: Connected;
   private closed = false;
   private dropped = false;
-  private maxLanes: number;
-  private open = 0;
-  private readonly idle: SftpLane[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly lanes: LanePool<SftpLane>;
   private readonly listeners = new Set<(err: FerryError | undefined) => void>();
   private reconnecting: Promise<void> | undefined;
   cwd: string;
@@ -68,7 +66,7 @@ export class SftpRemote implements Remote {
   ) {
     this.conn = conn;
     this.cwd = conn.home;
-    this.maxLanes = clampLanes(options.dataConnections ?? 4);
+    this.lanes = new LanePool(() => this.openLane(), options.dataConnections ?? 4, LANES_MAX);
     this.watch(conn.client);
   }
 
@@ -146,8 +144,8 @@ export class SftpRemote implements Remote {
       this.conn = conn;
       this.dropped = false;
       this.watch(conn.client);
-      // Lanes of the old connection are gone (each gives its place in the pool back once).
-      for (const lane of this.idle.splice(0)) lane.destroy();
+      // Lanes of the old connection are gone.
+      this.lanes.dropIdle();
       this.cwd = await this.cd(this.cwd).catch(() => conn.home);
     })().finally(() => (this.reconnecting = undefined));
     return this.reconnecting;
@@ -155,8 +153,8 @@ export class SftpRemote implements Remote {
 
   close(): void {
     this.closed = true;
+    this.lanes.close();
     this.conn.client.end();
-    for (const w of this.waiters.splice(0)) w();
   }
 
   private get calls(): SftpCalls {
@@ -332,68 +330,26 @@ export class SftpRemote implements Remote {
 
   // ---- lanes ------------------------------------------------------------------------------
 
-  async acquire(signal?: AbortSignal): Promise<Lane> {
-    for (;;) {
-      if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
-      signal?.throwIfAborted();
-      const idle = this.idle.pop();
-      if (idle && !idle.closed) return idle;
-      if (idle) continue; // its close already gave its place back
-      if (this.open < this.maxLanes) {
-        this.open++;
-        try {
-          if (this.dropped) await this.reconnect();
-          const lane: SftpLane = new SftpLane(await openSftp(this.conn.client), this.laneServices(), () => this.laneClosed(lane));
-          return lane;
-        } catch (err) {
-          this.open--;
-          this.waiters.shift()?.();
-          throw err;
-        }
-      }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  private laneServices(): { hash: ServerHash | null; posixRename: boolean } {
-    return { hash: this.conn.hash, posixRename: this.conn.control.offers('posix-rename@openssh.com') };
-  }
-
-  private readonly counted = new WeakSet<SftpLane>();
-
-  /** A lane's channel closed: its place in the pool is free (once per lane). */
-  private laneClosed(lane: SftpLane): void {
-    if (this.counted.has(lane)) return;
-    this.counted.add(lane);
-    const at = this.idle.indexOf(lane);
-    if (at >= 0) this.idle.splice(at, 1);
-    this.open--;
-    this.waiters.shift()?.();
+  acquire(signal?: AbortSignal): Promise<Lane> {
+    return this.lanes.acquire(signal);
   }
 
   release(lane: Lane): void {
-    const l = lane as SftpLane;
-    if (l.closed || this.closed || this.open > this.maxLanes) {
-      l.destroy();
-      return;
-    }
-    this.idle.push(l);
-    this.waiters.shift()?.();
+    this.lanes.release(lane as SftpLane);
   }
 
   get dataConnections(): number {
-    return this.maxLanes;
+    return this.lanes.size;
   }
 
   setDataConnections(n: number): void {
-    const max = clampLanes(n);
-    const grew = max - this.maxLanes;
-    this.maxLanes = max;
-    for (let i = 0; i < grew; i++) this.waiters.shift()?.();
-    while (this.open > this.maxLanes && this.idle.length > 0) this.idle.pop()!.destroy();
+    this.lanes.resize(n);
   }
-}
 
-function clampLanes(n: number): number {
-  return Math.min(LANES_MAX, Math.max(1, Math.floor(n)));
+  /** A new lane: an SFTP channel of its own on the connection (logged in again first after a drop). */
+  private async openLane(): Promise<SftpLane> {
+    if (this.dropped) await this.reconnect();
+    const { client, hash, control } = this.conn;
+    return new SftpLane(await openSftp(client), { hash, posixRename: control.offers('posix-rename@openssh.com') });
+  }
 }

@@ -20,6 +20,7 @@ import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.
 import { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
+import { LanePool } from '../remote/lane-pool.js';
 import { LISTING_MAX, byName, listingTooBig, type Remote, type RemoteCapabilities } from '../remote/remote.js';
 
 export interface SessionOptions extends ConnectOptions {
@@ -36,11 +37,8 @@ export interface SessionOptions extends ConnectOptions {
 export class RemoteSession implements Remote {
   readonly protocol = 'ferry' as const;
   private control: ClientConnection;
-  private readonly idle: ClientConnection[] = [];
-  private open = 0;
-  private readonly waiters: Array<() => void> = [];
+  private readonly pool: LanePool<ClientConnection>;
   private closed = false;
-  private maxData: number;
   private closeListeners = new Set<(err: FerryError | undefined) => void>();
   /** The login in progress after a drop, shared by everyone who needs it. */
   private reconnecting: Promise<void> | undefined;
@@ -58,7 +56,8 @@ export class RemoteSession implements Remote {
     public keys: ScramClientKeys | undefined,
   ) {
     this.control = control;
-    this.maxData = Math.max(1, options.dataConnections ?? 4);
+    // Idle connections are closed politely when the pool shrinks or the session ends.
+    this.pool = new LanePool((signal) => this.openData(signal), options.dataConnections ?? 4, undefined, (c) => c.close());
     this.watch(control);
   }
 
@@ -125,10 +124,7 @@ export class RemoteSession implements Remote {
       this.control = control;
       this.watch(control);
       // Data connections of the old session are useless now (and free their pool slots).
-      for (const c of this.idle.splice(0)) {
-        this.open--;
-        c.destroy();
-      }
+      this.pool.dropIdle();
       if (this.cwd !== '/') this.cwd = await this.cd(this.cwd).catch(() => '/');
     } catch (err) {
       control.close();
@@ -139,8 +135,7 @@ export class RemoteSession implements Remote {
   close(): void {
     this.closed = true;
     this.control.close();
-    for (const c of this.idle.splice(0)) c.close();
-    for (const w of this.waiters.splice(0)) w();
+    this.pool.close();
   }
 
   // ---- browsing ---------------------------------------------------------------------------
@@ -264,46 +259,18 @@ export class RemoteSession implements Remote {
   // ---- data connections -------------------------------------------------------------------
 
   /** Borrow a data connection (opened on demand, at most `dataConnections` at once). */
-  async acquire(signal?: AbortSignal): Promise<ClientConnection> {
-    for (;;) {
-      if (this.closed) throw new FerryError('ECANCELED', 'the session was closed');
-      signal?.throwIfAborted();
-      const idle = this.idle.pop();
-      if (idle && !idle.closed) return idle;
-      if (idle) {
-        this.open--;
-        continue;
-      }
-      if (this.open < this.maxData) {
-        this.open++;
-        try {
-          // A dropped control connection means the server may have forgotten the session:
-          // log in again first, or the attach below is refused.
-          if (this.control.closed) await this.reconnect();
-          const conn = await ClientConnection.open({ ...this.options, signal });
-          conn.onWholeUnsupported = () => (this.wholeReads = false);
-          try {
-            await conn.attach(this.sessionId, this.ticket);
-          } catch (err) {
-            conn.destroy();
-            // The session ended under us (the server restarted): worth a retry after a new login.
-            const e = toFerryError(err);
-            throw e.code === 'EAUTH' ? new FerryError('ECONN', `the session ended: ${e.message}`) : e;
-          }
-          return conn;
-        } catch (err) {
-          this.open--;
-          this.waiters.shift()?.();
-          throw err;
-        }
-      }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
+  acquire(signal?: AbortSignal): Promise<ClientConnection> {
+    return this.pool.acquire(signal);
+  }
+
+  /** Give a data connection back (a broken one, or one over the pool's size, is dropped). */
+  release(conn: ClientConnection): void {
+    this.pool.release(conn);
   }
 
   /** How many data connections may be open at once (a setting that can change any time). */
   get dataConnections(): number {
-    return this.maxData;
+    return this.pool.size;
   }
 
   /**
@@ -311,29 +278,29 @@ export class RemoteSession implements Remote {
    * closes idle connections now and busy ones as they are given back.
    */
   setDataConnections(n: number): void {
-    const max = Math.max(1, Math.floor(n));
-    const grew = max - this.maxData;
-    this.maxData = max;
-    for (let i = 0; i < grew; i++) this.waiters.shift()?.();
-    while (this.open > this.maxData && this.idle.length > 0) {
-      this.idle.pop()!.close();
-      this.open--;
-    }
+    this.pool.resize(n);
   }
 
   /** Open data connections, idle or lent out. */
   get openDataConnections(): number {
-    return this.open;
+    return this.pool.openLanes;
   }
 
-  /** Give a data connection back (a broken one, or one over the pool's size, is dropped). */
-  release(conn: ClientConnection): void {
-    if (conn.closed || this.closed || this.open > this.maxData) {
-      this.open--;
+  /** A new data connection, attached to the session with its ticket. */
+  private async openData(signal?: AbortSignal): Promise<ClientConnection> {
+    // A dropped control connection means the server may have forgotten the session:
+    // log in again first, or the attach below is refused.
+    if (this.control.closed) await this.reconnect();
+    const conn = await ClientConnection.open({ ...this.options, signal });
+    conn.onWholeUnsupported = () => (this.wholeReads = false);
+    try {
+      await conn.attach(this.sessionId, this.ticket);
+    } catch (err) {
       conn.destroy();
-    } else {
-      this.idle.push(conn);
+      // The session ended under us (the server restarted): worth a retry after a new login.
+      const e = toFerryError(err);
+      throw e.code === 'EAUTH' ? new FerryError('ECONN', `the session ended: ${e.message}`) : e;
     }
-    this.waiters.shift()?.();
+    return conn;
   }
 }
