@@ -37,18 +37,6 @@ export function toEntry(name: string, attrs: Attributes | Stats): Entry {
   return { name, type, size: type === 'file' ? Number(attrs.size) : 0, mtime: Number(attrs.mtime) * 1000, mode: attrs.mode & 0o7777 };
 }
 
-function call<T>(subject: string, run: (cb: (err: Error | null | undefined, value: T) => void) => void, closed = false): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    // A request on a closed channel would never be answered: refuse it now.
-    if (closed) return reject(new FerryError('ECONN', `${subject}: the SFTP channel is closed`));
-    try {
-      run((err, value) => (err ? reject(sftpError(err, subject)) : resolve(value)));
-    } catch (err) {
-      reject(sftpError(err, subject));
-    }
-  });
-}
-
 /** statvfs@openssh.com's reply (the fields Ferry reads; counts may be bigints for huge disks). */
 export interface Statvfs {
   readonly f_bsize: number | bigint;
@@ -61,6 +49,8 @@ export interface Statvfs {
 /** The SFTP requests Ferry uses, on one channel. Requests may be issued concurrently (pipelined). */
 export class SftpCalls {
   private ended = false;
+  /** Requests waiting for their answer: ending the channel fails them at once. */
+  private readonly pending = new Set<(err: FerryError) => void>();
 
   constructor(readonly sftp: SFTPWrapper) {
     sftp.on('close', () => (this.ended = true));
@@ -73,7 +63,22 @@ export class SftpCalls {
   }
 
   private call<T>(subject: string, run: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
-    return call(subject, run, this.ended);
+    return new Promise<T>((resolve, reject) => {
+      // A request on a closed channel would never be answered: refuse it now.
+      if (this.ended) return reject(new FerryError('ECONN', `${subject}: the SFTP channel is closed`));
+      const fail = (err: FerryError): void => reject(err);
+      this.pending.add(fail);
+      try {
+        run((err, value) => {
+          this.pending.delete(fail);
+          if (err) reject(sftpError(err, subject));
+          else resolve(value);
+        });
+      } catch (err) {
+        this.pending.delete(fail);
+        reject(sftpError(err, subject));
+      }
+    });
   }
 
   /** The largest read and write payloads the server takes in one request (limits@openssh.com where offered). */
@@ -150,15 +155,14 @@ export class SftpCalls {
   }
 
   /** The next batch of a folder handle's entries, or null at the end. */
-  readdirBatch(handle: Buffer, subject: string): Promise<FileEntryWithStats[] | null> {
-    return new Promise((resolve, reject) => {
-      if (this.ended) return reject(new FerryError('ECONN', `${subject}: the SFTP channel is closed`));
-      this.sftp.readdir(handle, (err, list) => {
-        if (err && (err as { code?: unknown }).code === 1) return resolve(null); // EOF
-        if (err) return reject(sftpError(err, subject));
-        resolve(list === undefined || (list as unknown) === false ? null : (list as FileEntryWithStats[]));
-      });
-    });
+  async readdirBatch(handle: Buffer, subject: string): Promise<FileEntryWithStats[] | null> {
+    const list = await this.call<FileEntryWithStats[] | null>(subject, (cb) =>
+      this.sftp.readdir(handle, (err, batch) => {
+        if (err && (err as { code?: unknown }).code === 1) return cb(undefined, null); // EOF
+        cb(err, batch === undefined || (batch as unknown) === false ? null : (batch as FileEntryWithStats[]));
+      }),
+    );
+    return list;
   }
 
   mkdir(path: string, mode?: number): Promise<void> {
@@ -187,8 +191,15 @@ export class SftpCalls {
     return this.call(path, (cb) => this.sftp.ext_openssh_statvfs(path, (err, info) => cb(err, info as unknown as Statvfs)));
   }
 
+  /**
+   * Close the channel, and fail what still waits at once: the server answers a close only
+   * after the requests before it, which over a slow link can take minutes.
+   */
   end(): void {
     this.ended = true;
     this.sftp.end();
+    const waiting = [...this.pending];
+    this.pending.clear();
+    for (const fail of waiting) fail(new FerryError('ECONN', 'the SFTP channel was closed'));
   }
 }

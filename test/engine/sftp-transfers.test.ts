@@ -15,7 +15,8 @@ import { TransferQueue } from '../../engine/queue/transfer-queue.js';
 import { uploadFile, downloadFile } from '../../engine/queue/transfers.js';
 import { startTestSshd, type TestSshd } from '../helpers/sshd.js';
 import { cleanupAll, tempDir } from '../helpers/harness.js';
-import { randomFile, sha256File, treeDigest } from '../helpers/files.js';
+import { randomFile, sha256File, treeDigest, waitFor } from '../helpers/files.js';
+import { Proxy as TcpProxy } from '../helpers/proxy.js';
 
 let sshd: TestSshd;
 let remote: SftpRemote;
@@ -177,6 +178,57 @@ describe('SFTP transfers', () => {
     expect(second.received()).toBeGreaterThanOrEqual(size - kept);
     expect(await sha256File(destination)).toBe(await sha256File(source));
   }, 120_000);
+
+  it('a lane stopped mid-upload (pause, cancel) ends its put at once, even while the server is far behind', async () => {
+    const proxy = await TcpProxy.start(sshd.port);
+    const slow = await SftpRemote.connect(options({ port: proxy.port }));
+    try {
+      const file = path.join(local, 'stalled.bin');
+      await randomFile(file, 24 * 1024 * 1024);
+      // A slow link: what is in flight (megabytes) takes many seconds to be answered, and the
+      // channel's close would queue behind it.
+      proxy.rate = 512 * 1024;
+      const stop = new AbortController();
+      const putting = uploadFile(slow, file, path.join(sshd.home, 'stalled.bin'), { exists: 'overwrite', resume: true, signal: stop.signal });
+      await waitFor(() => proxy.upstreamBytes >= 1024 * 1024, 20_000, 'the upload to be under way');
+      stop.abort();
+      // Settled at once, not after the link drains: the window the test has is a few seconds.
+      const settled = await Promise.race([putting.then(() => 'done', (e: unknown) => toFerryError(e).code), new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+      expect(settled).toBe('ECANCELED');
+    } finally {
+      slow.close();
+    }
+  }, 60_000);
+
+  it('pause keeps the partial on the server and resume continues it to a verified file', async () => {
+    const proxy = await TcpProxy.start(sshd.port);
+    const slow = await SftpRemote.connect(options({ port: proxy.port }));
+    try {
+      const file = path.join(local, 'paused.bin');
+      const size = 12 * 1024 * 1024;
+      await randomFile(file, size);
+      proxy.rate = 2 * 1024 * 1024;
+      const queue = new TransferQueue(slow, { concurrency: 1, conflict: 'overwrite' });
+      await queue.upload([file], sshd.home);
+      const [row] = queue.list();
+      await waitFor(() => (queue.get(row!.id)?.bytes ?? 0) > 3 * 1024 * 1024, 30_000, 'the upload to be under way');
+      queue.pause(row!.id);
+      await waitFor(() => queue.get(row!.id)?.state === 'paused', 10_000, 'the row to be paused');
+      const mtime = Math.round((await stat(file)).mtimeMs);
+      const held = (await slow.uploadInfo(path.join(sshd.home, 'paused.bin'), { size, mtime })).partial ?? 0;
+      expect(held).toBeGreaterThan(0);
+      proxy.rate = null;
+      proxy.reset();
+      queue.resume(row!.id);
+      await queue.idle();
+      expect(queue.get(row!.id)).toMatchObject({ state: 'done', check: 'sha256' });
+      expect(await sha256File(path.join(sshd.home, 'paused.bin'))).toBe(await sha256File(file));
+      // Only the rest crossed the link (plus SFTP's framing and the commands around it).
+      expect(proxy.upstreamBytes).toBeLessThan(size - held + 512 * 1024);
+    } finally {
+      slow.close();
+    }
+  }, 90_000);
 
   it('conflicts: fail, skip and rename leave what was there, overwrite replaces it', async () => {
     const file = path.join(local, 'conflict.txt');
