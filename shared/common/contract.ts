@@ -313,6 +313,11 @@ export interface FerryApi {
    * Call it from a dragstart handler (and prevent the DOM drag).
    */
   readonly dragOut?: (transferIds: readonly string[]) => void;
+  /**
+   * Choose an SFTP private key file with the system's open dialog: its path, or null when
+   * cancelled. Only where there is one (Electron); a browser page types the path instead.
+   */
+  readonly pickKeyFile?: () => Promise<string | null>;
   /** 'electron' or 'browser': for wording only (e.g. "Show in folder"), never behaviour. */
   readonly platform: 'electron' | 'browser';
 }
