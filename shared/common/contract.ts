@@ -7,16 +7,12 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
+import { PROTOCOLS, type Protocol } from './protocols.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
 
-/** The protocols a connection can speak: Ferry's own (ferryd) or SFTP (any SSH server). */
-export const PROTOCOLS = ['ferry', 'sftp'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-/** The port each protocol's servers listen on unless told otherwise. */
-export const DEFAULT_PORT: { readonly [P in Protocol]: number } = { ferry: 7070, sftp: 22 };
 
 /**
  * A private key file on this computer: absolute (or `~/…`, the user's home), never
@@ -322,4 +318,4 @@ export interface FerryApi {
   readonly platform: 'electron' | 'browser';
 }
 
-export type { TransferId, ConflictDecision };
+export type { TransferId, ConflictDecision, Protocol };

@@ -8,8 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { PROTOCOLS, type Profile, type ProfileInput } from '../../../shared/common/contract.js';
+import type { Profile, ProfileInput } from '../../../shared/common/contract.js';
 import { FerryError } from '../../../shared/common/errors.js';
+import { PROTOCOLS } from '../../../shared/common/protocols.js';
 import { ScramClientKeysSchema, type ScramClientKeys } from '../../../shared/node/scram.js';
 import { JsonFile } from './json-file.js';
 

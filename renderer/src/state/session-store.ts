@@ -4,17 +4,16 @@
  * ('session:state' events) and sends intents.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import {
-  DEFAULT_PORT,
-  type ConnectInput,
-  type ConnectionState,
-  type FerryApi,
-  type Profile,
-  type ProfileInput,
-  type Protocol,
-  type SessionInfo,
-  type Settings,
+import type {
+  ConnectInput,
+  ConnectionState,
+  FerryApi,
+  Profile,
+  ProfileInput,
+  SessionInfo,
+  Settings,
 } from '../../../shared/common/contract.js';
+import { DEFAULT_PORT, type Protocol } from '../../../shared/common/protocols.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { Df } from '../../../shared/common/messages.js';
 
