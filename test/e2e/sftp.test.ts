@@ -2,9 +2,10 @@
  * SFTP in a real Chromium against a real OpenSSH sshd (test/helpers/sshd.ts): choosing the
  * protocol, logging in with a key file after the first-use key dialog (no credential is
  * sent before the key is trusted), the home in the tree, uploads and downloads checked by
- * SHA-256, the console, a key's passphrase asked for, an SFTP-only account whose transfers
- * are checked by size and whose status bar shows no quota, and changed keys refused, both
- * the one Ferry pinned and the one ~/.ssh/known_hosts records.
+ * SHA-256, a conflict asked about, the console, a key's passphrase asked for, an
+ * SFTP-only account whose transfers are checked by size and whose status bar shows no
+ * quota, changed keys refused (the one Ferry pinned, the one ~/.ssh/known_hosts records),
+ * and a saved SFTP profile.
  *
  * The browser-mode host's ~/.ssh is the sshd helper's throwaway client home, never the
  * real one of the machine running the tests.
@@ -173,6 +174,16 @@ describe('SFTP in the browser', () => {
     const row = await waitTransferDone(page, 'readme.txt');
     expect(await row.textContent()).toContain('Download');
     expect(await readFile(path.join(e2e.downloadDir, 'readme.txt'), 'utf8')).toBe('read me over sftp\n');
+  });
+
+  it('asks before replacing a file that is there, and replaces it when told', async () => {
+    await dropFiles(tree(page), await makeDataTransfer(page, { 'notes.txt': 'a newer note\n' }));
+    const conflict = page.getByRole('dialog', { name: '“notes.txt” already exists' });
+    await conflict.waitFor();
+    await conflict.getByRole('button', { name: 'Overwrite', exact: true }).click();
+    await expect.poll(() => transferRow(page, 'notes.txt').count()).toBe(2);
+    await waitTransferDone(page, 'notes.txt', transferRow(page, 'notes.txt').last());
+    expect(await readFile(path.join(sshd.home, 'notes.txt'), 'utf8')).toBe('a newer note\n');
   });
 
   it('runs console commands on the server: output, then [exit N]', async () => {
