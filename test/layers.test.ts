@@ -165,6 +165,16 @@ describe('layers', () => {
     });
   }
 
+  it('the renderer takes the schema modules only as types (zod stays out of the page, whose CSP its eval probe trips)', () => {
+    const valueImport = /(?:^|\n)\s*(import|export)\s+(?!type\b)[^'"`;]*?from\s*['"]([^'"]*\/(?:contract|ws-messages)\.js)['"]/g;
+    const violations = sources('renderer').flatMap((file) =>
+      [...readFileSync(path.join(REPO, file), 'utf8').matchAll(valueImport)].map((m) => `${file}: ${m[2]} (use \`import type\`, or a zod-free module such as protocols.ts or ws-limits.ts)`),
+    );
+    expect(violations).toEqual([]);
+    expect([...`import { PROTOCOLS } from '../shared/common/contract.js';`.matchAll(valueImport)]).toHaveLength(1);
+    expect([...`import type { Profile } from '../shared/common/contract.js';`.matchAll(valueImport)]).toHaveLength(0);
+  });
+
   it('finds the imports it checks (the scanner itself works)', () => {
     // This file's own imports: a file whose imports are known without depending on the code's layout.
     const found = importsOf('test/layers.test.ts');

@@ -3,6 +3,7 @@
  * (after the page policy, page-policy.ts) and at most one dropped upload at a time,
  * streamed into a spool with backpressure.
  */
+import { homedir } from 'node:os';
 import type { RawData, WebSocket } from 'ws';
 import { callBackend, createBackend, type Backend, type BackendOptions } from '../engine/app/backend.js';
 import type { Result } from '../shared/common/contract.js';
@@ -35,6 +36,7 @@ type UploadState =
 /** One tab: its WebSocket, its backend, and at most one upload at a time. */
 export class WebClient {
   private readonly backend: Backend;
+  private readonly sshHome: string;
   private upload: UploadState | undefined;
   private paused = false;
   private closed = false;
@@ -45,6 +47,7 @@ export class WebClient {
     private readonly options: ClientOptions,
   ) {
     this.backend = createBackend(options.backend);
+    this.sshHome = options.backend.ssh?.home ?? homedir();
     this.backend.on((name, payload) => this.send({ t: 'event', name, payload }));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('error', (err) => options.log(`web: socket error: ${err.message}`));
@@ -100,7 +103,7 @@ export class WebClient {
     const msg = message.data;
     switch (msg.t) {
       case 'call': {
-        const refusal = pageRefusal(msg.name, msg.args, this.options.downloadRoot);
+        const refusal = pageRefusal(msg.name, msg.args, { downloadRoot: this.options.downloadRoot, sshHome: this.sshHome });
         if (refusal) {
           this.options.log(`web: refused ${msg.name} from a page: ${refusal.message}`);
           return this.replyError(msg.id, refusal);

@@ -4,10 +4,12 @@
  * one backend per window, and the backend's events sent to that window. Only our own page
  * may call: the sending frame must be the top frame showing our index.html.
  */
-import { ipcMain, nativeImage, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { BrowserWindow, dialog, ipcMain, nativeImage, type IpcMainEvent, type IpcMainInvokeEvent, type OpenDialogOptions } from 'electron';
 import { z } from 'zod';
 import { CALLS, type CallName, type Result } from '../../shared/common/contract.js';
-import { DRAG_OUT_CHANNEL, EVENT_CHANNEL } from '../../shared/common/ipc-channels.js';
+import { DRAG_OUT_CHANNEL, EVENT_CHANNEL, PICK_KEY_FILE_CHANNEL } from '../../shared/common/ipc-channels.js';
 import type { Backend } from '../../engine/app/backend.js';
 
 const DragOutIds = z.array(z.string().max(64)).min(1).max(1000);
@@ -32,6 +34,28 @@ export class FerryIpc {
       ipcMain.handle(name, (event, ...args: unknown[]) => this.handle(name, event, args));
     }
     ipcMain.on(DRAG_OUT_CHANNEL, (event, ids: unknown) => void this.dragOut(event, ids));
+    ipcMain.handle(PICK_KEY_FILE_CHANNEL, (event) => this.pickKeyFile(event));
+  }
+
+  /**
+   * The SFTP key-file picker: the system's open dialog over the window, in ~/.ssh. The path
+   * goes back to the page, which sends it with a connect (checked again there): the page
+   * learns only what the person chose.
+   */
+  private async pickKeyFile(event: IpcMainInvokeEvent): Promise<string | null> {
+    if (!this.trusted(event)) {
+      this.log(`refused a key-file picker from ${event.senderFrame?.url ?? 'an unknown frame'}`);
+      return null;
+    }
+    const options: OpenDialogOptions = {
+      title: 'Choose a private key',
+      buttonLabel: 'Use this key',
+      defaultPath: path.join(homedir(), '.ssh'),
+      properties: ['openFile', 'showHiddenFiles', 'dontAddToRecent'],
+    };
+    const window = BrowserWindow.fromWebContents(event.sender);
+    const picked = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return picked.canceled ? null : (picked.filePaths[0] ?? null);
   }
 
   /**
@@ -68,6 +92,7 @@ export class FerryIpc {
   async dispose(): Promise<void> {
     for (const name of Object.keys(CALLS)) ipcMain.removeHandler(name);
     ipcMain.removeAllListeners(DRAG_OUT_CHANNEL);
+    ipcMain.removeHandler(PICK_KEY_FILE_CHANNEL);
     const backends = [...this.backends.values()];
     this.backends.clear();
     await Promise.all(backends.map((b) => b.dispose()));

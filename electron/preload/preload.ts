@@ -6,7 +6,7 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { CallArgs, CallName, CallResults, EventName, Events, FerryApi, Result, UploadFile } from '../../shared/common/contract.js';
-import { DRAG_OUT_CHANNEL, EVENT_CHANNEL } from '../../shared/common/ipc-channels.js';
+import { DRAG_OUT_CHANNEL, EVENT_CHANNEL, PICK_KEY_FILE_CHANNEL } from '../../shared/common/ipc-channels.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
 
 const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
@@ -50,6 +50,10 @@ const api: FerryApi = {
   platform: 'electron',
   dragOut(transferIds) {
     ipcRenderer.send(DRAG_OUT_CHANNEL, [...transferIds]);
+  },
+  async pickKeyFile(): Promise<string | null> {
+    const picked: unknown = await ipcRenderer.invoke(PICK_KEY_FILE_CHANNEL).catch(() => null);
+    return typeof picked === 'string' ? picked : null;
   },
   call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<Result<CallResults[N]>> {
     // Results are values; only a broken bridge rejects, and that becomes a value too.

@@ -24,12 +24,22 @@ export interface BackendOptions {
   /** Passed to the transfer queue (default 100 ms). */
   readonly progressIntervalMs?: number;
   readonly connectTimeoutMs?: number;
+  /** Where SFTP connections find the person's OpenSSH setup (tests point it at a throwaway folder). */
+  readonly ssh?: SshSetup;
   /**
    * The app's own ferryd (local-server.ts), shared by every window or tab: listed first as
    * the built-in "Local server" profile; connecting to it starts it if needed and logs in
    * with its stored keys, trusting the key the server reported (no prompt).
    */
   readonly localServer?: LocalServerHandle;
+}
+
+/** The OpenSSH client files and agent an SFTP connection uses; each default is the OS user's. */
+export interface SshSetup {
+  /** The home whose .ssh folder holds config, known_hosts and the default keys (and what `~/` means). */
+  readonly home?: string;
+  /** The ssh-agent socket that "use ssh-agent" means (default: SSH_AUTH_SOCK). */
+  readonly agentSocket?: string;
 }
 
 /** Receives every event of the contract, in order. */

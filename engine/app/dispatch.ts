@@ -4,7 +4,7 @@
  * at runtime (the renderer is untrusted) and turns every outcome into a Result.
  */
 import type { z } from 'zod';
-import { CALLS, type CallArgs, type CallName, type CallResults, type Result } from '../../shared/common/contract.js';
+import { CALLS, type CallName, type CallResults, type HandlerArgs, type Result } from '../../shared/common/contract.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { TransferId, TransferView } from '../../shared/common/transfer-model.js';
 import type { ChangeFeed } from './change-feed.js';
@@ -16,7 +16,7 @@ import type { ConsoleSession } from './console/console-session.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { QueueRelay } from './queue-relay.js';
 
-export type Handlers = { [N in CallName]: (...args: CallArgs<N>) => Promise<CallResults[N]> | CallResults[N] };
+export type Handlers = { [N in CallName]: (...args: HandlerArgs<N>) => Promise<CallResults[N]> | CallResults[N] };
 
 /** The parts of one backend the calls are answered by. */
 export interface BackendParts {

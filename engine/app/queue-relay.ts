@@ -9,7 +9,7 @@ import { FerryError } from '../../shared/common/errors.js';
 import type { TransferEvent, TransferId, TransferView } from '../../shared/common/transfer-model.js';
 import { queueTotals } from '../queue/queue-totals.js';
 import { TransferQueue, type QueueOptions } from '../queue/transfer-queue.js';
-import type { RemoteSession } from '../wire/session.js';
+import type { Remote } from '../remote/remote.js';
 import type { Emit } from './backend-types.js';
 
 /** How long closing waits for running transfers to see their abort. */
@@ -34,7 +34,7 @@ export class QueueRelay {
   }
 
   /** A new login: a new queue, and the old one's rows leave the list. */
-  start(session: RemoteSession, concurrency: number): void {
+  start(session: Remote, concurrency: number): void {
     const old = this.queue;
     this.unsubscribe?.();
     if (old) {

@@ -7,51 +7,108 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
-import type { ConflictDecision, QueueTotals, TransferEvent, TransferId, TransferView } from './transfer-model.js';
+import { PROTOCOLS, type Protocol } from './protocols.js';
+import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
 
-export const ProfileInput = z.object({
-  id: z.string().max(64).optional(),
-  name: text(200),
+
+/**
+ * A private key file on this computer: absolute (or `~/…`, the user's home), never
+ * relative (to what?). The engine reads it only to sign an SSH login.
+ */
+const keyFile = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => /^(\/|~\/|[A-Za-z]:[\\/]|\\\\)/.test(p) && !p.includes('\0'), 'the key file must be an absolute path (or start with ~/)');
+
+/** What says where and how to connect, shared by a saved profile and a connect. */
+const target = {
+  /** Old profiles and callers name no protocol: they are Ferry's. */
+  protocol: z.enum(PROTOCOLS).default('ferry'),
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(64),
   plain: z.boolean().optional(),
   /** Allow `plain` to a host that is not loopback (plain-tcp.ts; refused otherwise). */
   insecurePlainOnNetwork: z.boolean().optional(),
-});
+  /** SFTP: the private key to log in with (else the agent, ~/.ssh/config and the default keys). */
+  identityFile: keyFile.optional(),
+  /** SFTP: try the keys of ssh-agent (SSH_AUTH_SOCK) first; default true. */
+  agent: z.boolean().optional(),
+};
+
+interface ProtocolOptions {
+  readonly protocol: Protocol;
+  readonly plain?: boolean | undefined;
+  readonly insecurePlainOnNetwork?: boolean | undefined;
+  readonly identityFile?: string | undefined;
+  readonly agent?: boolean | undefined;
+  readonly passphrase?: string | undefined;
+}
+
+/** Options that belong to one protocol only are refused for the other, not silently dropped. */
+function protocolOptions(input: ProtocolOptions, ctx: z.RefinementCtx): void {
+  if (input.protocol === 'sftp' && (input.plain || input.insecurePlainOnNetwork)) {
+    ctx.addIssue({ code: 'custom', path: ['plain'], message: 'SSH is always encrypted: "No encryption" is for the Ferry protocol only' });
+  }
+  if (input.protocol === 'ferry') {
+    for (const key of ['identityFile', 'agent', 'passphrase'] as const) {
+      if (input[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is for SFTP only` });
+    }
+  }
+}
+
+export const ProfileInput = z
+  .object({
+    id: z.string().max(64).optional(),
+    name: text(200),
+    ...target,
+  })
+  .superRefine(protocolOptions);
 export type ProfileInput = z.infer<typeof ProfileInput>;
 
 export interface Profile extends ProfileInput {
   readonly id: string;
-  /** A login is remembered (as SCRAM keys, never the password). */
+  /**
+   * A login is remembered, encrypted by the system's secure storage: for Ferry as SCRAM
+   * keys (never the password); for SFTP the password and key passphrase typed.
+   */
   readonly remembered: boolean;
   /** The built-in local server profile. */
   readonly local?: boolean;
 }
 
-export const ConnectInput = z.object({
-  host: z.string().min(1).max(255),
-  port: z.number().int().min(1).max(65535),
-  user: z.string().min(1).max(64),
-  password: z.string().max(1024).optional(),
-  plain: z.boolean().optional(),
-  insecurePlainOnNetwork: z.boolean().optional(),
-  profileId: z.string().max(64).optional(),
-  /** Remember the login for this profile (stored as SCRAM keys). */
-  remember: z.boolean().optional(),
-});
+export const ConnectInput = z
+  .object({
+    ...target,
+    /** Ferry: the password. SFTP: the password, also given to keyboard-interactive prompts (optional: keys may do). */
+    password: z.string().max(1024).optional(),
+    /** SFTP: the passphrase of an encrypted key (asked for after EAUTH with details.passphraseFor). */
+    passphrase: z.string().max(1024).optional(),
+    profileId: z.string().max(64).optional(),
+    /** Remember the login for this profile (encrypted; see Profile.remembered). */
+    remember: z.boolean().optional(),
+  })
+  .superRefine(protocolOptions);
 export type ConnectInput = z.infer<typeof ConnectInput>;
 
 export interface SessionInfo {
+  readonly protocol: Protocol;
   readonly host: string;
   readonly port: number;
   readonly user: UserInfo;
   readonly cwd: string;
+  /** The folder the session started in: shown as "Home" ('/' for Ferry, the account's home over SFTP). */
+  readonly home: string;
   readonly fingerprint: string | null;
   readonly profileId: string | null;
+  /** The server reports a quota (Ferry): the status bar shows usage only then. */
+  readonly quota: boolean;
+  /** How transfers are checked: both ends' SHA-256, or the size only (SFTP without commands). */
+  readonly check: TransferCheck;
 }
 
 export type ConnectResult =
@@ -141,7 +198,10 @@ export const CALLS = {
 } as const;
 
 export type CallName = keyof typeof CALLS;
-export type CallArgs<N extends CallName> = z.infer<(typeof CALLS)[N]>;
+/** What a caller sends: fields with a default may be left out (a connect without `protocol` is Ferry's). */
+export type CallArgs<N extends CallName> = z.input<(typeof CALLS)[N]>;
+/** What the engine's handler of a call gets: the arguments as validated, defaults filled in. */
+export type HandlerArgs<N extends CallName> = z.output<(typeof CALLS)[N]>;
 
 /** What each call returns (inside its Result). */
 export interface CallResults {
@@ -249,8 +309,13 @@ export interface FerryApi {
    * Call it from a dragstart handler (and prevent the DOM drag).
    */
   readonly dragOut?: (transferIds: readonly string[]) => void;
+  /**
+   * Choose an SFTP private key file with the system's open dialog: its path, or null when
+   * cancelled. Only where there is one (Electron); a browser page types the path instead.
+   */
+  readonly pickKeyFile?: () => Promise<string | null>;
   /** 'electron' or 'browser': for wording only (e.g. "Show in folder"), never behaviour. */
   readonly platform: 'electron' | 'browser';
 }
 
-export type { TransferId, ConflictDecision };
+export type { TransferId, ConflictDecision, Protocol };

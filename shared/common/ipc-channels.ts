@@ -8,3 +8,5 @@
 export const EVENT_CHANNEL = 'ferry:event';
 /** Page → main, sent (not invoked) from a dragstart: drag these finished downloads out to the OS. */
 export const DRAG_OUT_CHANNEL = 'ferry:drag-out';
+/** Page → main, invoked: the SFTP key-file picker (a native open dialog); answers a path or null. */
+export const PICK_KEY_FILE_CHANNEL = 'ferry:pick-key-file';

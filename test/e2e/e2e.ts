@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, JSHandle, Locator, Page } from 'playwright-core';
 import { afterEach, expect } from 'vitest';
-import { startWebHost, type WebHost } from '../../web/index.js';
+import { startWebHost, type WebHost, type WebHostOptions } from '../../web/index.js';
 import { REPO, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { Proxy } from '../helpers/proxy.js';
@@ -34,8 +34,11 @@ export interface E2E {
   home(user: TestUser | string): string;
 }
 
-/** Start ferryd with `users`, the web host and Chromium (stopped by cleanupAll). */
-export async function setupE2E(users: readonly TestUser[]): Promise<E2E> {
+/**
+ * Start ferryd with `users`, the web host and Chromium (stopped by cleanupAll). `backend`
+ * adds backend options (the SFTP tests point its ~/.ssh at a throwaway folder).
+ */
+export async function setupE2E(users: readonly TestUser[], options: { backend?: WebHostOptions['backend'] } = {}): Promise<E2E> {
   if (!existsSync(RENDERER)) throw new Error(`${RENDERER} is missing: run \`npm run build\` first`);
   const [server, configDir, downloadDir, spoolDir] = await Promise.all([
     startFerryd({ users }),
@@ -43,7 +46,7 @@ export async function setupE2E(users: readonly TestUser[]): Promise<E2E> {
     tempDir('ferry-e2e-downloads-'),
     tempDir('ferry-e2e-spool-'),
   ]);
-  const web = await startWebHost({ configDir, downloadDir, spoolDir, backend: { fsChangedDelayMs: 50 } });
+  const web = await startWebHost({ configDir, downloadDir, spoolDir, backend: { fsChangedDelayMs: 50, ...options.backend } });
   onCleanup(() => web.close());
   const browser = await launchChromium();
   onCleanup(() => browser.close());
@@ -166,13 +169,19 @@ export function transferRow(page: Page, name: string): Locator {
 }
 
 /**
- * Wait until a file's transfer is done: progress 100 and "SHA-256 verified" in its row
- * (`row` picks one when the name has several rows, e.g. an upload and a download).
+ * Wait until a file's transfer is done: progress 100 and its check in its row, "SHA-256
+ * verified" unless told ("size checked" where the remote has no hash) (`row` picks one
+ * when the name has several rows, e.g. an upload and a download).
  */
-export async function waitTransferDone(page: Page, name: string, row: Locator = transferRow(page, name)): Promise<Locator> {
+export async function waitTransferDone(
+  page: Page,
+  name: string,
+  row: Locator = transferRow(page, name),
+  check: 'SHA-256 verified' | 'size checked' = 'SHA-256 verified',
+): Promise<Locator> {
   const bar = row.getByRole('progressbar', { name: `${name} progress`, exact: true });
   await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
-  await row.getByText('SHA-256 verified').waitFor();
+  await row.getByText(check).waitFor();
   return row;
 }
 

@@ -177,7 +177,18 @@ describe('session:connect', () => {
     const second = (await c.ok('session:connect', c.connectInput(bob))) as ConnectResult;
     expect(second).toMatchObject({
       kind: 'connected',
-      session: { host: '127.0.0.1', port: server.port, user: { name: 'bob', exec: false }, cwd: '/', fingerprint: server.fingerprint, profileId: null },
+      session: {
+        protocol: 'ferry',
+        host: '127.0.0.1',
+        port: server.port,
+        user: { name: 'bob', exec: false },
+        cwd: '/',
+        home: '/',
+        fingerprint: server.fingerprint,
+        profileId: null,
+        quota: true,
+        check: 'sha256',
+      },
     });
     expect(c.of('session:state').map((s) => s.state)).toEqual(['connecting', 'disconnected', 'connecting', 'connected']);
     expect(await c.ok('session:state')).toMatchObject({ state: 'connected' });
@@ -527,7 +538,7 @@ describe('settings and profiles', () => {
   it('saves, updates and deletes profiles', async () => {
     const c = await Client.create();
     const saved = (await c.ok('profiles:save', { name: 'Lab', host: '127.0.0.1', port: server.port, user: 'alice' })) as { id: string };
-    expect(saved).toEqual({ id: expect.any(String), name: 'Lab', host: '127.0.0.1', port: server.port, user: 'alice', remembered: false });
+    expect(saved).toEqual({ id: expect.any(String), name: 'Lab', protocol: 'ferry', host: '127.0.0.1', port: server.port, user: 'alice', remembered: false });
     await c.ok('profiles:save', { id: saved.id, name: 'Lab box', host: '127.0.0.1', port: server.port, user: 'alice' });
     expect(await c.ok('profiles:list')).toEqual([{ ...saved, name: 'Lab box' }]);
     expect(await c.error('profiles:save', { id: 'pmissing', name: 'x', host: 'h', port: 1, user: 'u' })).toMatchObject({ code: 'ENOENT' });

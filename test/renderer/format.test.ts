@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectHint, formatBytes, formatDate, formatEta, formatSpeed, percent } from '../../renderer/src/logic/format.js';
-import { baseName, crumbs, invalidName, isInside, joinPath, parentPath } from '../../renderer/src/logic/remote-path.js';
+import { connectHint, formatBytes, formatDate, formatEta, formatSpeed, percent, verifyingLabel } from '../../renderer/src/logic/format.js';
+import { baseName, crumbs, displayPath, invalidName, isInside, joinPath, parentPath } from '../../renderer/src/logic/remote-path.js';
 
 describe('format', () => {
   it('prints speed, ETA and percent the way people read them', () => {
@@ -59,6 +59,30 @@ describe('remote paths', () => {
       { name: 'a', path: '/a' },
       { name: 'b', path: '/a/b' },
     ]);
+  });
+
+  it('names an SFTP session’s home "Home", and starts the crumbs at the root outside it', () => {
+    const home = '/home/alice';
+    expect(displayPath('/home/alice', home)).toBe('Home');
+    expect(displayPath('/', home)).toBe('/');
+    expect(crumbs('/home/alice/docs', home)).toEqual([
+      { name: 'Home', path: '/home/alice' },
+      { name: 'docs', path: '/home/alice/docs' },
+    ]);
+    expect(crumbs('/home/alice', home)).toEqual([{ name: 'Home', path: '/home/alice' }]);
+    expect(crumbs('/home/alicex', home)).toEqual([
+      { name: '/', path: '/' },
+      { name: 'home', path: '/home' },
+      { name: 'alicex', path: '/home/alicex' },
+    ]);
+    expect(crumbs('/', home)).toEqual([{ name: '/', path: '/' }]);
+  });
+
+  it('words hints and checks for the protocol in use', () => {
+    expect(connectHint({ code: 'ECONN', message: '' }, 'sftp')).toMatch(/SSH server/);
+    expect(connectHint({ code: 'EAUTH', message: '' }, 'sftp')).toMatch(/key file or ssh-agent/);
+    expect(verifyingLabel('sha256')).toBe('Verifying SHA-256…');
+    expect(verifyingLabel('size')).toBe('Checking size…');
   });
 
   it('refuses names that cannot be file names', () => {

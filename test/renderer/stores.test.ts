@@ -4,12 +4,16 @@ import { createStores } from '../../renderer/src/state/stores.js';
 import { FakeApi, dir, file, memoryFs, ok, settle, transferEvent, view } from './fake-api.js';
 
 const session: SessionInfo = {
+  protocol: 'ferry',
   host: 'h',
   port: 7070,
   user: { name: 'alice', exec: true, quota: 1000 },
   cwd: '/',
+  home: '/',
   fingerprint: 'SHA256:k',
   profileId: null,
+  quota: true,
+  check: 'sha256',
 };
 
 function setup() {

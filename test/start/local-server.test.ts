@@ -188,14 +188,26 @@ describe('the "Local server" profile', () => {
     expect(list.ok).toBe(true);
     const profiles = list.ok ? list.value : [];
     const info = await local.start();
-    expect(profiles[0]).toEqual({ id: LOCAL_PROFILE_ID, name: 'Local server', host: '127.0.0.1', port: info.port, user: 'erin', remembered: true, local: true });
+    expect(profiles[0]).toEqual({
+      id: LOCAL_PROFILE_ID,
+      name: 'Local server',
+      protocol: 'ferry',
+      host: '127.0.0.1',
+      port: info.port,
+      user: 'erin',
+      remembered: true,
+      local: true,
+    });
     expect(profiles.map((p) => p.name)).toEqual(['Local server', 'elsewhere']);
 
     // What the form sends for the profile does not matter: the server's own address, account and key do.
     const connected = await callBackend(backend, 'session:connect', { host: 'nowhere.example', port: 1, user: 'x', profileId: LOCAL_PROFILE_ID });
     expect(connected).toMatchObject({
       ok: true,
-      value: { kind: 'connected', session: { host: '127.0.0.1', port: info.port, user: { name: 'erin', exec: true, quota: null }, profileId: LOCAL_PROFILE_ID } },
+      value: {
+        kind: 'connected',
+        session: { protocol: 'ferry', host: '127.0.0.1', port: info.port, user: { name: 'erin', exec: true, quota: null }, profileId: LOCAL_PROFILE_ID },
+      },
     });
     expect(await callBackend(backend, 'fs:mkdir', 'made-here')).toEqual({ ok: true, value: '/made-here' });
     expect((await stat(path.join(info.root, 'homes', 'erin', 'made-here'))).isDirectory()).toBe(true);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { chmod, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WebSocket } from 'ws';
@@ -29,6 +30,8 @@ let spoolDir: string;
 let outside: string;
 let configDir: string;
 let downloadDir: string;
+/** The host's home for SSH (its .ssh folder holds the key files a page may name). */
+let sshHome: string;
 /** The session cookie of this file's tabs (`name=value`). */
 let cookie: string;
 
@@ -50,7 +53,7 @@ beforeAll(async () => {
     spoolDir,
     configDir: (configDir = await tempDir('ferry-config-')),
     downloadDir: (downloadDir = await tempDir('ferry-downloads-')),
-    backend: { fsChangedDelayMs: 50 },
+    backend: { fsChangedDelayMs: 50, ssh: { home: (sshHome = await tempDir('ferry-ssh-home-')) } },
   });
   onCleanup(() => web.close());
   cookie = await signIn(web);
@@ -390,6 +393,33 @@ describe('what a page may not call', () => {
     await writeFile(settingsFile, JSON.stringify({ version: 1, downloadDir: '/srv/chosen-on-the-desktop' }));
     expect(await tab.ok('settings:set', { concurrency: 2 })).toEqual({ downloadDir: '/srv/chosen-on-the-desktop', concurrency: 2 });
     expect(JSON.parse(await readFile(settingsFile, 'utf8'))).toMatchObject({ downloadDir: '/srv/chosen-on-the-desktop' });
+  });
+
+  it('takes an SFTP key file only from the host’s ~/.ssh', async () => {
+    const tab = await Tab.open();
+    const sshDir = path.join(sshHome, '.ssh');
+    // A port nothing listens on: a connect the page may make fails there, not here.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const sftp = { protocol: 'sftp', host: '127.0.0.1', port: closed, user: 'alice', agent: false };
+    for (const identityFile of [outside, '/etc/ssh/ssh_host_ed25519_key', path.join(sshDir, '..', 'id_rsa'), '~/../id_rsa', '~/id_rsa']) {
+      for (const [call, input] of [['session:connect', sftp], ['profiles:save', { ...sftp, name: 'box' }]] as const) {
+        expect(await tab.call(call, { ...input, identityFile }), `${call} ${identityFile}`).toMatchObject({
+          ok: false,
+          error: { code: 'EACCES', message: expect.stringContaining(sshDir) },
+        });
+      }
+    }
+    for (const identityFile of [path.join(sshDir, 'id_ed25519'), '~/.ssh/id_work']) {
+      const r = await tab.call('session:connect', { ...sftp, identityFile });
+      expect(r, identityFile).toMatchObject({ ok: false });
+      expect((r as { error: { code: string } }).error.code, identityFile).not.toBe('EACCES');
+    }
+    expect(await tab.ok('profiles:save', { ...sftp, name: 'box', identityFile: '~/.ssh/id_work' })).toMatchObject({ identityFile: '~/.ssh/id_work' });
   });
 });
 

@@ -1,13 +1,14 @@
 /**
  * The connection of one front end: connect (credentials, host keys, the local server),
  * the state the UI shows ('session:state'), the session's folder, reconnects after a
- * drop, and disconnect. What lives as long as a session (the queue, the console's
- * commands, spooled files) is started and stopped through SessionHooks.
+ * drop, and disconnect. The session is a Remote of either protocol (open-remote.ts
+ * chooses). What lives as long as a session (the queue, the console's commands, spooled
+ * files) is started and stopped through SessionHooks.
  */
 import path from 'node:path';
 import type { ConnectInput, ConnectResult, ConnectionState, SessionInfo } from '../../../shared/common/contract.js';
 import { FerryError, toFerryError, type ErrorInfo } from '../../../shared/common/errors.js';
-import { RemoteSession } from '../../wire/session.js';
+import type { Remote } from '../../remote/remote.js';
 import type { BackendOptions, Emit } from '../backend-types.js';
 import type { ConsoleConnection } from '../console/console-session.js';
 import type { LocalServerInfo } from '../local-server/local-server.js';
@@ -17,11 +18,12 @@ import type { SettingsStore } from '../stores/settings-store.js';
 import { chooseLogin, protocolMismatch, refusedLogin, updateRememberedLogin } from './credentials.js';
 import { HostKeyGate } from './host-key-gate.js';
 import { LOCAL_PROFILE_ID, noLocalServer } from './local-profile.js';
+import { openRemote, type Opened } from './open-remote.js';
 import { ReconnectLoop } from './reconnect-loop.js';
 
 export interface SessionHooks {
   /** A new login: start what lives as long as the session. */
-  started(session: RemoteSession, concurrency: number): void;
+  started(session: Remote, concurrency: number): void;
   /** The session ends: stop what runs on it (awaited before its connections close). */
   closing(): Promise<void>;
   /** The session's connections are closed. */
@@ -40,9 +42,9 @@ function replaced(): FerryError {
 
 export class ConnectionManager implements ConsoleConnection {
   private state: ConnectionState = { state: 'disconnected' };
-  private session: RemoteSession | undefined;
+  private session: Remote | undefined;
   private profileId: string | null = null;
-  private target: { host: string; port: number } = { host: '', port: 0 };
+  private target: { host: string; port: number; home: string } = { host: '', port: 0, home: '/' };
   /** Bumped by every connect and disconnect: late results of an older one are dropped. */
   private generation = 0;
   private cwdBefore: string | undefined;
@@ -65,7 +67,7 @@ export class ConnectionManager implements ConsoleConnection {
   }
 
   /** The session, connected or reconnecting (row controls and settings work in both). */
-  get current(): RemoteSession | undefined {
+  get current(): Remote | undefined {
     return this.session;
   }
 
@@ -79,7 +81,7 @@ export class ConnectionManager implements ConsoleConnection {
   }
 
   /** The session, if it can be used now (not while reconnecting). */
-  requireSession(): RemoteSession {
+  requireSession(): Remote {
     if (!this.session) throw new FerryError('ECONN', 'Not connected to a server: connect first.');
     if (this.state.state === 'reconnecting') {
       throw new FerryError('ECONN', `The connection to ${this.session.host} was lost; reconnecting (attempt ${this.state.attempt}).`);
@@ -107,27 +109,28 @@ export class ConnectionManager implements ConsoleConnection {
     // The local server's address, account and key come from the server itself, not the form.
     const local = request.profileId === LOCAL_PROFILE_ID ? await this.startLocal(generation) : undefined;
     if (generation !== this.generation) throw replaced();
-    const input: ConnectInput = local ? { host: local.host, port: local.port, user: local.user, profileId: LOCAL_PROFILE_ID } : request;
+    const input: ConnectInput = local
+      ? { protocol: 'ferry', host: local.host, port: local.port, user: local.user, profileId: LOCAL_PROFILE_ID }
+      : request;
     const hostPort = `${input.host}:${input.port}`; // the same spelling as the CLI's known_hosts
     const plain = input.plain ?? false;
     const { profiles, settings: settingsStore, knownHosts } = this.stores;
-    const login = await chooseLogin(input, local, profiles, this.options.secretStore);
+    const chosen = await chooseLogin(input, local, profiles, this.options.secretStore);
 
     this.setState({ state: 'connecting' });
+    // Both protocols ask the same gate, with the same host:port: over SFTP it is asked only
+    // for a key that ~/.ssh/known_hosts does not decide.
     const gate = new HostKeyGate(knownHosts, hostPort, local);
     const settings = await settingsStore.get();
-    let session: RemoteSession;
+    let opened: Opened;
     try {
-      session = await RemoteSession.connect({
-        host: input.host,
-        port: input.port,
-        plain,
-        insecurePlainOnNetwork: input.insecurePlainOnNetwork ?? false,
-        user: input.user,
-        credential: login.credential,
-        dataConnections: settings.concurrency,
-        ...(this.options.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}),
+      opened = await openRemote({
+        input,
+        login: chosen.login,
         verifyHostKey: gate.verify,
+        dataConnections: settings.concurrency,
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        ssh: this.options.ssh,
       });
     } catch (err) {
       if (generation !== this.generation) throw replaced();
@@ -135,26 +138,29 @@ export class ConnectionManager implements ConsoleConnection {
         this.setState({ state: 'disconnected' });
         return gate.question;
       }
-      const error = await refusedLogin(protocolMismatch(toFerryError(err, 'ECONN'), hostPort, plain), login, profiles);
-      this.log(`connect ${input.user}@${hostPort} failed: ${error.code} ${error.message}`);
+      const cause = toFerryError(err, 'ECONN');
+      const error = await refusedLogin(input.protocol === 'ferry' ? protocolMismatch(cause, hostPort, plain) : cause, chosen, profiles);
+      this.log(`connect ${input.protocol} ${input.user}@${hostPort} failed: ${error.code} ${error.message}`);
       this.setState({ state: 'disconnected', error: error.toInfo() });
       throw error;
     }
+    const session = opened.remote;
     if (generation !== this.generation || this.disposed) {
       session.close();
       throw replaced();
     }
     gate.loggedIn();
-    await updateRememberedLogin(login, input.remember, session.keys, profiles, this.options.secretStore, this.log);
+    await updateRememberedLogin(chosen, input.remember, opened.keys, profiles, this.options.secretStore, this.log);
 
     this.session = session;
     this.profileId = input.profileId ?? null;
-    this.target = { host: input.host, port: input.port };
+    // The folder a session starts in is its home ('/' for Ferry, the account's over SFTP).
+    this.target = { host: input.host, port: input.port, home: session.cwd };
     this.cwdBefore = undefined;
     this.history = input.profileId !== undefined ? `profile:${input.profileId}` : `${input.user}@${hostPort}`.toLowerCase();
     this.hooks.started(session, settings.concurrency);
     session.onDisconnect((err) => void this.reconnect(generation, session, err));
-    this.log(`connected ${input.user}@${hostPort}`);
+    this.log(`connected ${input.protocol} ${input.user}@${hostPort}`);
     const info = this.sessionInfo();
     this.setState({ state: 'connected', session: info });
     return { kind: 'connected', session: info };
@@ -185,8 +191,8 @@ export class ConnectionManager implements ConsoleConnection {
     }
   }
 
-  /** The control connection dropped: log in again (with the session's keys) with backoff. */
-  private async reconnect(generation: number, session: RemoteSession, cause: FerryError | undefined): Promise<void> {
+  /** The connection dropped: log in again (Ferry: with the session's keys) with backoff. */
+  private async reconnect(generation: number, session: Remote, cause: FerryError | undefined): Promise<void> {
     this.log(`connection to ${session.host} lost: ${cause?.message ?? 'The connection was lost.'}`);
     const outcome = await this.reconnects.run(session, cause, {
       current: () => generation === this.generation,
@@ -218,8 +224,20 @@ export class ConnectionManager implements ConsoleConnection {
   private sessionInfo(): SessionInfo {
     const session = this.session;
     if (!session) throw new FerryError('ECONN', 'Not connected to a server: connect first.');
-    const { host, port } = this.target;
-    return { host, port, user: session.user, cwd: session.cwd, fingerprint: session.fingerprint, profileId: this.profileId };
+    const { host, port, home } = this.target;
+    const { quota, serverHash } = session.capabilities;
+    return {
+      protocol: session.protocol,
+      host,
+      port,
+      user: session.user,
+      cwd: session.cwd,
+      home,
+      fingerprint: session.fingerprint,
+      profileId: this.profileId,
+      quota,
+      check: serverHash ? 'sha256' : 'size',
+    };
   }
 
   private setState(state: ConnectionState): void {

@@ -1,9 +1,10 @@
 /**
- * The host-key check of one connect, called for the control connection, every data
- * connection and every reconnect. A new or changed key stops the first login before any
- * secret is sent and becomes a question for the user (hosts:trust, then connect again);
- * once logged in, a key that is no longer trusted is an error. The local server's key is
- * the one it reported itself: no question.
+ * The host-key check of one connect, over either protocol: called for every connection
+ * it opens (Ferry: the control and data connections; SFTP: the SSH connection, during the
+ * key exchange, when ~/.ssh/known_hosts does not decide) and every reconnect. A new or
+ * changed key stops the first login before any secret is sent and becomes a question for
+ * the user (hosts:trust, then connect again); once logged in, a key that is no longer
+ * trusted is an error. The local server's key is the one it reported itself: no question.
  */
 import type { ConnectResult } from '../../../shared/common/contract.js';
 import { FerryError } from '../../../shared/common/errors.js';

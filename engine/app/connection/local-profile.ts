@@ -16,7 +16,7 @@ export async function localProfile(local: LocalServerHandle): Promise<Profile> {
     // Listed anyway (with the last port known): connecting to it says what went wrong.
   }
   const { user, port } = local.describe();
-  return { id: LOCAL_PROFILE_ID, name: LOCAL_PROFILE_NAME, host: '127.0.0.1', port: port ?? 0, user, remembered: true, local: true };
+  return { id: LOCAL_PROFILE_ID, name: LOCAL_PROFILE_NAME, protocol: 'ferry', host: '127.0.0.1', port: port ?? 0, user, remembered: true, local: true };
 }
 
 /** Saving or deleting the built-in profile is refused with this. */

@@ -1,10 +1,10 @@
 /**
- * Getting a dropped session back: log in again with the session's keys (no password, no
- * KDF) after waits that grow, until it works, a new connect or a disconnect replaces the
+ * Getting a dropped session back: log in again (Ferry: with the session's keys, so no
+ * password and no KDF; SFTP: with the login kept in memory) after waits that grow, until it works, a new connect or a disconnect replaces the
  * session, the attempts run out, or an error that waiting cannot fix comes back.
  */
 import { FerryError, toFerryError, type ErrorCode, type ErrorInfo } from '../../../shared/common/errors.js';
-import type { RemoteSession } from '../../wire/session.js';
+import type { Remote } from '../../remote/remote.js';
 
 const DEFAULT_DELAYS = [500, 1000, 2000, 4000, 8000, 15_000];
 const DEFAULT_ATTEMPTS = 20;
@@ -39,7 +39,7 @@ export class ReconnectLoop {
     this.wakeUp?.();
   }
 
-  async run(session: RemoteSession, cause: FerryError | undefined, hooks: ReconnectHooks): Promise<ReconnectOutcome> {
+  async run(session: Remote, cause: FerryError | undefined, hooks: ReconnectHooks): Promise<ReconnectOutcome> {
     let error: ErrorInfo = (cause ?? new FerryError('ECONN', 'The connection was lost.')).toInfo();
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if (!hooks.current()) return { kind: 'replaced' };

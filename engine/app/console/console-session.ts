@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError, toFerryError, type ErrorInfo } from '../../../shared/common/errors.js';
-import type { RemoteSession } from '../../wire/session.js';
+import type { Remote } from '../../remote/remote.js';
 import type { Emit } from '../backend-types.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { parseConsoleCommand } from './console-command.js';
@@ -13,7 +13,7 @@ import { ExecOutput } from './exec-output.js';
 
 /** What the console needs of the connection. */
 export interface ConsoleConnection {
-  requireSession(): RemoteSession;
+  requireSession(): Remote;
   /** Change the session's folder (the connection state follows). */
   changeDir(p: string): Promise<string>;
   /** The folder before the last change (`cd -`). */
@@ -58,7 +58,7 @@ export class ConsoleSession {
     this.cancelAll();
   }
 
-  private async execute(session: RemoteSession, execId: string, line: string, signal: AbortSignal): Promise<void> {
+  private async execute(session: Remote, execId: string, line: string, signal: AbortSignal): Promise<void> {
     const output = new ExecOutput((stream, data) => this.emit('exec:output', { execId, stream, data }));
     let code: number | null = 0;
     let exitSignal: string | null = null;

@@ -1,14 +1,16 @@
 /**
- * Saved connections (profiles.json in the config folder). A remembered login is kept as
- * the SCRAM client keys of the last login (never the password), encrypted by the
- * platform's secret store (Electron's safeStorage: Keychain, DPAPI, libsecret); where no
- * secret store is available nothing is remembered.
+ * Saved connections (profiles.json in the config folder). A remembered login is encrypted
+ * by the platform's secret store (Electron's safeStorage: Keychain, DPAPI, libsecret) and
+ * is, for Ferry, the SCRAM client keys of the last login (never the password); for SFTP,
+ * which has no such keys, the password and key passphrase typed. Where no secret store is
+ * available nothing is remembered. Files written before SFTP name no protocol: Ferry's.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Profile, ProfileInput } from '../../../shared/common/contract.js';
 import { FerryError } from '../../../shared/common/errors.js';
+import { PROTOCOLS } from '../../../shared/common/protocols.js';
 import { ScramClientKeysSchema, type ScramClientKeys } from '../../../shared/node/scram.js';
 import { JsonFile } from './json-file.js';
 
@@ -23,12 +25,16 @@ export interface SecretStore {
 const StoredProfile = z.object({
   id: z.string().min(1).max(64),
   name: z.string().max(200),
+  /** Absent in files written before SFTP: Ferry's protocol. */
+  protocol: z.enum(PROTOCOLS).optional(),
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(64),
   plain: z.boolean().optional(),
   insecurePlainOnNetwork: z.boolean().optional(),
-  /** base64 of SecretStore.encrypt(JSON of ScramClientKeys). */
+  identityFile: z.string().min(1).max(4096).optional(),
+  agent: z.boolean().optional(),
+  /** base64 of SecretStore.encrypt(JSON of ScramClientKeys, or of an SftpLogin). */
   secret: z.string().max(16_384).optional(),
 });
 type StoredProfile = z.infer<typeof StoredProfile>;
@@ -70,8 +76,8 @@ export class ProfileStore {
       if (index < 0) throw new FerryError('ENOENT', `There is no saved connection with the id "${input.id}" (it may have been deleted).`);
       const old = profiles[index]!;
       const updated: StoredProfile = { ...fields(input), id: old.id };
-      // Keys are bound to the account on that server: a different target forgets them.
-      const sameTarget = old.host.toLowerCase() === input.host.toLowerCase() && old.port === input.port && old.user === input.user;
+      // A login is bound to the account on that server: a different target forgets it.
+      const sameTarget = sameAccount(toProfile(old), input);
       if (sameTarget && old.secret !== undefined) updated.secret = old.secret;
       profiles[index] = updated;
       return { value: { ...data, profiles }, result: toProfile(updated) };
@@ -98,6 +104,11 @@ export class ProfileStore {
   }
 }
 
+/** The same account on the same server, over the same protocol (where a remembered login may go). */
+export function sameAccount(a: Pick<Profile, 'protocol' | 'host' | 'port' | 'user'>, b: Pick<Profile, 'protocol' | 'host' | 'port' | 'user'>): boolean {
+  return a.protocol === b.protocol && a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port && a.user === b.user;
+}
+
 export function sealKeys(store: SecretStore, keys: ScramClientKeys): string {
   return store.encrypt(JSON.stringify(keys)).toString('base64');
 }
@@ -116,18 +127,47 @@ export function openKeys(store: SecretStore, secret: string): ScramClientKeys {
   return keys.data;
 }
 
+/** An SFTP login as remembered: what was typed, no more. */
+export const SftpLogin = z.object({
+  kind: z.literal('sftp'),
+  password: z.string().max(1024).optional(),
+  passphrase: z.string().max(1024).optional(),
+});
+export type SftpLogin = z.infer<typeof SftpLogin>;
+
+export function sealSftpLogin(store: SecretStore, login: SftpLogin): string {
+  return store.encrypt(JSON.stringify(login)).toString('base64');
+}
+
+export function openSftpLogin(store: SecretStore, secret: string): SftpLogin {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(store.decrypt(Buffer.from(secret, 'base64')));
+  } catch {
+    parsed = undefined;
+  }
+  const login = SftpLogin.safeParse(parsed);
+  if (!login.success) {
+    throw new FerryError('EAUTH', 'The remembered login cannot be read on this system any more: enter the password or passphrase.');
+  }
+  return login.data;
+}
+
 function fields(input: ProfileInput): Omit<StoredProfile, 'id'> {
   return {
     name: input.name,
+    protocol: input.protocol,
     host: input.host,
     port: input.port,
     user: input.user,
     ...(input.plain !== undefined ? { plain: input.plain } : {}),
     ...(input.insecurePlainOnNetwork !== undefined ? { insecurePlainOnNetwork: input.insecurePlainOnNetwork } : {}),
+    ...(input.identityFile !== undefined ? { identityFile: input.identityFile } : {}),
+    ...(input.agent !== undefined ? { agent: input.agent } : {}),
   };
 }
 
 function toProfile(stored: StoredProfile): Profile {
-  const { secret, ...rest } = stored;
-  return { ...rest, remembered: secret !== undefined };
+  const { secret, protocol, ...rest } = stored;
+  return { ...rest, protocol: protocol ?? 'ferry', remembered: secret !== undefined };
 }

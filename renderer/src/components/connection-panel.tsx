@@ -1,14 +1,18 @@
 /**
  * The left column: saved connections and the connection form (while disconnected), or
- * the current connection (while connected). Errors appear right under the form, in words
- * a person can act on.
+ * the current connection (while connected). The form speaks Ferry's protocol or SFTP;
+ * SFTP adds a key file, ssh-agent and, when a key asks for one, its passphrase. Errors
+ * appear right under the form, in words a person can act on.
  */
-import { useEffect, useId, useRef, type FormEvent } from 'react';
+import { useEffect, useId, useRef, type FormEvent, type RefObject } from 'react';
 import type { Profile } from '../../../shared/common/contract.js';
+import type { ErrorInfo } from '../../../shared/common/errors.js';
+import { PROTOCOLS, type Protocol } from '../../../shared/common/protocols.js';
 import { connectHint, formatError } from '../logic/format.js';
-import { currentSession } from '../state/session-store.js';
+import { currentSession, passphraseWanted } from '../state/session-store.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Icon } from './icons.js';
+import { PROTOCOL_NAME } from './status-bar.js';
 
 export function ConnectionPanel() {
   const connection = useSession((s) => s.connection);
@@ -47,6 +51,8 @@ function CurrentConnection() {
           <dd className="selectable">
             {session.host}:{session.port}
           </dd>
+          <dt>Protocol</dt>
+          <dd>{PROTOCOL_NAME[session.protocol]}</dd>
           <dt>User</dt>
           <dd className="selectable">{session.user.name}</dd>
           <dt>Key</dt>
@@ -54,7 +60,9 @@ function CurrentConnection() {
             {session.fingerprint ?? 'not encrypted (plain)'}
           </dd>
           <dt>Commands</dt>
-          <dd>{session.user.exec ? 'allowed' : 'not allowed for this account'}</dd>
+          <dd>{!session.user.exec ? 'not allowed for this account' : session.protocol === 'sftp' ? 'if the server allows them' : 'allowed'}</dd>
+          <dt>Checks</dt>
+          <dd>{session.check === 'sha256' ? 'SHA-256 of every file' : 'size only (the server cannot hash)'}</dd>
         </dl>
       ) : (
         <p className="muted">
@@ -64,7 +72,7 @@ function CurrentConnection() {
       {declined && (
         <p className="muted small" role="status">
           The login was not remembered: this system offers Ferry no secure storage for it. You will be asked for the
-          password next time.
+          {session?.protocol === 'sftp' ? ' password or passphrase' : ' password'} next time.
         </p>
       )}
       <p className="muted small">Use Disconnect at the top to connect somewhere else.</p>
@@ -79,26 +87,55 @@ function ConnectForm() {
   const error = useSession((s) => s.error);
   const connecting = useSession((s) => s.connecting || s.connection.state === 'connecting');
   const picked = useSession((s) => s.profiles.find((p) => p.id === s.draft.profileId) ?? null);
-  const ids = { host: useId(), port: useId(), user: useId(), password: useId(), name: useId(), error: useId() };
+  const ids = {
+    protocol: useId(),
+    host: useId(),
+    port: useId(),
+    user: useId(),
+    password: useId(),
+    keyFile: useId(),
+    passphrase: useId(),
+    passphraseFor: useId(),
+    name: useId(),
+    error: useId(),
+  };
   const set = session.getState().setDraft;
+  const sftp = draft.protocol === 'sftp';
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void session.getState().submitDraft();
   };
 
-  // "Enter the password" needs no hint about a wrong one.
-  const hint = error && !(error.code === 'EAUTH' && draft.password === '') ? connectHint(error) : null;
+  const hint = error ? formHint(error, draft.protocol, draft.password) : null;
   // An error makes the form taller: keep Connect in view (a short window would hide it).
   const buttons = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (error || problem) buttons.current?.scrollIntoView?.({ block: 'nearest' });
   }, [error, problem]);
+  // A key that asks for its passphrase: the person types it next.
+  const passphraseInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (draft.passphraseFor !== null) passphraseInput.current?.focus();
+  }, [draft.passphraseFor]);
   return (
     <form className="panel-section connect-form" aria-labelledby="connect-heading" onSubmit={submit} noValidate>
       <h2 id="connect-heading" className="section-title">
         Connect to a server
       </h2>
+      <div className="field">
+        <span id={ids.protocol} className="field-label">
+          Protocol
+        </span>
+        <div className="segmented" role="radiogroup" aria-labelledby={ids.protocol}>
+          {PROTOCOLS.map((p) => (
+            <label key={p} title={p === 'sftp' ? 'Any SSH server (OpenSSH’s sftp)' : 'A Ferry server (ferryd)'}>
+              <input type="radio" name="protocol" value={p} checked={draft.protocol === p} onChange={() => set({ protocol: p })} />
+              {PROTOCOL_NAME[p]}
+            </label>
+          ))}
+        </div>
+      </div>
       <div className="field-row">
         <div className="field grow">
           <label htmlFor={ids.host}>Host</label>
@@ -127,10 +164,11 @@ function ConnectForm() {
           type="password"
           value={draft.password}
           autoComplete="current-password"
-          placeholder={picked?.remembered ? 'Remembered: leave empty' : undefined}
+          placeholder={picked?.remembered ? 'Remembered: leave empty' : sftp ? 'Not needed with a key or ssh-agent' : undefined}
           onChange={(e) => set({ password: e.target.value })}
         />
       </div>
+      {sftp && <SshKeyFields ids={ids} passphraseInput={passphraseInput} />}
       <label className="check">
         <input type="checkbox" checked={draft.remember} onChange={(e) => set({ remember: e.target.checked })} />
         Remember login
@@ -141,11 +179,13 @@ function ConnectForm() {
           <label htmlFor={ids.name}>Profile name</label>
           <input id={ids.name} value={draft.name} placeholder={draft.user && draft.host ? `${draft.user}@${draft.host}` : 'user@host'} onChange={(e) => set({ name: e.target.value })} />
         </div>
-        <label className="check">
-          <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />
-          No encryption (trusted loopback only)
-        </label>
-        {draft.plain && (
+        {!sftp && (
+          <label className="check">
+            <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />
+            No encryption (trusted loopback only)
+          </label>
+        )}
+        {!sftp && draft.plain && (
           <label className="check">
             <input type="checkbox" checked={draft.insecurePlainOnNetwork} onChange={(e) => set({ insecurePlainOnNetwork: e.target.checked })} />
             Allow no encryption to a host on the network (insecure: --insecure-plain-on-network)
@@ -159,9 +199,13 @@ function ConnectForm() {
         </div>
       )}
       <p className="muted small remember-note">
-        {draft.remember
-          ? 'Ferry keeps a key derived from the login (never the password), encrypted by the system’s secure storage.'
-          : 'The password is used for this login only.'}
+        {!draft.remember
+          ? sftp
+            ? 'A password or passphrase typed is used for this login only.'
+            : 'The password is used for this login only.'
+          : sftp
+            ? 'Ferry keeps the password and key passphrase typed, encrypted by the system’s secure storage (keys and ssh-agent need nothing kept).'
+            : 'Ferry keeps a key derived from the login (never the password), encrypted by the system’s secure storage.'}
       </p>
       <div className="button-row" ref={buttons}>
         <button type="submit" className="button primary" disabled={connecting}>
@@ -172,6 +216,80 @@ function ConnectForm() {
         </button>
       </div>
     </form>
+  );
+}
+
+/** What a person can do about a connection error, beyond the engine's message. */
+function formHint(error: ErrorInfo, protocol: Protocol, password: string): string | null {
+  if (passphraseWanted(error) !== null) return 'Type it in Key passphrase, then Connect again.';
+  // Ferry's "Enter the password" needs no hint about a wrong one.
+  if (protocol === 'ferry' && error.code === 'EAUTH' && password === '') return null;
+  return connectHint(error, protocol);
+}
+
+/** SFTP's own fields: the key file (with the system's picker where there is one), ssh-agent, and a key's passphrase when asked. */
+function SshKeyFields({
+  ids,
+  passphraseInput,
+}: {
+  readonly ids: { readonly keyFile: string; readonly passphrase: string; readonly passphraseFor: string };
+  readonly passphraseInput: RefObject<HTMLInputElement | null>;
+}) {
+  const { session, api } = useStores();
+  const draft = useSession((s) => s.draft);
+  const set = session.getState().setDraft;
+  const pick = api.pickKeyFile;
+  return (
+    <>
+      <div className="field">
+        <label htmlFor={ids.keyFile}>Key file</label>
+        <div className="input-with-button">
+          <input
+            id={ids.keyFile}
+            value={draft.identityFile}
+            spellCheck={false}
+            autoComplete="off"
+            placeholder="Default: ~/.ssh/config, ~/.ssh/id_ed25519…"
+            onChange={(e) => set({ identityFile: e.target.value })}
+          />
+          {pick && (
+            <button
+              type="button"
+              className="button"
+              aria-label="Choose key file…"
+              onClick={() =>
+                void pick().then((file) => {
+                  if (file !== null) set({ identityFile: file });
+                })
+              }
+            >
+              Choose…
+            </button>
+          )}
+        </div>
+      </div>
+      {draft.passphraseFor !== null && (
+        <div className="field">
+          <label htmlFor={ids.passphrase}>Key passphrase</label>
+          <input
+            ref={passphraseInput}
+            id={ids.passphrase}
+            type="password"
+            value={draft.passphrase}
+            autoComplete="off"
+            aria-describedby={ids.passphraseFor}
+            onChange={(e) => set({ passphrase: e.target.value })}
+          />
+          <span id={ids.passphraseFor} className="muted small selectable">
+            for {draft.passphraseFor}
+          </span>
+        </div>
+      )}
+      <label className="check">
+        <input type="checkbox" checked={draft.agent} onChange={(e) => set({ agent: e.target.checked })} />
+        Use ssh-agent
+      </label>
+    </>
   );
 }
 
@@ -210,6 +328,8 @@ function ProfileList({ disabled }: { readonly disabled: boolean }) {
                 <span className="profile-text">
                   <span className="profile-name">{p.name}</span>
                   <span className="profile-where">
+                    {/* First, so a long address cannot push it out of sight. */}
+                    {p.protocol === 'sftp' ? 'SFTP · ' : ''}
                     {p.user}@{p.host}:{p.port}
                     {p.remembered ? ' · remembered' : ''}
                     {p.local ? ' · on this computer' : ''}

@@ -163,9 +163,10 @@ function RenameDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind
 
 function NewFolderDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind: 'mkdir' }> }) {
   const { tree } = useStores();
+  const home = useTree((s) => s.home);
   return (
     <NameDialog
-      title={`New folder in ${displayPath(dialog.parent)}`}
+      title={`New folder in ${displayPath(dialog.parent, home)}`}
       label="Folder name"
       initial=""
       submitLabel="Create"

@@ -1,7 +1,9 @@
 /**
- * Host keys are pinned on first use. A new key is shown for the person to compare with
- * what their administrator gave them; a changed key is a blocking warning, and replacing
- * the pinned key takes an explicit, clearly worded choice (never a default).
+ * Host keys are pinned on first use, over either protocol (an SFTP server's key is asked
+ * about only when ~/.ssh/known_hosts does not already decide it). A new key is shown for
+ * the person to compare with what their administrator gave them; a changed key is a
+ * blocking warning, and replacing the pinned key takes an explicit, clearly worded choice
+ * (never a default).
  */
 import { useState } from 'react';
 import { useSession, useStores } from '../state/stores-context.js';
@@ -19,12 +21,21 @@ function NewKey() {
   const [busy, setBusy] = useState(false);
   if (!prompt) return null;
   const cancel = () => session.getState().dismissHostKey();
+  // Where the administrator finds the fingerprint to compare.
+  const source =
+    prompt.input.protocol === 'sftp' ? (
+      <>
+        on the server, <code>ssh-keygen -lf</code> prints it for the host key
+      </>
+    ) : (
+      'ferryd prints it when it starts'
+    );
   return (
     <Modal title="Trust this server?" onCancel={cancel} describedBy="hostkey-new-text">
       <p id="hostkey-new-text">
         This is the first connection to <strong className="selectable">{prompt.hostPort}</strong> from this computer. Compare the
-        server’s key fingerprint with the one your administrator gave you (ferryd prints it when it starts). Trust it only if
-        they match; Ferry will then warn you if it ever changes.
+        server’s key fingerprint with the one your administrator gave you ({source}). Trust it only if they match; Ferry will
+        then warn you if it ever changes.
       </p>
       <p className="field-caption">Key fingerprint</p>
       <div className="fingerprint selectable">{prompt.fingerprint}</div>

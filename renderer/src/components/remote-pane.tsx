@@ -21,6 +21,7 @@ export function RemotePane() {
   const connected = useSession((s) => currentSession(s) !== null);
   const reconnecting = useSession((s) => s.connection.state === 'reconnecting');
   const cwd = useTree((s) => s.cwd);
+  const home = useTree((s) => s.home);
   const menuOpen = useUi((s) => s.menu !== null);
   const actions = useMemo(() => fileActions(stores), [stores]);
   const treeRef = useRef<HTMLDivElement>(null);
@@ -121,12 +122,12 @@ export function RemotePane() {
               if (paths === null) setDropTarget(null);
             }}
             onMenu={(x, y) => ui.getState().openMenu({ x, y, paths: tree.getState().selectedPaths() })}
-            label={displayPath(cwd)}
+            label={displayPath(cwd, home)}
           />
           <TreeEmptyState />
           {dropTarget !== null && dropTarget === cwd && (
             <div className="drop-hint" aria-hidden="true">
-              <Icon name={dropMoves ? 'folder' : 'upload'} /> {dropMoves ? 'Drop to move to' : 'Drop to upload to'} {displayPath(cwd)}
+              <Icon name={dropMoves ? 'folder' : 'upload'} /> {dropMoves ? 'Drop to move to' : 'Drop to upload to'} {displayPath(cwd, home)}
             </div>
           )}
         </div>
@@ -221,8 +222,9 @@ function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeo
 function Breadcrumbs() {
   const { tree } = useStores();
   const cwd = useTree((s) => s.cwd);
+  const home = useTree((s) => s.home);
   const filter = useTree((s) => s.filter);
-  const parts = cwd === '' ? [] : crumbs(cwd);
+  const parts = cwd === '' ? [] : crumbs(cwd, home);
   return (
     <div className="location-bar">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">

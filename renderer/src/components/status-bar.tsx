@@ -1,4 +1,5 @@
-/** The bottom line: connection state, who and where, the folder, quota and the server key. */
+/** The bottom line: connection state, the protocol, who and where, the folder, quota (where the server reports one) and the server key. */
+import type { Protocol } from '../../../shared/common/protocols.js';
 import { formatBytes } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useTree } from '../state/stores-context.js';
@@ -16,6 +17,8 @@ export function connectionLabel(state: string, attempt?: number): string {
   }
 }
 
+export const PROTOCOL_NAME: Readonly<Record<Protocol, string>> = { ferry: 'Ferry', sftp: 'SFTP' };
+
 export function StatusBar() {
   const connection = useSession((s) => s.connection);
   const connecting = useSession((s) => s.connecting);
@@ -32,19 +35,24 @@ export function StatusBar() {
       </span>
       {session && (
         <>
+          <span className="status-item" title="Protocol">
+            {PROTOCOL_NAME[session.protocol]}
+          </span>
           <span className="status-item selectable" title="User, server and port">
             {session.user.name}@{session.host}:{session.port}
           </span>
           <span className="status-item selectable mono" title="Current folder">
             {cwd || session.cwd}
           </span>
-          <span className="status-item" title="Quota">
-            {df
-              ? df.quota === null
-                ? `${formatBytes(df.used)} used · no quota`
-                : `${formatBytes(df.used)} used · ${formatBytes(df.free)} free of ${formatBytes(df.quota)}`
-              : 'quota …'}
-          </span>
+          {session.quota && (
+            <span className="status-item" title="Quota">
+              {df
+                ? df.quota === null
+                  ? `${formatBytes(df.used)} used · no quota`
+                  : `${formatBytes(df.used)} used · ${formatBytes(df.free)} free of ${formatBytes(df.quota)}`
+                : 'quota …'}
+            </span>
+          )}
           <span className="status-spacer" />
           <span className="status-item selectable mono small" title="Server key fingerprint (pinned)">
             {session.fingerprint ? `Key ${session.fingerprint}` : 'No encryption'}

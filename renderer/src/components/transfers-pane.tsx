@@ -6,7 +6,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useRef } from 'react';
 import type { TransferId, TransferView } from '../../../shared/common/transfer-model.js';
-import { STATE_LABEL, formatBytes, formatEta, formatSpeed, percent } from '../logic/format.js';
+import { CHECK_LABEL, STATE_LABEL, formatBytes, formatEta, formatSpeed, percent, verifyingLabel } from '../logic/format.js';
+import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useTransfers } from '../state/stores-context.js';
 import { Icon } from './icons.js';
 
@@ -161,7 +162,9 @@ function TransferBody({ view }: { readonly view: TransferView }) {
   const s = transfers.getState();
   const pct = percent(view.bytes, view.size, view.state);
   const moving = view.state === 'active';
-  const label = STATE_LABEL[view.state];
+  // A row being checked says with what: the session's hash, or its size (SFTP without commands).
+  const check = useSession((st) => shownSession(st)?.check ?? 'sha256');
+  const label = view.state === 'verifying' ? verifyingLabel(check) : STATE_LABEL[view.state];
   return (
     <>
       <div className="transfer-line">
@@ -213,9 +216,14 @@ function TransferBody({ view }: { readonly view: TransferView }) {
         </span>
         {moving && <span className="transfer-speed">{formatSpeed(view.speed)}</span>}
         {moving && <span className="transfer-eta">{formatEta(view.eta)}</span>}
-        {view.state === 'done' && view.verified && (
+        {view.state === 'done' && view.check === 'sha256' && (
           <span className="verified">
-            <Icon name="check" /> SHA-256 verified
+            <Icon name="check" /> {CHECK_LABEL.sha256}
+          </span>
+        )}
+        {view.state === 'done' && view.check === 'size' && (
+          <span className="muted" title="The server cannot compute a SHA-256 for this account: only the file’s size was compared">
+            {CHECK_LABEL.size}
           </span>
         )}
         {view.state === 'skipped' && <span className="muted">already there</span>}

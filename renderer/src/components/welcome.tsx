@@ -44,7 +44,7 @@ export function Welcome() {
       if (!dismissed()) setShow(true);
       if (state.value.state !== 'disconnected' || session.getState().connection.state !== 'disconnected') return;
       session.getState().pickProfile(local);
-      await session.getState().connect({ host: local.host, port: local.port, user: local.user, profileId: local.id });
+      await session.getState().connect({ protocol: 'ferry', host: local.host, port: local.port, user: local.user, profileId: local.id });
     })();
   }, [api, session]);
 

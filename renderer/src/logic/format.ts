@@ -1,7 +1,8 @@
 /** How numbers and times read in the UI. The engine computes them; this only prints them. */
+import type { Protocol } from '../../../shared/common/protocols.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import { formatBytes } from '../../../shared/common/size.js';
-import type { TransferState } from '../../../shared/common/transfer-model.js';
+import type { TransferCheck, TransferState } from '../../../shared/common/transfer-model.js';
 
 export { formatBytes };
 
@@ -53,15 +54,17 @@ export function formatError(error: ErrorInfo): string {
 }
 
 /** What a person can do about a connection error, beyond the engine's message. */
-export function connectHint(error: ErrorInfo): string | null {
+export function connectHint(error: ErrorInfo, protocol: Protocol = 'ferry'): string | null {
   switch (error.code) {
     case 'EAUTH':
-      return 'Wrong user name or password. Check both and try again.';
+      return protocol === 'sftp'
+        ? 'Check the user name, then the password, the key file or ssh-agent, and try again.'
+        : 'Wrong user name or password. Check both and try again.';
     case 'ERATELIMIT':
       return 'Too many failed attempts: wait a minute before trying again.';
     case 'ECONN':
     case 'ETIMEDOUT':
-      return 'The server could not be reached. Check the host and port, and that ferryd is running and reachable.';
+      return `The server could not be reached. Check the host and port, and that ${protocol === 'sftp' ? 'its SSH server' : 'ferryd'} is running and reachable.`;
     case 'EPROTO':
       return 'This is not a Ferry server, or its encryption setting differs from this connection’s (see “No encryption”).';
     case 'EHOSTKEY':
@@ -69,6 +72,17 @@ export function connectHint(error: ErrorInfo): string | null {
     default:
       return null;
   }
+}
+
+/** What a finished transfer's row says about its check (view.check). */
+export const CHECK_LABEL: Readonly<Record<TransferCheck, string>> = {
+  sha256: 'SHA-256 verified',
+  size: 'size checked',
+};
+
+/** The badge of a row being checked: what the session's transfers are checked with. */
+export function verifyingLabel(check: TransferCheck): string {
+  return check === 'sha256' ? 'Verifying SHA-256…' : 'Checking size…';
 }
 
 export const STATE_LABEL: Readonly<Record<TransferState, string>> = {

@@ -1,6 +1,7 @@
 /**
- * Remote paths as the engine gives them: '/'-separated, absolute, '/' is the user's home.
- * Pure string work (the server does the real normalising and jailing).
+ * Remote paths as the engine gives them: '/'-separated and absolute. Over Ferry's protocol
+ * '/' is the user's home; over SFTP paths are the server's own and the home is a folder
+ * in them (the session's `home`). Pure string work (the server does the real normalising).
  */
 
 export function joinPath(dir: string, name: string): string {
@@ -24,9 +25,9 @@ export function isInside(folder: string, path: string): boolean {
   return path === folder || path.startsWith(`${folder}/`);
 }
 
-/** How a folder is named to people: the home is "Home". */
-export function displayPath(path: string): string {
-  return path === '/' ? 'Home' : path;
+/** How a folder is named to people: the session's home is "Home". */
+export function displayPath(path: string, home = '/'): string {
+  return path === home ? 'Home' : path;
 }
 
 export interface Crumb {
@@ -34,11 +35,15 @@ export interface Crumb {
   readonly path: string;
 }
 
-/** '/a/b' → Home, a, b (each with the path it leads to). */
-export function crumbs(path: string): Crumb[] {
-  const out: Crumb[] = [{ name: 'Home', path: '/' }];
-  let at = '';
-  for (const part of path.split('/')) {
+/**
+ * '/a/b' → Home, a, b (each with the path it leads to). Inside the home the crumbs start
+ * at Home; outside it (an SFTP session can leave its home) at the root, '/'.
+ */
+export function crumbs(path: string, home = '/'): Crumb[] {
+  const inHome = isInside(home, path);
+  const out: Crumb[] = [inHome ? { name: 'Home', path: home } : { name: '/', path: '/' }];
+  let at = inHome && home !== '/' ? home : '';
+  for (const part of (inHome ? path.slice(at.length) : path).split('/')) {
     if (part === '') continue;
     at = `${at}/${part}`;
     out.push({ name: part, path: at });

@@ -13,6 +13,7 @@ import type {
   SessionInfo,
   Settings,
 } from '../../../shared/common/contract.js';
+import { DEFAULT_PORT, type Protocol } from '../../../shared/common/protocols.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { Df } from '../../../shared/common/messages.js';
 
@@ -26,31 +27,51 @@ export type HostKeyPrompt =
       readonly input: ConnectInput;
     };
 
-/** What the connection form holds (the password never leaves memory, never stored). */
+/** What the connection form holds (the password and passphrase never leave memory, never stored). */
 export interface ConnectDraft {
   readonly profileId: string | null;
   readonly name: string;
+  readonly protocol: Protocol;
   readonly host: string;
   readonly port: string;
+  /** The port was typed or comes from a profile: choosing the other protocol keeps it. */
+  readonly portChosen: boolean;
   readonly user: string;
   readonly password: string;
   readonly remember: boolean;
+  /** Ferry only. */
   readonly plain: boolean;
   /** Plain to a host that is not loopback, allowed explicitly (the engine refuses it otherwise). */
   readonly insecurePlainOnNetwork: boolean;
+  /** SFTP: a private key file ('' for none: the agent, ~/.ssh/config and the default keys). */
+  readonly identityFile: string;
+  /** SFTP: try ssh-agent's keys. */
+  readonly agent: boolean;
+  /** SFTP: the passphrase of the key named by `passphraseFor`. */
+  readonly passphrase: string;
+  /** The encrypted key the engine asked a passphrase for (EAUTH details.passphraseFor): the passphrase field shows. */
+  readonly passphraseFor: string | null;
 }
 
 export const EMPTY_DRAFT: ConnectDraft = {
   profileId: null,
   name: '',
+  protocol: 'ferry',
   host: '127.0.0.1',
-  port: '7070',
+  port: String(DEFAULT_PORT.ferry),
+  portChosen: false,
   user: '',
   password: '',
   remember: false,
   plain: false,
   insecurePlainOnNetwork: false,
+  identityFile: '',
+  agent: true,
+  passphrase: '',
+  passphraseFor: null,
 };
+
+const SERVER_NAME: Readonly<Record<Protocol, string>> = { ferry: 'ferryd', sftp: 'SSH servers' };
 
 /** The draft as a connect input, or why it cannot be one. */
 export function draftToInput(d: ConnectDraft): { input: ConnectInput } | { problem: string } {
@@ -59,21 +80,49 @@ export function draftToInput(d: ConnectDraft): { input: ConnectInput } | { probl
   const port = Number(d.port);
   if (host === '') return { problem: 'Enter the server’s host name or address.' };
   if (!/^\d+$/.test(d.port.trim()) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    return { problem: 'The port is a number from 1 to 65535 (ferryd listens on 7070 unless told otherwise).' };
+    return {
+      problem: `The port is a number from 1 to 65535 (${SERVER_NAME[d.protocol]} listen on ${DEFAULT_PORT[d.protocol]} unless told otherwise).`,
+    };
   }
   if (user === '') return { problem: 'Enter your user name.' };
+  const identityFile = d.identityFile.trim();
   return {
     input: {
+      protocol: d.protocol,
       host,
       port,
       user,
       ...(d.password !== '' ? { password: d.password } : {}),
-      ...(d.plain ? { plain: true } : {}),
-      ...(d.plain && d.insecurePlainOnNetwork ? { insecurePlainOnNetwork: true } : {}),
+      ...(d.protocol === 'ferry'
+        ? {
+            ...(d.plain ? { plain: true } : {}),
+            ...(d.plain && d.insecurePlainOnNetwork ? { insecurePlainOnNetwork: true } : {}),
+          }
+        : {
+            ...(identityFile !== '' ? { identityFile } : {}),
+            agent: d.agent,
+            ...(d.passphraseFor !== null && d.passphrase !== '' ? { passphrase: d.passphrase } : {}),
+          }),
       ...(d.profileId !== null ? { profileId: d.profileId } : {}),
       ...(d.remember ? { remember: true } : {}),
     },
   };
+}
+
+/** The form after an edit: choosing a protocol brings its default port, unless a port was chosen. */
+export function editDraft(d: ConnectDraft, patch: Partial<ConnectDraft>): ConnectDraft {
+  const next = { ...d, ...patch };
+  if ('port' in patch) return { ...next, portChosen: next.port.trim() !== '' };
+  if (patch.protocol !== undefined && patch.protocol !== d.protocol && !d.portChosen) {
+    return { ...next, port: String(DEFAULT_PORT[patch.protocol]) };
+  }
+  return next;
+}
+
+/** The encrypted key an EAUTH asks a passphrase for, if it does. */
+export function passphraseWanted(error: ErrorInfo): string | null {
+  const file = error.code === 'EAUTH' ? error.details?.['passphraseFor'] : undefined;
+  return typeof file === 'string' ? file : null;
 }
 
 export interface SessionState {
@@ -161,15 +210,19 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
       };
       if (!result.ok) {
         fallBack();
-        set({ error: result.error });
+        // An encrypted key without its passphrase: the form asks for it.
+        const wanted = passphraseWanted(result.error);
+        set({ error: result.error, ...(wanted !== null ? { draft: { ...get().draft, passphraseFor: wanted } } : {}) });
         return false;
       }
       const value = result.value;
       if (value.kind === 'connected') {
-        // The password has done its job: it does not stay in the form.
-        set({ draft: { ...get().draft, password: '' }, rememberDeclined: false });
+        // The password and passphrase have done their job: they do not stay in the form.
+        set({ draft: { ...get().draft, password: '', passphrase: '', passphraseFor: null }, rememberDeclined: false });
         applyConnection({ state: 'connected', session: value.session });
-        if (input.remember) {
+        // Over SFTP an agent or a plain key needs nothing remembered.
+        const secret = input.protocol === 'ferry' || input.password !== undefined || input.passphrase !== undefined;
+        if (input.remember && secret) {
           await get().loadProfiles();
           const profile = get().profiles.find((p) => p.id === input.profileId);
           if (profile && !profile.remembered) set({ rememberDeclined: true });
@@ -201,16 +254,25 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
       rememberDeclined: false,
 
       setDraft(patch) {
+        const before = get().draft;
+        const next = editDraft(before, patch);
         // Editing where to connect detaches the form from the picked profile.
-        const detaches = ('host' in patch || 'port' in patch || 'user' in patch) && get().draft.profileId !== null;
-        const profile = get().profiles.find((p) => p.id === get().draft.profileId);
+        const detaches = ('host' in patch || 'port' in patch || 'user' in patch || 'protocol' in patch) && before.profileId !== null;
+        const profile = get().profiles.find((p) => p.id === before.profileId);
         const stillSame =
           profile !== undefined &&
-          (patch.host ?? get().draft.host) === profile.host &&
-          Number(patch.port ?? get().draft.port) === profile.port &&
-          (patch.user ?? get().draft.user) === profile.user;
+          next.protocol === profile.protocol &&
+          next.host === profile.host &&
+          Number(next.port) === profile.port &&
+          next.user === profile.user;
+        // A passphrase belongs to its key: another key (or protocol) asks again.
+        const keyChanged = 'identityFile' in patch || 'protocol' in patch;
         set({
-          draft: { ...get().draft, ...patch, ...(detaches && !stillSame ? { profileId: null } : {}) },
+          draft: {
+            ...next,
+            ...(detaches && !stillSame ? { profileId: null } : {}),
+            ...(keyChanged && next.passphraseFor !== null ? { passphraseFor: null, passphrase: '' } : {}),
+          },
           draftProblem: null,
         });
       },
@@ -218,15 +280,19 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
       pickProfile(profile) {
         set({
           draft: {
+            ...EMPTY_DRAFT,
             profileId: profile.id,
             name: profile.name,
+            protocol: profile.protocol,
             host: profile.host,
             port: String(profile.port),
+            portChosen: profile.port !== DEFAULT_PORT[profile.protocol],
             user: profile.user,
-            password: '',
             remember: profile.remembered,
             plain: profile.plain ?? false,
             insecurePlainOnNetwork: profile.insecurePlainOnNetwork ?? false,
+            identityFile: profile.identityFile ?? '',
+            agent: profile.agent ?? true,
           },
           draftProblem: null,
           error: null,
@@ -255,15 +321,18 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
           set({ draftProblem: parsed.problem });
           return null;
         }
-        const { host, port, user, plain, insecurePlainOnNetwork } = parsed.input;
+        const { protocol, host, port, user, plain, insecurePlainOnNetwork, identityFile, agent } = parsed.input;
         const saved = await get().saveProfile({
           ...(d.profileId !== null ? { id: d.profileId } : {}),
           name: d.name.trim() || `${user}@${host}`,
+          protocol,
           host,
           port,
           user,
           ...(plain ? { plain } : {}),
           ...(insecurePlainOnNetwork ? { insecurePlainOnNetwork } : {}),
+          ...(identityFile !== undefined ? { identityFile } : {}),
+          ...(agent !== undefined ? { agent } : {}),
         });
         if (saved) set({ draft: { ...get().draft, profileId: saved.id, name: saved.name } });
         return saved;
@@ -342,7 +411,9 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
       },
 
       async refreshDf() {
-        if (get().connection.state !== 'connected') return;
+        const connection = get().connection;
+        // Only a server that reports a quota is asked (SFTP has none to report).
+        if (connection.state !== 'connected' || !connection.session.quota) return;
         const r = await api.call('fs:df');
         if (r.ok) set({ df: r.value });
       },

@@ -4,6 +4,7 @@
  * moves the tree.
  */
 import type { FerryApi } from '../../../shared/common/contract.js';
+import { displayPath } from '../logic/remote-path.js';
 import { createConsoleStore, type ConsoleStore } from './console-store.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 import { createTransfersStore, type TransfersStore } from './transfers-store.js';
@@ -33,7 +34,7 @@ export function createStores(api: FerryApi): Stores {
   };
 
   const tree = createTreeStore(api);
-  const transfers = createTransfersStore(api, { onFinished: refreshDfSoon });
+  const transfers = createTransfersStore(api, { onFinished: refreshDfSoon, folderName: (p) => displayPath(p, tree.getState().home) });
   const consoleStore = createConsoleStore(api, {
     onExit: (cwd) => {
       void tree.getState().follow(cwd);
@@ -43,7 +44,7 @@ export function createStores(api: FerryApi): Stores {
   const session = createSessionStore(api, {
     onConnected: (info, fresh) => {
       if (fresh || tree.getState().cwd === '') {
-        tree.getState().reset(info.cwd);
+        tree.getState().reset(info.cwd, info.home);
         consoleStore.getState().reset();
         // Output of an earlier session stays (people copy from it), marked off from this one.
         consoleStore.getState().note(`── connected to ${info.user.name}@${info.host}:${info.port} ──`);

@@ -54,6 +54,8 @@ export type TransfersStore = StoreApi<TransfersState>;
 export interface TransfersHooks {
   /** Some transfers finished (the quota shown in the status bar may have moved). */
   onFinished?(): void;
+  /** How a remote folder is named to people (the session's home is "Home"). */
+  folderName?(path: string): string;
 }
 
 /** Totals of an empty queue: what is shown before the engine's first word. */
@@ -96,7 +98,7 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
           .uploadFiles(files, relativePaths, remoteDir, { folders, roots })
           .finally(() => get().addPreparing(-files.length));
         if (!r.ok) {
-          set({ refusal: { text: `Upload to ${displayPath(remoteDir)} refused`, error: r.error } });
+          set({ refusal: { text: `Upload to ${(hooks.folderName ?? displayPath)(remoteDir)} refused`, error: r.error } });
           return false;
         }
         added(r.value);

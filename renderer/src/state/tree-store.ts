@@ -31,6 +31,8 @@ export interface Notice {
 export interface TreeState {
   /** '' until connected. */
   readonly cwd: string;
+  /** The session's home, named "Home" ('/' for Ferry, the account's home over SFTP). */
+  readonly home: string;
   readonly folders: ReadonlyMap<string, FolderState>;
   readonly expanded: ReadonlySet<string>;
   readonly sort: SortOrder;
@@ -41,7 +43,7 @@ export interface TreeState {
   readonly selection: Selection;
   readonly notice: Notice | null;
 
-  reset(cwd: string): void;
+  reset(cwd: string, home?: string): void;
   clear(): void;
   /** Open a folder: the session moves there (fs:cd) and the tree shows it. */
   navigate(path: string): Promise<boolean>;
@@ -131,6 +133,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
 
     return {
       cwd: '',
+      home: '/',
       folders: new Map(),
       expanded: new Set(),
       sort: { key: 'name', dir: 'asc' },
@@ -141,11 +144,12 @@ export function createTreeStore(api: FerryApi): TreeStore {
       selection: EMPTY_SELECTION,
       notice: null,
 
-      reset(cwd) {
+      reset(cwd, home = '/') {
         generation++;
         reveal = null;
         inflight.clear();
         again.clear();
+        set({ home: normalize(home) });
         update({ cwd: normalize(cwd), folders: new Map(), expanded: new Set(), filter: '', selection: EMPTY_SELECTION, notice: null });
         void get().load(get().cwd, true);
       },
@@ -162,7 +166,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         const target = normalize(path);
         const r = await api.call('fs:cd', target);
         if (!r.ok) {
-          fail(`Could not open ${displayPath(target)}`, r.error);
+          fail(`Could not open ${displayPath(target, get().home)}`, r.error);
           return false;
         }
         const from = get().cwd;
@@ -351,7 +355,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         for (const from of moves) {
           const r = await api.call('fs:rename', from, joinPath(folder, baseName(from)));
           if (!r.ok) {
-            fail(`Could not move “${baseName(from)}” to ${displayPath(folder)}`, r.error);
+            fail(`Could not move “${baseName(from)}” to ${displayPath(folder, get().home)}`, r.error);
             ok = false;
             break;
           }
