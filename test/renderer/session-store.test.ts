@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ConnectInput, SessionInfo } from '../../shared/common/contract.js';
-import { createSessionStore, draftToInput, editDraft, EMPTY_DRAFT } from '../../renderer/src/state/session-store.js';
+import { createSessionStore } from '../../renderer/src/state/session-store.js';
+import { draftToInput, editDraft, EMPTY_DRAFT } from '../../renderer/src/logic/connect-draft.js';
 import { FakeApi, fail, ok, settle } from './fake-api.js';
 
 const session: SessionInfo = {
