@@ -1,12 +1,13 @@
 /**
  * The bench's shared pieces: options, rows, tasks, and the context that holds what the
- * rows share (test data, the ferryd servers, the sshd peer), each made once on first use
- * so that `--only` starts only what the selected rows need.
+ * rows share (test data, the ferryd servers, the sshd peer, Ferry's SFTP set-up for that
+ * sshd), each made once on first use so that `--only` starts only what the selected rows need.
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setUpFerrySftp, type FerrySftp } from './ferry-sftp.js';
 import { startFerryd, type BenchServer } from './ferryd.js';
 import { MiB, runTimed } from './measure.js';
 import { ensureSshTools, startSshd, type SshPeer } from './sshd.js';
@@ -246,6 +247,19 @@ export class Bench {
     } catch (err) {
       return `sshd could not be started: ${(err as Error).message}`;
     }
+  });
+
+  /** Ferry over SFTP to the sshd peer (its cipher, and each key's check), or why its rows are skipped. */
+  readonly sftp = once(async (): Promise<FerrySftp | string> => {
+    const peer = await this.ssh();
+    if (typeof peer === 'string') return peer;
+    const sftp = await setUpFerrySftp(peer, path.join(this.dir, 'ferry-sftp'));
+    this.facts.push(
+      `Over SFTP: ssh2 (Ferry's SSH client, its default algorithms) negotiates ${sftp.cipher} with this sshd, and OpenSSH's sftp is run with \`-c ${sftp.cipher}\`; ` +
+        `Ferry's check: ${sftp.checks.full} with the account's key, ${sftp.checks['sftp-only']} with its SFTP-only key`,
+    );
+    this.log(`over SFTP: ssh2 negotiates ${sftp.cipher}; checks: ${sftp.checks.full} (full key), ${sftp.checks['sftp-only']} (SFTP-only key)`);
+    return sftp;
   });
 }
 

@@ -36,10 +36,10 @@ export function stats(r: RowResult | undefined): Stats | undefined {
 // ---- derived rows -----------------------------------------------------------------------------
 
 /**
- * peer-best-up/down: the scp or sftp row (any cipher) with the best median. The CPU rows:
- * what a TLS transfer of Ferry and of that peer cost in CPU seconds (both ends), and
- * the most Ferry's CPU cost allows on this machine's `cores` (size ÷ (CPU ÷ cores)): a
- * transfer cannot be faster than that however well its work is spread over the cores.
+ * peer-best-up/down: the scp or sftp row (any cipher) with the best median. The CPU rows
+ * (`cpu-X`): what the transfer of row X cost in CPU seconds (both ends); and the most
+ * Ferry's CPU cost allows on this machine's `cores` (size ÷ (CPU ÷ cores)): a transfer
+ * cannot be faster than that however well its work is spread over the cores.
  */
 export function derive(results: Map<string, RowResult>, cores: number): void {
   for (const dir of ['up', 'down']) {
@@ -57,19 +57,16 @@ export function derive(results: Map<string, RowResult>, cores: number): void {
     best.cpu = [...winner.cpu];
     best.notes = [`= ${winner.spec.id}${winner.notes.at(-1) ? ` (${winner.notes.at(-1)})` : ''}`];
   }
+  for (const row of results.values()) {
+    const id = row.spec.id;
+    if (!row.spec.derived || !id.startsWith('cpu-') || id.startsWith('cpu-bound-')) continue;
+    const from = id.slice('cpu-'.length);
+    const source = results.get(from);
+    row.values = (source?.cpu ?? []).filter(Number.isFinite);
+    if (row.values.length === 0) row.skipped = source?.skipped ?? `no CPU time was measured for ${from}`;
+    else row.notes = [...(source?.notes.at(-1) ? [`${from}: ${source.notes.at(-1)}`] : [])];
+  }
   for (const dir of ['up', 'down']) {
-    const pairs: Array<[string, string]> = [
-      [`cpu-ferry-tls-${dir}`, `ferry-tls-${dir}`],
-      [`cpu-peer-best-${dir}`, `peer-best-${dir}`],
-    ];
-    for (const [id, from] of pairs) {
-      const row = results.get(id);
-      if (!row) continue;
-      const source = results.get(from);
-      row.values = (source?.cpu ?? []).filter(Number.isFinite);
-      if (row.values.length === 0) row.skipped = source?.skipped ?? `no CPU time was measured for ${from}`;
-      else row.notes = [...(source?.notes.at(-1) ? [`${from}: ${source.notes.at(-1)}`] : [])];
-    }
     const bound = results.get(`cpu-bound-tls-${dir}`);
     const ferry = results.get(`ferry-tls-${dir}`);
     if (!bound) continue;
@@ -154,6 +151,15 @@ const TARGETS: readonly Target[] = [
   atLeast('folder-ferry-up', 'folder-rsync-up', 1, 'folder upload > rsync', true),
   atLeast('folder-ferry-down', 'folder-scp-down', 3, 'folder download ≥ 3× scp -r'),
   atLeast('folder-ferry-down', 'folder-rsync-down', 1, 'folder download > rsync', true),
+  atLeast('sftp-ferry-up', 'sftp-openssh-up', 0.9, 'over SFTP: big-file upload ≥ 0.9× OpenSSH sftp (same sshd and cipher)'),
+  atLeast('sftp-ferry-down', 'sftp-openssh-down', 0.9, 'over SFTP: big-file download ≥ 0.9× OpenSSH sftp (same sshd and cipher)'),
+  atLeast('sftp-folder-ferry-up', 'sftp-folder-openssh-up', 2, 'over SFTP: folder upload ≥ 2× sftp put -r'),
+  atLeast('sftp-folder-ferry-down', 'sftp-folder-openssh-down', 2, 'over SFTP: folder download ≥ 2× sftp get -r'),
+  // The same targets for the size check only: not the product's targets, what the SHA-256 check costs of them.
+  atLeast('sftp-ferry-size-up', 'sftp-openssh-up', 0.9, 'for comparison, size check only: big-file upload ≥ 0.9× sftp'),
+  atLeast('sftp-ferry-size-down', 'sftp-openssh-down', 0.9, 'for comparison, size check only: big-file download ≥ 0.9× sftp'),
+  atLeast('sftp-folder-ferry-size-up', 'sftp-folder-openssh-up', 2, 'for comparison, size check only: folder upload ≥ 2× sftp put -r'),
+  atLeast('sftp-folder-ferry-size-down', 'sftp-folder-openssh-down', 2, 'for comparison, size check only: folder download ≥ 2× sftp get -r'),
   atMost('exec-ferry', 'exec-ssh-cm', 1, 'exec `true` ≤ ssh ControlMaster', false),
   atMost('cold-ferry-ls', 'cold-ssh', 1, 'cold connect+login+list < fresh ssh', true),
   atMost('cold-engine-keys', 50, 1, 'cold login with cached keys < 50 ms', true),
@@ -199,11 +205,19 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return [line(all[0]!), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...all.slice(1).map(line)].join('\n');
 }
 
+/** Transfer rows that include a process start and login, and the row that measures that start alone. */
+const START_OF: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(ferry-|folder-ferry-)/, 'cold-ferry-ls-saved'],
+  [/^sftp-(folder-)?ferry-/, 'sftp-cold-ferry'],
+  [/^sftp-(folder-)?openssh-/, 'sftp-cold-openssh'],
+];
+
 function extraNotes(r: RowResult, results: Map<string, RowResult>): string[] {
   const notes: string[] = [];
-  // The CLI rows include process start and login (saved): show what the transfer alone achieved.
-  const login = stats(results.get('cold-ferry-ls-saved'));
-  if (login && /^(ferry-|folder-ferry-)/.test(r.spec.id) && r.values.length > 0 && r.ms.length > 0) {
+  // The CLI rows include process start and login: show what the transfer alone achieved.
+  const startRow = START_OF.find(([re]) => re.test(r.spec.id))?.[1];
+  const login = startRow ? stats(results.get(startRow)) : undefined;
+  if (login && r.values.length > 0 && r.ms.length > 0) {
     const ms = median(r.ms);
     const value = median(r.values);
     if (ms > login.median) notes.push(`excl. start+login (${fmt(login.median)} ms): ${fmt((value * ms) / (ms - login.median))} ${r.spec.unit}`);
@@ -286,9 +300,21 @@ const HOW_MEASURED = `How the rows are measured (all on 127.0.0.1, one machine, 
   Node process (createReadStream → socket → createWriteStream: no framing, no hash, no
   fsync; TLS 1.3 with a throwaway certificate); \`sha256\` hashes it in Node in 1 MiB reads.
 - **Peers**: a throwaway sshd on a free loopback port (temporary host and user keys, the
-  current user); scp, sftp (\`-b\` batch) and rsync run with \`-F /dev/null\` and the
+  current user, an empty HOME for its sessions: the shell sshd starts for every channel
+  would otherwise read the bench user's ~/.bashrc, which can take a second); scp, sftp (\`-b\` batch) and rsync run with \`-F /dev/null\` and the
   default cipher, aes128-gcm and chacha20-poly1305 (a slot equal to the default is not
   run twice). \`peer-best-*\` is the fastest of them.
+- **Over SFTP** (\`sftp-*\`): Ferry's SFTP client against OpenSSH's \`sftp\` on the same
+  throwaway sshd, in the same run. ssh2 (Ferry's SSH client, default algorithms) picks the
+  cipher; \`sftp\` is run with \`-c\` that cipher (the notes name it). Ferry is the CLI,
+  \`ferry --protocol sftp … put/get\`, with a HOME of its own (no ~/.ssh/config) and no agent,
+  process start and SSH login included, as for \`sftp -b\`; \`sftp-cold-*\` is that start +
+  login + a listing alone. \`sftp-ferry-*\` is Ferry as it runs by default: each file is
+  checked with the server's SHA-256 (\`sha256sum\` over an exec channel).
+  \`sftp-ferry-size-*\` logs in with a second key of the account that may only speak SFTP
+  (a forced command, as SFTP-only accounts are set up): Ferry then checks sizes only, and
+  the difference is what the hash costs. The small-file folder moves as one folder
+  (\`put -r\`/\`get -r\`).
 - **CPU time**: user + system seconds of every thread of both ends of a big transfer:
   the client's from the bench's account of its reaped children (exact; scp's and sftp's
   include their ssh), the server's from \`/proc/PID/stat\` before and after (sshd's

@@ -26,6 +26,7 @@ import { concurrentRows, concurrentTasks } from './rows/concurrent.js';
 import { folderRows, folderTasks } from './rows/folder.js';
 import { latencyRows, latencyTasks } from './rows/latency.js';
 import { responsiveRows, responsiveTasks } from './rows/responsive.js';
+import { sftpRows, sftpTasks } from './rows/sftp.js';
 
 const USAGE = `Usage: npm run bench -- [--size-mib N] [--files N] [--runs N] [--quick] [--out FILE]
                         [--only REGEX] [--no-install] [--no-peers] [--json FILE] [--label TEXT]`;
@@ -106,6 +107,7 @@ async function main(): Promise<number> {
   const catalog: RowSpec[] = [
     ...bigFileRows(opts),
     ...folderRows(opts),
+    ...sftpRows(opts),
     ...latencyRows(opts),
     ...memoryRows(opts),
     ...responsiveRows(opts),
@@ -117,6 +119,7 @@ async function main(): Promise<number> {
   const allTasks: Task[] = [
     ...bigFileTasks(bench),
     ...folderTasks(bench),
+    ...sftpTasks(bench),
     ...latencyTasks(bench),
     ...responsiveTasks(bench),
     ...concurrentTasks(bench),

@@ -1,7 +1,7 @@
 /**
- * The peers: a throwaway OpenSSH server on a free 127.0.0.1 port, with a host key and a
- * user key made for this run in a temp dir, logged into as the current user. scp, sftp
- * and rsync run against it with the system's ssh client.
+ * The peers: a throwaway OpenSSH server on a free 127.0.0.1 port, with a host key and
+ * user keys made for this run in a temp dir, logged into as the current user. scp, sftp
+ * and rsync run against it with the system's ssh client, and Ferry over SFTP with its own.
  *
  * When the tools are missing, the bench may install Debian's packages (root with apt
  * only). When that is not possible the rows say why they were skipped: never faked.
@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { runOk, runTimed } from './measure.js';
 
@@ -123,6 +124,15 @@ export interface SshPeer {
   readonly pid: number | null;
   /** The cipher the client offers first (what scp/sftp use when not told). */
   readonly defaultCipher: string;
+  /** The account logged into (the current user). */
+  readonly user: string;
+  /** The private key of that account (a full login: shell, commands, SFTP). */
+  readonly userKey: string;
+  /**
+   * A second key of the same account that may only speak SFTP (a forced command of the
+   * sftp server, as SFTP-only accounts are set up): no commands, so no sha256sum either.
+   */
+  readonly sftpOnlyKey: string;
   /** Options common to ssh, scp, sftp (no port: ssh says -p, scp and sftp -P). */
   common(cipher?: string): string[];
   sshArgs(extra?: readonly string[]): string[];
@@ -144,10 +154,8 @@ export async function startSshd(tools: SshTools, dir: string, deadline: number):
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
   const hostKey = path.join(dir, 'host_ed25519');
   const userKey = path.join(dir, 'user_ed25519');
-  await runOk(tools.keygen, ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey], { timeoutMs: 30_000 });
-  await runOk(tools.keygen, ['-q', '-t', 'ed25519', '-N', '', '-f', userKey], { timeoutMs: 30_000 });
-  const authorized = path.join(dir, 'authorized_keys');
-  await writeFile(authorized, await readFile(`${userKey}.pub`), { mode: 0o600 });
+  const sftpOnlyKey = path.join(dir, 'user_sftp_only_ed25519');
+  for (const key of [hostKey, userKey, sftpOnlyKey]) await runOk(tools.keygen, ['-q', '-t', 'ed25519', '-N', '', '-f', key], { timeoutMs: 30_000 });
   const sftpServer = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'];
   let subsystem = 'internal-sftp';
   for (const candidate of sftpServer) {
@@ -156,6 +164,15 @@ export async function startSshd(tools: SshTools, dir: string, deadline: number):
       break;
     }
   }
+  const authorized = path.join(dir, 'authorized_keys');
+  const userLine = (await readFile(`${userKey}.pub`, 'utf8')).trim();
+  const sftpOnlyLine = `restrict,command="${subsystem}" ${(await readFile(`${sftpOnlyKey}.pub`, 'utf8')).trim()}`;
+  await writeFile(authorized, `${userLine}\n${sftpOnlyLine}\n`, { mode: 0o600 });
+  // The sessions' HOME: an empty folder of its own. The shell sshd starts every channel
+  // with reads ~/.bashrc, and the bench user's own (pyenv, conda, nvm…) can take a second:
+  // that would be measured once per ssh process and once per channel, not the tools.
+  const home = path.join(dir, 'home');
+  await mkdir(home, { recursive: true });
   const port = await freePort();
   const config = path.join(dir, 'sshd_config');
   await writeFile(
@@ -176,6 +193,7 @@ export async function startSshd(tools: SshTools, dir: string, deadline: number):
       'MaxStartups 64:30:128',
       'MaxSessions 64',
       'LogLevel ERROR',
+      `SetEnv HOME=${home}`,
       `Subsystem sftp ${subsystem}`,
       '',
     ].join('\n'),
@@ -229,6 +247,9 @@ export async function startSshd(tools: SshTools, dir: string, deadline: number):
     port,
     pid,
     defaultCipher,
+    user: os.userInfo().username,
+    userKey,
+    sftpOnlyKey,
     common,
     sshArgs: (extra = []) => [...common(), '-p', String(port), ...extra, '127.0.0.1'],
     scpArgs: (cipher) => [...common(cipher), '-P', String(port)],

@@ -87,11 +87,11 @@ export function memoryRows(opts: Options): RowSpec[] {
 }
 
 /** Generous bounds: a transfer slower than 5 MB/s is broken, not slow. */
-function timeoutFor(bytes: number): number {
+export function timeoutFor(bytes: number): number {
   return 120_000 + (bytes / (5 * MB)) * 1000;
 }
 
-async function checkFile(file: string, size: number, sha: string | null, what: string): Promise<void> {
+export async function checkFile(file: string, size: number, sha: string | null, what: string): Promise<void> {
   const info = await stat(file).catch(() => null);
   if (!info) throw new Error(`${what}: ${file} is missing after the transfer`);
   if (info.size !== size) throw new Error(`${what}: ${file} has ${info.size} bytes, expected ${size}`);
@@ -101,7 +101,7 @@ async function checkFile(file: string, size: number, sha: string | null, what: s
   }
 }
 
-function mbps(bytes: number, ms: number): number {
+export function mbps(bytes: number, ms: number): number {
   return bytes / MB / (ms / 1000);
 }
 
@@ -109,7 +109,7 @@ function mbps(bytes: number, ms: number): number {
  * Both ends' CPU seconds of one transfer, and how they split (for the notes). Always a
  * value (NaN when unknown), so that a row's CPU times stay in step with its runs.
  */
-function cpuOf(client: string, here: number, server: string, there: number): { cpu: number; note: string } {
+export function cpuOf(client: string, here: number, server: string, there: number): { cpu: number; note: string } {
   const cpu = here + there;
   return { cpu, note: Number.isFinite(cpu) ? `CPU ${client} ${fmt(here)} s + ${server} ${fmt(there)} s` : 'CPU time not measured' };
 }

@@ -17,6 +17,10 @@ const ROWS = [
   'peer-best-up', 'peer-best-down',
   ...['up', 'down'].flatMap((dir) => [`cpu-ferry-tls-${dir}`, `cpu-peer-best-${dir}`, `cpu-bound-tls-${dir}`]),
   ...['ferry', 'scp', 'sftp', 'rsync'].flatMap((tool) => [`folder-${tool}-up`, `folder-${tool}-down`]),
+  ...['up', 'down'].flatMap((dir) =>
+    ['ferry', 'openssh', 'ferry-size'].flatMap((who) => [`sftp-${who}-${dir}`, `cpu-sftp-${who}-${dir}`, `sftp-folder-${who}-${dir}`]),
+  ),
+  'sftp-cold-ferry', 'sftp-cold-openssh',
   'exec-ferry', 'exec-ssh-cm', 'cold-ferry-ls', 'cold-ferry-ls-saved', 'cold-engine-password', 'cold-engine-keys', 'cold-ssh',
   'rss-ferryd-big', 'rss-ferry-big', 'rss-ferryd-mid', 'rss-ferry-mid',
   'ls-idle', 'ls-idle-p95', 'ls-busy', 'ls-busy-p95',
@@ -24,7 +28,7 @@ const ROWS = [
 ];
 
 /** Rows that need the ssh peers: they may be skipped (with a reason) where sshd is missing. */
-const PEER_ROW = /^(scp|sftp|peer-best|cpu-peer-best|folder-(scp|sftp|rsync)|exec-ssh|cold-ssh)/;
+const PEER_ROW = /^(scp|sftp|peer-best|cpu-peer-best|cpu-sftp|folder-(scp|sftp|rsync)|exec-ssh|cold-ssh)/;
 
 /** Markdown table rows as arrays of trimmed cells. */
 function tableRows(text: string): string[][] {
@@ -42,7 +46,7 @@ describe('npm run bench --quick', () => {
     const out = path.join(dir, 'BENCHMARKS.md');
     // An existing file: the text outside the markers (the Findings) must survive a rewrite.
     await writeFile(out, '# Benchmarks\n\n<!-- bench:begin -->\nold numbers\n<!-- bench:end -->\n\n## Findings\n\nKeep this finding.\n');
-    const result = await run(path.join(REPO, 'dist/bench/run.js'), ['--quick', '--runs', '1', '--no-install', '--out', out], { timeoutMs: 150_000 });
+    const result = await run(path.join(REPO, 'dist/bench/run.js'), ['--quick', '--runs', '1', '--no-install', '--out', out], { timeoutMs: 210_000 });
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
 
     const rows = tableRows(result.stdout);
@@ -83,6 +87,19 @@ describe('npm run bench --quick', () => {
     // Both ends' CPU time is measured (exactly, from /proc), and says how it splits.
     expect(byId.get('ferry-tls-up')![8]).toMatch(/CPU ferry \d+(\.\d+)? s \+ ferryd \d+(\.\d+)? s/);
     expect(Number(byId.get('cpu-ferry-tls-up')![2])).toBeGreaterThan(0);
+    // Over SFTP, both sides use the cipher ssh2 negotiated, and each Ferry row says which check it made.
+    if (!byId.get('sftp-ferry-up')![2]!.startsWith('skipped: ')) {
+      const cipher = /^([\w.@-]+);/.exec(byId.get('sftp-ferry-up')![8]!)?.[1];
+      expect(cipher, 'the cipher leads the notes').toMatch(/^(aes|chacha)/);
+      for (const dir of ['up', 'down']) {
+        expect(byId.get(`sftp-ferry-${dir}`)![8]).toMatch(new RegExp(`^${cipher}; check (sha256|size); CPU ferry [\\d.]+ s \\+ sshd [\\d.]+ s`));
+        expect(byId.get(`sftp-ferry-size-${dir}`)![8]).toMatch(new RegExp(`^${cipher}; check size; CPU ferry`));
+        expect(byId.get(`sftp-openssh-${dir}`)![8]).toMatch(new RegExp(`^${cipher}; CPU sftp [\\d.]+ s \\+ sshd`));
+        expect(byId.get(`sftp-folder-openssh-${dir}`)![8]).toMatch(new RegExp(`^${cipher}; `));
+      }
+      expect(Number(byId.get('cpu-sftp-ferry-up')![2])).toBeGreaterThan(0);
+      expect(byId.get('sftp-ferry-up')![7]).toMatch(/^(PASS|MISS) \d+\.\d+×/);
+    }
 
     const md = await readFile(out, 'utf8');
     expect(md).toContain('Keep this finding.');
@@ -92,19 +109,20 @@ describe('npm run bench --quick', () => {
     expect(md).toContain(`Node ${process.version}`);
     for (const id of ROWS) expect(md).toContain(`| ${id} `);
     expect(md).toContain('### Targets');
-  }, 180_000);
+    if (!peersSkipped) expect(md).toMatch(/Over SFTP: ssh2 \(Ferry's SSH client, its default algorithms\) negotiates \S+ with this sshd/);
+  }, 240_000);
 
   it('says why the peer rows are skipped when there is no sshd, and still compares the rest', async () => {
     // What CI sees on a machine without sshd: --no-peers takes the same path as a failed install.
     const dir = await tempDir('ferry-bench-test-');
     const out = path.join(dir, 'BENCHMARKS.md');
-    const only = '^(scp-up|peer-best|folder-(ferry|scp|rsync)-up|exec|cold-ssh|cold-engine-keys)';
+    const only = '^(scp-up|peer-best|folder-(ferry|scp|rsync)-up|exec|cold-ssh|cold-engine-keys|sftp-ferry-up|sftp-folder-ferry-up|cpu-sftp-ferry-up)';
     const result = await run(path.join(REPO, 'dist/bench/run.js'), ['--quick', '--runs', '1', '--no-peers', '--only', only, '--out', out], {
       timeoutMs: 120_000,
     });
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
     const rows = new Map(tableRows(result.stdout).filter((r) => r[0] && r.length === 9).map((r) => [r[0]!, r]));
-    for (const id of ['scp-up-default', 'scp-up-aes128-gcm', 'peer-best-up', 'peer-best-down', 'folder-scp-up', 'folder-rsync-up', 'exec-ssh-cm', 'cold-ssh']) {
+    for (const id of ['scp-up-default', 'scp-up-aes128-gcm', 'peer-best-up', 'peer-best-down', 'folder-scp-up', 'folder-rsync-up', 'exec-ssh-cm', 'cold-ssh', 'sftp-ferry-up', 'sftp-folder-ferry-up', 'cpu-sftp-ferry-up']) {
       expect(rows.get(id)?.[2], id).toBe('skipped: peers turned off (--no-peers)');
     }
     expect(rows.get('folder-ferry-up')?.[2]).toMatch(/^(\d+(\.\d+)?|error: .*stalled: no progress.*)$/);
