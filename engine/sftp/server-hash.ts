@@ -11,18 +11,23 @@ import { shellQuote, sshCapture } from './ssh-exec.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const PROBE_TIMEOUT_MS = 10_000;
-/** Files per hashing command, and the most their quoted paths may take. */
-const BATCH_FILES = 64;
-const BATCH_CHARS = 32 * 1024;
+/** Files per hashing command, and the most their quoted paths may take (far below any ARG_MAX). */
+const BATCH_FILES = 256;
+const BATCH_CHARS = 64 * 1024;
+/**
+ * GNU sha256sum with -z hashes a whole batch in one process and writes each record as
+ * "HEX  NAME\0" with the name as given (no escaping); the others run once per file.
+ */
+const BATCHING_TOOL = 'sha256sum -z';
 /** Hashing commands running at once (each is a channel; sshd allows 10 per connection by default). */
 const RUNNING_MAX = 2;
 /** A hash may take this long, plus a second for every 50 MB of the batch. */
 const BASE_TIMEOUT_MS = 30_000;
 const BYTES_PER_SECOND = 50 * 1024 * 1024;
 
-/** Which hashing command the server has, or null. Tries sha256sum, then shasum -a 256. */
+/** Which hashing command the server has, or null. Tries GNU's sha256sum -z, sha256sum, then shasum -a 256. */
 export async function probeServerHash(client: Client): Promise<string | null> {
-  for (const tool of ['sha256sum', 'shasum -a 256']) {
+  for (const tool of [BATCHING_TOOL, 'sha256sum', 'shasum -a 256']) {
     try {
       // The empty input's hash proves the tool works (an SFTP-only account prints nothing,
       // a refusing shell prints its refusal).
@@ -90,25 +95,38 @@ export class ServerHash {
   }
 
   private async run(batch: readonly Wanted[]): Promise<void> {
-    // One line per file in order: the hash of its content read through a redirect (so no
-    // file name is ever parsed back), or '!' when it cannot be read.
     const list = batch.map((w) => shellQuote(w.path)).join(' ');
-    const command = `for f in ${list}; do ${this.tool} < "$f" 2>/dev/null || echo '!'; done`;
     const bytes = batch.reduce((sum, w) => sum + w.bytes, 0);
+    const timeoutMs = BASE_TIMEOUT_MS + (bytes / BYTES_PER_SECOND) * 1000;
     try {
-      const { exit, stdout } = await sshCapture(this.client, command, 128 * batch.length + 1024, BASE_TIMEOUT_MS + (bytes / BYTES_PER_SECOND) * 1000);
+      if (this.tool === BATCHING_TOOL) {
+        // One process for the batch; a file it cannot read has no record (and is an error below).
+        const { stdout } = await sshCapture(this.client, `${BATCHING_TOOL} -- ${list} 2>/dev/null`, batch.reduce((n, w) => n + Buffer.byteLength(w.path) + 72, 1024), timeoutMs);
+        const found = new Map<string, string>();
+        for (const record of stdout.split('\0')) {
+          const hex = /^([0-9a-f]{64}) [ *]/.exec(record)?.[1];
+          if (hex) found.set(record.slice(66), hex);
+        }
+        for (const w of batch) this.settle(w, found.get(w.path));
+        return;
+      }
+      // One line per file in order: the hash of its content read through a redirect (so no
+      // file name is ever parsed back), or '!' when it cannot be read.
+      const command = `for f in ${list}; do ${this.tool} < "$f" 2>/dev/null || echo '!'; done`;
+      const { exit, stdout } = await sshCapture(this.client, command, 128 * batch.length + 1024, timeoutMs);
       const lines = stdout.split('\n').filter((l) => l !== '');
       if (exit.code !== 0 || lines.length !== batch.length) {
         throw new FerryError('EPROTO', `The server's ${this.tool} gave ${lines.length} answers for ${batch.length} files (exit ${exit.code ?? exit.signal}).`);
       }
-      batch.forEach((w, i) => {
-        const hex = /^([0-9a-f]{64})\s/.exec(lines[i]!)?.[1];
-        if (hex) w.resolve(hex);
-        else w.reject(new FerryError('EIO', `The server could not read ${w.path} to compute its SHA-256.`));
-      });
+      batch.forEach((w, i) => this.settle(w, /^([0-9a-f]{64})\s/.exec(lines[i]!)?.[1]));
     } catch (err) {
       const e = err instanceof FerryError ? err : new FerryError('EIO', String(err));
       for (const w of batch) w.reject(e);
     }
+  }
+
+  private settle(w: Wanted, hex: string | undefined): void {
+    if (hex) w.resolve(hex);
+    else w.reject(new FerryError('EIO', `The server could not read ${w.path} to compute its SHA-256.`));
   }
 }

@@ -200,6 +200,8 @@ export function sshConnect(target: SshTarget, options: SshLoginOptions): Promise
     const onAbort = (): void => fail(new FerryError('ECANCELED', 'The connection attempt was cancelled.'));
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Without it, Nagle holds back small requests (a download's reads) behind unacknowledged data.
+    client.once('connect', () => client.setNoDelay(true));
     client.once('ready', () => {
       if (settled) return;
       settled = true;
