@@ -369,8 +369,8 @@ export function markdownBlock(o: {
 const SKELETON = (block: string): string => `# Benchmarks
 
 \`npm run bench\` measures Ferry against its own ceilings and against scp, sftp and rsync,
-side by side in one run on loopback, and rewrites the part of this file between the bench
-markers. Options: \`--size-mib N\` (big file, default 1024), \`--files N\` (small-file
+and Ferry's SFTP client against OpenSSH's sftp, side by side in one run on loopback, and
+rewrites the part of this file between the bench markers. Options: \`--size-mib N\` (big file, default 1024), \`--files N\` (small-file
 folder, default 2000), \`--runs N\` (default 3), \`--only REGEX\` (row ids), \`--quick\`
 (tiny sizes, for the test), \`--out FILE\` (default docs/BENCHMARKS.md), \`--no-install\`
 (never apt-get the ssh peers), \`--no-peers\` (skip them), \`--json FILE\` (results as JSON too),
