@@ -19,15 +19,21 @@ const BATCH_CHARS = 64 * 1024;
  * "HEX  NAME\0" with the name as given (no escaping); the others run once per file.
  */
 const BATCHING_TOOL = 'sha256sum -z';
+/**
+ * OpenSSL's digest uses the CPU's SHA extensions where Debian's sha256sum does not (about 4×
+ * faster here), so it is tried first. It writes "HEX *NAME" lines, escaping a name with a
+ * newline or backslash: a batch holding such a name is hashed a file at a time instead.
+ */
+const OPENSSL_TOOL = 'openssl dgst -sha256 -r';
 /** Hashing commands running at once (each is a channel; sshd allows 10 per connection by default). */
 const RUNNING_MAX = 2;
 /** A hash may take this long, plus a second for every 50 MB of the batch. */
 const BASE_TIMEOUT_MS = 30_000;
 const BYTES_PER_SECOND = 50 * 1024 * 1024;
 
-/** Which hashing command the server has, or null. Tries GNU's sha256sum -z, sha256sum, then shasum -a 256. */
+/** Which hashing command the server has, or null. Tries OpenSSL, GNU's sha256sum -z, sha256sum, then shasum -a 256. */
 export async function probeServerHash(client: Client): Promise<string | null> {
-  for (const tool of [BATCHING_TOOL, 'sha256sum', 'shasum -a 256']) {
+  for (const tool of [OPENSSL_TOOL, BATCHING_TOOL, 'sha256sum', 'shasum -a 256']) {
     try {
       // The empty input's hash proves the tool works (an SFTP-only account prints nothing,
       // a refusing shell prints its refusal).
@@ -99,11 +105,13 @@ export class ServerHash {
     const bytes = batch.reduce((sum, w) => sum + w.bytes, 0);
     const timeoutMs = BASE_TIMEOUT_MS + (bytes / BYTES_PER_SECOND) * 1000;
     try {
-      if (this.tool === BATCHING_TOOL) {
-        // One process for the batch; a file it cannot read has no record (and is an error below).
-        const { stdout } = await sshCapture(this.client, `${BATCHING_TOOL} -- ${list} 2>/dev/null`, batch.reduce((n, w) => n + Buffer.byteLength(w.path) + 72, 1024), timeoutMs);
+      if (this.tool === BATCHING_TOOL || (this.tool === OPENSSL_TOOL && batch.every((w) => !/[\\\n\r]/.test(w.path)))) {
+        // One process for the batch, records matched back by path; a file it cannot read has
+        // no record (and is an error below).
+        const z = this.tool === BATCHING_TOOL;
+        const { stdout } = await sshCapture(this.client, `${this.tool} ${z ? '-- ' : ''}${list} 2>/dev/null`, batch.reduce((n, w) => n + Buffer.byteLength(w.path) + 72, 1024), timeoutMs);
         const found = new Map<string, string>();
-        for (const record of stdout.split('\0')) {
+        for (const record of stdout.split(z ? '\0' : '\n')) {
           const hex = /^([0-9a-f]{64}) [ *]/.exec(record)?.[1];
           if (hex) found.set(record.slice(66), hex);
         }

@@ -104,6 +104,9 @@ describe('SFTP transfers', () => {
     await mkdir(path.join(tree, 'sub', 'deeper'), { recursive: true });
     await mkdir(path.join(tree, 'empty-folder'));
     await writeFile(path.join(tree, '名字 ünï.txt'), 'unicode names travel intact\n');
+    // Names a shell or a hashing tool could misread: a quote, a leading dash, a dollar sign.
+    await writeFile(path.join(tree, "it's quoted.txt"), 'quoted\n');
+    await writeFile(path.join(tree, '-dash $HOME.txt'), 'dash\n');
     await writeFile(path.join(tree, 'sub', 'empty'), '');
     await writeFile(path.join(tree, 'sub', 'run.sh'), '#!/bin/sh\necho hi\n');
     await chmod(path.join(tree, 'sub', 'run.sh'), 0o755);
@@ -113,7 +116,7 @@ describe('SFTP transfers', () => {
     const up = new TransferQueue(remote, { concurrency: 4, conflict: 'overwrite' });
     const ups = await run(up, () => up.upload([tree], sshd.home));
     expect(ups.filter((t) => t.state !== 'done' || t.check !== 'sha256')).toEqual([]);
-    expect(ups).toHaveLength(44);
+    expect(ups).toHaveLength(46);
     const there = path.join(sshd.home, 'tree');
     expect(await treeDigest(there)).toEqual(await treeDigest(tree));
     expect((await stat(path.join(there, 'sub', 'run.sh'))).mode & 0o777).toBe(0o755);
@@ -121,6 +124,13 @@ describe('SFTP transfers', () => {
     // No partial is left behind.
     expect((await readdir(there)).filter((n) => n.endsWith('.ferry-part'))).toEqual([]);
 
+    // A backslash (which downloads refuse as a Windows path separator) and a newline: hashed a
+    // file at a time, since hashing tools escape such names.
+    for (const name of ['back\\slash.txt', 'new\nline.txt']) {
+      const odd = path.join(local, name);
+      await writeFile(odd, `${name}\n`);
+      expect(await uploadFile(remote, odd, path.join(sshd.home, name), { exists: 'overwrite', resume: false })).toMatchObject({ verified: true });
+    }
     const back = path.join(local, 'back');
     await mkdir(back);
     const down = new TransferQueue(remote, { concurrency: 4, conflict: 'overwrite' });
