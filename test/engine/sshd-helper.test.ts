@@ -167,19 +167,19 @@ describe('the test sshd', () => {
       return;
     }
     const good = await askpass('askpass-good', sshd.password!);
-    const only = (method: string): string[] => [
+    const methodOnly = (method: string): string[] => [
       '-o', 'PubkeyAuthentication=no', '-o', `PreferredAuthentications=${method}`, '-o', 'NumberOfPasswordPrompts=1',
     ];
-    const password = await run('ssh', [...options(knownHosts, false), '-p', String(sshd.port), ...only('password'), `${sshd.user}@${sshd.host}`, 'echo pw'], { env: good.env });
+    const password = await run('ssh', [...options(knownHosts, false), '-p', String(sshd.port), ...methodOnly('password'), `${sshd.user}@${sshd.host}`, 'echo pw'], { env: good.env });
     expect(password.stdout).toBe('pw\n');
-    const kbd = await run('ssh', [...options(knownHosts, false), '-p', String(sshd.port), ...only('keyboard-interactive'), `${sshd.user}@${sshd.host}`, 'echo kbd'], { env: good.env });
+    const kbd = await run('ssh', [...options(knownHosts, false), '-p', String(sshd.port), ...methodOnly('keyboard-interactive'), `${sshd.user}@${sshd.host}`, 'echo kbd'], { env: good.env });
     expect(kbd.stdout).toBe('kbd\n');
 
     // kbdPort: keyboard-interactive works, the password method and keys are not offered.
     const onKbd = (extra: string[], batch: boolean): Promise<Ran> =>
       run('ssh', [...options(knownHosts, batch), '-p', String(sshd.kbdPort), ...extra, `${sshd.user}@${sshd.host}`, 'echo on-kbd-port'], { env: good.env });
-    expect((await onKbd(only('keyboard-interactive'), false)).stdout).toBe('on-kbd-port\n');
-    const pw = await onKbd(only('password'), false);
+    expect((await onKbd(methodOnly('keyboard-interactive'), false)).stdout).toBe('on-kbd-port\n');
+    const pw = await onKbd(methodOnly('password'), false);
     expect(pw.stdout).toBe('');
     expect(pw.stderr).toMatch(/Permission denied \(keyboard-interactive\)/);
     const key = await onKbd(['-o', 'IdentitiesOnly=yes', '-i', sshd.keyFile], true);
@@ -187,7 +187,7 @@ describe('the test sshd', () => {
 
     // A wrong answer is refused (PAM really checks it).
     const bad = await askpass('askpass-bad', 'not-the-password');
-    const wrong = await run('ssh', [...options(knownHosts, false), '-p', String(sshd.kbdPort), ...only('keyboard-interactive'), `${sshd.user}@${sshd.host}`, 'echo no'], { env: bad.env });
+    const wrong = await run('ssh', [...options(knownHosts, false), '-p', String(sshd.kbdPort), ...methodOnly('keyboard-interactive'), `${sshd.user}@${sshd.host}`, 'echo no'], { env: bad.env });
     expect(wrong.stdout).toBe('');
     expect(wrong.code).not.toBe(0);
   });
