@@ -24,6 +24,18 @@ export interface RemoteCapabilities {
   readonly exec: boolean;
   /** A partial upload kept by the remote is continued (uploadInfo().partial). */
   readonly resume: boolean;
+  /**
+   * Listings carry the SHA-256 the remote stored when it committed each file (Entry.sha256,
+   * present while the file is unchanged since), so folders compare by content for free.
+   */
+  readonly listedHashes: boolean;
+}
+
+/** A file's content as the remote holds it now (Remote.hash). */
+export interface FileHash {
+  readonly sha256: string;
+  readonly size: number;
+  readonly mtime: number;
 }
 
 /** What a read announces before its bytes: where it starts, the file's size and mtime. */
@@ -144,6 +156,11 @@ export interface Remote {
   mkdir(path: string, parents?: boolean): Promise<string>;
   rename(from: string, to: string, overwrite?: boolean): Promise<string>;
   remove(path: string, recursive?: boolean): Promise<void>;
+  /**
+   * The SHA-256 of the file at `path` as it is now, computed by the remote (or taken from
+   * what it stored at commit). ENOTSUP unless capabilities.serverHash.
+   */
+  hash(path: string, signal?: AbortSignal): Promise<FileHash>;
   /** Usage and quota; `free` is what may still be uploaded. */
   df(): Promise<Df>;
   /** What is at `path` now, and how much of an upload of `source` the remote already holds. */

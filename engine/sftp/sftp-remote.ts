@@ -9,7 +9,7 @@ import type { Client } from 'ssh2';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../../shared/common/messages.js';
 import { LanePool } from '../remote/lane-pool.js';
-import { LISTING_MAX, byName, listingTooBig, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
+import { LISTING_MAX, byName, listingTooBig, type FileHash, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
 import { SftpCalls, toEntry } from './sftp-calls.js';
 import { SftpLane, isPartialName, partialName } from './sftp-lane.js';
 import { ServerHash, probeServerHash } from './server-hash.js';
@@ -124,7 +124,7 @@ export class SftpRemote implements Remote {
   }
 
   get capabilities(): RemoteCapabilities {
-    return { serverHash: this.conn.hash !== null, wholeFiles: true, quota: false, exec: true, resume: true };
+    return { serverHash: this.conn.hash !== null, wholeFiles: true, quota: false, exec: true, resume: true, listedHashes: false };
   }
 
   get connected(): boolean {
@@ -219,6 +219,22 @@ export class SftpRemote implements Remote {
     const abs = this.resolve(p);
     const stats = await this.calls.lstatOrNull(abs);
     return stats ? toEntry(path.posix.basename(abs) || '/', stats) : null;
+  }
+
+  /** The server's SHA-256 by its hashing command (one batch with other hashes), with the size and mtime seen before it. */
+  async hash(p: string, signal?: AbortSignal): Promise<FileHash> {
+    const hasher = this.conn.hash;
+    if (!hasher) throw new FerryError('ENOTSUP', `${this.host} cannot hash files: the account may not run commands, or the server has no sha256sum, shasum or openssl`);
+    const abs = this.resolve(p);
+    const before = await this.calls.stat(abs);
+    if (!before.isFile()) throw new FerryError('EISDIR', `${p} is not a file`);
+    signal?.throwIfAborted();
+    const sha256 = await hasher.hash(abs, before.size);
+    const after = await this.calls.stat(abs);
+    if (after.size !== before.size || after.mtime !== before.mtime) {
+      throw new FerryError('EBUSY', `${p} changed while the server hashed it; try again`);
+    }
+    return { sha256, size: after.size, mtime: after.mtime * 1000 };
   }
 
   async cd(p: string): Promise<string> {

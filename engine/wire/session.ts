@@ -21,7 +21,7 @@ import { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
-import { LISTING_MAX, byName, listingTooBig, type Remote, type RemoteCapabilities } from '../remote/remote.js';
+import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities } from '../remote/remote.js';
 
 export interface SessionOptions extends ConnectOptions {
   readonly user: string;
@@ -81,7 +81,7 @@ export class RemoteSession implements Remote {
   }
 
   get capabilities(): RemoteCapabilities {
-    return { serverHash: true, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true };
+    return { serverHash: true, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true, listedHashes: false };
   }
 
   get connected(): boolean {
@@ -183,6 +183,11 @@ export class RemoteSession implements Remote {
       cursor = ok.next;
       yield { path: ok.path, entries: parsed.data, bytes: body.length };
     } while (cursor !== undefined);
+  }
+
+  // TODO(stored hashes): the protocol's hash request replaces this.
+  async hash(path: string): Promise<FileHash> {
+    throw new FerryError('ENOTSUP', `hashing ${path} is not in this protocol version yet`);
   }
 
   async stat(path: string): Promise<Entry> {

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   EINVAL: 'Invalid argument.',
   EIO: 'Input/output error.',
   ENAME: 'A name from the server is not a safe local file name.',
+  ENOTSUP: 'The server does not offer this.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -34,7 +35,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  * Codes that only clients produce: the server never sends them. docs/PROTOCOL.md lists
  * every other code in its error table (test/docs checks both).
  */
-export const CLIENT_ONLY_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['EHOSTKEY', 'ENAME']);
+export const CLIENT_ONLY_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['EHOSTKEY', 'ENAME', 'ENOTSUP']);
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);

@@ -78,6 +78,8 @@ export const Entry = z.object({
   mtime: z.number(),
   /** Permission bits (e.g. 0o644). */
   mode: z.number().int().nonnegative(),
+  /** Files only: the SHA-256 the server stored when it committed the file, while unchanged since. */
+  sha256: sha256Hex.optional(),
 });
 export type Entry = z.infer<typeof Entry>;
 export const EntryList = z.array(Entry);
