@@ -13,6 +13,7 @@ import { KnownHosts, defaultConfigDir } from '../engine/app/stores/known-hosts.j
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
 import { DEFAULT_PORTS, connect, hostPortOf, saveLogin, savedLogins, type Context, type Protocol } from './connect.js';
 import { ProgressPrinter, transferJson } from './progress.js';
+import { syncCommand } from './sync.js';
 import { printable } from './terminal-text.js';
 
 const USAGE = `Usage: ferry [--protocol ferry|sftp] [--host H] [--port P] [--user U] [--identity FILE]
@@ -24,6 +25,12 @@ Commands:
       [--skip-existing] [--json] keep files that already exist on the server; JSON: one
                                  line per file with its state and check (sha256 or size)
   get REMOTE... [LOCAL_DIR]      download files and folders (recursive; same options)
+  sync LOCAL REMOTE              make two folders alike: prints the plan (each action and
+      [--direction up|down|both] why), then carries it out. up (default): the remote
+      [--delete] [--dry-run]     becomes like LOCAL; down: the reverse; both: the newer
+      [--json]                   copy wins and a file changed on both sides since the last
+                                 sync is a conflict (left alone). --delete removes extras;
+                                 --dry-run only prints the plan; --json: one line per action
   mkdir [-p] PATH                create a folder (-p: with parents, no error if it exists)
   rm [-r] PATH                   delete a file, or a folder with -r
   mv FROM TO                     rename or move
@@ -145,6 +152,9 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       parents: { type: 'boolean', short: 'p' },
       recursive: { type: 'boolean', short: 'r' },
       'skip-existing': { type: 'boolean' },
+      direction: { type: 'string' },
+      delete: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       concurrency: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -218,6 +228,18 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
       return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false });
+    }
+    case 'sync': {
+      need(2, 'sync LOCAL REMOTE');
+      const direction = values.direction ?? 'up';
+      if (direction !== 'up' && direction !== 'down' && direction !== 'both') throw new UsageError('--direction must be up, down or both');
+      return syncCommand(ctx, args[0]!, args[1]!, {
+        direction,
+        deleteExtras: values.delete ?? false,
+        dryRun: values['dry-run'] ?? false,
+        json: values.json ?? false,
+        concurrency,
+      });
     }
   }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { toFerryError, type FerryError, type ErrorCode } from '../../shared/common/errors.js';
 import {
   FINAL_STATES,
+  type ConflictDecision,
   type ConflictPolicy,
   type QueueTotals,
   type TransferChange,
@@ -62,6 +63,15 @@ export interface QueueOptions {
   readonly blockingSmallIo?: boolean;
   /** How deep and how big one folder download may be (default DOWNLOAD_LIMITS, plan.ts). */
   readonly downloadLimits?: DownloadLimits;
+}
+
+/** What one upload() or download() call asks of its own files. */
+export interface BatchOptions {
+  /**
+   * What to do where a target exists, decided up front for these files (the queue's own
+   * policy otherwise): a sync replaces the files its plan said differ.
+   */
+  readonly conflict?: ConflictDecision;
 }
 
 /** Errors worth another attempt: the connection, not the request, failed. */
@@ -128,31 +138,39 @@ export class TransferQueue implements QueueHost {
    * scanned and created first so totals are honest from the start; where the remote has a
    * quota, an upload that cannot fit it is refused before anything is sent (EQUOTA).
    */
-  async upload(localPaths: readonly string[], remoteDir: string): Promise<TransferView[]> {
+  async upload(localPaths: readonly string[], remoteDir: string, options: BatchOptions = {}): Promise<TransferView[]> {
     await this.ensureConnected(); // the connection may have dropped while the queue sat idle
     const checkQuota = this.options.checkQuota ?? true;
-    const files = await planUpload(this.remote, localPaths, remoteDir, { blocking: this.blockingSmallIo, checkQuota, policy: this.conflicts.policy });
-    return this.add('upload', files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime })));
+    const policy = options.conflict ?? this.conflicts.policy;
+    const files = await planUpload(this.remote, localPaths, remoteDir, { blocking: this.blockingSmallIo, checkQuota, policy });
+    const added = files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime }));
+    return this.add('upload', added, options.conflict);
   }
 
   /**
    * Download remote files and folders into the local folder `localDir` (folders recursively,
    * within QueueOptions.downloadLimits: ETOOBIG past them, before any file moves).
    */
-  async download(remotePaths: readonly string[], localDir: string): Promise<TransferView[]> {
+  async download(remotePaths: readonly string[], localDir: string, options: BatchOptions = {}): Promise<TransferView[]> {
     await this.ensureConnected();
     const files = await planDownload(this.remote, remotePaths, localDir, this.options.downloadLimits ?? DOWNLOAD_LIMITS);
-    return this.add('download', files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })));
+    return this.add('download', files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })), options.conflict);
   }
 
-  private add(direction: TransferDirection, files: ReadonlyArray<{ name: string; localPath: string; remotePath: string; size: number; mtime?: number }>): TransferView[] {
+  private add(
+    direction: TransferDirection,
+    files: ReadonlyArray<{ name: string; localPath: string; remotePath: string; size: number; mtime?: number }>,
+    decision?: ConflictDecision,
+  ): TransferView[] {
     const batch = `b${randomBytes(6).toString('hex')}`;
     const added: TransferView[] = [];
     for (const f of files) {
       const id = `t${randomBytes(6).toString('hex')}` as TransferId;
       const view: TransferView = { id, direction, name: f.name, localPath: f.localPath, remotePath: f.remotePath, size: f.size, bytes: 0, speed: 0, eta: null, state: 'queued', verified: false, check: null, attempts: 0 };
       this.rows.added();
-      this.items.set(id, newItem(view, batch, f.mtime));
+      const item = newItem(view, batch, f.mtime);
+      item.decision = decision;
+      this.items.set(id, item);
       this.order.push(id);
       added.push({ ...view });
     }
