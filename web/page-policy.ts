@@ -2,8 +2,8 @@
  * What a browser page may not ask of the engine that the desktop app's window may. The
  * page is driven by whoever holds its session, so it gets no say over the host's own
  * files: it uploads only what its person dropped or picked (streamed into the spool, see
- * upload-spool.ts), never an OS path, it may move the download folder only inside the
- * folder the host was started with, and an SFTP key file it names must be in the host's
+ * upload-spool.ts), never an OS path, it may move the download folder (and sync a local
+ * folder) only inside the folder the host was started with, and an SFTP key file it names must be in the host's
  * ~/.ssh (where OpenSSH keeps keys), not any file the host can read.
  */
 import path from 'node:path';
@@ -24,6 +24,12 @@ export function pageRefusal(name: string, args: unknown, limits: PageLimits): Fe
       'EACCES',
       'In browser mode a page cannot upload files by their path on this computer: drop them on the window or use Upload files… (their bytes then travel through the page).',
     );
+  }
+  if (name === 'sync:plan') {
+    const localRoot = Array.isArray(args) ? (args[0] as { localRoot?: unknown } | undefined)?.localRoot : undefined;
+    if (typeof localRoot === 'string' && !(path.isAbsolute(localRoot) && isInside(path.resolve(localRoot), downloadRoot))) {
+      return new FerryError('EACCES', `In browser mode a synced folder stays inside ${downloadRoot} (as downloads do): choose a folder in it.`);
+    }
   }
   if (name === 'settings:set') {
     const downloadDir = Array.isArray(args) ? (args[0] as { downloadDir?: unknown } | undefined)?.downloadDir : undefined;

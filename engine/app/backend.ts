@@ -9,6 +9,7 @@
  *   change-feed.ts         'fs:changed', the one source of the UI's folder refreshes
  *   spool-release.ts       local files lent for an upload, given back when done
  *   console/               console commands and their output
+ *   sync-desk.ts           folder sync plans, kept until they are run
  * It never imports electron: platform services (the secret store) are passed in.
  */
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { ConsoleSession } from './console/console-session.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
+import { SyncDesk } from './sync-desk.js';
 import { KnownHosts } from './stores/known-hosts.js';
 import { ProfileStore } from './stores/profile-store.js';
 import { SettingsStore, defaultDownloadDir } from './stores/settings-store.js';
@@ -49,6 +51,7 @@ class FerryBackend implements Backend {
   private readonly transfers: QueueRelay;
   private readonly spool: SpoolRelease;
   private readonly console: ConsoleSession;
+  private readonly sync: SyncDesk;
   private readonly handlers: Handlers;
   private disposed = false;
 
@@ -86,6 +89,7 @@ class FerryBackend implements Backend {
         },
         closing: async () => {
           this.console.cancelAll();
+          this.sync.clear();
           await this.transfers.close();
         },
         closed: () => this.spool.releaseAll(),
@@ -94,6 +98,7 @@ class FerryBackend implements Backend {
       log,
     );
     this.console = new ConsoleSession(this.connection, this.changes, emit);
+    this.sync = new SyncDesk(() => this.connection.requireSession(), this.transfers, this.changes, options.configDir);
     this.handlers = createHandlers({
       stores,
       localServer: options.localServer,
@@ -102,6 +107,7 @@ class FerryBackend implements Backend {
       conflicts: this.conflicts,
       console: this.console,
       changes: this.changes,
+      sync: this.sync,
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }

@@ -15,6 +15,7 @@ import type { ConsoleHistory } from './console/console-history.js';
 import type { ConsoleSession } from './console/console-session.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { QueueRelay } from './queue-relay.js';
+import type { SyncDesk } from './sync-desk.js';
 
 export type Handlers = { [N in CallName]: (...args: HandlerArgs<N>) => Promise<CallResults[N]> | CallResults[N] };
 
@@ -27,6 +28,7 @@ export interface BackendParts {
   readonly conflicts: ConflictBridge;
   readonly console: ConsoleSession;
   readonly changes: ChangeFeed;
+  readonly sync: SyncDesk;
   /** Upload into a remote folder (and report the folders it makes). */
   readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
 }
@@ -132,6 +134,9 @@ export function createHandlers(parts: BackendParts): Handlers {
       transfers.current?.setConcurrency(settings.concurrency);
       return settings;
     },
+    'sync:plan': (request) => parts.sync.plan(request),
+    'sync:run': (planId, selected) => parts.sync.run(planId, selected),
+    'sync:cancel': (planId) => parts.sync.cancel(planId),
   };
 }
 

@@ -9,6 +9,8 @@ export interface FileActions {
   askDelete(paths: readonly string[]): void;
   askRename(path: string): void;
   askNewFolder(parent?: string): void;
+  /** Sync a remote folder (default: the one shown) with a local one: the dialog, then its preview. */
+  askSync(remoteRoot?: string): void;
   refresh(): void;
   up(): void;
 }
@@ -33,6 +35,10 @@ export function fileActions({ session, tree, transfers, ui }: Stores): FileActio
     askNewFolder(parent) {
       const cwd = tree.getState().cwd;
       if (cwd !== '') ui.getState().openDialog({ kind: 'mkdir', parent: parent ?? cwd });
+    },
+    askSync(remoteRoot) {
+      const cwd = tree.getState().cwd;
+      if (cwd !== '') ui.getState().openDialog({ kind: 'sync', remoteRoot: remoteRoot ?? cwd });
     },
     refresh() {
       void tree.getState().refresh();

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
+import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
 const text = (max = 4096) => z.string().max(max);
@@ -195,6 +196,12 @@ export const CALLS = {
   'history:add': z.tuple([z.string().min(1).max(4096)]),
   'settings:get': z.tuple([]),
   'settings:set': z.tuple([SettingsInput]),
+  /** Compare a local folder with a remote one: the plan, with a reason per line (nothing changes). */
+  'sync:plan': z.tuple([SyncRequest]),
+  /** Carry out the plan's lines with these ids (the ticked ones); resolves when the run ends. */
+  'sync:run': z.tuple([z.string().max(64), z.array(z.number().int().nonnegative()).max(400_000)]),
+  /** Stop a running sync (its transfers are cancelled), or forget a plan not run. */
+  'sync:cancel': z.tuple([z.string().max(64)]),
 } as const;
 
 export type CallName = keyof typeof CALLS;
@@ -238,6 +245,9 @@ export interface CallResults {
   'history:add': void;
   'settings:get': Settings;
   'settings:set': Settings;
+  'sync:plan': SyncPlan;
+  'sync:run': SyncOutcome;
+  'sync:cancel': void;
 }
 
 /** Events: engine → renderer. */

@@ -43,6 +43,12 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
       run: () => actions.askNewFolder(single?.isDir ? single.path : undefined),
       separatorBefore: true,
     },
+    {
+      label: 'Sync with a local folder…',
+      icon: 'sync',
+      disabled: paths.length > 1 || (single !== undefined && !single.isDir),
+      run: () => actions.askSync(single?.isDir ? single.path : undefined),
+    },
     { label: 'Refresh', icon: 'refresh', disabled: false, run: () => actions.refresh(), shortcut: 'F5' },
   ];
 

@@ -5,6 +5,7 @@ import { baseName, displayPath, invalidName } from '../logic/remote-path.js';
 import type { DialogState } from '../state/ui-store.js';
 import { useStores, useTree, useUi } from '../state/stores-context.js';
 import { Modal } from './modal.js';
+import { SyncDialog } from './sync-dialog.js';
 import { SettingsDialog } from './settings-dialog.js';
 
 export function Dialogs() {
@@ -19,6 +20,8 @@ export function Dialogs() {
       return <NewFolderDialog dialog={dialog} />;
     case 'settings':
       return <SettingsDialog />;
+    case 'sync':
+      return <SyncDialog dialog={dialog} />;
   }
 }
 

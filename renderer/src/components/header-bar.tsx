@@ -1,11 +1,13 @@
 /** The top bar: the app, the connections toggle, where we are connected, settings, Disconnect. */
+import { fileActions } from '../file-actions.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useUi } from '../state/stores-context.js';
 import { Icon } from './icons.js';
 import { connectionLabel } from './status-bar.js';
 
 export function HeaderBar() {
-  const { session, ui } = useStores();
+  const stores = useStores();
+  const { session, ui } = stores;
   const connection = useSession((s) => s.connection);
   const info = useSession(shownSession);
   const sidebarOpen = useUi((s) => s.sidebarOpen);
@@ -46,6 +48,11 @@ export function HeaderBar() {
         )}
       </div>
       <span className="toolbar-spacer" />
+      {connection.state === 'connected' && (
+        <button type="button" className="button subtle" onClick={() => fileActions(stores).askSync()}>
+          <Icon name="sync" /> Sync…
+        </button>
+      )}
       <button type="button" className="button subtle" onClick={() => ui.getState().openDialog({ kind: 'settings' })}>
         <Icon name="settings" /> Settings
       </button>

@@ -23,6 +23,7 @@ const PATHS = {
   check: 'M3.5 8.5l3 3 6-7',
   warning: 'M8 2l6.5 11.5h-13zM8 6.5v3.5M8 11.8v.2',
   server: 'M3 3h10v4H3zM3 9h10v4H3zM5 5h.01M5 11h.01',
+  sync: 'M3 6.5h9.5l-2.5-2.5M13 9.5H3.5L6 12',
   terminal: 'M2.5 3.5h11v9h-11zM5 6.5l2 1.5-2 1.5M8.5 10h2.5',
 } as const;
 

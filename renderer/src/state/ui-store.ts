@@ -5,7 +5,8 @@ export type DialogState =
   | { readonly kind: 'delete'; readonly paths: readonly string[] }
   | { readonly kind: 'rename'; readonly path: string }
   | { readonly kind: 'mkdir'; readonly parent: string }
-  | { readonly kind: 'settings' };
+  | { readonly kind: 'settings' }
+  | { readonly kind: 'sync'; readonly remoteRoot: string };
 
 export interface MenuState {
   readonly x: number;
