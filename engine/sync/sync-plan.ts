@@ -111,7 +111,7 @@ export function planSync(input: PlanInput): SyncAction[] {
       reason = `deleted ${HERE[target]} since the last sync (deleting was not asked: copied back)`;
     } else {
       copy = true;
-      reason = `new ${HERE[side]}`;
+      reason = `only ${HERE[side]}`;
     }
     if (!copy) return;
     if (facts.type === 'dir') return copyFolder(p, side, reason);

@@ -163,6 +163,10 @@ function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, 
   const allTicked = changes.length > 0 && changes.every((a) => selected.has(a.id));
   return (
     <div className="sync-plan">
+      <p className="sync-roots selectable">
+        <strong>{DIRECTIONS.find((d) => d.value === plan.direction)?.label}</strong>: {plan.localRoot} ⇄ {plan.remoteRoot}
+        {plan.deleteExtras && ' · deleting extras'}
+      </p>
       <p className="muted small" data-testid="sync-compare">
         {compareText(plan)}
         {plan.direction === 'both' && !plan.hasBase && ' First sync of these folders: where both have a file, the newer copy wins.'}
