@@ -160,6 +160,8 @@ const TARGETS: readonly Target[] = [
   atLeast('sftp-ferry-size-down', 'sftp-openssh-down', 0.9, 'for comparison, size check only: big-file download ≥ 0.9× sftp'),
   atLeast('sftp-folder-ferry-size-up', 'sftp-folder-openssh-up', 2, 'for comparison, size check only: folder upload ≥ 2× sftp put -r'),
   atLeast('sftp-folder-ferry-size-down', 'sftp-folder-openssh-down', 2, 'for comparison, size check only: folder download ≥ 2× sftp get -r'),
+  atMost('sync-ferry-up', 'sync-rsync-up', 1, 'sync up of a big tree with 10 changes < rsync -a (same run)', true),
+  atMost('sync-ferry-down', 'sync-rsync-down', 1, 'sync down of a big tree with 10 changes < rsync -a (same run)', true),
   atMost('exec-ferry', 'exec-ssh-cm', 1, 'exec `true` ≤ ssh ControlMaster', false),
   atMost('cold-ferry-ls', 'cold-ssh', 1, 'cold connect+login+list < fresh ssh', true),
   atMost('cold-engine-keys', 50, 1, 'cold login with cached keys < 50 ms', true),

@@ -27,6 +27,7 @@ import { folderRows, folderTasks } from './rows/folder.js';
 import { latencyRows, latencyTasks } from './rows/latency.js';
 import { responsiveRows, responsiveTasks } from './rows/responsive.js';
 import { sftpRows, sftpTasks } from './rows/sftp.js';
+import { syncRows, syncTasks } from './rows/sync.js';
 
 const USAGE = `Usage: npm run bench -- [--size-mib N] [--files N] [--runs N] [--quick] [--out FILE]
                         [--only REGEX] [--no-install] [--no-peers] [--json FILE] [--label TEXT]`;
@@ -108,6 +109,7 @@ async function main(): Promise<number> {
     ...bigFileRows(opts),
     ...folderRows(opts),
     ...sftpRows(opts),
+    ...syncRows(opts),
     ...latencyRows(opts),
     ...memoryRows(opts),
     ...responsiveRows(opts),
@@ -120,6 +122,7 @@ async function main(): Promise<number> {
     ...bigFileTasks(bench),
     ...folderTasks(bench),
     ...sftpTasks(bench),
+    ...syncTasks(bench),
     ...latencyTasks(bench),
     ...responsiveTasks(bench),
     ...concurrentTasks(bench),
