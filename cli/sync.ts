@@ -71,7 +71,11 @@ function printPlan(plan: SyncPlan, json: boolean): void {
 export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: string, options: SyncOptions): Promise<number> {
   const session = await connect(ctx, options.concurrency);
   try {
-    const prepared = await prepareSync(session, { localRoot, remoteRoot, direction: options.direction, deleteExtras: options.deleteExtras }, ctx.configDir, ctx.signal);
+    const prepared = await prepareSync(session, { localRoot, remoteRoot, direction: options.direction, deleteExtras: options.deleteExtras }, {
+      stateDir: ctx.configDir,
+      signal: ctx.signal,
+      blockingIo: true,
+    });
     const { plan } = prepared;
     printPlan(plan, options.json);
     if (options.dryRun) return 0;

@@ -34,7 +34,7 @@ export class SyncDesk {
 
   async plan(request: SyncRequest): Promise<SyncPlan> {
     const remote = this.session();
-    const prepared = await prepareSync(remote, request, this.stateDir);
+    const prepared = await prepareSync(remote, request, { stateDir: this.stateDir });
     this.plans.set(prepared.plan.id, { prepared, remote, running: null });
     for (const id of this.plans.keys()) {
       if (this.plans.size <= PLANS_KEPT) break;

@@ -48,7 +48,16 @@ export function remoteIdentity(remote: Remote, remoteRoot: string): string {
   return `${remote.protocol}://${encodeURIComponent(remote.user.name)}@${remote.host}${remoteRoot}`;
 }
 
-export async function prepareSync(remote: Remote, request: SyncRequest, stateDir: string, signal?: AbortSignal): Promise<PreparedSync> {
+export interface PrepareOptions {
+  /** Where the pairs' sync states are kept (the config folder). */
+  readonly stateDir: string;
+  readonly signal?: AbortSignal;
+  /** Scan the local folder with blocking calls: only for a process with nothing else to serve (the CLI). */
+  readonly blockingIo?: boolean;
+}
+
+export async function prepareSync(remote: Remote, request: SyncRequest, options: PrepareOptions): Promise<PreparedSync> {
+  const { stateDir, signal } = options;
   const localRoot = path.resolve(request.localRoot);
   const remoteRoot = path.posix.resolve(remote.cwd, request.remoteRoot);
   const state = await SyncState.load(stateDir, { localRoot, remote: remoteIdentity(remote, remoteRoot) });
@@ -61,10 +70,10 @@ export async function prepareSync(remote: Remote, request: SyncRequest, stateDir
   if (localExists === 'file') throw new FerryError('ENOTDIR', `${localRoot} is not a folder`);
   if (!localExists && request.direction === 'up') throw new FerryError('ENOENT', `${localRoot} does not exist`);
 
-  const [local, remoteTree] = await Promise.all([
-    localExists ? scanLocal(localRoot) : Promise.resolve<Tree<LocalNode>>(new Map()),
-    rootEntry ? scanRemote(remote, remoteRoot, signal) : Promise.resolve<Tree>(new Map()),
-  ]);
+  // The remote walk first: its listings are on their way while the local folder is read.
+  const remoteScan = rootEntry ? scanRemote(remote, remoteRoot, signal) : Promise.resolve<Tree>(new Map());
+  const localScan = localExists ? scanLocal(localRoot, { blocking: options.blockingIo ?? false }) : Promise.resolve<Tree<LocalNode>>(new Map());
+  const [remoteTree, local] = await Promise.all([remoteScan, localScan]);
   state.keepHashesOf(new Set(local.keys()));
 
   const compare = remote.capabilities.listedHashes ? 'sha256' : 'size-mtime';

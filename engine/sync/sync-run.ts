@@ -100,24 +100,31 @@ export async function runSync(prepared: PreparedSync, remote: Remote, queue: Tra
       group.push(a);
       groups.set(key, group);
     }
+    // Queued together: each batch's planning (a stat per file, a quota check) waits on the server.
     const byTransfer = new Map<TransferId, SyncAction>();
-    for (const group of groups.values()) {
-      options.signal?.throwIfAborted();
-      const first = group[0]!;
-      const dir = parentOf(first.path);
-      const replace = first.kind === 'upload' ? first.remote !== undefined : first.local !== undefined;
-      const conflict = replace ? ('overwrite' as const) : undefined;
-      try {
-        const views =
-          first.kind === 'upload'
-            ? await queue.upload(group.map((a) => localPath(a.path)), remotePath(dir), { conflict })
-            : await queue.download(group.map((a) => remotePath(a.path)), localPath(dir), { conflict });
-        views.forEach((v, i) => byTransfer.set(v.id, group[i]!));
-        options.onTransfers?.(views);
-      } catch (err) {
-        for (const a of group) fail(a, err);
-      }
-    }
+    options.signal?.throwIfAborted();
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const first = group[0]!;
+        const dir = parentOf(first.path);
+        const replace = first.kind === 'upload' ? first.remote !== undefined : first.local !== undefined;
+        const conflict = replace ? ('overwrite' as const) : undefined;
+        try {
+          const views =
+            first.kind === 'upload'
+              ? await queue.upload(group.map((a) => localPath(a.path)), remotePath(dir), { conflict })
+              : await queue.download(group.map((a) => remotePath(a.path)), localPath(dir), { conflict });
+          const byPath = new Map(group.map((a) => [first.kind === 'upload' ? localPath(a.path) : remotePath(a.path), a]));
+          for (const v of views) {
+            const a = byPath.get(first.kind === 'upload' ? v.localPath : v.remotePath);
+            if (a) byTransfer.set(v.id, a);
+          }
+          options.onTransfers?.(views);
+        } catch (err) {
+          for (const a of group) fail(a, err);
+        }
+      }),
+    );
     const finals = await settled(queue, [...byTransfer.keys()], options.signal);
     for (const [id, a] of byTransfer) {
       const v = finals.get(id);

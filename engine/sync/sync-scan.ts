@@ -3,7 +3,8 @@
  * root ('/'-separated): the local folder (lstat, so links are never followed) and the
  * remote one (folders listed a few at a time). Both walks are bounded like a download.
  */
-import type { BigIntStats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
@@ -12,12 +13,16 @@ import { DOWNLOAD_LIMITS, type DownloadLimits } from '../queue/plan.js';
 import { assertSafeName, joinRemote } from '../queue/local-files.js';
 import type { Remote } from '../remote/remote.js';
 
-/** A local file's identity: its stored hash is valid while all of these are unchanged (ctime moves on any write). */
+/**
+ * A local file's identity: its stored hash is valid while all of these are unchanged
+ * (ctime moves on any write, and no one can set it back). Times in ms with the
+ * filesystem's sub-millisecond part (a double keeps microseconds).
+ */
 export interface LocalIdentity {
-  readonly ino: string;
+  readonly ino: number;
   readonly size: number;
-  readonly mtimeNs: string;
-  readonly ctimeNs: string;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
 }
 
 export interface LocalNode extends SyncFacts {
@@ -26,8 +31,9 @@ export interface LocalNode extends SyncFacts {
 
 export type Tree<T extends SyncFacts = SyncFacts> = Map<string, T>;
 
-/** Folders listed at once while the remote tree is walked. */
-const LISTS_AT_ONCE = 8;
+/** Folders listed at once while the remote tree is walked, and local folders read at once. */
+const LISTS_AT_ONCE = 16;
+const FOLDERS_AT_ONCE = 8;
 
 function tooBig(root: string, limits: DownloadLimits, what: 'entries' | 'depth'): FerryError {
   const why = what === 'entries' ? `holds more than ${limits.entries} files and folders` : `is nested more than ${limits.depth} folders deep`;
@@ -38,52 +44,52 @@ function isPartialName(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.ferry-part');
 }
 
-function localFacts(st: BigIntStats): LocalNode {
-  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
-  const size = type === 'file' ? Number(st.size) : 0;
-  const identity: LocalIdentity = { ino: String(st.ino), size, mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
-  return { type, size, mtime: Number(st.mtimeNs / 1_000_000n), ...(type === 'file' ? { identity } : {}) };
+function localFacts(st: Stats): LocalNode {
+  if (st.isFile()) return { type: 'file', size: st.size, mtime: Math.floor(st.mtimeMs), identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } };
+  return { type: st.isDirectory() ? 'dir' : 'other', size: 0, mtime: Math.floor(st.mtimeMs) };
 }
 
 /**
  * Everything under `root` (not `root` itself). Download partials (`.NAME.ferry-part`) are
  * left out: they are a transfer's, not the user's. ENOENT when `root` does not exist.
+ * `blocking` reads with synchronous calls (a few microseconds each instead of a trip
+ * through the I/O threads): only for a process with nothing else to serve (the CLI).
  */
-export async function scanLocal(root: string, limits: DownloadLimits = DOWNLOAD_LIMITS): Promise<Tree<LocalNode>> {
+export async function scanLocal(root: string, options: { limits?: DownloadLimits; blocking?: boolean } = {}): Promise<Tree<LocalNode>> {
+  const limits = options.limits ?? DOWNLOAD_LIMITS;
   const st = await lstat(root).catch((err: unknown) => {
     throw toFerryError(err);
   });
   if (!st.isDirectory()) throw new FerryError('ENOTDIR', `${root} is not a folder`);
   const tree: Tree<LocalNode> = new Map();
-  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
-    if (depth > limits.depth) throw tooBig(root, limits, 'depth');
+  const readFolder = async (dir: string): Promise<Array<[string, Stats | null]>> => {
+    if (options.blocking) {
+      const names = readdirSync(dir).filter((n) => !isPartialName(n));
+      return names.map((n) => [n, lstatSync(path.join(dir, n), { throwIfNoEntry: false }) ?? null]);
+    }
     const names: string[] = [];
     for await (const d of await opendir(dir)) if (!isPartialName(d.name)) names.push(d.name);
-    names.sort();
-    const stats = await Promise.all(names.map((n) => lstat(path.join(dir, n), { bigint: true }).catch(() => null)));
-    const subdirs: Array<[string, string]> = [];
-    names.forEach((name, i) => {
-      const s = stats[i];
-      if (!s) return; // deleted meanwhile
-      const key = rel === '' ? name : `${rel}/${name}`;
+    return Promise.all(names.map(async (n) => [n, await lstat(path.join(dir, n)).catch(() => null)] as [string, Stats | null]));
+  };
+  // Folders are read a few at a time (one folder's calls alone leave the I/O threads idle).
+  const pending: Array<{ dir: string; rel: string; depth: number }> = [{ dir: root, rel: '', depth: 1 }];
+  const walkOne = async (job: { dir: string; rel: string; depth: number }): Promise<void> => {
+    if (job.depth > limits.depth) throw tooBig(root, limits, 'depth');
+    for (const [name, s] of await readFolder(job.dir)) {
+      if (!s) continue; // deleted meanwhile
+      const key = job.rel === '' ? name : `${job.rel}/${name}`;
       const facts = localFacts(s);
       tree.set(key, facts);
       if (tree.size > limits.entries) throw tooBig(root, limits, 'entries');
-      if (facts.type === 'dir') subdirs.push([path.join(dir, name), key]);
-    });
-    for (const [child, key] of subdirs) await walk(child, key, depth + 1);
+      if (facts.type === 'dir') pending.push({ dir: path.join(job.dir, name), rel: key, depth: job.depth + 1 });
+    }
   };
-  await walk(root, '', 1);
+  await drain(pending, options.blocking ? 1 : FOLDERS_AT_ONCE, walkOne);
   return tree;
 }
 
-/**
- * Everything under the remote folder `root`, with each file's stored SHA-256 where the
- * listing carries one. Names the local side could not hold safely are refused (ENAME).
- */
-export async function scanRemote(remote: Remote, root: string, signal?: AbortSignal, limits: DownloadLimits = DOWNLOAD_LIMITS): Promise<Tree> {
-  const tree: Tree = new Map();
-  const pending: Array<{ dir: string; rel: string; depth: number }> = [{ dir: root, rel: '', depth: 1 }];
+/** Run `work` on every job of `pending` (which the work may grow), `limit` at a time; the first failure wins. */
+async function drain<T>(pending: T[], limit: number, work: (job: T) => Promise<void>): Promise<void> {
   let running = 0;
   let failure: unknown = null;
   await new Promise<void>((resolve, reject) => {
@@ -92,10 +98,9 @@ export async function scanRemote(remote: Remote, root: string, signal?: AbortSig
         if (running === 0) reject(toFerryError(failure));
         return;
       }
-      while (running < LISTS_AT_ONCE && pending.length > 0) {
-        const job = pending.shift()!;
+      while (running < limit && pending.length > 0) {
         running++;
-        void listOne(job).then(
+        work(pending.shift()!).then(
           () => {
             running--;
             next();
@@ -109,21 +114,30 @@ export async function scanRemote(remote: Remote, root: string, signal?: AbortSig
       }
       if (running === 0 && pending.length === 0) resolve();
     };
-    const listOne = async (job: { dir: string; rel: string; depth: number }): Promise<void> => {
-      signal?.throwIfAborted();
-      if (job.depth > limits.depth) throw tooBig(root, limits, 'depth');
-      const { entries } = await remote.list(job.dir);
-      for (const e of entries) {
-        if (isPartialName(e.name)) continue;
-        assertSafeName(e.name);
-        const key = job.rel === '' ? e.name : `${job.rel}/${e.name}`;
-        const type = e.type === 'file' || e.type === 'dir' ? e.type : 'other';
-        tree.set(key, { type, size: type === 'file' ? e.size : 0, mtime: e.mtime, ...(e.sha256 !== undefined ? { sha256: e.sha256 } : {}) });
-        if (tree.size > limits.entries) throw tooBig(root, limits, 'entries');
-        if (type === 'dir') pending.push({ dir: joinRemote(job.dir, e.name), rel: key, depth: job.depth + 1 });
-      }
-    };
     next();
+  });
+}
+
+/**
+ * Everything under the remote folder `root`, with each file's stored SHA-256 where the
+ * listing carries one. Names the local side could not hold safely are refused (ENAME).
+ */
+export async function scanRemote(remote: Remote, root: string, signal?: AbortSignal, limits: DownloadLimits = DOWNLOAD_LIMITS): Promise<Tree> {
+  const tree: Tree = new Map();
+  const pending: Array<{ dir: string; rel: string; depth: number }> = [{ dir: root, rel: '', depth: 1 }];
+  await drain(pending, LISTS_AT_ONCE, async (job) => {
+    signal?.throwIfAborted();
+    if (job.depth > limits.depth) throw tooBig(root, limits, 'depth');
+    const { entries } = await remote.list(job.dir);
+    for (const e of entries) {
+      if (isPartialName(e.name)) continue;
+      assertSafeName(e.name);
+      const key = job.rel === '' ? e.name : `${job.rel}/${e.name}`;
+      const type = e.type === 'file' || e.type === 'dir' ? e.type : 'other';
+      tree.set(key, { type, size: type === 'file' ? e.size : 0, mtime: e.mtime, ...(e.sha256 !== undefined ? { sha256: e.sha256 } : {}) });
+      if (tree.size > limits.entries) throw tooBig(root, limits, 'entries');
+      if (type === 'dir') pending.push({ dir: joinRemote(job.dir, e.name), rel: key, depth: job.depth + 1 });
+    }
   });
   return tree;
 }

@@ -4,7 +4,7 @@
  * - the base: each path as both sides held it after the last sync, so that "both" can
  *   tell which side changed since (and a change on both sides becomes a conflict);
  * - local hashes: each local file's SHA-256 with the identity it had when hashed (inode,
- *   size, mtime and ctime in ns; any write moves ctime), so unchanged files are not read again.
+ *   size, mtime and ctime; any write moves ctime), so unchanged files are not read again.
  * A lost or unreadable file only costs hashing again and a first-sync plan, never a wrong answer.
  */
 import { createHash } from 'node:crypto';
@@ -23,10 +23,10 @@ const Facts = z.object({
   sha256: z.string().regex(SHA256_HEX).optional(),
 });
 
-const Hashed = z.object({ ino: z.string(), size: z.number(), mtimeNs: z.string(), ctimeNs: z.string(), sha256: z.string().regex(SHA256_HEX) });
+const Hashed = z.object({ ino: z.number(), size: z.number(), mtimeMs: z.number(), ctimeMs: z.number(), sha256: z.string().regex(SHA256_HEX) });
 
 const StateFile = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   localRoot: z.string(),
   remote: z.string(),
   base: z.record(z.string(), Facts),
@@ -66,7 +66,7 @@ export class SyncState {
   /** The stored SHA-256 of a local file, if it was hashed with exactly this identity. */
   localHash(rel: string, id: LocalIdentity): string | undefined {
     const h = this.hashes.get(rel);
-    return h && h.ino === id.ino && h.size === id.size && h.mtimeNs === id.mtimeNs && h.ctimeNs === id.ctimeNs ? h.sha256 : undefined;
+    return h && h.ino === id.ino && h.size === id.size && h.mtimeMs === id.mtimeMs && h.ctimeMs === id.ctimeMs ? h.sha256 : undefined;
   }
 
   rememberHash(rel: string, id: LocalIdentity, sha256: string): void {
@@ -80,7 +80,7 @@ export class SyncState {
 
   async save(): Promise<void> {
     const data: z.infer<typeof StateFile> = {
-      version: 1,
+      version: 2,
       localRoot: path.resolve(this.pair.localRoot),
       remote: this.pair.remote,
       base: Object.fromEntries(this.base),

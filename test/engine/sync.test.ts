@@ -33,7 +33,7 @@ afterAll(async () => {
 
 /** Plan and (unless dry) run one sync; returns the plan and the actions by path. */
 async function sync(remote: Remote, stateDir: string, request: SyncRequest, dry = false): Promise<{ plan: SyncPlan; by: Map<string, SyncAction> }> {
-  const prepared = await prepareSync(remote, request, stateDir);
+  const prepared = await prepareSync(remote, request, { stateDir });
   if (!dry) {
     const queue = new TransferQueue(remote, { conflict: 'ask' });
     try {
