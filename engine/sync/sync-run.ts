@@ -66,13 +66,13 @@ export async function runSync(prepared: PreparedSync, remote: Remote, queue: Tra
   /** After a success: what both sides now hold. */
   const agreed = (a: SyncAction, facts: SyncFacts | undefined): void => {
     done++;
-    if (facts) state.base.set(a.path, facts);
-    else for (const p of [...state.base.keys()]) if (p === a.path || p.startsWith(`${a.path}/`)) state.base.delete(p);
+    if (facts) state.setBase(a.path, facts);
+    else state.dropBase(a.path);
   };
 
   try {
     // Unchanged pairs are part of the base too: a later "both" knows they were equal.
-    for (const a of plan.actions) if (a.kind === 'same' && a.local) state.base.set(a.path, a.local.sha256 ? a.local : (a.remote ?? a.local));
+    for (const a of plan.actions) if (a.kind === 'same' && a.local) state.setBase(a.path, a.local.sha256 ? a.local : (a.remote ?? a.local));
 
     // Roots, then folders, parents before children.
     const wantsRemote = chosen.some((a) => a.kind === 'upload' || (a.kind === 'mkdir' && a.side === 'remote'));

@@ -41,12 +41,38 @@ export interface SyncPair {
 }
 
 export class SyncState {
+  /** Something changed since the file was read or written. */
+  private dirty = false;
+
   private constructor(
     readonly file: string,
     readonly pair: SyncPair,
-    readonly base: Map<string, SyncFacts>,
+    private readonly baseMap: Map<string, SyncFacts>,
     private readonly hashes: Map<string, LocalIdentity & { sha256: string }>,
   ) {}
+
+  /** Each path as both sides held it after the last sync. */
+  get base(): ReadonlyMap<string, SyncFacts> {
+    return this.baseMap;
+  }
+
+  /** Both sides now hold `facts` at `rel`. */
+  setBase(rel: string, facts: SyncFacts): void {
+    const old = this.baseMap.get(rel);
+    if (old && old.type === facts.type && old.size === facts.size && old.mtime === facts.mtime && old.sha256 === facts.sha256) return;
+    this.baseMap.set(rel, { type: facts.type, size: facts.size, mtime: facts.mtime, ...(facts.sha256 ? { sha256: facts.sha256 } : {}) });
+    this.dirty = true;
+  }
+
+  /** `rel` and everything under it is gone from both sides. */
+  dropBase(rel: string): void {
+    for (const p of [...this.baseMap.keys()]) {
+      if (p === rel || p.startsWith(`${rel}/`)) {
+        this.baseMap.delete(p);
+        this.dirty = true;
+      }
+    }
+  }
 
   /** The pair's state from `dir`, or an empty one (first sync, or an unreadable file). */
   static async load(dir: string, pair: SyncPair): Promise<SyncState> {
@@ -71,21 +97,29 @@ export class SyncState {
 
   rememberHash(rel: string, id: LocalIdentity, sha256: string): void {
     this.hashes.set(rel, { ...id, sha256 });
+    this.dirty = true;
   }
 
   /** Drop hashes of paths that no longer exist locally (kept small). */
   keepHashesOf(paths: ReadonlySet<string>): void {
-    for (const rel of this.hashes.keys()) if (!paths.has(rel)) this.hashes.delete(rel);
+    for (const rel of this.hashes.keys()) {
+      if (paths.has(rel)) continue;
+      this.hashes.delete(rel);
+      this.dirty = true;
+    }
   }
 
+  /** Write the state if it changed: a cache, so without an fsync (a crash costs hashing again). */
   async save(): Promise<void> {
+    if (!this.dirty) return;
     const data: z.infer<typeof StateFile> = {
       version: 2,
       localRoot: path.resolve(this.pair.localRoot),
       remote: this.pair.remote,
-      base: Object.fromEntries(this.base),
+      base: Object.fromEntries(this.baseMap),
       hashes: Object.fromEntries(this.hashes),
     };
-    await writeFileAtomic(this.file, JSON.stringify(data), { createDir: true, syncDir: false });
+    await writeFileAtomic(this.file, JSON.stringify(data), { createDir: true, syncDir: false, syncFile: false });
+    this.dirty = false;
   }
 }

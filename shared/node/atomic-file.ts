@@ -15,6 +15,11 @@ export interface AtomicWriteOptions {
   readonly createDir?: boolean;
   /** fsync the folder after the rename (default true). */
   readonly syncDir?: boolean;
+  /**
+   * fsync the file before the rename (default true). Only a cache that may be lost may skip
+   * it: after a crash it can then be empty or short (never another file's bytes).
+   */
+  readonly syncFile?: boolean;
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
@@ -27,7 +32,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     try {
       await handle.writeFile(data);
       await handle.chmod(mode);
-      await handle.sync();
+      if (options.syncFile ?? true) await handle.sync();
     } finally {
       await handle.close();
     }
