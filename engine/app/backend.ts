@@ -9,11 +9,13 @@
  *   change-feed.ts         'fs:changed', the one source of the UI's folder refreshes
  *   spool-release.ts       local files lent for an upload, given back when done
  *   console/               console commands and their output
+ *   edit/                  edit in place: working copies, their saves, conflicts
  * It never imports electron: platform services (the secret store) are passed in.
  */
 import path from 'node:path';
 import type { CallArgs, CallName, CallResults, EventName, Events, Result } from '../../shared/common/contract.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import type { EditView } from '../../shared/common/edit-model.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
 import type { Backend, BackendListener, BackendOptions, Emit } from './backend-types.js';
 import { ChangeFeed } from './change-feed.js';
@@ -21,6 +23,7 @@ import { ConflictBridge } from './conflict-bridge.js';
 import { ConnectionManager } from './connection/connection-manager.js';
 import { ConsoleHistory } from './console/console-history.js';
 import { ConsoleSession } from './console/console-session.js';
+import { EditDesk } from './edit/edit-desk.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
@@ -49,6 +52,7 @@ class FerryBackend implements Backend {
   private readonly transfers: QueueRelay;
   private readonly spool: SpoolRelease;
   private readonly console: ConsoleSession;
+  private readonly edits: EditDesk;
   private readonly handlers: Handlers;
   private disposed = false;
 
@@ -94,6 +98,13 @@ class FerryBackend implements Backend {
       log,
     );
     this.console = new ConsoleSession(this.connection, this.changes, emit);
+    this.edits = new EditDesk(
+      { root: options.editDir ?? path.join(options.configDir, 'edits'), openFile: options.openFile, debounceMs: options.editDebounceMs },
+      () => (this.connection.connectionState.state === 'connected' ? this.connection.current : undefined),
+      (p) => this.connection.resolve(p),
+      emit,
+      log,
+    );
     this.handlers = createHandlers({
       stores,
       localServer: options.localServer,
@@ -102,6 +113,7 @@ class FerryBackend implements Backend {
       conflicts: this.conflicts,
       console: this.console,
       changes: this.changes,
+      edits: this.edits,
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }
@@ -133,11 +145,16 @@ class FerryBackend implements Backend {
     return this.transfers.downloadedFiles(transferIds);
   }
 
+  unsavedEdits(): EditView[] {
+    return this.edits.unsaved();
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.conflicts.close();
     this.console.close();
+    await this.edits.dispose();
     await this.connection.dispose();
     this.changes.dispose();
     this.transfers.dispose();
@@ -152,6 +169,8 @@ class FerryBackend implements Backend {
   }
 
   private emit<E extends EventName>(event: E, payload: Events[E]): void {
+    // Saves waiting for the connection go once it is back.
+    if (event === 'session:state') this.edits?.onConnectionState(payload as Events['session:state']);
     for (const listener of this.listeners) {
       try {
         listener(event, payload);

@@ -8,10 +8,14 @@ import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
+import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
+const editId = z.string().min(1).max(64);
+/** A text of EDIT_TEXT_MAX bytes has at most that many UTF-16 units. */
+const EDIT_TEXT_CHARS = EDIT_TEXT_MAX;
 
 
 /**
@@ -195,6 +199,19 @@ export const CALLS = {
   'history:add': z.tuple([z.string().min(1).max(4096)]),
   'settings:get': z.tuple([]),
   'settings:set': z.tuple([SettingsInput]),
+  /** Edit a remote file in place: download it to the working folder and open it (edit-model.ts). */
+  'edit:open': z.tuple([remotePath, z.enum(EDIT_OPENERS)]),
+  /** The working copy's text (`mine`), or the server's copy fetched by "compare" (`theirs`), for the built-in editor. */
+  'edit:read': z.tuple([editId, z.enum(['mine', 'theirs'])]),
+  /** The built-in editor saves: the text replaces the working copy and is uploaded. */
+  'edit:write': z.tuple([editId, z.string().max(EDIT_TEXT_CHARS)]),
+  /** Answer a conflict: overwrite theirs, save ours as a copy beside it, or download theirs to compare. */
+  'edit:resolve': z.tuple([editId, z.enum(EDIT_CHOICES)]),
+  /** Send a failed save again. */
+  'edit:retry': z.tuple([editId]),
+  /** Stop editing; refused (EBUSY) while a save is not on the server, unless `discard`. */
+  'edit:close': z.tuple([editId, z.boolean()]),
+  'edit:list': z.tuple([]),
 } as const;
 
 export type CallName = keyof typeof CALLS;
@@ -238,6 +255,13 @@ export interface CallResults {
   'history:add': void;
   'settings:get': Settings;
   'settings:set': Settings;
+  'edit:open': EditView;
+  'edit:read': { readonly text: string };
+  'edit:write': EditView;
+  'edit:resolve': EditView;
+  'edit:retry': EditView;
+  'edit:close': void;
+  'edit:list': EditView[];
 }
 
 /** Events: engine → renderer. */
@@ -262,6 +286,8 @@ export interface Events {
    * start, and as files finish, gathered for a moment).
    */
   'fs:changed': { readonly paths: readonly string[] };
+  /** The edited files changed (state or save rows): all of them, as they are now. */
+  'edit:changed': { readonly edits: readonly EditView[] };
   'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
   'exec:exit': {
     readonly execId: string;
