@@ -103,6 +103,7 @@ class FerryBackend implements Backend {
       () => (this.connection.connectionState.state === 'connected' ? this.connection.current : undefined),
       (p) => this.connection.resolve(p),
       emit,
+      (p) => this.changes.later(this.changes.parentOf(p)),
       log,
     );
     this.handlers = createHandlers({

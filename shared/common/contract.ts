@@ -283,7 +283,7 @@ export interface Events {
    * Remote folders whose contents changed: the UI's only reason to list a folder again.
    * Sent for every change made through the calls (fs:mkdir, fs:rename, fs:delete, and
    * exec:run: before their result or exit), and for uploads (their folders when they
-   * start, and as files finish, gathered for a moment).
+   * start, and as files finish, gathered for a moment) and edit-in-place saves.
    */
   'fs:changed': { readonly paths: readonly string[] };
   /** The edited files changed (state or save rows): all of them, as they are now. */

@@ -42,6 +42,8 @@ export class EditDesk {
     /** `p` as an absolute remote path. */
     private readonly resolvePath: (p: string) => string,
     private readonly emit: Emit,
+    /** A save landed: its folder changed (the change feed's business). */
+    private readonly onSaved: (remotePath: string) => void,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -85,6 +87,7 @@ export class EditDesk {
         return now && targetOf(now) === t ? now : undefined;
       },
       changed: () => this.changed(),
+      saved: (p) => this.onSaved(p),
       log: this.log,
     });
     try {

@@ -20,6 +20,8 @@ export interface EditHost {
   remoteFor(target: string): Remote | undefined;
   /** The file's state or rows changed (the owner emits 'edit:changed'). */
   changed(): void;
+  /** A save landed at `remotePath` (its folder changed: the change feed tells the UI). */
+  saved(remotePath: string): void;
   log(line: string): void;
 }
 
@@ -199,6 +201,7 @@ export class EditedFile {
       this.base = committed.version;
       this.answer = undefined;
       this.setRow({ kind: 'saved', check: committed.check, path: target });
+      this.host.saved(target);
       this.step({ kind: 'saved' });
     } catch (err) {
       const error = toFerryError(err);

@@ -56,7 +56,7 @@ function EditedFile({ edit }: { readonly edit: EditView }) {
               Retry
             </button>
           )}
-          {edit.state.kind === 'conflict' && edit.opener !== 'builtin' && (
+          {edit.state.kind === 'conflict' && (
             <>
               <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'overwrite')}>
                 Overwrite theirs
