@@ -104,7 +104,9 @@ function createWindow(): BrowserWindow {
   trackWindowState(window, stateDir, log);
   ipc!.attach(window);
   window.once('ready-to-show', () => window.show());
-  // Closing the window ends its session: edits the server does not have yet ask first.
+  // Closing the window ends its session: edits the server does not have yet ask first
+  // (again for each new window, whatever an earlier one was told).
+  leavingUnsaved = false;
   window.on('close', (event) => {
     if (!mayLeaveUnsavedEdits(window)) event.preventDefault();
   });

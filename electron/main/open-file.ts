@@ -27,7 +27,7 @@ export async function openInSystemApp(file: string, choose: boolean): Promise<vo
   const app = picked.canceled ? undefined : picked.filePaths[0];
   if (!app) throw new FerryError('ECANCELED', 'No app was chosen.');
   // macOS apps are bundles `open -a` starts; elsewhere the chosen program gets the file.
-  const [command, args] = process.platform === 'darwin' ? ['open', ['-a', app, file]] : [app, [file]];
+  const [command, args]: [string, string[]] = process.platform === 'darwin' ? ['open', ['-a', app, file]] : [app, [file]];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(command, args, { detached: true, stdio: 'ignore' });
     child.once('error', (err) => reject(new FerryError('EIO', `Could not start ${app}: ${err.message}`)));
