@@ -4,15 +4,13 @@
  * "download theirs" shows the server's version beside ours. Closing with text not yet
  * saved asks first; a save the server does not have yet stays in Edited files.
  */
-import { basicSetup } from 'codemirror';
-import { Prec } from '@codemirror/state';
-import { EditorView, keymap } from '@codemirror/view';
 import { useEffect, useRef, useState } from 'react';
 import type { EditChoice, EditView as Edit } from '../../../shared/common/edit-model.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import { editStateText, saveRowText } from '../logic/edit-text.js';
 import { formatError } from '../logic/format.js';
 import { useEdits, useStores } from '../state/stores-context.js';
+import type { CodeEditor } from './code-editor.js';
 import { Modal } from './modal.js';
 
 export function EditorDialog() {
@@ -30,7 +28,7 @@ const CONFLICT_CHOICES: ReadonlyArray<{ choice: EditChoice; label: string }> = [
 function Editor({ edit }: { readonly edit: Edit }) {
   const { edits } = useStores();
   const host = useRef<HTMLDivElement>(null);
-  const view = useRef<EditorView | null>(null);
+  const view = useRef<CodeEditor | null>(null);
   /** The text the engine last took (what Ctrl+S wrote), to tell unsaved typing. */
   const written = useRef('');
   const [dirty, setDirty] = useState(false);
@@ -43,7 +41,7 @@ function Editor({ edit }: { readonly edit: Edit }) {
   save.current = () => {
     const cm = view.current;
     if (!cm) return;
-    const text = cm.state.doc.toString();
+    const text = cm.text();
     void edits
       .getState()
       .write(edit.id, text)
@@ -51,35 +49,25 @@ function Editor({ edit }: { readonly edit: Edit }) {
         setError(err);
         if (err) return;
         written.current = text;
-        setDirty(cm.state.doc.toString() !== text);
+        setDirty(cm.text() !== text);
       });
   };
 
   useEffect(() => {
-    let cm: EditorView | null = null;
+    let cm: CodeEditor | null = null;
     let cancelled = false;
-    void edits
-      .getState()
-      .read(edit.id, 'mine')
-      .then((r) => {
-        if (cancelled || !host.current) return;
-        if (!r.ok) return setLoadError(r.error);
-        written.current = r.text;
-        cm = new EditorView({
-          parent: host.current,
-          doc: r.text,
-          extensions: [
-            basicSetup,
-            Prec.highest(keymap.of([{ key: 'Mod-s', preventDefault: true, run: () => (save.current(), true) }])),
-            EditorView.contentAttributes.of({ 'aria-label': `Text of ${edit.name}` }),
-            EditorView.updateListener.of((u) => {
-              if (u.docChanged) setDirty(u.state.doc.toString() !== written.current);
-            }),
-          ],
-        });
-        view.current = cm;
-        cm.focus();
+    void Promise.all([edits.getState().read(edit.id, 'mine'), import('./code-editor.js')]).then(([r, { createCodeEditor }]) => {
+      if (cancelled || !host.current) return;
+      if (!r.ok) return setLoadError(r.error);
+      written.current = r.text;
+      cm = createCodeEditor(host.current, r.text, {
+        label: `Text of ${edit.name}`,
+        onSave: () => save.current(),
+        onChange: (text) => setDirty(text !== written.current),
       });
+      view.current = cm;
+      cm.focus();
+    });
     return () => {
       cancelled = true;
       cm?.destroy();
