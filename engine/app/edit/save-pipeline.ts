@@ -53,8 +53,11 @@ export async function checkRemote(remote: Remote, remotePath: string, base: Remo
     try {
       sha256 = (await remote.hash(remotePath)).sha256;
     } catch (err) {
+      const code = toFerryError(err).code;
+      // Someone is writing it right now (it changed while the server hashed it): not ours to replace.
+      if (code === 'EBUSY') return { kind: 'changed', theirs };
       // ENOTSUP: this protocol version has no hash request; size and mtime decide.
-      if (toFerryError(err).code !== 'ENOTSUP') throw err;
+      if (code !== 'ENOTSUP') throw err;
     }
   }
   if (sha256 !== undefined) {
