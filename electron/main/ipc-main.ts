@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { CALLS, type CallName, type Result } from '../../shared/common/contract.js';
 import { DRAG_OUT_CHANNEL, EVENT_CHANNEL, PICK_KEY_FILE_CHANNEL } from '../../shared/common/ipc-channels.js';
 import type { Backend } from '../../engine/app/backend.js';
+import type { EditView } from '../../shared/common/edit-model.js';
 
 const DragOutIds = z.array(z.string().max(64)).min(1).max(1000);
 
@@ -87,6 +88,11 @@ export class FerryIpc {
       this.backends.delete(id);
       void backend.dispose();
     });
+  }
+
+  /** Edited files of every window with a save not on the server yet (quitting asks first). */
+  unsavedEdits(): EditView[] {
+    return [...this.backends.values()].flatMap((b) => b.unsavedEdits());
   }
 
   async dispose(): Promise<void> {

@@ -20,6 +20,7 @@ import { createBackend } from '../../engine/app/backend.js';
 import { defaultConfigDir } from '../../engine/app/stores/known-hosts.js';
 import { LocalServer, defaultDataDir } from '../../engine/app/local-server/local-server.js';
 import { FerryIpc } from './ipc-main.js';
+import { openInSystemApp } from './open-file.js';
 import { safeStorageSecretStore } from './safe-storage.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
@@ -103,6 +104,12 @@ function createWindow(): BrowserWindow {
   trackWindowState(window, stateDir, log);
   ipc!.attach(window);
   window.once('ready-to-show', () => window.show());
+  // Closing the window ends its session: edits the server does not have yet ask first
+  // (again for each new window, whatever an earlier one was told).
+  leavingUnsaved = false;
+  window.on('close', (event) => {
+    if (!mayLeaveUnsavedEdits(window)) event.preventDefault();
+  });
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null;
   });
@@ -132,6 +139,31 @@ async function showAbout(): Promise<void> {
   };
   if (mainWindow) await dialog.showMessageBox(mainWindow, options);
   else await dialog.showMessageBox(options);
+}
+
+/** Set once the person agreed to leave unsaved edits behind (a close, then the quit it causes, ask once). */
+let leavingUnsaved = false;
+
+/**
+ * Edited files whose save is not on the server yet (waiting for the connection, failed,
+ * in conflict): ask before the window or the app goes. Their working copies are kept.
+ */
+function mayLeaveUnsavedEdits(window: BrowserWindow | null): boolean {
+  const pending = ipc?.unsavedEdits() ?? [];
+  if (pending.length === 0 || leavingUnsaved) return true;
+  const names = pending.slice(0, 5).map((e) => `• ${e.name} (${e.target})`);
+  const options = {
+    type: 'warning' as const,
+    title: 'Unsaved edits',
+    message: `${pending.length === 1 ? 'An edited file is' : `${pending.length} edited files are`} not saved to the server yet.`,
+    detail: [...names, ...(pending.length > 5 ? ['…'] : []), '', 'If you quit now, the working copies are kept on this computer, but the server does not get these saves.'].join('\n'),
+    buttons: ['Keep Ferry open', 'Quit anyway'],
+    defaultId: 0,
+    cancelId: 0,
+  };
+  const choice = window && !window.isDestroyed() ? dialog.showMessageBoxSync(window, options) : dialog.showMessageBoxSync(options);
+  leavingUnsaved = choice === 1;
+  return leavingUnsaved;
 }
 
 function openFolder(folder: string): void {
@@ -228,7 +260,7 @@ if (!app.requestSingleInstanceLock()) {
     const local = localServer;
     ipc = new FerryIpc({
       indexUrl: INDEX_URL,
-      createBackend: () => createBackend({ configDir, downloadDir, secretStore, log, localServer: local }),
+      createBackend: () => createBackend({ configDir, downloadDir, secretStore, log, localServer: local, openFile: openInSystemApp }),
       log,
       dragIcon: appFile('icons', 'png', '32x32.png'),
     });
@@ -247,6 +279,10 @@ if (!app.requestSingleInstanceLock()) {
   let quitting = false;
   app.on('before-quit', (event) => {
     if (quitting || !ipc) return;
+    if (!mayLeaveUnsavedEdits(mainWindow)) {
+      event.preventDefault();
+      return;
+    }
     // Close sessions cleanly (transfers cancelled, partials kept for a resume), then stop
     // the local server, before leaving.
     event.preventDefault();

@@ -3,7 +3,9 @@
  * host (IPC, the web host, tests) sees, and the function the parts emit events through.
  */
 import type { EventName, Events, Result } from '../../shared/common/contract.js';
+import type { EditView } from '../../shared/common/edit-model.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
+import type { OpenFile } from './edit/edit-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { SecretStore } from './stores/profile-store.js';
 
@@ -32,6 +34,15 @@ export interface BackendOptions {
    * with its stored keys, trusting the key the server reported (no prompt).
    */
   readonly localServer?: LocalServerHandle;
+  /**
+   * Edit in place: opens a working copy in an app of the system's (the desktop app passes
+   * Electron's shell.openPath here). Without it, files open in the built-in editor only.
+   */
+  readonly openFile?: OpenFile;
+  /** The private working folder of edited files (default CONFIG_DIR/edits). */
+  readonly editDir?: string;
+  /** How long an edited file must be left alone before it is saved (default 300 ms). */
+  readonly editDebounceMs?: number;
 }
 
 /** The OpenSSH client files and agent an SFTP connection uses; each default is the OS user's. */
@@ -66,6 +77,8 @@ export interface Backend {
    * path (the ids come from the untrusted renderer).
    */
   downloadedFiles(transferIds: readonly string[]): Promise<string[]>;
+  /** Edited files with a save not on the server yet: quitting asks first when there are any. */
+  unsavedEdits(): EditView[];
   /** Disconnect, cancel everything, release spooled files. */
   dispose(): Promise<void>;
 }

@@ -10,11 +10,13 @@
  *   spool-release.ts       local files lent for an upload, given back when done
  *   console/               console commands and their output
  *   sync-desk.ts           folder sync plans, kept until they are run
+ *   edit/                  edit in place: working copies, their saves, conflicts
  * It never imports electron: platform services (the secret store) are passed in.
  */
 import path from 'node:path';
 import type { CallArgs, CallName, CallResults, EventName, Events, Result } from '../../shared/common/contract.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
+import type { EditView } from '../../shared/common/edit-model.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
 import type { Backend, BackendListener, BackendOptions, Emit } from './backend-types.js';
 import { ChangeFeed } from './change-feed.js';
@@ -22,6 +24,7 @@ import { ConflictBridge } from './conflict-bridge.js';
 import { ConnectionManager } from './connection/connection-manager.js';
 import { ConsoleHistory } from './console/console-history.js';
 import { ConsoleSession } from './console/console-session.js';
+import { EditDesk } from './edit/edit-desk.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
@@ -52,6 +55,7 @@ class FerryBackend implements Backend {
   private readonly spool: SpoolRelease;
   private readonly console: ConsoleSession;
   private readonly sync: SyncDesk;
+  private readonly edits: EditDesk;
   private readonly handlers: Handlers;
   private disposed = false;
 
@@ -99,6 +103,14 @@ class FerryBackend implements Backend {
     );
     this.console = new ConsoleSession(this.connection, this.changes, emit);
     this.sync = new SyncDesk(() => this.connection.requireSession(), this.transfers, this.changes, options.configDir);
+    this.edits = new EditDesk(
+      { root: options.editDir ?? path.join(options.configDir, 'edits'), openFile: options.openFile, debounceMs: options.editDebounceMs },
+      () => (this.connection.connectionState.state === 'connected' ? this.connection.current : undefined),
+      (p) => this.connection.resolve(p),
+      emit,
+      (p) => this.changes.later(this.changes.parentOf(p)),
+      log,
+    );
     this.handlers = createHandlers({
       stores,
       localServer: options.localServer,
@@ -108,6 +120,7 @@ class FerryBackend implements Backend {
       console: this.console,
       changes: this.changes,
       sync: this.sync,
+      edits: this.edits,
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }
@@ -139,11 +152,16 @@ class FerryBackend implements Backend {
     return this.transfers.downloadedFiles(transferIds);
   }
 
+  unsavedEdits(): EditView[] {
+    return this.edits.unsaved();
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.conflicts.close();
     this.console.close();
+    await this.edits.dispose();
     await this.connection.dispose();
     this.changes.dispose();
     this.transfers.dispose();
@@ -158,6 +176,8 @@ class FerryBackend implements Backend {
   }
 
   private emit<E extends EventName>(event: E, payload: Events[E]): void {
+    // Saves waiting for the connection go once it is back.
+    if (event === 'session:state') this.edits?.onConnectionState(payload as Events['session:state']);
     for (const listener of this.listeners) {
       try {
         listener(event, payload);

@@ -1,7 +1,8 @@
 /**
  * The change feed: the one source of 'fs:changed', the notice that tells the UI which
  * remote folders to list again. Every change the UI can cause is reported here (mkdir,
- * rename, delete, console commands at once; finished uploads gathered for a moment).
+ * rename, delete, console commands at once; finished uploads and edit-in-place saves
+ * gathered for a moment).
  */
 import path from 'node:path';
 import type { TransferEvent, TransferId } from '../../shared/common/transfer-model.js';

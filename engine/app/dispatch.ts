@@ -13,6 +13,7 @@ import type { ConnectionManager, ConnectionStores } from './connection/connectio
 import { LOCAL_PROFILE_ID, builtInProfile, localProfile } from './connection/local-profile.js';
 import type { ConsoleHistory } from './console/console-history.js';
 import type { ConsoleSession } from './console/console-session.js';
+import type { EditDesk } from './edit/edit-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { QueueRelay } from './queue-relay.js';
 import type { SyncDesk } from './sync-desk.js';
@@ -29,6 +30,7 @@ export interface BackendParts {
   readonly console: ConsoleSession;
   readonly changes: ChangeFeed;
   readonly sync: SyncDesk;
+  readonly edits: EditDesk;
   /** Upload into a remote folder (and report the folders it makes). */
   readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
 }
@@ -137,6 +139,13 @@ export function createHandlers(parts: BackendParts): Handlers {
     'sync:plan': (request) => parts.sync.plan(request),
     'sync:run': (planId, selected) => parts.sync.run(planId, selected),
     'sync:cancel': (planId) => parts.sync.cancel(planId),
+    'edit:open': (p, opener) => parts.edits.open(p, opener),
+    'edit:read': (id, which) => parts.edits.read(id, which),
+    'edit:write': (id, text) => parts.edits.write(id, text),
+    'edit:resolve': (id, choice) => parts.edits.resolve(id, choice),
+    'edit:retry': (id) => parts.edits.retry(id),
+    'edit:close': (id, discard) => parts.edits.close(id, discard),
+    'edit:list': () => parts.edits.list(),
   };
 }
 

@@ -52,6 +52,8 @@ export interface UploadOptions extends TransferHooks {
   readonly exists: ExistsPolicy;
   /** Ask the server for a partial of this file and continue from it. */
   readonly resume: boolean;
+  /** Permission bits for the remote file (an edited file keeps its own); default the local file's. */
+  readonly mode?: number;
 }
 
 /** An upload or download that ended: `verified` when the remote's SHA-256 matched ours. */
@@ -76,7 +78,7 @@ export async function uploadFile(remote: Remote, localPath: string, remotePath: 
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      return checked(await putOnce(remote, localPath, remotePath, total, offset, info.mtimeMs, info.mode & 0o7777, options));
+      return checked(await putOnce(remote, localPath, remotePath, total, offset, info.mtimeMs, options.mode ?? info.mode & 0o7777, options));
     } catch (err) {
       const e = toFerryError(err);
       const serverOffset = e.details?.offset;

@@ -1,4 +1,5 @@
 /** What the toolbar, the context menu and the keyboard do to remote files: one place. */
+import type { EditOpener } from '../../shared/common/edit-model.js';
 import { parentPath } from './logic/remote-path.js';
 import type { Stores } from './state/stores.js';
 
@@ -6,6 +7,8 @@ export interface FileActions {
   /** A folder: go into it. A file: download it. */
   open(path: string): void;
   download(paths: readonly string[]): void;
+  /** Edit a file in place: the built-in editor, or (desktop app) the system's app or one the person picks. */
+  edit(path: string, opener?: EditOpener): void;
   askDelete(paths: readonly string[]): void;
   askRename(path: string): void;
   askNewFolder(parent?: string): void;
@@ -15,7 +18,7 @@ export interface FileActions {
   up(): void;
 }
 
-export function fileActions({ session, tree, transfers, ui }: Stores): FileActions {
+export function fileActions({ session, tree, transfers, ui, edits }: Stores): FileActions {
   return {
     open(path) {
       const index = tree.getState().rowIndex.get(path);
@@ -25,6 +28,11 @@ export function fileActions({ session, tree, transfers, ui }: Stores): FileActio
     },
     download(paths) {
       if (paths.length > 0) void transfers.getState().download(paths);
+    },
+    edit(path, opener = 'builtin') {
+      const index = tree.getState().rowIndex.get(path);
+      const row = index === undefined ? undefined : tree.getState().rows[index];
+      if (row && !row.isDir) void edits.getState().open(path, opener);
     },
     askDelete(paths) {
       if (paths.length > 0) ui.getState().openDialog({ kind: 'delete', paths });

@@ -3,6 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/app.js';
 import { rememberLayout } from './layout-memory.js';
+import { unsavedEdits } from './state/edits-store.js';
 import { createStores } from './state/stores.js';
 import { StoresContext } from './state/stores-context.js';
 import { getApi } from './transport/api.js';
@@ -11,8 +12,16 @@ import './styles.css';
 const root = createRoot(document.getElementById('root')!);
 
 try {
-  const stores = createStores(getApi());
+  const api = getApi();
+  const stores = createStores(api);
   rememberLayout(stores.ui);
+  // A browser tab closing with edits the server does not have yet asks first (the desktop
+  // app asks in its main process, before quitting).
+  if (api.platform === 'browser') {
+    window.addEventListener('beforeunload', (e) => {
+      if (unsavedEdits(stores.edits.getState()).length > 0) e.preventDefault();
+    });
+  }
   void stores.session.getState().init();
   root.render(
     <StrictMode>

@@ -9,10 +9,14 @@ import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
+import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
+const editId = z.string().min(1).max(64);
+/** A text of EDIT_TEXT_MAX bytes has at most that many UTF-16 units. */
+const EDIT_TEXT_CHARS = EDIT_TEXT_MAX;
 
 
 /**
@@ -202,6 +206,19 @@ export const CALLS = {
   'sync:run': z.tuple([z.string().max(64), z.array(z.number().int().nonnegative()).max(400_000)]),
   /** Stop a running sync (its transfers are cancelled), or forget a plan not run. */
   'sync:cancel': z.tuple([z.string().max(64)]),
+  /** Edit a remote file in place: download it to the working folder and open it (edit-model.ts). */
+  'edit:open': z.tuple([remotePath, z.enum(EDIT_OPENERS)]),
+  /** The working copy's text (`mine`), or the server's copy fetched by "compare" (`theirs`), for the built-in editor. */
+  'edit:read': z.tuple([editId, z.enum(['mine', 'theirs'])]),
+  /** The built-in editor saves: the text replaces the working copy and is uploaded. */
+  'edit:write': z.tuple([editId, z.string().max(EDIT_TEXT_CHARS)]),
+  /** Answer a conflict: overwrite theirs, save ours as a copy beside it, or download theirs to compare. */
+  'edit:resolve': z.tuple([editId, z.enum(EDIT_CHOICES)]),
+  /** Send a failed save again. */
+  'edit:retry': z.tuple([editId]),
+  /** Stop editing; refused (EBUSY) while a save is not on the server, unless `discard`. */
+  'edit:close': z.tuple([editId, z.boolean()]),
+  'edit:list': z.tuple([]),
 } as const;
 
 export type CallName = keyof typeof CALLS;
@@ -248,6 +265,13 @@ export interface CallResults {
   'sync:plan': SyncPlan;
   'sync:run': SyncOutcome;
   'sync:cancel': void;
+  'edit:open': EditView;
+  'edit:read': { readonly text: string };
+  'edit:write': EditView;
+  'edit:resolve': EditView;
+  'edit:retry': EditView;
+  'edit:close': void;
+  'edit:list': EditView[];
 }
 
 /** Events: engine → renderer. */
@@ -269,9 +293,11 @@ export interface Events {
    * Remote folders whose contents changed: the UI's only reason to list a folder again.
    * Sent for every change made through the calls (fs:mkdir, fs:rename, fs:delete, and
    * exec:run: before their result or exit), and for uploads (their folders when they
-   * start, and as files finish, gathered for a moment).
+   * start, and as files finish, gathered for a moment) and edit-in-place saves.
    */
   'fs:changed': { readonly paths: readonly string[] };
+  /** The edited files changed (state or save rows): all of them, as they are now. */
+  'edit:changed': { readonly edits: readonly EditView[] };
   'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
   'exec:exit': {
     readonly execId: string;

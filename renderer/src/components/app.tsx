@@ -8,6 +8,7 @@ import { useSession, useStores, useUi } from '../state/stores-context.js';
 import { ConflictDialog } from './conflict-dialog.js';
 import { ConnectionPanel } from './connection-panel.js';
 import { ConsolePane } from './console-pane.js';
+import { EditorDialog } from './editor-dialog.js';
 import { Dialogs } from './file-dialogs.js';
 import { HeaderBar } from './header-bar.js';
 import { HostKeyDialog } from './host-key-dialog.js';
@@ -44,6 +45,7 @@ export function App() {
       <HostKeyDialog />
       <ConflictDialog />
       <Dialogs />
+      <EditorDialog />
     </div>
   );
 }

@@ -32,8 +32,17 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
     stores.ui.getState().closeMenu();
     onClose();
   };
+  const editable = single !== undefined && !single.isDir;
+  const desktop = stores.api.platform === 'electron';
   const items: Item[] = [
-    { label: 'Download', icon: 'download', disabled: paths.length === 0, run: () => actions.download(paths) },
+    { label: 'Edit', icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!), shortcut: 'F4' },
+    ...(desktop
+      ? [
+          { label: 'Edit in its app', icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!, 'system') } as const,
+          { label: 'Edit with…', icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!, 'choose') } as const,
+        ]
+      : []),
+    { label: 'Download', icon: 'download', disabled: paths.length === 0, run: () => actions.download(paths), separatorBefore: true },
     { label: 'Rename', icon: 'rename', disabled: paths.length !== 1, run: () => actions.askRename(paths[0]!), shortcut: 'F2' },
     { label: 'Delete', icon: 'trash', disabled: paths.length === 0, run: () => actions.askDelete(paths), shortcut: 'Del' },
     {

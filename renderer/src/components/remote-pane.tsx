@@ -10,7 +10,7 @@ import { formatError } from '../logic/format.js';
 import { crumbs, displayPath, isInside, parentPath } from '../logic/remote-path.js';
 import type { SortKey } from '../logic/tree-rows.js';
 import { currentSession } from '../state/session-store.js';
-import { useSession, useStores, useTransfers, useTree, useUi } from '../state/stores-context.js';
+import { useEdits, useSession, useStores, useTransfers, useTree, useUi } from '../state/stores-context.js';
 import { ContextMenu } from './context-menu.js';
 import { Icon } from './icons.js';
 import { TreeView } from './tree-view.js';
@@ -332,7 +332,8 @@ function TreeEmptyState() {
 }
 
 function Notices() {
-  const { tree, transfers } = useStores();
+  const { tree, transfers, edits } = useStores();
+  const editRefusal = useEdits((s) => s.refusal);
   const notice = useTree((s) => s.notice);
   const refusal = useTransfers((s) => s.refusal);
   const preparing = useTransfers((s) => s.preparing);
@@ -349,6 +350,21 @@ function Notices() {
             <strong>{refusal.text}.</strong> {formatError(refusal.error)}
           </div>
           <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => transfers.getState().dismissRefusal()}>
+            <Icon name="close" />
+          </button>
+        </div>
+      )}
+      {editRefusal && (
+        <div className="notice error" role="alert">
+          <div className="notice-text selectable">
+            <strong>Cannot edit {editRefusal.path.slice(editRefusal.path.lastIndexOf('/') + 1)} here.</strong> {formatError(editRefusal.error)}
+          </div>
+          {editRefusal.systemApp && (
+            <button type="button" className="button small" onClick={() => void edits.getState().open(editRefusal.path, 'system')}>
+              Edit in its app
+            </button>
+          )}
+          <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => edits.getState().dismissRefusal()}>
             <Icon name="close" />
           </button>
         </div>

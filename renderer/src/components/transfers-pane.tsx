@@ -9,12 +9,14 @@ import type { TransferId, TransferView } from '../../../shared/common/transfer-m
 import { CHECK_LABEL, STATE_LABEL, formatBytes, formatEta, formatSpeed, percent, verifyingLabel } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useTransfers } from '../state/stores-context.js';
+import { EditedFiles } from './edited-files.js';
 import { Icon } from './icons.js';
 
 export function TransfersPane() {
   return (
     <section className="transfers-pane pane" aria-labelledby="transfers-heading">
       <TransfersHeader />
+      <EditedFiles />
       <TransferList />
       <DownloadFolder />
     </section>

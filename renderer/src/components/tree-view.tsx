@@ -138,6 +138,10 @@ export function TreeView({ treeRef, dropTarget, onDragPaths, onMenu, label }: Tr
         if (!row) return;
         handled();
         return actions.askRename(row.path);
+      case 'F4':
+        if (!row || row.isDir) return;
+        handled();
+        return actions.edit(row.path);
       case 'F5':
         handled();
         return actions.refresh();

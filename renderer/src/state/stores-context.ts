@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { ConsoleState } from './console-store.js';
+import type { EditsState } from './edits-store.js';
 import type { SessionState } from './session-store.js';
 import type { Stores } from './stores.js';
 import type { TransfersState } from './transfers-store.js';
@@ -21,3 +22,4 @@ export const useTree = <T,>(selector: (s: TreeState) => T): T => useStore(useSto
 export const useTransfers = <T,>(selector: (s: TransfersState) => T): T => useStore(useStores().transfers, selector);
 export const useConsole = <T,>(selector: (s: ConsoleState) => T): T => useStore(useStores().console, selector);
 export const useUi = <T,>(selector: (s: UiState) => T): T => useStore(useStores().ui, selector);
+export const useEdits = <T,>(selector: (s: EditsState) => T): T => useStore(useStores().edits, selector);

@@ -1,11 +1,12 @@
 /**
  * All the stores of one window, wired to one FerryApi: a new login resets the tree and
  * loads history and transfers; finished transfers refresh the quota; a `cd` in the console
- * moves the tree.
+ * moves the tree; edited files are listed again after a login.
  */
 import type { FerryApi } from '../../../shared/common/contract.js';
 import { displayPath } from '../logic/remote-path.js';
 import { createConsoleStore, type ConsoleStore } from './console-store.js';
+import { createEditsStore, type EditsStore } from './edits-store.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 import { createTransfersStore, type TransfersStore } from './transfers-store.js';
 import { createTreeStore, type TreeStore } from './tree-store.js';
@@ -18,6 +19,7 @@ export interface Stores {
   readonly transfers: TransfersStore;
   readonly console: ConsoleStore;
   readonly ui: UiStore;
+  readonly edits: EditsStore;
 }
 
 /** Quota refreshes after transfers are coalesced: at most one per this many ms. */
@@ -41,6 +43,7 @@ export function createStores(api: FerryApi): Stores {
       refreshDfSoon();
     },
   });
+  const edits = createEditsStore(api);
   const session = createSessionStore(api, {
     onConnected: (info, fresh) => {
       if (fresh || tree.getState().cwd === '') {
@@ -53,6 +56,7 @@ export function createStores(api: FerryApi): Stores {
       }
       void consoleStore.getState().loadHistory();
       void transfers.getState().load();
+      void edits.getState().load();
       void session.getState().refreshDf();
     },
     onDisconnected: () => {
@@ -61,5 +65,5 @@ export function createStores(api: FerryApi): Stores {
       consoleStore.getState().reset();
     },
   });
-  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore() };
+  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits };
 }

@@ -1,0 +1,107 @@
+/**
+ * Edited files: one entry per file being edited in place, with its state and a row per
+ * save ("Saved · SHA-256 verified", "Failed: EQUOTA: …"), so a save that did not reach
+ * the server stays in sight until it does (or is discarded on purpose).
+ */
+import { useState } from 'react';
+import type { EditView } from '../../../shared/common/edit-model.js';
+import { unsaved } from '../../../shared/common/edit-model.js';
+import { editStateText, saveRowText } from '../logic/edit-text.js';
+import { formatBytes, formatDate } from '../logic/format.js';
+import { useEdits, useStores } from '../state/stores-context.js';
+
+/** Save rows shown per file (the newest). */
+const ROWS_SHOWN = 5;
+
+export function EditedFiles() {
+  const edits = useEdits((s) => s.edits);
+  if (edits.length === 0) return null;
+  return (
+    <section className="edited-files" aria-labelledby="edited-files-heading">
+      <h3 id="edited-files-heading" className="edited-title small">
+        Edited files
+      </h3>
+      <ul className="edited-list" aria-labelledby="edited-files-heading">
+        {edits.map((e) => (
+          <EditedFile key={e.id} edit={e} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function EditedFile({ edit }: { readonly edit: EditView }) {
+  const { edits } = useStores();
+  const s = edits.getState();
+  const pending = unsaved(edit);
+  /** Discarding a save the server does not have asks once more. */
+  const [confirming, setConfirming] = useState(false);
+  return (
+    <li className={`edited-file state-${edit.state.kind}`} aria-label={edit.name}>
+      <div className="edited-head">
+        <span className="edited-name" title={edit.remotePath}>
+          {edit.name}
+        </span>
+        <span className="edited-state small" role="status">
+          {editStateText(edit.state)}
+        </span>
+        <span className="edited-actions">
+          {edit.opener === 'builtin' && (
+            <button type="button" className="button small subtle" onClick={() => s.show(edit.id)}>
+              Open
+            </button>
+          )}
+          {edit.state.kind === 'failed' && (
+            <button type="button" className="button small" onClick={() => void s.retry(edit.id)}>
+              Retry
+            </button>
+          )}
+          {edit.state.kind === 'conflict' && (
+            <>
+              <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'overwrite')}>
+                Overwrite theirs
+              </button>
+              <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'copy')}>
+                Save as a copy
+              </button>
+              <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'compare')}>
+                Download theirs
+              </button>
+            </>
+          )}
+          {confirming && pending ? (
+            <>
+              <button type="button" className="button small danger" onClick={() => void s.close(edit.id, true)}>
+                Discard the unsaved save
+              </button>
+              <button type="button" className="button small" onClick={() => setConfirming(false)}>
+                Keep
+              </button>
+            </>
+          ) : (
+            <button
+              type="button"
+              className={`button small${pending ? ' danger-outline' : ' subtle'}`}
+              onClick={() => (pending ? setConfirming(true) : void s.close(edit.id, false))}
+              title={pending ? 'Stop editing and throw away the save the server does not have' : 'Stop editing (the working copy is deleted)'}
+            >
+              {pending ? 'Discard…' : 'Done'}
+            </button>
+          )}
+        </span>
+      </div>
+      {edit.saves.length > 0 && (
+        <ol className="save-rows" aria-label={`Saves of ${edit.name}`}>
+          {edit.saves.slice(-ROWS_SHOWN).map((row) => (
+            <li key={row.id} className={`save-row outcome-${row.outcome.kind}`}>
+              <span className="save-text">{saveRowText(row)}</span>
+              <span className="muted small">
+                {formatBytes(row.size)} · {formatDate(row.at)}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </li>
+  );
+}
