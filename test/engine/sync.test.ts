@@ -15,7 +15,7 @@ import { prepareSync } from '../../engine/sync/sync-prepare.js';
 import { runSync } from '../../engine/sync/sync-run.js';
 import { cleanupAll, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { makeTree, treeDigest } from '../helpers/files.js';
-import { startTestSshd, type TestSshd } from '../helpers/sshd.js';
+import { sftpOptions, startTestSshd, type TestSshd } from '../helpers/sshd.js';
 import { connectSession } from '../helpers/engine.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice pass', exec: true };
@@ -145,15 +145,7 @@ describe('over Ferry’s protocol (compared by SHA-256)', () => {
 
 describe('over SFTP (compared by size and mtime)', () => {
   it('syncs up and down, says how it compared, and finds an edit that keeps the size', async () => {
-    const remote = await SftpRemote.connect({
-      host: sshd.host,
-      port: sshd.port,
-      user: sshd.user,
-      home: sshd.clientHome,
-      agent: false,
-      identityFile: sshd.keyFile,
-      verifyHostKey: () => undefined,
-    });
+    const remote = await SftpRemote.connect(sftpOptions(sshd));
     try {
       const local = await tempDir('ferry-sync-sftp-');
       const stateDir = await tempDir('ferry-sync-state-');

@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { processesOf, sleep, startWatchdog, supervise, type Supervised } from './sshd-processes.js';
+import type { SftpOptions } from '../../engine/sftp/sftp-remote.js';
 
 export interface TestSshd {
   readonly host: '127.0.0.1';
@@ -388,5 +389,19 @@ async function setUp(undo: Undo): Promise<TestSshd> {
       stopped = true;
       await undo.run();
     },
+  };
+}
+
+/** Options for SftpRemote.connect that log into `sshd` with its unencrypted key (no agent; its host key is trusted). */
+export function sftpOptions(sshd: TestSshd, extra: Partial<SftpOptions> = {}): SftpOptions {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    home: sshd.clientHome,
+    agent: false,
+    identityFile: sshd.keyFile,
+    verifyHostKey: () => undefined,
+    ...extra,
   };
 }
