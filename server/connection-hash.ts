@@ -57,7 +57,7 @@ export async function hashRequest(conn: ConnectionScope, req: Req<'hash'>): Prom
     const signal = abort.signal;
     const result = await conn.ctx.storage.hashFile(account, cwd, req.path, { signal, slot: () => turns.take(signal) });
     if (result.computed) conn.ctx.log(`hash user=${account.name} ${result.size} bytes ok ${Date.now() - started} ms`);
-    await conn.send({ type: 'ok', id: req.id, path: result.path, sha256: result.sha256, size: result.size, mtime: result.mtime });
+    await conn.send({ type: 'ok', id: req.id, path: result.path, sha256: result.sha256, fileSize: result.size, mtime: result.mtime });
   } finally {
     conn.running.delete(req.id);
   }

@@ -193,7 +193,7 @@ export class RemoteSession implements Remote {
    */
   async hash(path: string, signal?: AbortSignal): Promise<FileHash> {
     const reply = parse(HashOk, await this.control.callCancellable({ type: 'hash', path }, signal), 'hash reply');
-    return { sha256: reply.sha256, size: reply.size, mtime: reply.mtime };
+    return { sha256: reply.sha256, size: reply.fileSize, mtime: reply.mtime };
   }
 
   async stat(path: string): Promise<Entry> {

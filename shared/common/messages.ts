@@ -157,13 +157,16 @@ export const ReadOk = z.object({
 });
 export type ReadOk = z.infer<typeof ReadOk>;
 
-/** The reply to `hash`: the file's SHA-256, size and mtime as the hash covers them. */
+/**
+ * The reply to `hash`: the file's SHA-256, size and mtime as the hash covers them (the
+ * size is `fileSize`, as in the replies to put and read: a frame's `size` is its body's).
+ */
 export const HashOk = z.object({
   type: z.literal('ok'),
   id,
   path: z.string(),
   sha256: sha256Hex,
-  size: z.number().int().nonnegative(),
+  fileSize: z.number().int().nonnegative(),
   mtime: z.number(),
 });
 export type HashOk = z.infer<typeof HashOk>;
