@@ -286,9 +286,17 @@ export class StoredHashes {
     const delay = Math.min(FLUSH_DELAY_MS, Math.max(0, this.firstPendingAt + FLUSH_MAX_MS - now));
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.flush();
+      void this.round();
     }, delay);
     this.timer.unref();
+  }
+
+  /** One timed write of what is pending; changes made meanwhile wait for their own timer. */
+  private async round(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (this.pending.size > 0 && !this.flushing) this.flushing = this.writeAll().finally(() => (this.flushing = null));
+    await this.flushing;
+    if (this.pending.size > 0) this.schedule();
   }
 
   /** Write every change made so far (and wait for the writes already running). */
