@@ -196,13 +196,19 @@ describe('hash requests are bounded and cancellable', () => {
     await server.stop();
     await start({ FERRYD_LIMITS: JSON.stringify({ maxHashesPerSession: 1 }) });
     await mkdir(path.join(home, 'h'), { recursive: true });
-    // Big enough that hashing it takes a while on any machine.
-    const big = Buffer.alloc(128 * 1024 * 1024, 7);
-    await writeFile(path.join(home, 'h', 'big.bin'), big);
+    // Big enough that hashing it takes a while on any machine (sparse: no disk written).
+    const bigSize = 256 * 1024 * 1024;
+    await writeFile(path.join(home, 'h', 'big.bin'), '');
+    await truncate(path.join(home, 'h', 'big.bin'), bigSize);
+    const zeros = createHash('sha256');
+    for (let i = 0; i < bigSize / (1024 * 1024); i++) zeros.update(Buffer.alloc(1024 * 1024));
+    const bigSha = zeros.digest('hex');
     await writeFile(path.join(home, 'h', 'small.bin'), 'small');
     await sleep(SETTLE_MS);
     const first = c.newId();
     c.send({ type: 'hash', id: first, path: 'h/big.bin' });
+    // The first has its turn (and is reading) before the second asks for one.
+    await sleep(50);
     const second = c.newId();
     c.send({ type: 'hash', id: second, path: 'h/small.bin' });
     await sleep(20);
@@ -214,7 +220,7 @@ describe('hash requests are bounded and cancellable', () => {
     expect(stop.header).toMatchObject({ type: 'ok' });
     const end = (await c.reply(first, 30_000)).header;
     // A machine fast enough may have finished it: then it is right.
-    if (end.type === 'ok') expect(end.sha256).toBe(sha(big));
+    if (end.type === 'ok') expect(end.sha256).toBe(bigSha);
     else expect(end).toMatchObject({ type: 'error', code: 'ECANCELED' });
     // The turn is free again.
     expect(await hash('h/small.bin')).toMatchObject({ type: 'ok', sha256: sha('small') });
