@@ -33,14 +33,13 @@ import type { Account, Download, FileHashResult, HashOptions, ListPage, Storage,
 import { UploadAdmission } from './storage-admission.js';
 import { openDownload, readWhole } from './storage-download.js';
 import { hashFile } from './storage-hash.js';
-import { HomeJail, O_NOFOLLOW, guard } from './storage-jail.js';
+import { HomeJail, O_NOFOLLOW, guard, type Home } from './storage-jail.js';
 import { StorageRun, type StorageRunOptions } from './storage-lifecycle.js';
 import { listFolder, statEntry } from './storage-listing.js';
 import { TreeChanges } from './storage-tree.js';
 import { LocalUpload, SkippedUpload, type StoreHash } from './storage-upload.js';
 import { WholeUpload } from './storage-whole.js';
 import { StoredHashes } from './stored-hashes.js';
-import type { Home } from './storage-jail.js';
 
 export interface LocalStorageOptions extends StorageRunOptions {
   readonly root: string;

@@ -12,30 +12,23 @@
  * private file renamed over the old one) and with a SHA-256 of its body in its first line:
  * a torn or damaged file reads as "no hashes", never as wrong ones.
  *
- * Bounds: a record file is read only up to RECORD_FILE_MAX; it holds at most twice the
+ * Bounds: a record file is read only up to RECORD_FILE_MAX (stored-hashes-file.ts: the format); it holds at most twice the
  * files that matched at its last pruning (plus PRUNE_MIN), because a flush that finds it
  * past that drops every record whose file no longer matches; folders renamed or deleted
  * through the protocol take their records along or drop them; and at start, the records
  * of folders that no longer exist (deleted by a command) are swept.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SHA256_HEX } from '../shared/common/messages.js';
 import { isInside } from './storage-jail.js';
+import { RECORD_FILE_MAX, parse, readSync, serialize, type FileIdentity, type Rec, type Stored } from './stored-hashes-file.js';
 
-/** What a record remembers of a file: it must still be exactly this for the hash to hold. */
-export interface FileIdentity {
-  readonly ino: bigint;
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-}
+export type { FileIdentity };
 
-interface Rec extends FileIdentity {
-  readonly sha256: string;
-}
+
 
 /** The records of one folder as a listing sees them: the SHA-256 of `name` if `st` still matches. */
 export interface FolderHashes {
@@ -43,9 +36,6 @@ export interface FolderHashes {
 }
 
 const RECORD_FILE = 'records';
-const MAGIC = 'ferry-hashes 1';
-/** A record file bigger than this is not read (it cannot be one of ours: see PRUNE_MIN). */
-export const RECORD_FILE_MAX = 64 * 1024 * 1024;
 /** Records a folder may hold before a flush checks which still match (and drops the rest). */
 const PRUNE_MIN = 1024;
 /** Changes wait this long for more to join their folder's write, and never longer than FLUSH_MAX_MS. */
@@ -55,20 +45,12 @@ const FLUSH_MAX_MS = 1000;
 const CACHE_RECORDS = 200_000;
 const NAME_MAX = 255;
 
-const DIGITS = /^-?\d{1,20}$/;
-
 export function identityOf(st: fs.BigIntStats): FileIdentity {
   return { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 }
 
 function matches(rec: Rec, st: fs.BigIntStats): boolean {
   return st.isFile() && rec.ino === st.ino && rec.size === st.size && rec.mtimeNs === st.mtimeNs && rec.ctimeNs === st.ctimeNs;
-}
-
-/** One folder's records as stored: `live` is how many matched at the last pruning. */
-interface Stored {
-  readonly records: Map<string, Rec>;
-  live: number;
 }
 
 interface Pending {
@@ -256,10 +238,11 @@ export class StoredHashes {
     if (b) this.forgetUnder(b);
     try {
       if (b) await fsp.rm(b, { recursive: true, force: true });
-      if (a && b) {
+      const had = a !== null && (await fsp.lstat(a).then(() => true, () => false));
+      if (had && b) {
         await fsp.mkdir(path.dirname(b), { recursive: true, mode: 0o700 });
         await fsp.rename(a, b);
-      } else if (a) {
+      } else if (had) {
         await fsp.rm(a, { recursive: true, force: true });
       }
     } catch (err) {
@@ -419,57 +402,4 @@ async function prune(records: Map<string, Rec>, dir: string): Promise<void> {
       }),
     );
   }
-}
-
-function readSync(file: string): string | null {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
-    if (fs.fstatSync(fd).size > RECORD_FILE_MAX) return null;
-    return fs.readFileSync(fd, 'utf8');
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** `MAGIC <sha256 of the body>\n<body>`; the body is JSON: {"live", "files": [[name, sha256, ino, size, mtimeNs, ctimeNs], …]}. */
-function serialize(stored: Stored): string {
-  const files = [...stored.records].map(([name, r]) => [name, r.sha256, String(r.ino), String(r.size), String(r.mtimeNs), String(r.ctimeNs)]);
-  const body = JSON.stringify({ live: stored.live, files });
-  return `${MAGIC} ${createHash('sha256').update(body).digest('hex')}\n${body}`;
-}
-
-/** A record file's records; anything damaged, torn or unexpected gives none (logged). */
-export function parse(text: string | null, file: string, log?: (line: string) => void): Stored {
-  const empty = (): Stored => ({ records: new Map(), live: 0 });
-  if (text === null) return empty();
-  const bad = (): Stored => {
-    log?.(`hashes: ${file} is damaged: its hashes are ignored`);
-    return empty();
-  };
-  const newline = text.indexOf('\n');
-  if (newline < 0) return bad();
-  const head = text.slice(0, newline);
-  const body = text.slice(newline + 1);
-  if (head !== `${MAGIC} ${createHash('sha256').update(body).digest('hex')}`) return bad();
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return bad();
-  }
-  const { live, files } = (json ?? {}) as { live?: unknown; files?: unknown };
-  if (typeof live !== 'number' || !Number.isSafeInteger(live) || live < 0 || !Array.isArray(files)) return bad();
-  const records = new Map<string, Rec>();
-  for (const f of files) {
-    if (!Array.isArray(f) || f.length !== 6) return bad();
-    const [name, sha256, ino, size, mtimeNs, ctimeNs] = f as unknown[];
-    if (typeof name !== 'string' || name === '' || name.includes('/') || typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return bad();
-    const numbers = [ino, size, mtimeNs, ctimeNs];
-    if (!numbers.every((n) => typeof n === 'string' && DIGITS.test(n))) return bad();
-    records.set(name, { sha256, ino: BigInt(ino as string), size: BigInt(size as string), mtimeNs: BigInt(mtimeNs as string), ctimeNs: BigInt(ctimeNs as string) });
-  }
-  return { records, live };
 }
