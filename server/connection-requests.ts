@@ -1,10 +1,12 @@
 /**
  * The requests that run concurrently and answer by id: browsing and changing the tree
- * (list, stat, cd, mkdir, rename, delete, df, upload-info), downloads (get, read), cancel.
+ * (list, stat, cd, mkdir, rename, delete, df, upload-info), downloads (get, read), a
+ * file's hash (connection-hash.ts), cancel.
  * Writes first ask whether the session's account still exists (Sessions.current).
  */
 import { FerryError } from '../shared/common/errors.js';
 import { LIST_PAGE_BYTES, LIST_PAGE_MAX, READ_MAX, type Entry, type Request } from '../shared/common/messages.js';
+import { hashRequest } from './connection-hash.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
 
 export async function handleRequest(conn: ConnectionScope, req: Request): Promise<void> {
@@ -43,6 +45,8 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
       return get(conn, req);
     case 'read':
       return read(conn, req);
+    case 'hash':
+      return hashRequest(conn, req);
     case 'cancel': {
       const stop = conn.running.get(req.target);
       stop?.();

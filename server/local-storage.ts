@@ -12,6 +12,8 @@
  *                                      storage-whole.ts). What an earlier run left there
  *                                      (a crash in the middle of a commit) was never
  *                                      acknowledged and is deleted at start.
+ *   state/hashes/<user>/…/records       the SHA-256 of committed files, one record file
+ *                                      per folder of the home (stored-hashes.ts)
  *
  * The jobs live in their own files: the jail (storage-jail.ts), listings
  * (storage-listing.ts), tree changes (storage-tree.ts), upload admission and quota
@@ -27,15 +29,17 @@ import { LIST_PAGE_MAX, type Df, type Entry, type PutResult, type UploadInfo } f
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
 import type { ExecHost } from './exec-host.js';
-import type { Account, Download, ListPage, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
+import type { Account, Download, FileHashResult, HashOptions, ListPage, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
 import { UploadAdmission } from './storage-admission.js';
 import { openDownload, readWhole } from './storage-download.js';
-import { HomeJail, O_NOFOLLOW, guard } from './storage-jail.js';
+import { hashFile } from './storage-hash.js';
+import { HomeJail, O_NOFOLLOW, guard, type Home } from './storage-jail.js';
 import { StorageRun, type StorageRunOptions } from './storage-lifecycle.js';
 import { listFolder, statEntry } from './storage-listing.js';
 import { TreeChanges } from './storage-tree.js';
-import { LocalUpload, SkippedUpload } from './storage-upload.js';
+import { LocalUpload, SkippedUpload, type StoreHash } from './storage-upload.js';
 import { WholeUpload } from './storage-whole.js';
+import { StoredHashes } from './stored-hashes.js';
 
 export interface LocalStorageOptions extends StorageRunOptions {
   readonly root: string;
@@ -49,15 +53,24 @@ export class LocalStorage implements Storage, ExecHost {
   private readonly admission: UploadAdmission;
   private readonly tree: TreeChanges;
   private readonly run: StorageRun;
+  /** The SHA-256 of committed files, while they stay unchanged (diagnostics read its writes). */
+  readonly hashes: StoredHashes;
 
   constructor(options: LocalStorageOptions) {
     const root = path.resolve(options.root);
     this.log = options.log;
     this.jail = new HomeJail(root);
     this.admission = new UploadAdmission(root, this.jail, this.log);
-    this.tree = new TreeChanges(this.jail, this.admission, this.log);
+    this.hashes = new StoredHashes(root, this.log);
+    this.tree = new TreeChanges(this.jail, this.admission, this.hashes, this.log);
     this.run = new StorageRun(root, options);
-    this.swept = this.run.swept;
+    // Records of folders deleted or moved by commands since the last run (in the background).
+    const sweep = this.hashes.sweep(path.join(root, 'homes'));
+    this.swept = Promise.all([this.run.swept, sweep]).then(() => undefined);
+  }
+
+  private storeHash(home: Home): StoreHash {
+    return (host, st, sha256) => this.hashes.record(home.name, home.real, host, st, sha256);
   }
 
   /** Resolves once what earlier runs left in state/incoming is gone (tests, diagnostics). */
@@ -87,11 +100,11 @@ export class LocalStorage implements Storage, ExecHost {
   }
 
   stat(account: Account, cwd: string, target: string): Promise<Entry> {
-    return statEntry(this.jail, account, cwd, target);
+    return statEntry(this.jail, this.hashes, account, cwd, target);
   }
 
   list(account: Account, cwd: string, target: string, limit = LIST_PAGE_MAX): Promise<ListPage> {
-    return listFolder(this.jail, account, cwd, target, Math.min(Math.max(1, limit), LIST_PAGE_MAX));
+    return listFolder(this.jail, this.hashes, account, cwd, target, Math.min(Math.max(1, limit), LIST_PAGE_MAX));
   }
 
   chdir(account: Account, cwd: string, target: string): Promise<string> {
@@ -184,6 +197,7 @@ export class LocalStorage implements Storage, ExecHost {
           pickFreeName: admitted.pickFreeName,
           unlock,
           log: this.log,
+          storeHash: this.storeHash(admitted.home),
         });
       } catch (err) {
         await handle?.close().catch(() => undefined);
@@ -251,6 +265,8 @@ export class LocalStorage implements Storage, ExecHost {
           data,
           mtime: request.mtime,
           placed: letGo,
+          sha256: digest,
+          storeHash: this.storeHash(admitted.home),
         });
         return await this.run.batcher.commit(item, () => ({ path: item.path, size: data.length, sha256: digest }));
       } catch (err) {
@@ -266,6 +282,10 @@ export class LocalStorage implements Storage, ExecHost {
 
   openDownload(account: Account, cwd: string, target: string, offset: number): Promise<Download> {
     return openDownload(this.jail, account, cwd, target, offset);
+  }
+
+  hashFile(account: Account, cwd: string, target: string, options: HashOptions): Promise<FileHashResult> {
+    return hashFile(this.jail, this.hashes, account, cwd, target, options);
   }
 
   readWhole(account: Account, cwd: string, target: string, max: number): Promise<WholeFile> {
@@ -284,8 +304,10 @@ export class LocalStorage implements Storage, ExecHost {
     this.jail.forget();
   }
 
-  close(): Promise<void> {
-    return this.run.close();
+  async close(): Promise<void> {
+    await this.run.close();
+    // After the last commits: their records are written before the process ends.
+    await this.hashes.close();
   }
 }
 

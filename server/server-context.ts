@@ -48,6 +48,11 @@ export interface Limits {
    */
   readonly maxReadingBytes: number;
   readonly maxExecsPerSession: number;
+  /**
+   * Files one session may be reading for `hash` requests at once (over all its
+   * connections); further ones wait for a turn (a stored hash needs none).
+   */
+  readonly maxHashesPerSession: number;
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly execOutputCap: number;
@@ -89,6 +94,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxCommittingBytes: 16 * 1024 * 1024,
   maxReadingBytes: 16 * 1024 * 1024,
   maxExecsPerSession: 8,
+  maxHashesPerSession: 2,
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,
   execOutputCap: 256 * 1024 * 1024,

@@ -32,6 +32,8 @@ export interface Admission {
   readonly chosen: UploadTarget;
   readonly unlock: () => void;
   readonly pickFreeName: (taken: UploadTarget) => Promise<UploadTarget>;
+  /** The account's home (its real path keys the stored hashes). */
+  readonly home: Home;
 }
 
 /** The walked usage (walking first if needed); callers check and reserve right after it. */
@@ -187,7 +189,7 @@ export class UploadAdmission {
         }
         return next;
       };
-      return { offset, total, need, entryNeed, have, tracker, partialName, partialDir, partialPath, chosen, unlock, pickFreeName };
+      return { offset, total, need, entryNeed, have, tracker, partialName, partialDir, partialPath, chosen, unlock, pickFreeName, home };
     } catch (err) {
       unlock();
       throw err;

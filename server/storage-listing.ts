@@ -2,7 +2,8 @@
  * What is in a home: folder listings and entries, with lstat semantics (a link is shown as
  * a link, never followed out of the home). Small folders are listed in one blocking pass;
  * bigger ones a page at a time from the open folder, so a listing never holds more than one
- * page whatever the folder's size.
+ * page whatever the folder's size. Files whose stored SHA-256 still holds carry it
+ * (stored-hashes.ts): a folder with records is lstat'ed in ns (bigint) to compare.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { LIST_PAGE_BYTES, type Entry, type EntryType } from '../shared/common/me
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import type { Account, FolderPages, ListPage } from './storage.js';
 import { guard, isInside, isMissing, vbase, type HomeJail } from './storage-jail.js';
+import type { FolderHashes, StoredHashes } from './stored-hashes.js';
 
 const LIST_PARALLEL = 64;
 /**
@@ -31,33 +33,52 @@ const DIR_BUFFER = 256;
  * field names, a type, a size and an mtime of up to 17 characters each, and the mode.
  */
 const ENTRY_JSON_OVERHEAD = 128;
+/** What a stored hash adds: `,"sha256":"` + 64 hex digits + `"`. */
+const SHA256_JSON_BYTES = 76;
 
 /** An upper bound of an entry's bytes in a listing's JSON body (the comma included). */
 function entryBytes(entry: Entry): number {
-  return Buffer.byteLength(JSON.stringify(entry.name)) + ENTRY_JSON_OVERHEAD;
+  return Buffer.byteLength(JSON.stringify(entry.name)) + ENTRY_JSON_OVERHEAD + (entry.sha256 ? SHA256_JSON_BYTES : 0);
 }
 
-function entryType(st: fs.Stats): EntryType {
+function entryType(st: fs.Stats | fs.BigIntStats): EntryType {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
   return 'other';
 }
 
-function toEntry(name: string, st: fs.Stats): Entry {
-  return { name, type: entryType(st), size: st.size, mtime: Math.round(st.mtimeMs), mode: st.mode & 0o7777 };
+function toEntry(name: string, st: fs.Stats | fs.BigIntStats, hashes?: FolderHashes | null): Entry {
+  if (typeof st.size === 'number') {
+    const s = st as fs.Stats;
+    return { name, type: entryType(s), size: s.size, mtime: Math.round(s.mtimeMs), mode: s.mode & 0o7777 };
+  }
+  const b = st as fs.BigIntStats;
+  // The same milliseconds as the float mtimeMs gives, from the exact nanoseconds.
+  const mtime = Math.round(Number(b.mtimeNs / 1_000_000n) + Number(b.mtimeNs % 1_000_000n) / 1e6);
+  const entry: Entry = { name, type: entryType(b), size: Number(b.size), mtime, mode: Number(b.mode & 0o7777n) };
+  const sha256 = b.isFile() ? hashes?.hashOf(name, b) : undefined;
+  if (sha256) entry.sha256 = sha256;
+  return entry;
 }
 
 function byName(a: Entry, b: Entry): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-export function statEntry(jail: HomeJail, account: Account, cwd: string, target: string): Promise<Entry> {
+export function statEntry(jail: HomeJail, hashes: StoredHashes, account: Account, cwd: string, target: string): Promise<Entry> {
   return guard(async () => {
     const home = await jail.home(account);
     const vpath = jail.normalize(cwd, target);
     const real = await jail.real(home, vpath);
-    return toEntry(vpath === '/' ? '/' : vbase(vpath), await fsp.stat(real));
+    const st = await fsp.stat(real, { bigint: true });
+    const name = vpath === '/' ? '/' : vbase(vpath);
+    if (!st.isFile()) return toEntry(name, st);
+    // Looked up under the real name: a link to a file shows the file's hash.
+    const folder = await hashes.folder(home.name, home.real, path.dirname(real));
+    const entry = toEntry(name, st);
+    const sha256 = folder?.hashOf(path.basename(real), st);
+    return sha256 ? { ...entry, sha256 } : entry;
   });
 }
 
@@ -66,15 +87,23 @@ export function statEntry(jail: HomeJail, account: Account, cwd: string, target:
  * JSON), sorted by name, with `rest` to read the following pages when the folder holds
  * more. Only one page is ever held: the rest is read from the open folder on demand.
  */
-export function listFolder(jail: HomeJail, account: Account, cwd: string, target: string, limit: number): Promise<ListPage> {
+export function listFolder(
+  jail: HomeJail,
+  hashes: StoredHashes,
+  account: Account,
+  cwd: string,
+  target: string,
+  limit: number,
+): Promise<ListPage> {
   return guard(async () => {
     const homeHost = jail.homeHost(account);
     const vpath = jail.normalize(cwd, target);
-    const small = listSmallSync(jail, homeHost, vpath);
+    const small = listSmallSync(jail, hashes, account.name, homeHost, vpath);
     if (small && small.length <= limit) return { path: vpath, entries: small, rest: null };
     const home = await jail.home(account);
     const real = await jail.real(home, vpath);
-    const pages = new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }));
+    const folderHashes = await hashes.folder(home.name, home.real, real);
+    const pages = new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }), folderHashes);
     try {
       const first = await pages.next(limit);
       return { path: vpath, entries: first.entries, rest: first.done ? null : pages };
@@ -98,6 +127,7 @@ class LocalFolderPages implements FolderPages {
   constructor(
     private readonly real: string,
     private readonly dir: fs.Dir,
+    private readonly hashes: FolderHashes | null,
   ) {}
 
   next(limit: number): Promise<{ entries: Entry[]; done: boolean }> {
@@ -136,7 +166,15 @@ class LocalFolderPages implements FolderPages {
       const batch = await Promise.all(
         names.map(async (name) => {
           // lstat: a link is shown as a link and never followed out of the home.
-          const st = await lstatOrNull(path.join(this.real, name));
+          const file = path.join(this.real, name);
+          if (this.hashes) {
+            const st = await fsp.lstat(file, { bigint: true }).catch((err: unknown) => {
+              if (isMissing(err)) return null;
+              throw err;
+            });
+            return st ? toEntry(name, st, this.hashes) : null;
+          }
+          const st = await lstatOrNull(file);
           return st ? toEntry(name, st) : null;
         }),
       );
@@ -159,7 +197,7 @@ class LocalFolderPages implements FolderPages {
  * lstat'ed (a link is shown as a link). Null means "take the asynchronous way": the
  * folder is bigger, or something failed there (which listFolder() then reports properly).
  */
-function listSmallSync(jail: HomeJail, homeHost: string, vpath: string): Entry[] | null {
+function listSmallSync(jail: HomeJail, hashes: StoredHashes, user: string, homeHost: string, vpath: string): Entry[] | null {
   let dir: fs.Dir | undefined;
   try {
     const homeReal = fs.realpathSync.native(homeHost);
@@ -172,16 +210,18 @@ function listSmallSync(jail: HomeJail, homeHost: string, vpath: string): Entry[]
       if (names.length === LIST_SYNC_MAX) return null;
       names.push(d.name);
     }
+    const folderHashes = hashes.folderSync(user, homeReal, real);
+    const bigint = folderHashes !== null;
     const entries: Entry[] = [];
     for (const entry of names) {
-      let st: fs.Stats;
+      let st: fs.Stats | fs.BigIntStats;
       try {
-        st = fs.lstatSync(path.join(real, entry));
+        st = fs.lstatSync(path.join(real, entry), { bigint });
       } catch (err) {
         if (isMissing(err)) continue; // deleted since the folder was read
         return null;
       }
-      entries.push(toEntry(entry, st));
+      entries.push(toEntry(entry, st, folderHashes));
     }
     entries.sort(byName);
     return entries;

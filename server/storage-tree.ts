@@ -3,6 +3,7 @@
  * paths, with the account's usage (bytes and entries) kept up to date as entries come and
  * go; a new folder must fit the entry quota.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FerryError } from '../shared/common/errors.js';
@@ -11,11 +12,13 @@ import type { Account } from './storage.js';
 import type { UploadAdmission } from './storage-admission.js';
 import { guard, isInside, sysCode, type HomeJail } from './storage-jail.js';
 import { walkUsage } from './storage-usage.js';
+import type { StoredHashes } from './stored-hashes.js';
 
 export class TreeChanges {
   constructor(
     private readonly jail: HomeJail,
     private readonly admission: UploadAdmission,
+    private readonly hashes: StoredHashes,
     private readonly log: ((line: string) => void) | undefined,
   ) {}
 
@@ -86,6 +89,13 @@ export class TreeChanges {
       }
       const dstSt = await lstatOrNull(b.host);
       if (dstSt && !overwrite) throw new FerryError('EEXIST');
+      // A file's stored hash moves with it: looked up now, recorded again after the move.
+      let carried: { sha256: string; st: fs.BigIntStats } | undefined;
+      if (srcSt.isFile()) {
+        const st = fs.lstatSync(a.host, { bigint: true });
+        const sha256 = await this.hashes.lookup(home.name, home.real, a.host, st);
+        if (sha256) carried = { sha256, st };
+      }
       const tracker = this.admission.tracker(account, home);
       tracker.startChange();
       let delta = 0;
@@ -98,6 +108,8 @@ export class TreeChanges {
       } finally {
         tracker.endChange(delta, entryDelta);
       }
+      if (srcSt.isDirectory()) await this.hashes.movedFolder(home.name, home.real, a.host, b.host);
+      else this.hashes.moved(home.name, home.real, a.host, b.host, carried);
       return dst;
     });
   }
@@ -121,9 +133,11 @@ export class TreeChanges {
           await fsp.unlink(host);
           if (st.isFile()) delta = -st.size;
           entryDelta = -1;
+          this.hashes.drop(home.name, home.real, host);
         } else if (!recursive) {
           await fsp.rmdir(host);
           entryDelta = -1;
+          await this.hashes.removedFolder(home.name, home.real, host);
         } else {
           const usage = await walkUsage(host, this.log);
           try {
@@ -131,6 +145,7 @@ export class TreeChanges {
             await fsp.rm(host, { recursive: true });
             delta = -usage.bytes;
             entryDelta = -(usage.entries + 1);
+            await this.hashes.removedFolder(home.name, home.real, host);
           } catch (err) {
             // Part of the tree may be gone: only a walk knows how much.
             tracker.invalidate();

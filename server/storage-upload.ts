@@ -2,6 +2,7 @@
  * One upload into a partial file: buffered, hashed and accounted while it streams, made
  * durable and moved into place by the SyncBatcher at commit.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { lstatOrNull, renamePath } from '../shared/node/fs-calls.js';
 import * as path from 'node:path';
@@ -33,6 +34,12 @@ export interface UploadTarget {
   readonly host: string;
 }
 
+/**
+ * Keep the SHA-256 of a file just put in place at real path `host` (stored-hashes.ts), for
+ * as long as the file stays as `st` (its stat once in place) says.
+ */
+export type StoreHash = (host: string, st: fs.BigIntStats, sha256: string) => void;
+
 export interface UploadSetup {
   readonly target: UploadTarget;
   readonly exists: ExistsPolicy;
@@ -53,6 +60,7 @@ export interface UploadSetup {
   /** Unlock the paths this upload holds. */
   readonly unlock: () => void;
   readonly log?: ((line: string) => void) | undefined;
+  readonly storeHash?: StoreHash | undefined;
 }
 
 type State = 'open' | 'committing' | 'aborting' | 'done';
@@ -83,6 +91,8 @@ export class LocalUpload implements Upload, SyncItem {
   private syncing: Promise<void> | null = null;
   private discarded = false;
   private finished = false;
+  /** The file as written, before it is moved into place (its identity must survive the move). */
+  private written: fs.BigIntStats | null = null;
 
   constructor(private readonly setup: UploadSetup) {
     this.target = setup.target;
@@ -191,12 +201,14 @@ export class LocalUpload implements Upload, SyncItem {
       await handle.utimes(new Date(), new Date(this.setup.mtime));
     }
     await handle.sync();
+    this.written = await handle.stat({ bigint: true });
     await this.closeHandle();
   }
 
   async place(): Promise<string> {
     this.target = await placePartial(this.setup, this.target, this.need, true);
     this.discarded = true;
+    storePlaced(this.setup.storeHash, this.target.host, this.written, this.digest);
     return path.dirname(this.target.host);
   }
 
@@ -343,10 +355,29 @@ async function writeAll(handle: fsp.FileHandle, data: Buffer, position: number):
 }
 
 /**
+ * Keep the hash of a file just moved into place, if it is still the file that was written
+ * (same inode, size and mtime: nothing changed it between the move and this look; its
+ * ctime is the one from now on). A blocking lstat: one cached inode, cheaper than a trip
+ * through the I/O threads.
+ */
+export function storePlaced(storeHash: StoreHash | undefined, host: string, written: fs.BigIntStats | null, sha256: string): void {
+  if (!storeHash || !written) return;
+  let st: fs.BigIntStats;
+  try {
+    st = fs.lstatSync(host, { bigint: true });
+  } catch {
+    return;
+  }
+  if (st.isFile() && st.ino === written.ino && st.size === written.size && st.mtimeNs === written.mtimeNs) storeHash(host, st, sha256);
+}
+
+/**
  * Move a synced partial onto its target (the commit's "place" step), re-checking the
  * policy: the target was free when the upload began, but someone may have taken it since.
  * Keeps the usage right (the bytes of a replaced file are given back, the entries counted). Returns the target
- * the file went to (another free name for 'rename').
+ * the file went to (another free name for 'rename'). A file that replaces another takes
+ * its permission bits (editing a 0755 script keeps it executable); a new one has the
+ * server's default.
  */
 export async function placePartial(
   setup: Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'partialPath'>,
@@ -369,6 +400,8 @@ export async function placePartial(
     } else if (existing?.isDirectory()) {
       throw new FerryError('EISDIR');
     }
+    // Only rwx for owner, group and others: never set-id bits onto uploaded bytes.
+    if (existing?.isFile()) await fsp.chmod(partialPath, existing.mode & 0o777);
     await renamePath(partialPath, target.host);
     tracker.activePartials.delete(partialName);
     delta = need - (existing?.isFile() ? existing.size : 0);

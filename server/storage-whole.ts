@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { FerryError } from '../shared/common/errors.js';
 import { fsyncFd, futimesFd, lstatOrNull, openFd, unlinkPath, writeAllFd } from '../shared/node/fs-calls.js';
 import type { SyncItem } from './storage-sync.js';
-import { placePartial, type UploadSetup, type UploadTarget } from './storage-upload.js';
+import { placePartial, storePlaced, type StoreHash, type UploadSetup, type UploadTarget } from './storage-upload.js';
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW;
@@ -37,6 +37,9 @@ export interface WholeSetup extends Pick<UploadSetup, 'exists' | 'pickFreeName' 
   readonly data: Uint8Array;
   /** Called once the file is in place (before its folder is fsynced). */
   readonly placed: () => void;
+  /** The SHA-256 of `data` (checked), kept for the file once in place. */
+  readonly sha256: string;
+  readonly storeHash?: StoreHash | undefined;
 }
 
 function isMissing(err: unknown): boolean {
@@ -47,6 +50,8 @@ export class WholeUpload implements SyncItem {
   private target: UploadTarget;
   /** The incoming file exists on disk (created by prepare, gone after place or discard). */
   private created = false;
+  /** The file as written, before it is moved into place. */
+  private written: fs.BigIntStats | null = null;
 
   constructor(private readonly setup: WholeSetup) {
     this.target = setup.target;
@@ -94,6 +99,8 @@ export class WholeUpload implements SyncItem {
       if (data.length > 0) await writeAllFd(fd, data, 0);
       if (mtime !== undefined && Number.isFinite(mtime)) await futimesFd(fd, new Date(), new Date(mtime));
       if (fsync) await fsyncFd(fd);
+      // Blocking: an fstat of an open descriptor waits for no disk.
+      if (this.setup.storeHash) this.written = fs.fstatSync(fd, { bigint: true });
     } finally {
       // The file is written (or given up): closing it waits for nothing, so it is done
       // directly rather than through the I/O threads. An error here is the file's too.
@@ -120,6 +127,7 @@ export class WholeUpload implements SyncItem {
     // placePartial() moves "the partial" into place: here that is the incoming file.
     this.target = await placePartial({ ...this.setup, partialPath: incomingPath }, this.target, this.setup.data.length, false);
     this.created = false;
+    storePlaced(this.setup.storeHash, this.target.host, this.written, this.setup.sha256);
     this.setup.placed();
     return path.dirname(this.target.host);
   }

@@ -83,6 +83,23 @@ export interface FolderPages {
   close(): Promise<void>;
 }
 
+/** A file's SHA-256 as it is now (Storage.hashFile). */
+export interface FileHashResult {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly mtime: number;
+  /** Read and hashed now (false: the stored hash still held). */
+  readonly computed: boolean;
+}
+
+export interface HashOptions {
+  /** Stops the reading (ECANCELED). */
+  readonly signal: AbortSignal;
+  /** Taken before the file is read (not for a stored hash): resolves with its release. */
+  readonly slot: () => Promise<() => void>;
+}
+
 /** A whole small file read in one go (Storage.readWhole). */
 export interface WholeFile {
   readonly path: string;
@@ -127,6 +144,11 @@ export interface Storage {
     sha256: string,
   ): Promise<{ readonly committed: Promise<PutResult> }>;
   openDownload(account: Account, cwd: string, path: string, offset: number): Promise<Download>;
+  /**
+   * The SHA-256 of a file as it is now: the stored one while the file is unchanged since,
+   * else read and hashed (then stored). EISDIR for a folder, EBUSY if it changed meanwhile.
+   */
+  hashFile(account: Account, cwd: string, path: string, options: HashOptions): Promise<FileHashResult>;
   /** A whole file of at most `max` bytes in memory, with its SHA-256; ETOOBIG (details.fileSize) if bigger. */
   readWhole(account: Account, cwd: string, path: string, max: number): Promise<WholeFile>;
   /** Flush pending durable commits (called on shutdown). */

@@ -237,6 +237,29 @@ export class ClientConnection implements Lane {
   }
 
   /**
+   * Like call(), for a request the server can stop: when `signal` fires, a `cancel` for it
+   * is sent (the request then ends with ECANCELED, or with its reply if that was quicker).
+   */
+  async callCancellable(header: Omit<FrameHeader, 'id'>, signal?: AbortSignal): Promise<FrameHeader> {
+    if (signal?.aborted) throw new FerryError('ECANCELED', `the ${String(header.type)} was cancelled before it started`);
+    let reply: FrameHeader | undefined;
+    const { id, done, fail } = this.register((h) => {
+      if (h.type === 'error') throw errorFromFrame(h);
+      reply = h;
+      return true;
+    });
+    this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
+    const onAbort = (): void => void this.call({ type: 'cancel', target: id }).catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await done;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    return reply!;
+  }
+
+  /**
    * Like call(), for replies that carry a body (a listing page, a whole file): returns
    * both. A body bigger than `maxBody` (what the request allows) is a protocol violation:
    * EPROTO, and the connection is closed before any of it is read.

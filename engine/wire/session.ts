@@ -8,6 +8,7 @@ import {
   Df,
   Entry,
   EntryList,
+  HashOk,
   LIST_PAGE_BYTES,
   LIST_PAGE_MAX,
   ListOk,
@@ -81,7 +82,7 @@ export class RemoteSession implements Remote {
   }
 
   get capabilities(): RemoteCapabilities {
-    return { serverHash: true, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true, listedHashes: false };
+    return { serverHash: true, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true, listedHashes: true };
   }
 
   get connected(): boolean {
@@ -185,9 +186,14 @@ export class RemoteSession implements Remote {
     } while (cursor !== undefined);
   }
 
-  // TODO(stored hashes): the protocol's hash request replaces this.
-  async hash(path: string): Promise<FileHash> {
-    throw new FerryError('ENOTSUP', `hashing ${path} is not in this protocol version yet`);
+  /**
+   * The server's SHA-256 of the file now (`hash`): the one it stored while the file is
+   * unchanged since, else it reads the file (and stores the result for later listings).
+   * Aborting `signal` cancels the request (ECANCELED).
+   */
+  async hash(path: string, signal?: AbortSignal): Promise<FileHash> {
+    const reply = parse(HashOk, await this.control.callCancellable({ type: 'hash', path }, signal), 'hash reply');
+    return { sha256: reply.sha256, size: reply.fileSize, mtime: reply.mtime };
   }
 
   async stat(path: string): Promise<Entry> {

@@ -55,6 +55,8 @@ export const Request = z.discriminatedUnion('type', [
   z.object({ type: z.literal('put-end'), id, sha256: sha256Hex }),
   z.object({ type: z.literal('get'), id, path: remotePath, offset: z.number().int().nonnegative().optional() }),
   z.object({ type: z.literal('read'), id, path: remotePath, max: z.number().int().nonnegative() }),
+  /** The SHA-256 of a file as it is now: the stored one while it holds, else computed (and stored). */
+  z.object({ type: z.literal('hash'), id, path: remotePath }),
   z.object({
     type: z.literal('exec'),
     id,
@@ -154,6 +156,20 @@ export const ReadOk = z.object({
   sha256: sha256Hex,
 });
 export type ReadOk = z.infer<typeof ReadOk>;
+
+/**
+ * The reply to `hash`: the file's SHA-256, size and mtime as the hash covers them (the
+ * size is `fileSize`, as in the replies to put and read: a frame's `size` is its body's).
+ */
+export const HashOk = z.object({
+  type: z.literal('ok'),
+  id,
+  path: z.string(),
+  sha256: sha256Hex,
+  fileSize: z.number().int().nonnegative(),
+  mtime: z.number(),
+});
+export type HashOk = z.infer<typeof HashOk>;
 
 /**
  * Files up to this size move whole, in one frame, both ways: a `put` from offset 0 with a
