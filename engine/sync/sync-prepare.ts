@@ -60,8 +60,8 @@ export async function prepareSync(remote: Remote, request: SyncRequest, options:
   const { stateDir, signal } = options;
   const localRoot = path.resolve(request.localRoot);
   const remoteRoot = path.posix.resolve(remote.cwd, request.remoteRoot);
-  const state = await SyncState.load(stateDir, { localRoot, remote: remoteIdentity(remote, remoteRoot) });
-
+  // The state is read while the server answers the first question.
+  const stateLoad = SyncState.load(stateDir, { localRoot, remote: remoteIdentity(remote, remoteRoot) });
   // A missing root is an empty one on the side being filled; the run creates it.
   const rootEntry = await remote.statOrNull(remoteRoot);
   if (rootEntry && rootEntry.type !== 'dir') throw new FerryError('ENOTDIR', `${remoteRoot} on the server is not a folder`);
@@ -73,7 +73,7 @@ export async function prepareSync(remote: Remote, request: SyncRequest, options:
   // The remote walk first: its listings are on their way while the local folder is read.
   const remoteScan = rootEntry ? scanRemote(remote, remoteRoot, signal) : Promise.resolve<Tree>(new Map());
   const localScan = localExists ? scanLocal(localRoot, { blocking: options.blockingIo ?? false }) : Promise.resolve<Tree<LocalNode>>(new Map());
-  const [remoteTree, local] = await Promise.all([remoteScan, localScan]);
+  const [remoteTree, local, state] = await Promise.all([remoteScan, localScan, stateLoad]);
   state.keepHashesOf(new Set(local.keys()));
 
   const compare = remote.capabilities.listedHashes ? 'sha256' : 'size-mtime';

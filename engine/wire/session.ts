@@ -24,6 +24,9 @@ import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
 import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities } from '../remote/remote.js';
 
+/** A page of a listing as the client accepts it (built once: zod compiles a schema on its first use). */
+const LIST_PAGE = EntryList.max(LIST_PAGE_MAX);
+
 export interface SessionOptions extends ConnectOptions {
   readonly user: string;
   readonly credential: ClientCredential;
@@ -178,7 +181,7 @@ export class RemoteSession implements Remote {
       } catch {
         throw new FerryError('EPROTO', 'the server sent a listing that is not JSON');
       }
-      const parsed = EntryList.max(LIST_PAGE_MAX).safeParse(json);
+      const parsed = LIST_PAGE.safeParse(json);
       if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed listing');
       if (ok.next !== undefined && ok.next === cursor) throw new FerryError('EPROTO', 'the server sent the same listing cursor twice');
       cursor = ok.next;
