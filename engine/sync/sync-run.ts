@@ -128,10 +128,12 @@ export async function runSync(prepared: PreparedSync, remote: Remote, queue: Tra
     const finals = await settled(queue, [...byTransfer.keys()], options.signal);
     for (const [id, a] of byTransfer) {
       const v = finals.get(id);
-      if (v?.state === 'done' || v?.state === 'skipped') {
-        const from = a.kind === 'upload' ? a.local : a.remote;
-        agreed(a, from);
-      } else {
+      // Where someone answered a conflict with "skip" or "rename", the two sides do not hold
+      // the same file at this path: nothing is recorded for it (it is planned again next time).
+      const landed = a.kind === 'upload' ? v?.remotePath === remotePath(a.path) : v?.localPath === localPath(a.path);
+      if (v?.state === 'done' && landed) agreed(a, a.kind === 'upload' ? a.local : a.remote);
+      else if (v?.state === 'done' || v?.state === 'skipped') continue;
+      else {
         fail(a, v?.error ? new FerryError(v.error.code, v.error.message) : new FerryError('ECANCELED', `${a.path} was not transferred (${v?.state ?? 'removed'})`));
       }
     }
