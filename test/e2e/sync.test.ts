@@ -64,14 +64,14 @@ describe('sync preview', () => {
     expect(await row('both.txt').textContent()).toMatch(/Conflict.*same modification time/);
     // A conflict has no tick box: it cannot be run.
     expect(await row('both.txt').getByRole('checkbox').count()).toBe(0);
-    await screenshot(page, '70-sync-preview');
+    await screenshot(page, '75-sync-preview');
 
     // Untick the draft: it stays local.
     await dialog().getByRole('checkbox', { name: 'Upload draft.txt' }).uncheck();
     await expect.poll(() => dialog().getByRole('status').textContent()).toMatch(/^2 uploads .*1 download.*1 folder to create/);
     await dialog().getByRole('button', { name: 'Sync', exact: true }).click();
-    await dialog().getByText(/^Done: 4 actions carried out\. 1 conflicts were left as they are\./).waitFor({ timeout: 30_000 });
-    await screenshot(page, '71-sync-done');
+    await dialog().getByText(/^Done: 4 actions carried out\. 1 conflict left as it is\./).waitFor({ timeout: 30_000 });
+    await screenshot(page, '76-sync-done');
 
     // The copies went through the transfer list, verified.
     await transferRow(page, 'index.html').waitFor();

@@ -146,6 +146,10 @@ interface PlanViewProps {
 
 const ROW_HEIGHT = 30;
 
+function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, onStop, onClose }: PlanViewProps) {
   const [showSame, setShowSame] = useState(false);
   const rows = useMemo(() => shownActions(plan, showSame), [plan, showSame]);
@@ -181,7 +185,8 @@ function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, 
             onChange={() => setSelected(allTicked ? new Set() : defaultSelection(plan))}
           />
           <span>
-            {counts.upload + counts.download + counts.mkdir + counts.delete} changes, {counts.conflict} conflicts, {counts.same.toLocaleString('en')} unchanged
+            {plural(counts.upload + counts.download + counts.mkdir + counts.delete, 'change')}, {plural(counts.conflict, 'conflict')},{' '}
+            {counts.same.toLocaleString('en')} unchanged
           </span>
         </label>
         <label className="check">
@@ -236,7 +241,7 @@ function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, 
                 .slice(0, 3)
                 .map((f) => `${f.path} (${f.code})`)
                 .join(', ')}${outcome.failed.length > 3 ? '…' : ''}`}
-          {counts.conflict > 0 && ` ${counts.conflict} conflicts were left as they are.`}
+          {counts.conflict > 0 && ` ${plural(counts.conflict, 'conflict')} left as ${counts.conflict === 1 ? 'it is' : 'they are'}.`}
         </p>
       ) : (
         <p className="muted small" role="status">
