@@ -183,9 +183,9 @@ for (const make of [ferrySide, sftpSide]) {
       await new Promise((r) => setTimeout(r, 400));
       expect(savedRows(c.edit(view.id)!)).toHaveLength(2);
 
-      // The mode is the remote file's, not the working copy's. Over Ferry's protocol the
-      // server keeps the replaced file's mode on its side (not this client's to set).
-      if (side.name === 'sftp') expect((await stat(side.local('notes.txt'))).mode & 0o777).toBe(0o640);
+      // The mode is the remote file's, not the working copy's (over SFTP the client sets it;
+      // ferryd keeps the mode of the file an upload replaces).
+      expect((await stat(side.local('notes.txt'))).mode & 0o777).toBe(0o640);
 
       // Saved: closing removes the working copy.
       await c.ok('edit:close', view.id, false);
