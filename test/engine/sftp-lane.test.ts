@@ -137,13 +137,14 @@ describe('a small upload over SFTP', () => {
     try {
       const target = path.join(sshd.home, 'resumed.bin');
       const data = randomBytes(100_000);
-      // No mtime: the server's account could not set one on a partial the tests' account made.
+      // No mtime (0 in the partial's name): the server's account could not set one on a partial
+      // the tests' account made.
       const request = { path: target, total: data.length, exists: 'overwrite' } as const;
       // A partial holding the first 40,000 bytes, as an interrupted upload leaves it.
-      const held = partialName(target, data.length, undefined);
+      const held = partialName(target, data.length, 0);
       await writeFile(held, data.subarray(0, 40_000));
       await chmod(held, 0o666); // the tests may run as another account than the server's
-      expect((await remote.uploadInfo(target, { size: data.length })).partial).toBe(40_000);
+      expect((await remote.uploadInfo(target, { size: data.length, mtime: 0 })).partial).toBe(40_000);
       const wrong = await put(lane, { ...request, offset: 30_000 }, data.subarray(30_000)).catch((e: unknown) => toFerryError(e));
       expect(toFerryError(wrong)).toMatchObject({ code: 'EOFFSET', details: { offset: 40_000 } });
       await put(lane, { ...request, offset: 40_000 }, data.subarray(40_000));
