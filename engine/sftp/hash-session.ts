@@ -59,6 +59,8 @@ export class HashSession {
           });
           channel.stderr.resume();
           channel.on('close', () => this.lost(channel));
+          // A write racing the channel's end errors here; the close that follows fails the batch.
+          channel.on('error', () => undefined);
           resolve(channel);
         });
       } catch (err) {
