@@ -47,7 +47,10 @@ export interface ReadStart {
 
 export interface ReadSink {
   start(head: ReadStart): Promise<void> | void;
-  /** Awaited: a slow disk slows the transport. */
+  /**
+   * Awaited: a slow disk slows the transport. The bytes are the sink's only until then: a
+   * lane may reuse their buffer for the next reply (copy what must outlive the call).
+   */
   chunk(bytes: Buffer): Promise<void> | void;
 }
 

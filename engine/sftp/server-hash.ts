@@ -7,6 +7,7 @@
  */
 import type { Client } from 'ssh2';
 import { FerryError } from '../../shared/common/errors.js';
+import { HashSession, fitsSession } from './hash-session.js';
 import { shellQuote, sshCapture } from './ssh-exec.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -57,6 +58,8 @@ export class ServerHash {
   private readonly waiting: Wanted[] = [];
   private running = 0;
   private flushing = false;
+  /** The long-lived hashing command (made at the first batch); null once the server refused one. */
+  private session: HashSession | null | undefined;
 
   constructor(
     private readonly client: Client,
@@ -109,9 +112,26 @@ export class ServerHash {
         // One process for the batch, records matched back by path; a file it cannot read has
         // no record (and is an error below).
         const z = this.tool === BATCHING_TOOL;
-        const { stdout } = await sshCapture(this.client, `${this.tool} ${z ? '-- ' : ''}${list} 2>/dev/null`, batch.reduce((n, w) => n + Buffer.byteLength(w.path) + 72, 1024), timeoutMs);
+        const command = `${this.tool}${z ? ' --' : ''}`;
+        let records: string[] | undefined;
+        if (this.session !== null && batch.every((w) => fitsSession(w.path))) {
+          this.session ??= new HashSession(this.client, command, z ? '\0' : '\n');
+          records = await this.session.run(
+            batch.map((w) => w.path),
+            timeoutMs,
+          ).catch((err: unknown) => {
+            // No channel for it (sshd's MaxSessions): one command per batch from now on.
+            if ((err as FerryError).code !== 'EBUSY') throw err;
+            this.session = null;
+            return undefined;
+          });
+        }
+        if (records === undefined) {
+          const { stdout } = await sshCapture(this.client, `${command} ${list} 2>/dev/null`, batch.reduce((n, w) => n + Buffer.byteLength(w.path) + 72, 1024), timeoutMs);
+          records = stdout.split(z ? '\0' : '\n');
+        }
         const found = new Map<string, string>();
-        for (const record of stdout.split(z ? '\0' : '\n')) {
+        for (const record of records) {
           const hex = /^([0-9a-f]{64}) [ *]/.exec(record)?.[1];
           if (hex) found.set(record.slice(66), hex);
         }

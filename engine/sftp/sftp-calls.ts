@@ -104,11 +104,15 @@ export class SftpCalls {
     return this.call(subject, (cb) => this.sftp.close(handle, (err) => cb(err, undefined)));
   }
 
-  /** Up to `length` bytes at `position`; fewer at the end of the file, none past it. */
-  read(handle: Buffer, length: number, position: number, subject: string): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  /**
+   * Up to `length` bytes at `position`; fewer at the end of the file, none past it. They land
+   * in `into` when given (a buffer the caller reuses: the answer is a view of it), else in a
+   * new buffer.
+   */
+  read(handle: Buffer, length: number, position: number, subject: string, into?: Buffer): Promise<Buffer> {
+    const buffer = into && into.length >= length ? into : Buffer.allocUnsafe(length);
     return this.call<number>(subject, (cb) => this.sftp.read(handle, buffer, 0, length, position, (err, bytesRead) => cb(err, bytesRead))).then((n) =>
-      n === length ? buffer : buffer.subarray(0, n),
+      n === buffer.length ? buffer : buffer.subarray(0, n),
     );
   }
 

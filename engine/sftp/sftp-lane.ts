@@ -74,9 +74,12 @@ export class SftpLane implements Lane {
     return Math.min(REQUEST_MAX, this.calls.maxRead, this.calls.maxWrite);
   }
 
-  /** `length` bytes at `position`, re-asking for the rest after a short read; short only at the end of the file. */
-  private async readRange(handle: Buffer, position: number, length: number, subject: string): Promise<Buffer> {
-    const first = await this.calls.read(handle, length, position, subject);
+  /**
+   * `length` bytes at `position`, re-asking for the rest after a short read; short only at the
+   * end of the file. The first answer lands in `into` when given.
+   */
+  private async readRange(handle: Buffer, position: number, length: number, subject: string, into?: Buffer): Promise<Buffer> {
+    const first = await this.calls.read(handle, length, position, subject, into);
     if (first.length === length || first.length === 0) return first;
     const parts = [first];
     let got = first.length;
@@ -101,14 +104,19 @@ export class SftpLane implements Lane {
       serverHash?.catch(() => undefined);
       await sink.start({ offset, total, mtime: Number(stats.mtime) * 1000 });
       const step = this.piece;
-      const inFlight: Array<{ readonly data: Promise<Buffer>; readonly length: number }> = [];
+      // Replies land in buffers reused once the sink has taken their bytes (it copies them
+      // before its promise settles): a new buffer per request would force the GC to run
+      // every few megabytes.
+      const spare: Buffer[] = [];
+      const inFlight: Array<{ readonly data: Promise<Buffer>; readonly length: number; readonly buffer: Buffer }> = [];
       let next = offset;
       const fill = (): void => {
         while (next < total && inFlight.length * step < WINDOW_BYTES) {
           const length = Math.min(step, total - next);
-          const data = this.readRange(handle, next, length, remotePath);
+          const buffer = spare.pop() ?? Buffer.allocUnsafe(Math.min(step, total - offset));
+          const data = this.readRange(handle, next, length, remotePath, buffer);
           data.catch(() => undefined);
-          inFlight.push({ data, length });
+          inFlight.push({ data, length, buffer });
           next += length;
         }
       };
@@ -118,6 +126,7 @@ export class SftpLane implements Lane {
         const data = await slot.data;
         fill();
         if (data.length > 0) await sink.chunk(data);
+        spare.push(slot.buffer);
         // A file that shrank ends early: the size check downstream turns that into an error.
         if (data.length < slot.length) break;
       }
@@ -155,42 +164,62 @@ export class SftpLane implements Lane {
     return { data, mtime, sha256: remote };
   }
 
+  /**
+   * Upload to the partial, check it, rename it into place. Requests are sent without waiting
+   * where one channel's order makes that safe: the writes, the mode and mtime, the size
+   * (fstat of the same handle) and the close go out together, so a small file costs three
+   * round trips (open; write…close; rename) when it may overwrite with posix-rename.
+   */
   async put(request: WriteRequest, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks: WriteHooks = {}): Promise<WriteResult> {
     const { path: target, offset, total } = request;
+    // An atomic rename replaces whatever is there, so an overwrite needs no look first (a
+    // folder in the way fails the rename, explained then); the other policies look.
+    const blind = request.exists === 'overwrite' && this.services.posixRename;
     try {
-      const existing = await this.calls.lstatOrNull(target);
-      if (existing) {
-        if (existing.isDirectory()) throw new FerryError('EISDIR', `${target} is a folder`);
-        if (request.exists === 'skip') {
-          hooks.onWritten?.();
-          hash.dispose();
-          return { path: target, size: Number(existing.size), sha256: '', skipped: true };
+      if (!blind) {
+        const existing = await this.calls.lstatOrNull(target);
+        if (existing) {
+          if (existing.isDirectory()) throw new FerryError('EISDIR', `${target} is a folder`);
+          if (request.exists === 'skip') {
+            hooks.onWritten?.();
+            hash.dispose();
+            return { path: target, size: Number(existing.size), sha256: '', skipped: true };
+          }
+          if (request.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
         }
-        if (request.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
       }
       const partial = partialName(target, total, request.mtime);
       // Owner read-write while it is written (a read-only source must still be resumable); its
       // own mode is set at the end.
       const handle = await this.calls.open(partial, offset === 0 ? 'w' : 'r+', 0o600);
+      let closing: Promise<void> | undefined;
+      let held: number;
       try {
         if (offset > 0) {
-          const held = Number((await this.calls.fstat(handle, partial)).size);
-          if (held !== offset) throw new FerryError('EOFFSET', `the server holds ${held} bytes of ${target}, not ${offset}`, { offset: held <= total ? held : 0 });
+          const there = Number((await this.calls.fstat(handle, partial)).size);
+          if (there !== offset) throw new FerryError('EOFFSET', `the server holds ${there} bytes of ${target}, not ${offset}`, { offset: there <= total ? there : 0 });
         }
-        const sent = await this.writeAll(handle, partial, offset, total - offset, source, hash, hooks);
-        if (sent !== total - offset) throw new FerryError('EIO', `the local file changed during the upload (${sent} of ${total - offset} bytes read)`);
-        hooks.onWritten?.();
+        const { read, acked } = await this.sendAll(handle, partial, offset, total - offset, source, hash, hooks);
+        if (read !== total - offset) throw new FerryError('EIO', `the local file changed during the upload (${read} of ${total - offset} bytes read)`);
         // The mode and mtime of the source, set on the partial so the rename publishes them at once.
         const attrs = {
           ...(request.mode !== undefined ? { mode: request.mode } : {}),
           ...(request.mtime !== undefined ? { mtime: Math.floor(request.mtime / 1000), atime: Math.floor(Date.now() / 1000) } : {}),
         };
-        if (Object.keys(attrs).length > 0) await this.calls.fsetstat(handle, attrs, partial);
+        const stamped = Object.keys(attrs).length > 0 ? this.calls.fsetstat(handle, attrs, partial) : Promise.resolve();
+        const sized = this.calls.fstat(handle, partial);
+        closing = this.calls.close(handle, partial);
+        for (const p of [stamped, sized, closing]) p.catch(() => undefined);
+        hooks.onWritten?.();
+        await acked;
+        await stamped;
+        held = Number((await sized).size);
+        await closing;
       } finally {
-        await this.calls.close(handle, partial).catch(() => undefined);
+        if (closing === undefined) await this.calls.close(handle, partial).catch(() => undefined);
       }
-      const sha256 = await this.check(partial, target, total, hash);
-      const placed = await this.commit(partial, target, request.exists);
+      const sha256 = await this.check(partial, target, total, held, hash);
+      const placed = blind ? await this.replace(partial, target) : await this.commit(partial, target, request.exists);
       return { path: placed, size: total, sha256, skipped: false };
     } catch (err) {
       hash.dispose();
@@ -198,9 +227,21 @@ export class SftpLane implements Lane {
     }
   }
 
-  /** Write `size` bytes of `source` at `offset`, many requests in flight; returns how many were read. */
-  private async writeAll(handle: Buffer, subject: string, offset: number, size: number, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks: WriteHooks): Promise<number> {
-    if (size === 0) return 0;
+  /**
+   * Send `size` bytes of `source` at `offset`, many requests in flight. Returns once the last
+   * one is sent: how many bytes were read, and their acknowledgements (rejected with the
+   * first failure).
+   */
+  private async sendAll(
+    handle: Buffer,
+    subject: string,
+    offset: number,
+    size: number,
+    source: () => AsyncIterable<Buffer>,
+    hash: StreamHash,
+    hooks: WriteHooks,
+  ): Promise<{ read: number; acked: Promise<void> }> {
+    if (size === 0) return { read: 0, acked: Promise.resolve() };
     const step = this.piece;
     let read = 0;
     let inFlight = 0;
@@ -212,7 +253,8 @@ export class SftpLane implements Lane {
       const room = size - read;
       if (room === 0) break; // the file grew: send what was announced
       const body = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      const writes: Array<Promise<void>> = [hash.update(body)];
+      // The local SHA-256 is only worth its CPU when the server's is there to compare with.
+      const writes: Array<Promise<void>> = this.services.hash ? [hash.update(body)] : [];
       for (let at = 0; at < body.length; at += step) {
         const piece = body.subarray(at, Math.min(body.length, at + step));
         while (inFlight + piece.length > WINDOW_BYTES && inFlight > 0 && failure === undefined) await new Promise<void>((r) => waiters.push(r));
@@ -237,28 +279,47 @@ export class SftpLane implements Lane {
       done.catch(() => undefined);
       all.push(done);
     }
-    await Promise.all(all);
-    if (failure !== undefined) throw toFerryError(failure);
-    return read;
+    const acked = Promise.all(all).then(() => {
+      if (failure !== undefined) throw toFerryError(failure);
+    });
+    acked.catch(() => undefined);
+    return { read, acked };
   }
 
-  /** The check before the partial goes in place: the server's SHA-256 where it has one, else the size. */
-  private async check(partial: string, target: string, total: number, hash: StreamHash): Promise<string> {
-    const local = await hash.digest();
+  /**
+   * The check before the partial goes in place: the server's SHA-256 where it has one (hashed
+   * there while the local digest finishes), else the size the server holds (`held`).
+   */
+  private async check(partial: string, target: string, total: number, held: number, hash: StreamHash): Promise<string> {
     if (this.services.hash) {
-      const remote = await this.services.hash.hash(partial, total);
+      const [local, remote] = await Promise.all([hash.digest(), this.services.hash.hash(partial, total)]);
       if (remote !== local) {
         await this.calls.unlink(partial).catch(() => undefined);
         throw new FerryError('ECHECKSUM', `the SHA-256 of ${target} on the server did not match: the upload was discarded`);
       }
       return remote;
     }
-    const size = Number((await this.calls.lstat(partial)).size);
-    if (size !== total) {
+    hash.dispose();
+    if (held !== total) {
       await this.calls.unlink(partial).catch(() => undefined);
-      throw new FerryError('ECHECKSUM', `the size check of ${target} failed (${size} bytes on the server, ${total} sent): the upload was discarded`);
+      throw new FerryError('ECHECKSUM', `the size check of ${target} failed (${held} bytes on the server, ${total} sent): the upload was discarded`);
     }
     return '';
+  }
+
+  /** An overwrite by posix-rename, unlooked: a folder in the way is found out by the failed rename. */
+  private async replace(partial: string, target: string): Promise<string> {
+    try {
+      await this.calls.posixRename(partial, target);
+      return target;
+    } catch (err) {
+      const there = await this.calls.lstatOrNull(target).catch(() => null);
+      if (there?.isDirectory()) {
+        await this.calls.unlink(partial).catch(() => undefined);
+        throw new FerryError('EISDIR', `${target} is a folder`);
+      }
+      throw err;
+    }
   }
 
   /** Put the checked partial in place under the conflict policy; returns where it went. */
