@@ -103,7 +103,7 @@ export function listFolder(
     const home = await jail.home(account);
     const real = await jail.real(home, vpath);
     const folderHashes = await hashes.folder(home.name, home.real, real);
-    const pages = new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }), folderHashes);
+    const pages = await LocalFolderPages.open(real, folderHashes);
     try {
       const first = await pages.next(limit);
       return { path: vpath, entries: first.entries, rest: first.done ? null : pages };
@@ -117,9 +117,10 @@ export function listFolder(
 /**
  * The pages after the first of a local folder: names come from the open folder in the
  * disk's order, a batch at a time, and are lstat'ed as they come. What was read but did
- * not fit a page waits for the next one (at most LIST_PARALLEL entries).
+ * not fit a page waits for the next one (at most LIST_PARALLEL entries). A walk
+ * (storage-walk.ts) reads each folder of a tree with one.
  */
-class LocalFolderPages implements FolderPages {
+export class LocalFolderPages implements FolderPages {
   private waiting: Entry[] = [];
   private exhausted = false;
   private closed = false;
@@ -129,6 +130,11 @@ class LocalFolderPages implements FolderPages {
     private readonly dir: fs.Dir,
     private readonly hashes: FolderHashes | null,
   ) {}
+
+  /** The entries of the real folder `real`, with its stored hashes where it has records. */
+  static async open(real: string, hashes: FolderHashes | null): Promise<LocalFolderPages> {
+    return new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }), hashes);
+  }
 
   next(limit: number): Promise<{ entries: Entry[]; done: boolean }> {
     return guard(async () => {
