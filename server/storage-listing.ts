@@ -99,7 +99,7 @@ export function listFolder(
     const homeHost = jail.homeHost(account);
     const vpath = jail.normalize(cwd, target);
     const small = listSmallSync(jail, hashes, account.name, homeHost, vpath);
-    if (small && small.length <= limit) return { path: vpath, entries: small, rest: null };
+    if (small && small.length <= limit) return { path: vpath, entries: small.sort(byName), rest: null };
     const home = await jail.home(account);
     const real = await jail.real(home, vpath);
     const folderHashes = await hashes.folder(home.name, home.real, real);
@@ -204,11 +204,24 @@ export class LocalFolderPages implements FolderPages {
  * folder is bigger, or something failed there (which listFolder() then reports properly).
  */
 function listSmallSync(jail: HomeJail, hashes: StoredHashes, user: string, homeHost: string, vpath: string): Entry[] | null {
-  let dir: fs.Dir | undefined;
   try {
     const homeReal = fs.realpathSync.native(homeHost);
     const real = fs.realpathSync.native(jail.hostOf({ name: '', real: homeReal }, vpath));
     if (!isInside(real, homeReal)) return null;
+    return readSmallSync(hashes, user, homeReal, real);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The entries of the real folder `real` (checked by the caller) with blocking calls, or
+ * null for "take the asynchronous way" (more than LIST_SYNC_MAX entries, or a failure).
+ * Unsorted.
+ */
+export function readSmallSync(hashes: StoredHashes, user: string, homeReal: string, real: string): Entry[] | null {
+  let dir: fs.Dir | undefined;
+  try {
     dir = fs.opendirSync(real, { bufferSize: 64 });
     // The names first: a bigger folder is given up before any lstat.
     const names: string[] = [];
@@ -229,7 +242,6 @@ function listSmallSync(jail: HomeJail, hashes: StoredHashes, user: string, homeH
       }
       entries.push(toEntry(entry, st, folderHashes));
     }
-    entries.sort(byName);
     return entries;
   } catch {
     return null;

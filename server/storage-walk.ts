@@ -5,11 +5,12 @@
  * stored hashes included. What is held between pages: a few records read ahead, the open
  * folder, and the folders still to read.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { LIST_PAGE_BYTES, WALK_TYPES, type Entry, type WalkRecord } from '../shared/common/messages.js';
 import type { Account, TreePages, WalkPage } from './storage.js';
-import { LocalFolderPages } from './storage-listing.js';
+import { LocalFolderPages, readSmallSync } from './storage-listing.js';
 import { guard, isInside, isMissing, type Home, type HomeJail } from './storage-jail.js';
 import type { StoredHashes } from './stored-hashes.js';
 
@@ -69,7 +70,7 @@ class LocalTreePages implements TreePages {
   /** Folders still to read, the last found first (depth first: the stack stays shallow). */
   private readonly folders: Array<{ readonly real: string; readonly rel: string }>;
   private current: OpenFolder | null = null;
-  /** Records read that did not fit the last page (at most READ_AHEAD). */
+  /** Records read that did not fit the last page (at most a small folder's, LIST_SYNC_MAX). */
   private waiting: WalkRecord[] = [];
   private closed = false;
 
@@ -107,19 +108,44 @@ class LocalTreePages implements TreePages {
       if (this.current === null) {
         const folder = this.folders.pop();
         if (folder === undefined) return false;
-        this.current = await this.openFolder(folder.real, folder.rel);
+        const small = this.readSmall(folder.real);
+        if (small) this.found(folder.rel, small.real, small.entries);
+        else this.current = await this.openFolder(folder.real, folder.rel);
         continue;
       }
       const { rel, real, pages } = this.current;
       const { entries, done } = await pages.next(READ_AHEAD);
       if (done) this.current = null;
-      for (const entry of entries) {
-        const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
-        this.waiting.push(toRecord(child, entry));
-        if (entry.type === 'dir') this.folders.push({ real: path.join(real, entry.name), rel: child });
-      }
+      this.found(rel, real, entries);
     }
     return true;
+  }
+
+  /** The entries of a folder as records, and its subfolders to read later. */
+  private found(rel: string, real: string, entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      this.waiting.push(toRecord(child, entry));
+      if (entry.type === 'dir') this.folders.push({ real: path.join(real, entry.name), rel: child });
+    }
+  }
+
+  /**
+   * A small folder read at once with blocking calls, as a small listing is (see
+   * LIST_SYNC_MAX in storage-listing.ts: each asynchronous step would wait for its own turn
+   * of the event loop); a folder now outside the home gives nothing. Null: take the
+   * asynchronous way (a bigger folder, or a failure that openFolder() then reports).
+   */
+  private readSmall(host: string): { real: string; entries: Entry[] } | null {
+    let real: string;
+    try {
+      real = fs.realpathSync.native(host);
+    } catch {
+      return null;
+    }
+    if (!isInside(real, this.home.real)) return { real, entries: [] };
+    const entries = readSmallSync(this.hashes, this.home.name, this.home.real, real);
+    return entries ? { real, entries } : null;
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   type UploadInfo,
   type UserInfo,
 } from '../../shared/common/messages.js';
+import type { FrameHeader } from '../../shared/common/frame.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
 import { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
@@ -203,16 +204,18 @@ export class RemoteSession implements Remote {
   async *walk(path: string, signal?: AbortSignal): AsyncGenerator<WalkPage> {
     if (!this.treeWalks) throw new FerryError('ENOTSUP', 'this server cannot walk a tree (an older ferryd)');
     const lane = await this.acquire(signal);
+    const ask = (request: Record<string, unknown>): Promise<{ header: FrameHeader; body: Buffer }> =>
+      lane.callWithBody({ type: 'walk', ...request, limit: LIST_PAGE_MAX }, LIST_PAGE_BYTES);
+    let pending: Promise<{ header: FrameHeader; body: Buffer }> | null = ask({ path });
     try {
       const checker = new WalkChecker();
       let cursor: string | null = null;
       let first = true;
-      do {
+      while (pending !== null) {
         signal?.throwIfAborted();
-        const request = cursor === null ? { type: 'walk', path, limit: LIST_PAGE_MAX } : { type: 'walk', cursor, limit: LIST_PAGE_MAX };
         let reply;
         try {
-          reply = await lane.callWithBody(request, LIST_PAGE_BYTES);
+          reply = await pending;
         } catch (err) {
           const e = toFerryError(err);
           if (first && e.code === 'EPROTO' && /unknown request type/.test(e.message)) {
@@ -222,19 +225,23 @@ export class RemoteSession implements Remote {
           throw e;
         }
         first = false;
-        const ok = parse(WalkOk, reply.header, 'walk reply');
+        const ok: WalkOk = parse(WalkOk, reply.header, 'walk reply');
+        if (ok.next !== null && ok.next === cursor) throw new FerryError('EPROTO', 'the server sent the same walk cursor twice');
+        cursor = ok.next;
+        // The next page is asked for before this one is checked and used: the server reads
+        // it meanwhile.
+        pending = cursor === null ? null : ask({ cursor });
         let json: unknown;
         try {
           json = JSON.parse(reply.body.toString('utf8') || '[]');
         } catch {
           throw new FerryError('EPROTO', 'the server sent a walk page that is not JSON');
         }
-        const records = checker.page(json, ok.count);
-        if (ok.next !== null && ok.next === cursor) throw new FerryError('EPROTO', 'the server sent the same walk cursor twice');
-        cursor = ok.next;
-        yield { path: ok.path, records };
-      } while (cursor !== null);
+        yield { path: ok.path, records: checker.page(json, ok.count) };
+      }
     } finally {
+      // A page asked for and no longer wanted: its reply is read and dropped.
+      pending?.catch(() => undefined);
       this.release(lane);
     }
   }
