@@ -1,13 +1,14 @@
 /**
  * The requests that run concurrently and answer by id: browsing and changing the tree
- * (list, stat, cd, mkdir, rename, delete, df, upload-info), downloads (get, read), a
- * file's hash (connection-hash.ts), cancel.
+ * (list, stat, cd, mkdir, rename, delete, df, upload-info), a tree's walk
+ * (connection-walk.ts), downloads (get, read), a file's hash (connection-hash.ts), cancel.
  * Writes first ask whether the session's account still exists (Sessions.current).
  */
 import { FerryError } from '../shared/common/errors.js';
 import { LIST_PAGE_BYTES, LIST_PAGE_MAX, READ_MAX, type Entry, type Request } from '../shared/common/messages.js';
 import { hashRequest } from './connection-hash.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
+import { walkRequest } from './connection-walk.js';
 
 export async function handleRequest(conn: ConnectionScope, req: Request): Promise<void> {
   const { storage } = conn.ctx;
@@ -23,6 +24,8 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
       return conn.send({ type: 'ok', id: req.id, cwd: ses.cwd });
     case 'list':
       return list(conn, req);
+    case 'walk':
+      return walkRequest(conn, req);
     case 'stat':
       return conn.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
     case 'mkdir':
@@ -80,7 +83,7 @@ async function list(conn: ConnectionScope, req: Req<'list'>): Promise<void> {
     let entries: Entry[];
     let next: string | undefined;
     if (req.cursor !== undefined) {
-      const listing = conn.listings.take(req.cursor);
+      const listing = conn.listings.take('list', req.cursor);
       path = listing.path;
       let page;
       try {
@@ -90,7 +93,7 @@ async function list(conn: ConnectionScope, req: Req<'list'>): Promise<void> {
         throw err;
       }
       entries = page.entries;
-      if (!page.done) next = conn.listings.add(path, listing.pages);
+      if (!page.done) next = conn.listings.add('list', path, listing.pages);
     } else {
       const page = await conn.ctx.storage.list(account, cwd, req.path ?? '.', limit);
       ({ path, entries } = page);
@@ -102,7 +105,7 @@ async function list(conn: ConnectionScope, req: Req<'list'>): Promise<void> {
           { max: LIST_PAGE_MAX },
         );
       }
-      if (page.rest) next = conn.listings.add(path, page.rest);
+      if (page.rest) next = conn.listings.add('list', path, page.rest);
     }
     const body = Buffer.from(JSON.stringify(entries));
     await conn.send({ type: 'ok', id: req.id, path, count: entries.length, ...(next ? { next } : {}) }, body);

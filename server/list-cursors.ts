@@ -1,10 +1,18 @@
 /**
- * The listings one connection is paging through: each `next` cursor names an open folder
- * (FolderPages) that the following `list` continues. Bounded in number and in idle time, so
- * a client that asks for first pages and never comes back cannot pin open folders.
+ * The listings and walks one connection is paging through: each `next` cursor names an
+ * open folder (FolderPages) that the following `list` continues, or a walk in progress
+ * (TreePages) that the following `walk` continues. Bounded together in number and in idle
+ * time, so a client that asks for first pages and never comes back cannot pin open folders.
  */
 import { FerryError } from '../shared/common/errors.js';
-import type { FolderPages } from './storage.js';
+import type { FolderPages, TreePages } from './storage.js';
+
+/** What a cursor may name, by the request that continues it. */
+interface Paged {
+  list: FolderPages;
+  walk: TreePages;
+}
+type PagedKind = keyof Paged;
 
 /** Open listings per connection; opening one more closes the least recently used. */
 export const LIST_CURSORS_MAX = 8;
@@ -12,8 +20,9 @@ export const LIST_CURSORS_MAX = 8;
 export const LIST_CURSOR_IDLE_MS = 60_000;
 
 interface OpenListing {
+  readonly kind: PagedKind;
   readonly path: string;
-  readonly pages: FolderPages;
+  readonly pages: Paged[PagedKind];
   readonly timer: NodeJS.Timeout;
 }
 
@@ -28,8 +37,8 @@ export class ListCursors {
     private readonly idleMs = LIST_CURSOR_IDLE_MS,
   ) {}
 
-  /** Keep `pages` for a later `list`; returns the cursor that names it. */
-  add(path: string, pages: FolderPages): string {
+  /** Keep `pages` for a later `list` (or `walk`); returns the cursor that names it. */
+  add<K extends PagedKind>(kind: K, path: string, pages: Paged[K]): string {
     const cursor = `${++this.counter}`;
     if (this.closed) {
       void pages.close();
@@ -38,22 +47,26 @@ export class ListCursors {
     while (this.open.size >= this.max) this.drop(this.open.keys().next().value!);
     const timer = setTimeout(() => this.drop(cursor), this.idleMs);
     timer.unref();
-    this.open.set(cursor, { path, pages, timer });
+    this.open.set(cursor, { kind, path, pages, timer });
     return cursor;
   }
 
-  /** The listing a cursor names, taken out (a cursor is used once; the next page has its own). */
-  take(cursor: string): { path: string; pages: FolderPages } {
+  /**
+   * The listing (or walk) a cursor names, taken out (a cursor is used once; the next page
+   * has its own). A cursor of the other kind is as unknown as one never given.
+   */
+  take<K extends PagedKind>(kind: K, cursor: string): { path: string; pages: Paged[K] } {
     const listing = this.open.get(cursor);
-    if (!listing) {
+    if (!listing || listing.kind !== kind) {
+      const what = kind === 'list' ? 'listing' : 'walk';
       throw new FerryError(
         'EINVAL',
-        'This listing cursor is unknown or has expired (a listing left for a minute, or one of too many at once, is closed): list the folder again.',
+        `This ${what} cursor is unknown or has expired (a ${what} left for a minute, or one of too many at once, is closed): ${kind === 'list' ? 'list the folder' : 'walk the folder'} again.`,
       );
     }
     clearTimeout(listing.timer);
     this.open.delete(cursor);
-    return listing;
+    return { path: listing.path, pages: listing.pages as Paged[K] };
   }
 
   get size(): number {

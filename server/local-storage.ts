@@ -29,7 +29,7 @@ import { LIST_PAGE_MAX, type Df, type Entry, type PutResult, type UploadInfo } f
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
 import type { ExecHost } from './exec-host.js';
-import type { Account, Download, FileHashResult, HashOptions, ListPage, Storage, Upload, UploadRequest, WholeFile } from './storage.js';
+import type { Account, Download, FileHashResult, HashOptions, ListPage, Storage, Upload, UploadRequest, WalkPage, WholeFile } from './storage.js';
 import { UploadAdmission } from './storage-admission.js';
 import { openDownload, readWhole } from './storage-download.js';
 import { hashFile } from './storage-hash.js';
@@ -37,6 +37,7 @@ import { HomeJail, O_NOFOLLOW, guard, type Home } from './storage-jail.js';
 import { StorageRun, type StorageRunOptions } from './storage-lifecycle.js';
 import { listFolder, statEntry } from './storage-listing.js';
 import { TreeChanges } from './storage-tree.js';
+import { walkTree } from './storage-walk.js';
 import { LocalUpload, SkippedUpload, type StoreHash } from './storage-upload.js';
 import { WholeUpload } from './storage-whole.js';
 import { StoredHashes } from './stored-hashes.js';
@@ -105,6 +106,10 @@ export class LocalStorage implements Storage, ExecHost {
 
   list(account: Account, cwd: string, target: string, limit = LIST_PAGE_MAX): Promise<ListPage> {
     return listFolder(this.jail, this.hashes, account, cwd, target, Math.min(Math.max(1, limit), LIST_PAGE_MAX));
+  }
+
+  walk(account: Account, cwd: string, target: string, limit = LIST_PAGE_MAX): Promise<WalkPage> {
+    return walkTree(this.jail, this.hashes, account, cwd, target, Math.min(Math.max(1, limit), LIST_PAGE_MAX));
   }
 
   chdir(account: Account, cwd: string, target: string): Promise<string> {

@@ -99,11 +99,11 @@ export function listFolder(
     const homeHost = jail.homeHost(account);
     const vpath = jail.normalize(cwd, target);
     const small = listSmallSync(jail, hashes, account.name, homeHost, vpath);
-    if (small && small.length <= limit) return { path: vpath, entries: small, rest: null };
+    if (small && small.length <= limit) return { path: vpath, entries: small.sort(byName), rest: null };
     const home = await jail.home(account);
     const real = await jail.real(home, vpath);
     const folderHashes = await hashes.folder(home.name, home.real, real);
-    const pages = new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }), folderHashes);
+    const pages = await LocalFolderPages.open(real, folderHashes);
     try {
       const first = await pages.next(limit);
       return { path: vpath, entries: first.entries, rest: first.done ? null : pages };
@@ -117,9 +117,10 @@ export function listFolder(
 /**
  * The pages after the first of a local folder: names come from the open folder in the
  * disk's order, a batch at a time, and are lstat'ed as they come. What was read but did
- * not fit a page waits for the next one (at most LIST_PARALLEL entries).
+ * not fit a page waits for the next one (at most LIST_PARALLEL entries). A walk
+ * (storage-walk.ts) reads each folder of a tree with one.
  */
-class LocalFolderPages implements FolderPages {
+export class LocalFolderPages implements FolderPages {
   private waiting: Entry[] = [];
   private exhausted = false;
   private closed = false;
@@ -129,6 +130,11 @@ class LocalFolderPages implements FolderPages {
     private readonly dir: fs.Dir,
     private readonly hashes: FolderHashes | null,
   ) {}
+
+  /** The entries of the real folder `real`, with its stored hashes where it has records. */
+  static async open(real: string, hashes: FolderHashes | null): Promise<LocalFolderPages> {
+    return new LocalFolderPages(real, await fsp.opendir(real, { bufferSize: DIR_BUFFER }), hashes);
+  }
 
   next(limit: number): Promise<{ entries: Entry[]; done: boolean }> {
     return guard(async () => {
@@ -198,11 +204,24 @@ class LocalFolderPages implements FolderPages {
  * folder is bigger, or something failed there (which listFolder() then reports properly).
  */
 function listSmallSync(jail: HomeJail, hashes: StoredHashes, user: string, homeHost: string, vpath: string): Entry[] | null {
-  let dir: fs.Dir | undefined;
   try {
     const homeReal = fs.realpathSync.native(homeHost);
     const real = fs.realpathSync.native(jail.hostOf({ name: '', real: homeReal }, vpath));
     if (!isInside(real, homeReal)) return null;
+    return readSmallSync(hashes, user, homeReal, real);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The entries of the real folder `real` (checked by the caller) with blocking calls, or
+ * null for "take the asynchronous way" (more than LIST_SYNC_MAX entries, or a failure).
+ * Unsorted.
+ */
+export function readSmallSync(hashes: StoredHashes, user: string, homeReal: string, real: string): Entry[] | null {
+  let dir: fs.Dir | undefined;
+  try {
     dir = fs.opendirSync(real, { bufferSize: 64 });
     // The names first: a bigger folder is given up before any lstat.
     const names: string[] = [];
@@ -223,7 +242,6 @@ function listSmallSync(jail: HomeJail, hashes: StoredHashes, user: string, homeH
       }
       entries.push(toEntry(entry, st, folderHashes));
     }
-    entries.sort(byName);
     return entries;
   } catch {
     return null;

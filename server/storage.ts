@@ -9,7 +9,7 @@
  * session's cwd. Callers pass the session cwd; Storage normalises. Nothing here assumes
  * real folders on this machine: commands, which need them, ask an ExecHost (exec-host.ts).
  */
-import type { Entry, ExistsPolicy, Df, UploadInfo, PutResult } from '../shared/common/messages.js';
+import type { Entry, ExistsPolicy, Df, UploadInfo, PutResult, WalkRecord } from '../shared/common/messages.js';
 
 export interface Account {
   readonly name: string;
@@ -83,6 +83,24 @@ export interface FolderPages {
   close(): Promise<void>;
 }
 
+/** The first page of a walk through a folder's tree (Storage.walk). */
+export interface WalkPage {
+  readonly path: string;
+  readonly records: WalkRecord[];
+  /** The following pages, or null when this page is the whole tree. Close it if abandoned. */
+  readonly rest: TreePages | null;
+}
+
+/** The rest of a walk, a page at a time: a page, a few records read ahead and the folders still to read are held. */
+export interface TreePages {
+  /**
+   * The next page: at most `limit` records and LIST_PAGE_BYTES of JSON. `done` once the
+   * tree has given everything (it is then closed).
+   */
+  next(limit: number): Promise<{ records: WalkRecord[]; done: boolean }>;
+  close(): Promise<void>;
+}
+
 /** A file's SHA-256 as it is now (Storage.hashFile). */
 export interface FileHashResult {
   readonly path: string;
@@ -120,6 +138,12 @@ export interface Storage {
    * semantics: symlinks are 'symlink'; partial uploads hidden), and the rest if there is more.
    */
   list(account: Account, cwd: string, path: string, limit?: number): Promise<ListPage>;
+  /**
+   * The first page of at most `limit` records (default LIST_PAGE_MAX) of everything below a
+   * folder, each folder's record before the records inside it (lstat semantics: links are
+   * listed, never followed), and the rest if there is more. ENOTDIR / ENOENT / EACCES.
+   */
+  walk(account: Account, cwd: string, path: string, limit?: number): Promise<WalkPage>;
   /** Resolve a folder for `cd`: returns its virtual path. ENOTDIR / ENOENT / EACCES. */
   chdir(account: Account, cwd: string, path: string): Promise<string>;
   mkdir(account: Account, cwd: string, path: string, parents: boolean): Promise<string>;

@@ -6,7 +6,7 @@
  */
 import { FerryError } from '../../shared/common/errors.js';
 import { formatBytes } from '../../shared/common/size.js';
-import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UploadInfo, UserInfo } from '../../shared/common/messages.js';
+import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UploadInfo, UserInfo, WalkRecord } from '../../shared/common/messages.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 
 export interface RemoteCapabilities {
@@ -128,6 +128,16 @@ export function byName(entries: Entry[]): Entry[] {
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * A page of a remote tree's walk (Remote.walk): records checked, each folder's before the
+ * records inside it (over all the pages of one walk).
+ */
+export interface WalkPage {
+  /** The walked folder, as the remote resolved it. */
+  readonly path: string;
+  readonly records: readonly WalkRecord[];
+}
+
 /** Which protocol a Remote speaks (the status bar says it). */
 export type RemoteProtocol = 'ferry' | 'sftp';
 
@@ -153,6 +163,13 @@ export interface Remote {
   close(): void;
 
   list(path?: string): Promise<{ path: string; entries: Entry[] }>;
+  /**
+   * Everything below the folder `path`, a page at a time, walked by the remote (one
+   * request a page instead of one listing a folder). Optional: a transport without it is
+   * walked folder by folder with list(). ENOTSUP before any page when this remote turns
+   * out not to know it (then list() still works). Stopping early abandons the walk.
+   */
+  walk?(path: string, signal?: AbortSignal): AsyncIterable<WalkPage>;
   stat(path: string): Promise<Entry>;
   statOrNull(path: string): Promise<Entry | null>;
   cd(path: string): Promise<string>;

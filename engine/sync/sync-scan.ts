@@ -11,7 +11,8 @@ import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { SyncFacts } from '../../shared/common/sync-model.js';
 import { DOWNLOAD_LIMITS, type DownloadLimits } from '../queue/plan.js';
 import { assertSafeName, joinRemote } from '../queue/local-files.js';
-import type { Remote } from '../remote/remote.js';
+import { WALK_TYPES } from '../../shared/common/messages.js';
+import type { Remote, WalkPage } from '../remote/remote.js';
 
 /**
  * A local file's identity: its stored hash is valid while all of these are unchanged
@@ -121,8 +122,57 @@ async function drain<T>(pending: T[], limit: number, work: (job: T) => Promise<v
 /**
  * Everything under the remote folder `root`, with each file's stored SHA-256 where the
  * listing carries one. Names the local side could not hold safely are refused (ENAME).
+ * Walked by the remote when it can (one request a page of the whole tree), else folder by
+ * folder; both give the same tree under the same limits.
  */
 export async function scanRemote(remote: Remote, root: string, signal?: AbortSignal, limits: DownloadLimits = DOWNLOAD_LIMITS): Promise<Tree> {
+  if (remote.walk) {
+    try {
+      return await walkRemote(remote.walk(root, signal), root, signal, limits);
+    } catch (err) {
+      // A remote that turned out not to walk said so before any page: list instead.
+      if (toFerryError(err).code !== 'ENOTSUP') throw err;
+    }
+  }
+  return listRemote(remote, root, signal, limits);
+}
+
+/** scanRemote() from the remote's walk: records come each after its folder's. */
+async function walkRemote(pages: AsyncIterable<WalkPage>, root: string, signal: AbortSignal | undefined, limits: DownloadLimits): Promise<Tree> {
+  const tree: Tree = new Map();
+  /** Folders left out with their contents (download partials' names). */
+  const skipped = new Set<string>();
+  for await (const page of pages) {
+    signal?.throwIfAborted();
+    for (const [rel, code, size, mtime, , sha256] of page.records) {
+      const slash = rel.lastIndexOf('/');
+      const parent = slash < 0 ? '' : rel.slice(0, slash);
+      const name = rel.slice(slash + 1);
+      if (skipped.has(parent) || isPartialName(name)) {
+        if (WALK_TYPES[code] === 'dir') skipped.add(rel);
+        continue;
+      }
+      assertSafeName(name);
+      const kind = WALK_TYPES[code];
+      const type = kind === 'file' || kind === 'dir' ? kind : 'other';
+      // The same bound as listing folder by folder: a folder at the deepest level allowed
+      // is an error even when empty (listing it would go one level deeper).
+      if (type === 'dir' && slashes(rel) + 1 >= limits.depth) throw tooBig(root, limits, 'depth');
+      tree.set(rel, { type, size: type === 'file' ? size : 0, mtime, ...(sha256 !== '' ? { sha256 } : {}) });
+      if (tree.size > limits.entries) throw tooBig(root, limits, 'entries');
+    }
+  }
+  return tree;
+}
+
+function slashes(rel: string): number {
+  let n = 0;
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) n++;
+  return n;
+}
+
+/** scanRemote() by listing each folder (a few at a time). */
+async function listRemote(remote: Remote, root: string, signal: AbortSignal | undefined, limits: DownloadLimits): Promise<Tree> {
   const tree: Tree = new Map();
   const pending: Array<{ dir: string; rel: string; depth: number }> = [{ dir: root, rel: '', depth: 1 }];
   await drain(pending, LISTS_AT_ONCE, async (job) => {

@@ -12,17 +12,20 @@ import {
   LIST_PAGE_BYTES,
   LIST_PAGE_MAX,
   ListOk,
+  WalkOk,
   type ExecExit,
   type ExecStream,
   type UploadInfo,
   type UserInfo,
 } from '../../shared/common/messages.js';
+import type { FrameHeader } from '../../shared/common/frame.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
 import { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
-import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities } from '../remote/remote.js';
+import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities, type WalkPage } from '../remote/remote.js';
+import { WalkChecker } from './walk-records.js';
 
 /** A page of a listing as the client accepts it (built once: zod compiles a schema on its first use). */
 const LIST_PAGE = EntryList.max(LIST_PAGE_MAX);
@@ -48,6 +51,8 @@ export class RemoteSession implements Remote {
   private reconnecting: Promise<void> | undefined;
   /** False once the server turned out not to know whole-file reads (an older ferryd). */
   private wholeReads = true;
+  /** False once the server turned out not to know `walk` (an older ferryd). */
+  private treeWalks = true;
 
   private constructor(
     private readonly options: SessionOptions,
@@ -187,6 +192,58 @@ export class RemoteSession implements Remote {
       cursor = ok.next;
       yield { path: ok.path, entries: parsed.data, bytes: body.length };
     } while (cursor !== undefined);
+  }
+
+  /**
+   * Everything below `path`, walked by the server (`walk`), a page of records at a time,
+   * each checked (walk-records.ts). The pages are asked for on a data connection, held
+   * for the whole walk (a cursor belongs to its connection): browsing on the control
+   * connection goes on meanwhile, and an older ferryd, which closes a connection on a
+   * request it does not know, closes only that one (ENOTSUP, and list() is used since).
+   */
+  async *walk(path: string, signal?: AbortSignal): AsyncGenerator<WalkPage> {
+    if (!this.treeWalks) throw new FerryError('ENOTSUP', 'this server cannot walk a tree (an older ferryd)');
+    const lane = await this.acquire(signal);
+    const ask = (request: Record<string, unknown>): Promise<{ header: FrameHeader; body: Buffer }> =>
+      lane.callWithBody({ type: 'walk', ...request, limit: LIST_PAGE_MAX }, LIST_PAGE_BYTES);
+    let pending: Promise<{ header: FrameHeader; body: Buffer }> | null = ask({ path });
+    try {
+      const checker = new WalkChecker();
+      let cursor: string | null = null;
+      let first = true;
+      while (pending !== null) {
+        signal?.throwIfAborted();
+        let reply;
+        try {
+          reply = await pending;
+        } catch (err) {
+          const e = toFerryError(err);
+          if (first && e.code === 'EPROTO' && /unknown request type/.test(e.message)) {
+            this.treeWalks = false;
+            throw new FerryError('ENOTSUP', 'this server cannot walk a tree (an older ferryd)');
+          }
+          throw e;
+        }
+        first = false;
+        const ok: WalkOk = parse(WalkOk, reply.header, 'walk reply');
+        if (ok.next !== null && ok.next === cursor) throw new FerryError('EPROTO', 'the server sent the same walk cursor twice');
+        cursor = ok.next;
+        // The next page is asked for before this one is checked and used: the server reads
+        // it meanwhile.
+        pending = cursor === null ? null : ask({ cursor });
+        let json: unknown;
+        try {
+          json = JSON.parse(reply.body.toString('utf8') || '[]');
+        } catch {
+          throw new FerryError('EPROTO', 'the server sent a walk page that is not JSON');
+        }
+        yield { path: ok.path, records: checker.page(json, ok.count) };
+      }
+    } finally {
+      // A page asked for and no longer wanted: its reply is read and dropped.
+      pending?.catch(() => undefined);
+      this.release(lane);
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * A scripted hostile server for engine tests: a fake ferryd on 127.0.0.1 (plain TCP) that
- * speaks just enough of the protocol (hello, a real SCRAM login, attach, stat, list, get,
- * read) and answers browsing and downloads however the test's script says, lies included.
+ * speaks just enough of the protocol (hello, a real SCRAM login, attach, stat, list, walk,
+ * get, read) and answers browsing and downloads however the test's script says, lies included.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -21,6 +21,11 @@ export interface HostileScript {
   list(path: string): Entry[] | null;
   /** Answer a `get` (the default sends the file's announced size of zeros, honestly). */
   get?(request: { readonly id: number; readonly path: string; readonly offset: number }, send: Send): Promise<void>;
+  /**
+   * The pages of a `walk` of `path`, each a JSON value sent as the body (lies included); the
+   * server gives cursors "1", "2", … Without it, `walk` is unknown, as to an older ferryd.
+   */
+  walk?(path: string): unknown[][] | null;
   /** Answer a `read` (the default says ETOOBIG, so the client streams the file). */
   read?(request: { readonly id: number; readonly path: string; readonly max: number }, send: Send): Promise<void>;
 }
@@ -42,6 +47,9 @@ export class HostileFerryd {
   /** Every request the clients sent, by type (to check how much the client asked for). */
   readonly requests: Array<{ readonly type: string; readonly path?: string }> = [];
   private readonly sockets = new Set<net.Socket>();
+  /** The pages still to send of the walks in progress, by cursor. */
+  private readonly walks = new Map<string, { path: string; pages: unknown[][] }>();
+  private cursors = 0;
 
   private constructor(
     private readonly server: net.Server,
@@ -123,6 +131,20 @@ export class HostileFerryd {
         const entries = this.script.list(path);
         if (entries === null) throw new FerryError('ENOENT');
         return send({ type: 'ok', id, path, count: entries.length }, Buffer.from(JSON.stringify(entries)));
+      }
+      case 'walk': {
+        if (!this.script.walk) throw new FerryError('EPROTO', 'unknown request type "walk"');
+        const cursor = typeof h.cursor === 'string' ? h.cursor : undefined;
+        const walk = cursor !== undefined ? this.walks.get(cursor) : { path, pages: this.script.walk(path) };
+        if (!walk) throw new FerryError('EINVAL', 'unknown cursor');
+        if (!walk.pages) throw new FerryError('ENOENT');
+        const [page = [], ...rest] = walk.pages;
+        let next: string | null = null;
+        if (rest.length > 0) {
+          next = String(++this.cursors);
+          this.walks.set(next, { path: walk.path, pages: rest });
+        }
+        return send({ type: 'ok', id, path: walk.path, count: page.length, next }, Buffer.from(JSON.stringify(page)));
       }
       case 'get': {
         const offset = typeof h.offset === 'number' ? h.offset : 0;
