@@ -17,10 +17,26 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function openExec(client: Client, command: string): Promise<ClientChannel> {
+/** An open exec channel, and how its command ended once the server said (else undefined). */
+interface OpenedExec {
+  readonly channel: ClientChannel;
+  readonly exit: () => ExecExit | undefined;
+}
+
+function openExec(client: Client, command: string): Promise<OpenedExec> {
   return new Promise((resolve, reject) => {
     try {
-      client.exec(command, (err, channel) => (err ? reject(new FerryError('EBUSY', `The server refused a command channel: ${err.message}`)) : resolve(channel)));
+      client.exec(command, (err, channel) => {
+        if (err) return reject(new FerryError('EBUSY', `The server refused a command channel: ${err.message}`));
+        // Listened for here, before anything else runs: a quick command's exit status can
+        // arrive in the same read as the exec's reply, and ssh2 emits it before an await
+        // on this promise would resume (the stream's data and end wait; this event does not).
+        let exit: ExecExit | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exit = { code: typeof code === 'number' ? code : null, signal: signal ? `SIG${signal.replace(/^SIG/, '')}` : null };
+        });
+        resolve({ channel, exit: () => exit });
+      });
     } catch (err) {
       reject(new FerryError('ECONN', `Cannot run a command: ${(err as Error).message}`));
     }
@@ -58,11 +74,10 @@ export async function sshExec(
   options: ExecOptions = {},
 ): Promise<ExecExit> {
   if (options.signal?.aborted) throw new FerryError('ECANCELED', 'The command was cancelled before it started.');
-  const channel = await openExec(client, command);
+  const { channel, exit: exited } = await openExec(client, command);
   // No input: a command that reads stdin sees its end at once.
   channel.end();
   return new Promise<ExecExit>((resolve, reject) => {
-    let exit: ExecExit | undefined;
     let stop: { readonly why: 'cancel' | 'timeout'; readonly signal: 'INT' | 'TERM' } | undefined;
     let closedByUs = false;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -86,7 +101,7 @@ export async function sshExec(
     pipe('stderr', channel.stderr);
 
     const halt = (why: 'cancel' | 'timeout'): void => {
-      if (stop || exit) return;
+      if (stop || exited()) return;
       stop = { why, signal: why === 'cancel' ? 'INT' : 'TERM' };
       sendSignal(channel, stop.signal);
       graceTimer = setTimeout(() => {
@@ -100,9 +115,6 @@ export async function sshExec(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timeout = options.timeoutMs ? setTimeout(() => halt('timeout'), options.timeoutMs) : undefined;
 
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exit = { code: typeof code === 'number' ? code : null, signal: signal ? `SIG${signal.replace(/^SIG/, '')}` : null };
-    });
     let finished = false;
     const finish = (): void => {
       if (finished) return;
@@ -111,6 +123,7 @@ export async function sshExec(
       clearTimeout(timeout);
       options.signal?.removeEventListener('abort', onAbort);
       void Promise.all(pending).then(() => {
+        const exit = exited();
         const details = { code: exit?.code ?? null, signal: exit?.signal ?? null };
         if (stop) {
           const how = closedByUs

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmod, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { toFerryError } from '../../shared/common/errors.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
@@ -13,7 +14,7 @@ import type { Lane, Remote } from '../../engine/remote/remote.js';
 import { SftpRemote, type SftpOptions } from '../../engine/sftp/sftp-remote.js';
 import { TransferQueue } from '../../engine/queue/transfer-queue.js';
 import { uploadFile, downloadFile } from '../../engine/queue/transfers.js';
-import { startTestSshd, type TestSshd } from '../helpers/sshd.js';
+import { sftpOptions, startTestSshd, type TestSshd } from '../helpers/sshd.js';
 import { cleanupAll, tempDir } from '../helpers/harness.js';
 import { randomFile, sha256File, treeDigest, waitFor } from '../helpers/files.js';
 import { Proxy as TcpProxy } from '../helpers/proxy.js';
@@ -23,16 +24,7 @@ let remote: SftpRemote;
 let local: string;
 
 function options(extra: Partial<SftpOptions> = {}): SftpOptions {
-  return {
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    home: sshd.clientHome,
-    agent: false,
-    identityFile: sshd.keyFile,
-    verifyHostKey: () => undefined,
-    ...extra,
-  };
+  return sftpOptions(sshd, extra);
 }
 
 beforeAll(async () => {
@@ -301,6 +293,39 @@ describe('SFTP commands', () => {
     expect(stdout.trim()).toBe(path.join(sshd.home, 'here'));
     expect(stderr).toBe('err\n');
     await remote.cd(sshd.home);
+  });
+
+  it('a quick command’s exit code is never lost, even when it arrives in the same read as the channel’s opening', async () => {
+    // A relay that hands the server's bytes over in 40 ms batches: the exec's reply, the
+    // output, the exit status and the close then arrive in one read, which ssh2 handles in
+    // one go: the exit code must be caught there, not after an await.
+    const relay = net.createServer((client) => {
+      const server = net.connect(sshd.port, '127.0.0.1');
+      let held: Buffer[] = [];
+      const timer = setInterval(() => {
+        if (held.length > 0) client.write(Buffer.concat(held));
+        held = [];
+      }, 40);
+      server.on('data', (d: Buffer) => held.push(d));
+      client.pipe(server);
+      const end = (): void => {
+        clearInterval(timer);
+        client.destroy();
+        server.destroy();
+      };
+      client.on('close', end).on('error', end);
+      server.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const slow = await SftpRemote.connect(options({ port: (relay.address() as net.AddressInfo).port }));
+    try {
+      const codes: Array<number | null> = [];
+      for (let i = 0; i < 12; i++) codes.push((await slow.exec(i % 2 ? `exit ${i % 7}` : `echo x >&2; sh -c 'exit ${i % 7}'`, () => undefined)).code);
+      expect(codes).toEqual(Array.from({ length: 12 }, (_, i) => i % 7));
+    } finally {
+      slow.close();
+      relay.close();
+    }
   });
 
   it('Ctrl+C stops a command with SIGINT on the server, and says so', async () => {
