@@ -224,16 +224,8 @@ export class ClientConnection implements Lane {
   }
 
   /** Send a request and wait for its `ok` header (an `error` frame rejects). */
-  async call(header: Omit<FrameHeader, 'id'>): Promise<FrameHeader> {
-    let reply: FrameHeader | undefined;
-    const { id, done, fail } = this.register((h) => {
-      if (h.type === 'error') throw errorFromFrame(h);
-      reply = h;
-      return true;
-    });
-    this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
-    await done;
-    return reply!;
+  call(header: Omit<FrameHeader, 'id'>): Promise<FrameHeader> {
+    return this.callCancellable(header);
   }
 
   /**
