@@ -110,6 +110,14 @@ export function partialPathFor(destination: string): string {
   return path.join(path.dirname(destination), `.${path.basename(destination)}.ferry-part`);
 }
 
+/**
+ * A transfer's unfinished file, not the person's: a download's `.NAME.ferry-part` (above),
+ * or an SFTP upload's `.NAME.TAG.ferry-part` (sftp-lane.ts). Folder sync leaves them out.
+ */
+export function isTransferPartial(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.ferry-part');
+}
+
 /** 'a/b' joined as a remote path ('/' separated, no doubled slashes). */
 export function joinRemote(dir: string, name: string): string {
   if (name.startsWith('/')) return name;

@@ -12,7 +12,7 @@ import type { SyncPlan, SyncRequest } from '../../shared/common/sync-model.js';
 import { hashPrefix } from '../queue/file-io.js';
 import type { Remote } from '../remote/remote.js';
 import { planSync } from './sync-plan.js';
-import { scanLocal, scanRemote, type LocalNode, type Tree } from './sync-scan.js';
+import { drain, scanLocal, scanRemote, type LocalNode, type Tree } from './sync-scan.js';
 import { SyncState } from './sync-state.js';
 
 /** Local files hashed at once (disk-bound), and remote hashes asked for at once (the server bounds its own work too). */
@@ -27,16 +27,12 @@ export interface PreparedSync {
   readonly localRoot: string;
 }
 
-/** Run `work` over `items`, `limit` at a time; the first failure stops the rest. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      signal?.throwIfAborted();
-      await work(items[next++]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/** Run `work` over `items`, `limit` at a time (the first failure stops the rest), until `signal` aborts. */
+function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  return drain([...items], limit, async (item) => {
+    signal?.throwIfAborted();
+    await work(item);
+  });
 }
 
 async function hashLocalFile(file: string, size: number): Promise<string> {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { SyncFacts } from '../../shared/common/sync-model.js';
 import { DOWNLOAD_LIMITS, type DownloadLimits } from '../queue/plan.js';
-import { assertSafeName, joinRemote } from '../queue/local-files.js';
+import { assertSafeName, isTransferPartial, joinRemote } from '../queue/local-files.js';
 import { WALK_TYPES } from '../../shared/common/messages.js';
 import type { Remote, WalkPage } from '../remote/remote.js';
 
@@ -41,9 +41,6 @@ function tooBig(root: string, limits: DownloadLimits, what: 'entries' | 'depth')
   return new FerryError('ETOOBIG', `${root} ${why}: too big to sync at once (sync a subfolder)`, { limit: what, max: limits[what] });
 }
 
-function isPartialName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith('.ferry-part');
-}
 
 function localFacts(st: Stats): LocalNode {
   if (st.isFile()) return { type: 'file', size: st.size, mtime: Math.floor(st.mtimeMs), identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } };
@@ -65,11 +62,11 @@ export async function scanLocal(root: string, options: { limits?: DownloadLimits
   const tree: Tree<LocalNode> = new Map();
   const readFolder = async (dir: string): Promise<Array<[string, Stats | null]>> => {
     if (options.blocking) {
-      const names = readdirSync(dir).filter((n) => !isPartialName(n));
+      const names = readdirSync(dir).filter((n) => !isTransferPartial(n));
       return names.map((n) => [n, lstatSync(path.join(dir, n), { throwIfNoEntry: false }) ?? null]);
     }
     const names: string[] = [];
-    for await (const d of await opendir(dir)) if (!isPartialName(d.name)) names.push(d.name);
+    for await (const d of await opendir(dir)) if (!isTransferPartial(d.name)) names.push(d.name);
     return Promise.all(names.map(async (n) => [n, await lstat(path.join(dir, n)).catch(() => null)] as [string, Stats | null]));
   };
   // Folders are read a few at a time (one folder's calls alone leave the I/O threads idle).
@@ -90,7 +87,7 @@ export async function scanLocal(root: string, options: { limits?: DownloadLimits
 }
 
 /** Run `work` on every job of `pending` (which the work may grow), `limit` at a time; the first failure wins. */
-async function drain<T>(pending: T[], limit: number, work: (job: T) => Promise<void>): Promise<void> {
+export async function drain<T>(pending: T[], limit: number, work: (job: T) => Promise<void>): Promise<void> {
   let running = 0;
   let failure: unknown = null;
   await new Promise<void>((resolve, reject) => {
@@ -148,7 +145,7 @@ async function walkRemote(pages: AsyncIterable<WalkPage>, root: string, signal: 
       const slash = rel.lastIndexOf('/');
       const parent = slash < 0 ? '' : rel.slice(0, slash);
       const name = rel.slice(slash + 1);
-      if (skipped.has(parent) || isPartialName(name)) {
+      if (skipped.has(parent) || isTransferPartial(name)) {
         if (WALK_TYPES[code] === 'dir') skipped.add(rel);
         continue;
       }
@@ -180,7 +177,7 @@ async function listRemote(remote: Remote, root: string, signal: AbortSignal | un
     if (job.depth > limits.depth) throw tooBig(root, limits, 'depth');
     const { entries } = await remote.list(job.dir);
     for (const e of entries) {
-      if (isPartialName(e.name)) continue;
+      if (isTransferPartial(e.name)) continue;
       assertSafeName(e.name);
       const key = job.rel === '' ? e.name : `${job.rel}/${e.name}`;
       const type = e.type === 'file' || e.type === 'dir' ? e.type : 'other';

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { cleanupAll, type TestUser } from '../helpers/harness.js';
-import { checkAfterEach, consoleText, logIn, runCommand, screenshot, setupE2E, treeNames, type E2E } from './e2e.js';
+import { checkAfterEach, consoleText, logIn, runAndWait, runCommand, screenshot, setupE2E, treeNames, type E2E } from './e2e.js';
 
 const carol: TestUser = { name: 'carol', password: 'carol pass phrase', exec: true };
 const dave: TestUser = { name: 'dave', password: 'dave pass phrase' };
@@ -41,37 +41,23 @@ const WEB_LINK = 'http://127.0.0.1:9/ferry-docs';
 const command = () => page.getByRole('textbox', { name: 'Command', exact: true });
 const consolePane = () => page.getByRole('region', { name: 'Console' });
 
-/**
- * Clear the console, run a command and wait for the line that ends it. (The terminal's
- * DOM holds only the rows on screen, so the output is cleared rather than counted.)
- */
-async function runAndWait(line: string, end: RegExp): Promise<string> {
-  await consolePane().getByRole('button', { name: 'Clear console', exact: true }).click();
-  await expect.poll(() => consoleText(page)).toBe('');
-  await runCommand(page, line);
-  await expect.poll(() => consoleText(page)).toMatch(new RegExp(end.source, 'm'));
-  // Idle again: Run is back.
-  await consolePane().getByRole('button', { name: 'Run', exact: true }).waitFor();
-  return consoleText(page);
-}
-
 describe('the console', () => {
   it('runs commands: output in the page, then [exit N]', async () => {
     await expect.poll(() => consoleText(page)).toContain(`── connected to carol@${e2e.server.host}:${e2e.server.port} ──`);
-    let text = await runAndWait('echo hello from ferry', /^\[exit 0\]$/);
+    let text = await runAndWait(page, 'echo hello from ferry', /^\[exit 0\]$/);
     expect(text).toContain('carol:/$ echo hello from ferry');
     expect(text).toMatch(/^hello from ferry$/m);
 
-    text = await runAndWait('ls', /^\[exit 0\]$/);
+    text = await runAndWait(page, 'ls', /^\[exit 0\]$/);
     expect(text).toMatch(/^alpha\.txt$/m);
     expect(text).toMatch(/^beta\.txt$/m);
     expect(text).toMatch(/^projects$/m);
 
-    text = await runAndWait("sh -c 'exit 3'", /^\[exit 3\]$/);
+    text = await runAndWait(page, "sh -c 'exit 3'", /^\[exit 3\]$/);
     expect(text).toContain("carol:/$ sh -c 'exit 3'");
 
     // stderr is shown too.
-    text = await runAndWait('echo oops >&2; exit 1', /^\[exit 1\]$/);
+    text = await runAndWait(page, 'echo oops >&2; exit 1', /^\[exit 1\]$/);
     expect(text).toMatch(/^oops$/m);
 
     // ↑ brings back the last command.
@@ -97,17 +83,17 @@ describe('the console', () => {
   });
 
   it('moves the tree on `cd`', async () => {
-    await runAndWait('cd projects/ferry', /^\[exit 0\]$/);
+    await runAndWait(page, 'cd projects/ferry', /^\[exit 0\]$/);
     await page.getByRole('tree', { name: '/projects/ferry', exact: true }).waitFor();
     await expect.poll(() => treeNames(page)).toEqual(['plan.md']);
     expect(await page.getByRole('navigation', { name: 'Breadcrumbs' }).locator('[aria-current="page"]').textContent()).toBe('ferry');
     // The next command runs there, with the prompt saying so.
-    const text = await runAndWait('pwd', /^\[exit 0\]$/);
+    const text = await runAndWait(page, 'pwd', /^\[exit 0\]$/);
     expect(text).toContain('carol:/projects/ferry$ pwd');
     expect(text).toMatch(/\/projects\/ferry$/m);
-    await runAndWait('cd ..', /^\[exit 0\]$/);
+    await runAndWait(page, 'cd ..', /^\[exit 0\]$/);
     await page.getByRole('tree', { name: '/projects', exact: true }).waitFor();
-    await runAndWait('cd', /^\[exit 0\]$/);
+    await runAndWait(page, 'cd', /^\[exit 0\]$/);
     await page.getByRole('tree', { name: 'Home', exact: true }).waitFor();
     await screenshot(page, '11-console-after-cd');
   });
@@ -127,7 +113,7 @@ describe('the console', () => {
       };
     });
     const opened = () => page.evaluate(() => (globalThis as unknown as PageWindow).opened);
-    const text = await runAndWait('sh links.sh', /^\[exit 0\]$/);
+    const text = await runAndWait(page, 'sh links.sh', /^\[exit 0\]$/);
     // (xterm's rows space with no-break spaces.)
     expect(text).toMatch(/^web\slink$/m);
     expect(text).toMatch(/^file\slink$/m);

@@ -201,6 +201,21 @@ export async function runCommand(page: Page, command: string): Promise<void> {
 }
 
 /**
+ * Clear the console, run a command and wait for the line that ends it; the console's text.
+ * (The terminal's DOM holds only the rows on screen, so the output is cleared rather than counted.)
+ */
+export async function runAndWait(page: Page, line: string, end: RegExp): Promise<string> {
+  const pane = page.getByRole('region', { name: 'Console' });
+  await pane.getByRole('button', { name: 'Clear console', exact: true }).click();
+  await expect.poll(() => consoleText(page)).toBe('');
+  await runCommand(page, line);
+  await expect.poll(() => consoleText(page)).toMatch(new RegExp(end.source, 'm'));
+  // Idle again: Run is back.
+  await pane.getByRole('button', { name: 'Run', exact: true }).waitFor();
+  return consoleText(page);
+}
+
+/**
  * After each test: no page errors, and a picture of every open tab when the test failed
  * (test-results/screenshots/FAILED-…), to see what the person would have seen.
  */

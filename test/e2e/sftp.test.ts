@@ -25,6 +25,7 @@ import {
   dropFiles,
   makeDataTransfer,
   patternBytes,
+  runAndWait,
   runCommand,
   screenshot,
   setupE2E,
@@ -105,16 +106,6 @@ async function disconnect(): Promise<void> {
   await form().waitFor();
 }
 
-/** Clear the console, run a command and wait for the line that ends it. */
-async function runAndWait(line: string, end: RegExp): Promise<string> {
-  await consolePane().getByRole('button', { name: 'Clear console', exact: true }).click();
-  await expect.poll(() => consoleText(page)).toBe('');
-  await runCommand(page, line);
-  await expect.poll(() => consoleText(page)).toMatch(new RegExp(end.source, 'm'));
-  await consolePane().getByRole('button', { name: 'Run', exact: true }).waitFor();
-  return consoleText(page);
-}
-
 describe('SFTP in the browser', () => {
   it('chooses SFTP (port 22 by default), trusts the key on first use before any login, and logs in with a key file', async () => {
     await expect.poll(() => field('Port').inputValue()).toBe('7070');
@@ -188,12 +179,12 @@ describe('SFTP in the browser', () => {
 
   it('runs console commands on the server: output, then [exit N]', async () => {
     await expect.poll(() => consoleText(page)).toContain(`── connected to ${sshd.user}@${sshd.host}:${sshd.port} ──`);
-    let text = await runAndWait('echo hello over ssh; ls', /^\[exit 0\]$/);
+    let text = await runAndWait(page, 'echo hello over ssh; ls', /^\[exit 0\]$/);
     // (The prompt is long: the terminal may wrap it.)
     expect(text.replace(/\n/g, '')).toContain(`${sshd.user}:${sshd.home}$ echo hello over ssh; ls`);
     expect(text).toMatch(/^hello over ssh$/m);
     expect(text).toMatch(/^readme\.txt$/m);
-    text = await runAndWait("echo oops >&2; sh -c 'exit 3'", /^\[exit 3\]$/);
+    text = await runAndWait(page, "echo oops >&2; sh -c 'exit 3'", /^\[exit 3\]$/);
     expect(text).toMatch(/^oops$/m);
     await screenshot(page, '32-sftp-connected');
   });
