@@ -2,6 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/app.js';
+import './i18n/i18n.js';
 import { rememberLayout } from './layout-memory.js';
 import { unsavedEdits } from './state/edits-store.js';
 import { createStores } from './state/stores.js';
