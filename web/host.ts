@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import type { BackendOptions } from '../engine/app/backend.js';
+import { createAppStores } from '../engine/app/app-stores.js';
 import type { LocalServerHandle } from '../engine/app/local-server/local-server.js';
 import { defaultConfigDir } from '../engine/app/stores/known-hosts.js';
 import { defaultDownloadDir } from '../engine/app/stores/settings-store.js';
@@ -43,7 +44,7 @@ export interface WebHostOptions {
   /** The local server every tab lists as "Local server" (the caller starts and stops it). */
   readonly localServer?: LocalServerHandle;
   /** More backend options (tests tune reconnects and batching with these). */
-  readonly backend?: Partial<Omit<BackendOptions, 'configDir' | 'downloadDir' | 'secretStore' | 'log'>>;
+  readonly backend?: Partial<Omit<BackendOptions, 'configDir' | 'downloadDir' | 'secretStore' | 'log' | 'app'>>;
 }
 
 export interface WebHost {
@@ -130,6 +131,8 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_MESSAGE, perMessageDeflate: false });
   const clients = new Set<WebClient>();
+  // Every page of this host shares the config folder's stores (app-stores.ts).
+  const app = createAppStores({ configDir, downloadDir: downloadRoot, log });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', origin);
@@ -145,6 +148,7 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
         backend: {
           ...options.backend,
           configDir,
+          app,
           log,
           downloadDir: downloadRoot,
           ...(options.localServer !== undefined ? { localServer: options.localServer } : {}),

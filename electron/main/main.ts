@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openAppLog, type AppLog } from './app-log.js';
 import { openableLink } from '../../shared/common/links.js';
 import { createBackend } from '../../engine/app/backend.js';
+import { createAppStores } from '../../engine/app/app-stores.js';
 import { defaultConfigDir } from '../../engine/app/stores/known-hosts.js';
 import { LocalServer, defaultDataDir } from '../../engine/app/local-server/local-server.js';
 import { FerryIpc } from './ipc-main.js';
@@ -258,9 +259,11 @@ if (!app.requestSingleInstanceLock()) {
     // Started now, so it is up by the time the window asks for it.
     localServer.start().catch(() => undefined);
     const local = localServer;
+    // One set of stores for every window (app-stores.ts).
+    const appStores = createAppStores({ configDir, downloadDir, log });
     ipc = new FerryIpc({
       indexUrl: INDEX_URL,
-      createBackend: () => createBackend({ configDir, downloadDir, secretStore, log, localServer: local, openFile: openInSystemApp }),
+      createBackend: () => createBackend({ configDir, downloadDir, app: appStores, secretStore, log, localServer: local, openFile: openInSystemApp }),
       log,
       dragIcon: appFile('icons', 'png', '32x32.png'),
     });

@@ -5,6 +5,7 @@
 import type { EventName, Events, Result } from '../../shared/common/contract.js';
 import type { EditView } from '../../shared/common/edit-model.js';
 import type { TransferView } from '../../shared/common/transfer-model.js';
+import type { AppStores } from './app-stores.js';
 import type { OpenFile } from './edit/edit-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { SecretStore } from './stores/profile-store.js';
@@ -12,6 +13,11 @@ import type { SecretStore } from './stores/profile-store.js';
 export interface BackendOptions {
   /** Profiles, settings, history and known_hosts live here. */
   readonly configDir: string;
+  /**
+   * The stores every window or tab of the app shares (app-stores.ts); without them this
+   * backend makes its own from configDir (one front end per process: tests, the CLI).
+   */
+  readonly app?: AppStores;
   /** Encrypts remembered logins; without one (or when not available) nothing is remembered. */
   readonly secretStore?: SecretStore;
   /** The download folder until the user picks one (default ~/Downloads/Ferry). */

@@ -22,16 +22,13 @@ import type { Backend, BackendListener, BackendOptions, Emit } from './backend-t
 import { ChangeFeed } from './change-feed.js';
 import { ConflictBridge } from './conflict-bridge.js';
 import { ConnectionManager } from './connection/connection-manager.js';
-import { ConsoleHistory } from './console/console-history.js';
 import { ConsoleSession } from './console/console-session.js';
 import { EditDesk } from './edit/edit-desk.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
 import { SyncDesk } from './sync-desk.js';
-import { KnownHosts } from './stores/known-hosts.js';
-import { ProfileStore } from './stores/profile-store.js';
-import { SettingsStore, defaultDownloadDir } from './stores/settings-store.js';
+import { createAppStores } from './app-stores.js';
 
 export type { Backend, BackendListener, BackendOptions } from './backend-types.js';
 export type { SecretStore } from './stores/profile-store.js';
@@ -62,12 +59,7 @@ class FerryBackend implements Backend {
   constructor(options: BackendOptions) {
     const log = (this.log = options.log ?? (() => undefined));
     const emit: Emit = (event, payload) => this.emit(event, payload);
-    const stores = {
-      profiles: new ProfileStore(options.configDir, log),
-      settings: new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log),
-      knownHosts: new KnownHosts(path.join(options.configDir, 'known_hosts')),
-      history: new ConsoleHistory(options.configDir, log),
-    };
+    const stores = options.app ?? createAppStores(options);
     this.changes = new ChangeFeed(emit, (p) => this.connection.resolve(p), options.fsChangedDelayMs);
     this.conflicts = new ConflictBridge(emit);
     this.transfers = new QueueRelay(

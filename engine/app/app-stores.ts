@@ -1,0 +1,38 @@
+/**
+ * What every window and tab of one app shares: the stores kept in the config folder
+ * (saved connections, settings, known hosts, console history). A host that serves several
+ * front ends (the desktop app's windows and tabs, the web host's pages) makes one of these
+ * and passes it to each backend, so two tabs never hold two copies of one file that
+ * overwrite each other. App-wide services (speed limits, the saved queue, the transfer
+ * history) belong here too.
+ */
+import path from 'node:path';
+import { ConsoleHistory } from './console/console-history.js';
+import { KnownHosts } from './stores/known-hosts.js';
+import { ProfileStore } from './stores/profile-store.js';
+import { SettingsStore, defaultDownloadDir } from './stores/settings-store.js';
+
+export interface AppStoresOptions {
+  readonly configDir: string;
+  /** The download folder until the user picks one (default ~/Downloads/Ferry). */
+  readonly downloadDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface AppStores {
+  readonly profiles: ProfileStore;
+  readonly settings: SettingsStore;
+  readonly knownHosts: KnownHosts;
+  /** The console's command history, per connection. */
+  readonly history: ConsoleHistory;
+}
+
+export function createAppStores(options: AppStoresOptions): AppStores {
+  const log = options.log ?? (() => undefined);
+  return {
+    profiles: new ProfileStore(options.configDir, log),
+    settings: new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log),
+    knownHosts: new KnownHosts(path.join(options.configDir, 'known_hosts')),
+    history: new ConsoleHistory(options.configDir, log),
+  };
+}
