@@ -7,7 +7,9 @@
  * history) belong here too.
  */
 import path from 'node:path';
+import { TransferHistory } from '../history/transfer-history.js';
 import { ConsoleHistory } from './console/console-history.js';
+import { SavedQueues } from './saved-queue/saved-queues.js';
 import { KnownHosts } from './stores/known-hosts.js';
 import { ProfileStore } from './stores/profile-store.js';
 import { SettingsStore, defaultDownloadDir } from './stores/settings-store.js';
@@ -25,6 +27,10 @@ export interface AppStores {
   readonly knownHosts: KnownHosts;
   /** The console's command history, per connection. */
   readonly history: ConsoleHistory;
+  /** Unfinished transfers of each connection, offered again after a restart. */
+  readonly savedQueues: SavedQueues;
+  /** Finished transfers (the History dialog, `ferry history`). */
+  readonly transferLog: TransferHistory;
 }
 
 export function createAppStores(options: AppStoresOptions): AppStores {
@@ -34,5 +40,7 @@ export function createAppStores(options: AppStoresOptions): AppStores {
     settings: new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log),
     knownHosts: new KnownHosts(path.join(options.configDir, 'known_hosts')),
     history: new ConsoleHistory(options.configDir, log),
+    savedQueues: new SavedQueues(options.configDir, log),
+    transferLog: new TransferHistory(options.configDir, { log }),
   };
 }

@@ -10,6 +10,7 @@
  *   spool-release.ts       local files lent for an upload, given back when done
  *   console/               console commands and their output
  *   sync-desk.ts           folder sync plans, kept until they are run
+ *   saved-queue/           the session's unfinished transfers saved for a restart, and restored
  *   edit/                  edit in place: working copies, their saves, conflicts
  * It never imports electron: platform services (the secret store) are passed in.
  */
@@ -29,6 +30,8 @@ import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
 import { SyncDesk } from './sync-desk.js';
 import { createAppStores } from './app-stores.js';
+import { logEntryOf } from '../history/history-export.js';
+import { QueueSaver, savedQueueKey } from './saved-queue/queue-saver.js';
 
 export type { Backend, BackendListener, BackendOptions } from './backend-types.js';
 export type { SecretStore } from './stores/profile-store.js';
@@ -54,6 +57,8 @@ class FerryBackend implements Backend {
   private readonly sync: SyncDesk;
   private readonly edits: EditDesk;
   private readonly handlers: Handlers;
+  private readonly saver: QueueSaver;
+  private readonly flushLog: () => Promise<void>;
   private disposed = false;
 
   constructor(options: BackendOptions) {
@@ -66,15 +71,22 @@ class FerryBackend implements Backend {
       emit,
       {
         resolveConflict: (conflict, signal) => this.conflicts.ask(conflict, signal),
+        onDone: (done) => {
+          const remote = this.connection.current;
+          if (remote) stores.transferLog.record(logEntryOf(remote, done));
+        },
         ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
       },
       (event) => {
         this.changes.onTransferEvent(event);
+        this.saver.onEvent(event);
         void this.spool.releaseFinished();
       },
       () => this.connection.requireSession(),
     );
     this.spool = new SpoolRelease((id) => this.transfers.get(id)?.state, log);
+    this.saver = new QueueSaver(stores.savedQueues, (id) => this.spool.lends(id), log);
+    this.flushLog = () => stores.transferLog.flush();
     this.connection = new ConnectionManager(
       options,
       stores,
@@ -82,8 +94,11 @@ class FerryBackend implements Backend {
         started: (session, concurrency) => {
           this.changes.forgetUploads();
           this.transfers.start(session, concurrency);
+          this.saver.attach(this.transfers.current!, savedQueueKey(session, this.connection.sessionProfileId));
         },
         closing: async () => {
+          // Saved as it is before anything is stopped: a quit or a disconnect keeps the queue.
+          await this.saver.finish();
           this.console.cancelAll();
           this.sync.clear();
           await this.transfers.close();
@@ -113,6 +128,7 @@ class FerryBackend implements Backend {
       changes: this.changes,
       sync: this.sync,
       edits: this.edits,
+      saver: this.saver,
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }
@@ -157,6 +173,7 @@ class FerryBackend implements Backend {
     await this.connection.dispose();
     this.changes.dispose();
     this.transfers.dispose();
+    await this.flushLog();
     this.listeners.clear();
   }
 

@@ -11,7 +11,9 @@ import type { ChangeFeed } from './change-feed.js';
 import type { ConflictBridge } from './conflict-bridge.js';
 import type { ConnectionManager, ConnectionStores } from './connection/connection-manager.js';
 import { LOCAL_PROFILE_ID, builtInProfile, localProfile } from './connection/local-profile.js';
-import type { ConsoleHistory } from './console/console-history.js';
+import type { AppStores } from './app-stores.js';
+import { exportHistory } from '../history/history-export.js';
+import type { QueueSaver } from './saved-queue/queue-saver.js';
 import type { ConsoleSession } from './console/console-session.js';
 import type { EditDesk } from './edit/edit-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
@@ -22,7 +24,7 @@ export type Handlers = { [N in CallName]: (...args: HandlerArgs<N>) => Promise<C
 
 /** The parts of one backend the calls are answered by. */
 export interface BackendParts {
-  readonly stores: ConnectionStores & { readonly history: ConsoleHistory };
+  readonly stores: ConnectionStores & Pick<AppStores, 'history' | 'savedQueues' | 'transferLog'>;
   readonly localServer: LocalServerHandle | undefined;
   readonly connection: ConnectionManager;
   readonly transfers: QueueRelay;
@@ -31,6 +33,7 @@ export interface BackendParts {
   readonly changes: ChangeFeed;
   readonly sync: SyncDesk;
   readonly edits: EditDesk;
+  readonly saver: QueueSaver;
   /** Upload into a remote folder (and report the folders it makes). */
   readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
 }
@@ -124,6 +127,20 @@ export function createHandlers(parts: BackendParts): Handlers {
     'transfers:clear': () => transfers.current?.clear(true),
     'transfers:list': () => transfers.snapshot(),
     'transfers:resolveConflict': (conflictId, decision, applyToAll) => conflicts.answer(conflictId, { decision, applyToAll }),
+    'transfers:history': async (query) => {
+      await stores.transferLog.flush(); // what finished a moment ago is in the answer
+      return stores.transferLog.list(query);
+    },
+    'transfers:exportHistory': async (format, search) => {
+      await stores.transferLog.flush();
+      return exportHistory(await stores.transferLog.list({ search, limit: Number.MAX_SAFE_INTEGER }), format);
+    },
+    'transfers:saved': () => parts.saver.offer(),
+    'transfers:restore': () => {
+      transfers.requireQueue(); // connected now, not reconnecting
+      return parts.saver.restore();
+    },
+    'transfers:discardSaved': () => parts.saver.discard(),
     'exec:run': (command) => parts.console.run(command),
     'exec:cancel': (execId) => parts.console.cancel(execId),
     'history:get': () => stores.history.get(connection.historyKey),

@@ -25,6 +25,11 @@ export class SpoolRelease {
     return this.releaseFinished();
   }
 
+  /** Transfer `id` reads files lent to this backend (they go when it ends). */
+  lends(id: TransferId): boolean {
+    return this.owned.some((o) => o.ids.has(id));
+  }
+
   /** Release the lots nobody can need any more (call after each queue event). */
   releaseFinished(): Promise<void> {
     if (this.owned.length === 0) return Promise.resolve();

@@ -11,6 +11,15 @@ import type { ConflictDesk } from './conflicts.js';
 import type { ProgressBatcher } from './progress.js';
 import type { Attempt, Item } from './transfer-item.js';
 
+/** How an attempt that did not fail ended: the file's path, and the check it passed. */
+export interface SucceedResult {
+  readonly skipped: boolean;
+  readonly verified: boolean;
+  readonly path: string;
+  /** The SHA-256 both ends agreed on (hex); '' or absent when only the size was checked. */
+  readonly sha256?: string;
+}
+
 export interface QueueHost {
   readonly remote: Remote;
   readonly conflicts: ConflictDesk;
@@ -27,7 +36,7 @@ export interface QueueHost {
    */
   resized(item: Item, size: number): void;
   /** The attempt ended well: the row is done or skipped. */
-  succeed(item: Item, attempt: Attempt, result: { readonly skipped: boolean; readonly verified: boolean; readonly path: string }): void;
+  succeed(item: Item, attempt: Attempt, result: SucceedResult): void;
   /** The attempt failed, or was stopped: pause, cancel, ask, retry or fail (the one place that decides). */
   settle(item: Item, attempt: Attempt, err: FerryError): Promise<void>;
   /** A small file must take the streamed way (it grew, or cannot be sent whole): back to the queue. */

@@ -18,6 +18,8 @@ export class Attempt {
   private readonly onStop: Array<() => void> = [];
   /** Why the person stopped it, so the abort is not reported as a failure. */
   stopReason: StopReason | undefined;
+  /** When it began (its running time counts towards the history's duration). */
+  readonly startedAt = Date.now();
 
   constructor(readonly way: 'whole' | 'streamed') {}
 
@@ -75,11 +77,13 @@ export interface Item {
   way: 'whole' | 'streamed';
   /** The most bytes the current attempt had moved (what a paused row keeps showing). */
   reached: number | undefined;
+  /** How long its attempts ran, in ms (what the history calls its time). */
+  activeMs: number;
   run: Run;
 }
 
 export function newItem(view: TransferView, batch: string, mtime?: number): Item {
-  return { view: { ...view }, batch, mtime, decision: undefined, way: 'whole', reached: undefined, run: IDLE };
+  return { view: { ...view }, batch, mtime, decision: undefined, way: 'whole', reached: undefined, activeMs: 0, run: IDLE };
 }
 
 /** Queued and free to start (pump() may take it). */
@@ -120,7 +124,9 @@ export function unhold(item: Item, attempt: Attempt): void {
 
 /** running | held → idle, if this attempt is still the item's (a newer one may have started). */
 export function end(item: Item, attempt: Attempt): void {
-  if (owns(item, attempt)) item.run = IDLE;
+  if (!owns(item, attempt)) return;
+  item.activeMs += Date.now() - attempt.startedAt;
+  item.run = IDLE;
 }
 
 /** The attempt in charge of the item, if it is this one. */

@@ -29,7 +29,7 @@ import { ConflictDesk, type ResolveConflict } from './conflicts.js';
 import { partialPathFor, remoteBasename } from './local-files.js';
 import { ProgressBatcher } from './progress.js';
 import { Rows } from './rows.js';
-import { Load, type QueueHost } from './queue-host.js';
+import { Load, type QueueHost, type SucceedResult } from './queue-host.js';
 import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits } from './plan.js';
 import { writeSmallFile } from './small-files.js';
 import { SmallFileWriter } from './small-writer.js';
@@ -63,6 +63,28 @@ export interface QueueOptions {
   readonly blockingSmallIo?: boolean;
   /** How deep and how big one folder download may be (default DOWNLOAD_LIMITS, plan.ts). */
   readonly downloadLimits?: DownloadLimits;
+  /** Told of every file that ends 'done' (the transfer history records it). */
+  readonly onDone?: (done: FinishedTransfer) => void;
+}
+
+/** A file that ended 'done', as the history needs it. */
+export interface FinishedTransfer {
+  readonly view: TransferView;
+  /** The SHA-256 both ends agreed on (hex), or null when only the size was checked. */
+  readonly sha256: string | null;
+  /** How long its attempts ran, in ms. */
+  readonly durationMs: number;
+  readonly finishedAt: number;
+}
+
+/** A transfer to add again as it was planned before (a saved queue restored after a restart). */
+export interface PlannedTransfer {
+  readonly direction: TransferDirection;
+  readonly name: string;
+  readonly localPath: string;
+  readonly remotePath: string;
+  readonly size: number;
+  readonly conflict?: ConflictDecision | undefined;
 }
 
 /** What one upload() or download() call asks of its own files. */
@@ -155,6 +177,30 @@ export class TransferQueue implements QueueHost {
     await this.ensureConnected();
     const files = await planDownload(this.remote, remotePaths, localDir, this.options.downloadLimits ?? DOWNLOAD_LIMITS);
     return this.add('download', files.map((f) => ({ name: path.basename(f.local), localPath: f.local, remotePath: f.remote, size: f.size })), options.conflict);
+  }
+
+  /**
+   * Add transfers planned earlier (a saved queue after a restart), without planning them
+   * again: each continues from its partial (the runners always resume) and is checked as
+   * usual. Those with the same conflict answer form one batch.
+   */
+  restore(planned: readonly PlannedTransfer[]): TransferView[] {
+    const groups = new Map<string, PlannedTransfer[]>();
+    for (const p of planned) {
+      const key = `${p.direction}:${p.conflict ?? ''}`;
+      const group = groups.get(key) ?? [];
+      group.push(p);
+      groups.set(key, group);
+    }
+    const added: TransferView[] = [];
+    for (const group of groups.values()) added.push(...this.add(group[0]!.direction, group, group[0]!.conflict));
+    return added;
+  }
+
+  /** The answer a transfer's conflict would get now (its own, its batch's, the policy's), if any. */
+  decisionOf(id: TransferId): ConflictDecision | undefined {
+    const item = this.items.get(id);
+    return item ? this.conflicts.decisionFor(item) : undefined;
   }
 
   private add(
@@ -322,7 +368,7 @@ export class TransferQueue implements QueueHost {
 
   // ---- how attempts end ----------------------------------------------------------------------
 
-  succeed(item: Item, attempt: Attempt, result: { readonly skipped: boolean; readonly verified: boolean; readonly path: string }): void {
+  succeed(item: Item, attempt: Attempt, result: SucceedResult): void {
     end(item, attempt);
     if (item.view.direction === 'upload') item.view.remotePath = result.path;
     else item.view.localPath = result.path;
@@ -330,6 +376,14 @@ export class TransferQueue implements QueueHost {
     item.view.check = result.skipped ? null : result.verified ? 'sha256' : 'size';
     item.view.bytes = item.view.size;
     this.rows.finish(item, result.skipped ? 'skipped' : 'done');
+    if (!result.skipped && this.options.onDone) {
+      const sha256 = result.verified && result.sha256 ? result.sha256 : null;
+      try {
+        this.options.onDone({ view: { ...item.view }, sha256, durationMs: item.activeMs, finishedAt: Date.now() });
+      } catch {
+        // The history is a record, never a reason for a transfer to fail.
+      }
+    }
   }
 
   async settle(item: Item, attempt: Attempt, err: FerryError): Promise<void> {

@@ -62,6 +62,8 @@ export interface TransferResult {
   readonly size: number;
   readonly skipped: boolean;
   readonly verified: boolean;
+  /** The SHA-256 both ends agreed on (hex), '' when only the size was checked or it was skipped. */
+  readonly sha256: string;
 }
 
 const checked = (result: WriteResult): TransferResult => ({ ...result, verified: !result.skipped && result.sha256 !== '' });
@@ -183,7 +185,7 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
   let target = destination;
   const existing = await statOrNull(target);
   if (existing) {
-    if (options.exists === 'skip') return { path: target, size: existing.size, skipped: true, verified: false };
+    if (options.exists === 'skip') return { path: target, size: existing.size, skipped: true, verified: false, sha256: '' };
     if (options.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
     if (options.exists === 'rename') target = await freeLocalName(target);
   }
@@ -253,7 +255,7 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
     }
     await rename(partial, target);
     if (mtime > 0) await utimes(target, new Date(), new Date(mtime)).catch(() => undefined);
-    return { path: target, size: total, skipped: false, verified };
+    return { path: target, size: total, skipped: false, verified, sha256: verified ? result.sha256 : '' };
   } catch (err) {
     await sink?.abort();
     hash?.dispose();

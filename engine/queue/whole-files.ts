@@ -117,7 +117,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       issued();
       const result = await putting.finally(() => (unsent = undefined));
       leave();
-      return host.succeed(item, attempt, { path: result.path, skipped: result.skipped, verified: !result.skipped && result.sha256 !== '' });
+      return host.succeed(item, attempt, { path: result.path, skipped: result.skipped, verified: !result.skipped && result.sha256 !== '', sha256: result.sha256 });
     }
     let target = item.view.localPath;
     if (exists !== 'overwrite' && (await statOrNull(target))) {
@@ -146,7 +146,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     toVerifying();
     await host.writeSmall(target, file.data, file.mtime);
     leave();
-    host.succeed(item, attempt, { path: target, skipped: false, verified: file.sha256 !== '' });
+    host.succeed(item, attempt, { path: target, skipped: false, verified: file.sha256 !== '', sha256: file.sha256 });
   };
   void work()
     .catch(async (err: unknown) => {

@@ -11,6 +11,7 @@ import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
+import { HISTORY_EXPORT_FORMATS, type SavedQueueOffer, type TransferLogEntry } from './transfer-log.js';
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
@@ -194,6 +195,16 @@ export const CALLS = {
     z.enum(['overwrite', 'skip', 'rename', 'resume']),
     z.boolean(),
   ]),
+  /** Finished transfers, newest first: those whose paths or server contain `search`, at most `limit`. */
+  'transfers:history': z.tuple([z.object({ search: z.string().max(1000).optional(), limit: z.number().int().min(1).max(10_000).optional() })]),
+  /** The history (matching `search`) as the text of a CSV or JSON file, for the page to save. */
+  'transfers:exportHistory': z.tuple([z.enum(HISTORY_EXPORT_FORMATS), z.string().max(1000).optional()]),
+  /** Unfinished transfers saved when this connection was last left (a quit, a disconnect), or null. */
+  'transfers:saved': z.tuple([]),
+  /** Queue them again: each resumes from its partial and is checked as usual. */
+  'transfers:restore': z.tuple([]),
+  /** Forget them. */
+  'transfers:discardSaved': z.tuple([]),
   'exec:run': z.tuple([z.string().min(1).max(64 * 1024)]),
   'exec:cancel': z.tuple([z.string().max(64)]),
   'history:get': z.tuple([]),
@@ -256,6 +267,11 @@ export interface CallResults {
   'transfers:clear': void;
   'transfers:list': TransfersSnapshot;
   'transfers:resolveConflict': void;
+  'transfers:history': TransferLogEntry[];
+  'transfers:exportHistory': string;
+  'transfers:saved': SavedQueueOffer | null;
+  'transfers:restore': TransferView[];
+  'transfers:discardSaved': void;
   'exec:run': string;
   'exec:cancel': void;
   'history:get': string[];

@@ -80,6 +80,11 @@ export class ConnectionManager implements ConsoleConnection {
     return this.history;
   }
 
+  /** The saved profile this session was opened from, if any. */
+  get sessionProfileId(): string | null {
+    return this.profileId;
+  }
+
   /** The session, if it can be used now (not while reconnecting). */
   requireSession(): Remote {
     if (!this.session) throw new FerryError('ECONN', 'Not connected to a server: connect first.');
