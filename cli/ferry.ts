@@ -14,6 +14,9 @@ import { TransferQueue } from '../engine/queue/transfer-queue.js';
 import { DEFAULT_PORTS, connect, hostPortOf, saveLogin, savedLogins, type Context, type Protocol } from './connect.js';
 import { ProgressPrinter, transferJson } from './progress.js';
 import { syncCommand } from './sync.js';
+import { historyCommand } from './history.js';
+import { TransferHistory } from '../engine/history/transfer-history.js';
+import { logEntryOf } from '../engine/history/history-export.js';
 import { printable } from './terminal-text.js';
 
 const USAGE = `Usage: ferry [--protocol ferry|sftp] [--host H] [--port P] [--user U] [--identity FILE]
@@ -37,6 +40,10 @@ Commands:
   exec "COMMAND"                 run a command on the server; exits with its exit code
   df [--json]                    quota, used and free bytes; entries and their limit
   known-hosts list|forget HOST:PORT
+  history [SEARCH]               finished transfers of this computer (the app's and put/get's),
+      [--json | --csv] [--limit N]  newest first; SEARCH matches paths and the server;
+                                 --json/--csv: the whole record (with the SHA-256); no
+                                 connection needed
   login                          log in with the password and save the login (its keys,
                                  not the password) so later commands need no password
   logout                         forget the saved login of --user at --host:--port
@@ -105,7 +112,10 @@ async function transfer(
   options: { skipExisting: boolean; concurrency: number; json: boolean },
 ): Promise<number> {
   const session = await connect(ctx, options.concurrency);
+  // Every file that ends done goes into the history the app shows too.
+  const history = new TransferHistory(ctx.configDir);
   const queue = new TransferQueue(session, {
+    onDone: (done) => history.record(logEntryOf(session, done)),
     concurrency: options.concurrency,
     conflict: options.skipExisting ? 'skip' : 'overwrite',
     // Nothing else runs on this thread: small files are read and written directly.
@@ -125,6 +135,7 @@ async function transfer(
     ctx.signal.removeEventListener('abort', onAbort);
     printer.finish();
     session.close();
+    await history.flush();
   }
   if (ctx.signal.aborted) throw new FerryError('ECANCELED', 'interrupted');
   const views = queue.list();
@@ -156,6 +167,8 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       delete: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       concurrency: { type: 'string' },
+      csv: { type: 'boolean' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -165,6 +178,11 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   const configDir = defaultConfigDir();
+  if (command === 'history') {
+    if (values.json && values.csv) throw new UsageError('history: --json or --csv, not both');
+    if (args.length > 1) throw new UsageError('history [SEARCH] [--json | --csv] [--limit N]');
+    return historyCommand(configDir, { search: args[0], format: values.json ? 'json' : values.csv ? 'csv' : 'table', limit: values.limit });
+  }
   if (command === 'known-hosts') {
     const known = new KnownHosts(path.join(configDir, 'known_hosts'));
     if (args[0] === 'list') {

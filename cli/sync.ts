@@ -7,6 +7,8 @@ import { FerryError } from '../shared/common/errors.js';
 import { formatBytes } from '../shared/common/size.js';
 import type { SyncAction, SyncDirection, SyncPlan } from '../shared/common/sync-model.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
+import { TransferHistory } from '../engine/history/transfer-history.js';
+import { logEntryOf } from '../engine/history/history-export.js';
 import { prepareSync } from '../engine/sync/sync-prepare.js';
 import { runSync } from '../engine/sync/sync-run.js';
 import { connect, type Context } from './connect.js';
@@ -81,7 +83,14 @@ export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: s
     if (options.dryRun) return 0;
     // A file the plan found missing is not replaced if it appeared since: 'ask' with
     // nobody to ask fails it with EEXIST (the plan's replacements are decided up front).
-    const queue = new TransferQueue(session, { concurrency: options.concurrency, conflict: 'ask', blockingSmallIo: true });
+    // Its copies are transfers like put's and get's: the history records them.
+    const history = new TransferHistory(ctx.configDir);
+    const queue = new TransferQueue(session, {
+      concurrency: options.concurrency,
+      conflict: 'ask',
+      blockingSmallIo: true,
+      onDone: (done) => history.record(logEntryOf(session, done)),
+    });
     const printer = new ProgressPrinter(process.stderr);
     const off = queue.on((event) => printer.onEvent(event));
     let outcome;
@@ -91,6 +100,7 @@ export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: s
       off();
       printer.finish();
       queue.close();
+      await history.flush();
     }
     if (ctx.signal.aborted) throw new FerryError('ECANCELED', 'interrupted');
     for (const f of outcome.failed) process.stderr.write(`ferry: ${f.code}: ${printable(`${f.path}: ${f.message}`)}\n`);

@@ -20,6 +20,7 @@ import type { TransferView } from '../../shared/common/transfer-model.js';
 import { cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { randomFile, sha256, sha256File, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
+import { parseCsv } from '../helpers/csv.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
 const MiB = 1024 * 1024;
@@ -318,34 +319,3 @@ async function settled(proxy: Proxy): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
   }
 }
-
-/** An RFC 4180 parser (quoted fields with doubled quotes, CRLF records): what a spreadsheet reads. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
-}
-
