@@ -10,12 +10,15 @@ import { CHECK_LABEL, STATE_LABEL, formatBytes, formatEta, formatSpeed, percent,
 import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useTransfers } from '../state/stores-context.js';
 import { EditedFiles } from './edited-files.js';
+import { HistoryButton } from './history-dialog.js';
+import { RestoreBar } from './restore-bar.js';
 import { Icon } from './icons.js';
 
 export function TransfersPane() {
   return (
     <section className="transfers-pane pane" aria-labelledby="transfers-heading">
       <TransfersHeader />
+      <RestoreBar />
       <EditedFiles />
       <TransferList />
       <DownloadFolder />
@@ -67,6 +70,7 @@ function TransfersHeader() {
         <button type="button" className="button small" onClick={() => void s.clearFinished()} disabled={finished === 0}>
           Clear finished
         </button>
+        <HistoryButton />
       </div>
     </header>
   );

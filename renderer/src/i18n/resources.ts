@@ -5,13 +5,17 @@
  */
 import { common as enCommon } from './en/common.js';
 import { common as zhCommon } from './zh-CN/common.js';
+import { history as enHistory } from './en/history.js';
+import { history as zhHistory } from './zh-CN/history.js';
 
 export const en = {
   common: enCommon,
+  history: enHistory,
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  history: zhHistory,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;
