@@ -85,6 +85,8 @@ export interface PlannedTransfer {
   readonly remotePath: string;
   readonly size: number;
   readonly conflict?: ConflictDecision | undefined;
+  /** How long it had been moving before (ms), so the history's time and speed count the whole of it. */
+  readonly activeMs?: number | undefined;
 }
 
 /** What one upload() or download() call asks of its own files. */
@@ -193,8 +195,20 @@ export class TransferQueue implements QueueHost {
       groups.set(key, group);
     }
     const added: TransferView[] = [];
-    for (const group of groups.values()) added.push(...this.add(group[0]!.direction, group, group[0]!.conflict));
+    for (const group of groups.values()) {
+      const views = this.add(group[0]!.direction, group, group[0]!.conflict);
+      views.forEach((v, i) => (this.items.get(v.id)!.activeMs = group[i]!.activeMs ?? 0));
+      added.push(...views);
+    }
     return added;
+  }
+
+  /** How long a transfer has been moving so far (ms), its running attempt included. */
+  activeMsOf(id: TransferId): number {
+    const item = this.items.get(id);
+    if (!item) return 0;
+    const run = item.run;
+    return item.activeMs + (run.kind === 'running' || run.kind === 'held' ? Date.now() - run.attempt.startedAt : 0);
   }
 
   /** The answer a transfer's conflict would get now (its own, its batch's, the policy's), if any. */

@@ -49,6 +49,8 @@ export interface SavedTransfer {
   readonly state: 'queued' | 'paused' | 'failed';
   /** Its batch's answer to a conflict (overwrite, skip, rename, resume), if one was given. */
   readonly conflict?: ConflictDecision | undefined;
+  /** How long it had been moving (ms): the history's time and speed count the whole transfer. */
+  readonly activeMs?: number | undefined;
   readonly error?: { readonly code: string; readonly message: string } | undefined;
 }
 

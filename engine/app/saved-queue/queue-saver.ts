@@ -70,7 +70,7 @@ export class QueueSaver {
     this.timer = undefined;
     const session = this.session;
     if (!session) return this.writing;
-    const part = this.part(session.queue.list(), (id) => session.queue.decisionOf(id));
+    const part = this.part(session.queue);
     // Nothing saved yet and nothing to save: leave the file alone.
     if (!session.saved && part.transfers.length === 0 && part.leftOut === 0) return this.writing;
     session.saved = true;
@@ -110,17 +110,17 @@ export class QueueSaver {
     if (key !== undefined) await this.store.take(key);
   }
 
-  private part(views: readonly TransferView[], decisionOf: (id: TransferId) => SavedTransfer['conflict']): SavedPart {
+  private part(queue: TransferQueue): SavedPart {
     const transfers: SavedTransfer[] = [];
     let leftOut = 0;
-    for (const v of views) {
+    for (const v of queue.list()) {
       if (!KEPT.has(v.state)) continue;
       if (v.direction === 'upload' && this.lent(v.id)) {
         leftOut++;
         continue;
       }
       const state = v.state === 'paused' || v.state === 'failed' ? v.state : 'queued';
-      const conflict = decisionOf(v.id);
+      const conflict = queue.decisionOf(v.id);
       transfers.push({
         direction: v.direction,
         name: v.name,
@@ -129,6 +129,7 @@ export class QueueSaver {
         size: v.size,
         bytes: v.bytes,
         state,
+        activeMs: queue.activeMsOf(v.id),
         ...(conflict !== undefined ? { conflict } : {}),
         ...(v.error ? { error: { code: v.error.code, message: v.error.message } } : {}),
       });

@@ -19,6 +19,7 @@ const Saved = z.object({
   bytes: z.number(),
   state: z.enum(['queued', 'paused', 'failed']),
   conflict: z.enum(['overwrite', 'skip', 'rename', 'resume']).optional(),
+  activeMs: z.number().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
