@@ -130,14 +130,20 @@ export type ConnectionState =
   /** The session it is getting back (so the window can still say where it was). */
   | { readonly state: 'reconnecting'; readonly attempt: number; readonly error?: ErrorInfo; readonly session: SessionInfo };
 
+/** The UI's language: one of its translations, or whatever the system prefers ('system'). */
+export const UI_LANGUAGES = ['system', 'en', 'zh-CN'] as const;
+export type UiLanguage = (typeof UI_LANGUAGES)[number];
+
 export interface Settings {
   readonly downloadDir: string;
   readonly concurrency: number;
+  readonly language: UiLanguage;
 }
 
 export const SettingsInput = z.object({
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
+  language: z.enum(UI_LANGUAGES).optional(),
 });
 
 
