@@ -38,6 +38,7 @@ void i18n.use(initReactI18next).init({
   returnNull: false,
   initAsync: false,
 });
+if (typeof document !== 'undefined') document.documentElement.lang = i18n.language;
 
 /** Switch the UI's language (Settings, or the saved choice at start). */
 export function applyLanguage(choice: LanguageChoice | undefined): void {
@@ -46,7 +47,25 @@ export function applyLanguage(choice: LanguageChoice | undefined): void {
   if (typeof document !== 'undefined') document.documentElement.lang = lng;
 }
 
-/** The locale numbers and dates are formatted for: the UI's language. */
-export function currentLocale(): Language {
+/** The UI's language now (English until one of ours is applied). */
+export function currentLanguage(): Language {
   return (LANGUAGES as readonly string[]).includes(i18n.language) ? (i18n.language as Language) : 'en';
+}
+
+/**
+ * The locale numbers and dates are formatted for: the UI's language, in the system's own
+ * variant of English when the system prefers one (English in Britain reads "12 Mar
+ * 14:03", in the US "Mar 12, 2:03 PM").
+ */
+export function currentLocale(preferred: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]): string {
+  const lng = currentLanguage();
+  // Simplified Chinese reads as in China whatever variant the system names.
+  if (lng !== 'en') return lng;
+  const own = preferred.find((tag) => tag.toLowerCase().startsWith('en'));
+  if (own === undefined) return lng;
+  try {
+    return Intl.getCanonicalLocales(own)[0] ?? lng;
+  } catch {
+    return lng;
+  }
 }

@@ -4,14 +4,26 @@
  * every t() call and every other language.
  */
 import { common as enCommon } from './en/common.js';
+import { connect as enConnect } from './en/connect.js';
+import { transfers as enTransfers } from './en/transfers.js';
+import { tree as enTree } from './en/tree.js';
 import { common as zhCommon } from './zh-CN/common.js';
+import { connect as zhConnect } from './zh-CN/connect.js';
+import { transfers as zhTransfers } from './zh-CN/transfers.js';
+import { tree as zhTree } from './zh-CN/tree.js';
 
 export const en = {
   common: enCommon,
+  connect: enConnect,
+  transfers: enTransfers,
+  tree: enTree,
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  connect: zhConnect,
+  transfers: zhTransfers,
+  tree: zhTree,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;
