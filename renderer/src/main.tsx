@@ -2,7 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/app.js';
-import './i18n/i18n.js';
+import { i18n } from './i18n/i18n.js';
 import { rememberLayout } from './layout-memory.js';
 import { unsavedEdits } from './state/edits-store.js';
 import { createStores } from './state/stores.js';
@@ -35,9 +35,10 @@ try {
   // No engine to talk to (opened outside Electron and the browser host): say so plainly.
   root.render(
     <div className="fatal" role="alert">
-      <h1>Ferry cannot reach its engine</h1>
+      <h1>{i18n.t('fatal.title')}</h1>
       <p className="selectable">{err instanceof Error ? err.message : String(err)}</p>
-      <p>Start Ferry from the desktop app, or open the address the browser host printed.</p>
+      <p>{i18n.t('fatal.hint')}</p>
+
     </div>
   );
 }

@@ -5,12 +5,16 @@
  */
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
+import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/contract.js';
 import { RESOURCES } from './resources.js';
 
-export const LANGUAGES = ['en', 'zh-CN'] as const;
-export type Language = (typeof LANGUAGES)[number];
+/** The UI's translations: what the engine's settings accept (contract.ts), but 'system'. */
+export type Language = Exclude<UiLanguage, 'system'>;
+export const LANGUAGES = UI_LANGUAGES.filter((l): l is Language => l !== 'system');
+/** Each language named in its own words, so it can be found whatever the UI's language is. */
+export const LANGUAGE_NAMES: Readonly<Record<Language, string>> = { en: 'English', 'zh-CN': '简体中文' };
 /** What Settings offers: a language, or the system's. */
-export type LanguageChoice = Language | 'system';
+export type LanguageChoice = UiLanguage;
 
 /** The best of our languages for the browser's list of preferred ones. */
 export function systemLanguage(preferred: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]): Language {

@@ -2,8 +2,6 @@
 export const common = {
   language: {
     system: 'Follow the system',
-    en: 'English',
-    'zh-CN': '简体中文',
   },
   /** A message as a sentence (its full stop). */
   sentence: '{{text}}.',

@@ -5,8 +5,6 @@ import type { Translation } from '../translation.js';
 export const common: Translation<typeof en> = {
   language: {
     system: '跟随系统',
-    en: 'English',
-    'zh-CN': '简体中文',
   },
   /** A message as a sentence (its full stop). */
   sentence: '{{text}}。',
