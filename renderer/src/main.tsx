@@ -2,6 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/app.js';
+import { initReactI18next } from 'react-i18next';
 import { i18n } from './i18n/i18n.js';
 import { rememberLayout } from './layout-memory.js';
 import { unsavedEdits } from './state/edits-store.js';
@@ -9,6 +10,9 @@ import { createStores } from './state/stores.js';
 import { StoresContext } from './state/stores-context.js';
 import { getApi } from './transport/api.js';
 import './styles.css';
+
+// React's binding is attached here, not in i18n.ts, which the stores' tests run under Node.
+initReactI18next.init(i18n);
 
 const root = createRoot(document.getElementById('root')!);
 

@@ -4,7 +4,6 @@
  * formatted for it too (format.ts reads `currentLocale()`).
  */
 import i18next from 'i18next';
-import { initReactI18next } from 'react-i18next';
 import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/contract.js';
 import { RESOURCES } from './resources.js';
 
@@ -16,8 +15,21 @@ export const LANGUAGE_NAMES: Readonly<Record<Language, string>> = { en: 'English
 /** What Settings offers: a language, or the system's. */
 export type LanguageChoice = UiLanguage;
 
+/**
+ * The browser's preferred languages and the page's root element, read through globalThis:
+ * this file also runs (and type-checks) under Node, in the stores' and formatters' tests.
+ */
+const host = globalThis as { navigator?: { languages?: readonly string[]; language?: string }; document?: { documentElement: { lang: string } } };
+function preferredLanguages(): readonly string[] {
+  const nav = host.navigator;
+  return nav?.languages ?? (nav?.language ? [nav.language] : []);
+}
+function setPageLanguage(lng: string): void {
+  if (host.document) host.document.documentElement.lang = lng;
+}
+
 /** The best of our languages for the browser's list of preferred ones. */
-export function systemLanguage(preferred: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]): Language {
+export function systemLanguage(preferred: readonly string[] = preferredLanguages()): Language {
   for (const tag of preferred) {
     const lower = tag.toLowerCase();
     if (lower.startsWith('zh')) return 'zh-CN';
@@ -32,7 +44,7 @@ export function resolveLanguage(choice: LanguageChoice | undefined): Language {
 
 export const i18n = i18next.createInstance();
 
-void i18n.use(initReactI18next).init({
+void i18n.init({
   resources: RESOURCES,
   lng: systemLanguage(),
   fallbackLng: 'en',
@@ -42,13 +54,13 @@ void i18n.use(initReactI18next).init({
   returnNull: false,
   initAsync: false,
 });
-if (typeof document !== 'undefined') document.documentElement.lang = i18n.language;
+setPageLanguage(i18n.language);
 
 /** Switch the UI's language (Settings, or the saved choice at start). */
 export function applyLanguage(choice: LanguageChoice | undefined): void {
   const lng = resolveLanguage(choice);
   if (i18n.language !== lng) void i18n.changeLanguage(lng);
-  if (typeof document !== 'undefined') document.documentElement.lang = lng;
+  setPageLanguage(lng);
 }
 
 /** The UI's language now (English until one of ours is applied). */
@@ -61,7 +73,7 @@ export function currentLanguage(): Language {
  * variant of English when the system prefers one (English in Britain reads "12 Mar
  * 14:03", in the US "Mar 12, 2:03 PM").
  */
-export function currentLocale(preferred: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]): string {
+export function currentLocale(preferred: readonly string[] = preferredLanguages()): string {
   const lng = currentLanguage();
   // Simplified Chinese reads as in China whatever variant the system names.
   if (lng !== 'en') return lng;
