@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
+import { UI_LANGUAGES, type UiLanguage } from './languages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
@@ -129,10 +130,6 @@ export type ConnectionState =
   | { readonly state: 'connected'; readonly session: SessionInfo }
   /** The session it is getting back (so the window can still say where it was). */
   | { readonly state: 'reconnecting'; readonly attempt: number; readonly error?: ErrorInfo; readonly session: SessionInfo };
-
-/** The UI's language: one of its translations, or whatever the system prefers ('system'). */
-export const UI_LANGUAGES = ['system', 'en', 'zh-CN'] as const;
-export type UiLanguage = (typeof UI_LANGUAGES)[number];
 
 export interface Settings {
   readonly downloadDir: string;

@@ -2,7 +2,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { UI_LANGUAGES, type Settings, type UiLanguage } from '../../../shared/common/contract.js';
+import type { Settings } from '../../../shared/common/contract.js';
+import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
 import { FerryError } from '../../../shared/common/errors.js';
 import { JsonFile } from './json-file.js';
 

@@ -1,7 +1,7 @@
 /** The UI's language, where downloads go and how many files move at once (settings:get/set, kept by the engine). */
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/contract.js';
+import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
 import { LANGUAGE_NAMES } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
 import { useSession, useStores } from '../state/stores-context.js';

@@ -4,7 +4,7 @@
  * formatted for it too (format.ts reads `currentLocale()`).
  */
 import i18next from 'i18next';
-import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/contract.js';
+import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
 import { RESOURCES } from './resources.js';
 
 /** The UI's translations: what the engine's settings accept (contract.ts), but 'system'. */

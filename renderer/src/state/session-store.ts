@@ -12,8 +12,8 @@ import type {
   ProfileInput,
   SessionInfo,
   Settings,
-  UiLanguage,
 } from '../../../shared/common/contract.js';
+import type { UiLanguage } from '../../../shared/common/languages.js';
 import { DEFAULT_PORT } from '../../../shared/common/protocols.js';
 import { EMPTY_DRAFT, draftToInput, editDraft, passphraseWanted, type ConnectDraft } from '../logic/connect-draft.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
