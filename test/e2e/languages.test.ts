@@ -75,7 +75,7 @@ describe('languages', () => {
     const report = list.getByRole('listitem').filter({ hasText: '报告.txt' });
     expect(await report.textContent()).toContain('2.0 KiB');
     await page.getByRole('treeitem', { name: '报告.txt', exact: true }).waitFor();
-    expect(await page.getByRole('region', { name: '传输' }).getByText(/^2 个中已完成 2 个$/).count()).toBe(1);
+    expect(await page.getByRole('region', { name: '传输' }).getByText(/^已完成 2\/2$/).count()).toBe(1);
     await screenshot(page, 'chinese');
   });
 

@@ -5,7 +5,7 @@ import type { Translation } from '../translation.js';
 export const transfers: Translation<typeof en> = {
   title: '传输',
   none: '无',
-  summary: '{{count}} 个中已完成 {{done}} 个',
+  summary: '已完成 {{done}}/{{count}}',
   summaryFailed: ' · {{count}} 个失败',
   summaryCancelled: ' · {{count}} 个已取消',
   summaryBytes: ' · {{bytes}} / {{size}}',
