@@ -2,13 +2,17 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/app.js';
-import './i18n/i18n.js';
+import { initReactI18next } from 'react-i18next';
+import { i18n } from './i18n/i18n.js';
 import { rememberLayout } from './layout-memory.js';
 import { unsavedEdits } from './state/edits-store.js';
 import { createStores } from './state/stores.js';
 import { StoresContext } from './state/stores-context.js';
 import { getApi } from './transport/api.js';
 import './styles.css';
+
+// React's binding is attached here, not in i18n.ts, which the stores' tests run under Node.
+initReactI18next.init(i18n);
 
 const root = createRoot(document.getElementById('root')!);
 
@@ -35,9 +39,10 @@ try {
   // No engine to talk to (opened outside Electron and the browser host): say so plainly.
   root.render(
     <div className="fatal" role="alert">
-      <h1>Ferry cannot reach its engine</h1>
+      <h1>{i18n.t('fatal.title')}</h1>
       <p className="selectable">{err instanceof Error ? err.message : String(err)}</p>
-      <p>Start Ferry from the desktop app, or open the address the browser host printed.</p>
+      <p>{i18n.t('fatal.hint')}</p>
+
     </div>
   );
 }

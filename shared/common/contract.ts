@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
+import { UI_LANGUAGES, type UiLanguage } from './languages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
@@ -134,11 +135,13 @@ export type ConnectionState =
 export interface Settings {
   readonly downloadDir: string;
   readonly concurrency: number;
+  readonly language: UiLanguage;
 }
 
 export const SettingsInput = z.object({
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
+  language: z.enum(UI_LANGUAGES).optional(),
 });
 
 

@@ -28,8 +28,8 @@ export interface E2E {
   readonly configDir: string;
   /** Uncaught exceptions and console errors of any page: each test checks it stays empty. */
   readonly pageErrors: string[];
-  /** A new tab with the Ferry page open and its connect form ready. */
-  openTab(): Promise<Page>;
+  /** A new tab with the Ferry page open and its connect form ready (named `formName`, in the page's language). */
+  openTab(formName?: string): Promise<Page>;
   /** Where a user's files are on the server's disk. */
   home(user: TestUser | string): string;
 }
@@ -38,7 +38,7 @@ export interface E2E {
  * Start ferryd with `users`, the web host and Chromium (stopped by cleanupAll). `backend`
  * adds backend options (the SFTP tests point its ~/.ssh at a throwaway folder).
  */
-export async function setupE2E(users: readonly TestUser[], options: { backend?: WebHostOptions['backend'] } = {}): Promise<E2E> {
+export async function setupE2E(users: readonly TestUser[], options: { backend?: WebHostOptions['backend']; locale?: string } = {}): Promise<E2E> {
   if (!existsSync(RENDERER)) throw new Error(`${RENDERER} is missing: run \`npm run build\` first`);
   const [server, configDir, downloadDir, spoolDir] = await Promise.all([
     startFerryd({ users }),
@@ -50,7 +50,7 @@ export async function setupE2E(users: readonly TestUser[], options: { backend?: 
   onCleanup(() => web.close());
   const browser = await launchChromium();
   onCleanup(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: false, ...(options.locale ? { locale: options.locale } : {}) });
   onCleanup(() => context.close());
   await mkdir(SCREENSHOTS, { recursive: true });
   const pageErrors: string[] = [];
@@ -63,7 +63,7 @@ export async function setupE2E(users: readonly TestUser[], options: { backend?: 
     downloadDir,
     configDir,
     pageErrors,
-    async openTab() {
+    async openTab(formName = 'Connect to a server') {
       const page = await context.newPage();
       page.setDefaultTimeout(20_000);
       page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
@@ -73,7 +73,7 @@ export async function setupE2E(users: readonly TestUser[], options: { backend?: 
       });
       // As a browser does: a one-time address, swapped for the session cookie (then at /).
       await page.goto(web.oneTimeUrl());
-      await connectForm(page).waitFor();
+      await page.getByRole('form', { name: formName }).waitFor();
       return page;
     },
     home: (user) => path.join(server.root, 'homes', typeof user === 'string' ? user : user.name),

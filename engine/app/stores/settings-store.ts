@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Settings } from '../../../shared/common/contract.js';
+import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
 import { FerryError } from '../../../shared/common/errors.js';
 import { JsonFile } from './json-file.js';
 
@@ -10,6 +11,7 @@ const SettingsFile = z.object({
   version: z.literal(1),
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
+  language: z.enum(UI_LANGUAGES).optional(),
 });
 type SettingsFile = z.infer<typeof SettingsFile>;
 
@@ -36,7 +38,7 @@ export class SettingsStore {
     return this.withDefaults(await this.file.read());
   }
 
-  set(change: { downloadDir?: string | undefined; concurrency?: number | undefined }): Promise<Settings> {
+  set(change: { downloadDir?: string | undefined; concurrency?: number | undefined; language?: UiLanguage | undefined }): Promise<Settings> {
     if (change.downloadDir !== undefined && !path.isAbsolute(change.downloadDir)) {
       throw new FerryError('EINVAL', `The download folder must be a full path (got "${change.downloadDir}").`);
     }
@@ -45,12 +47,18 @@ export class SettingsStore {
         ...data,
         ...(change.downloadDir !== undefined ? { downloadDir: path.normalize(change.downloadDir) } : {}),
         ...(change.concurrency !== undefined ? { concurrency: change.concurrency } : {}),
+        ...(change.language !== undefined ? { language: change.language } : {}),
       };
       return { value, result: this.withDefaults(value) };
     });
   }
 
   private withDefaults(data: SettingsFile): Settings {
-    return { downloadDir: data.downloadDir ?? this.defaultDownloadDir, concurrency: data.concurrency ?? DEFAULT_CONCURRENCY };
+    return {
+      downloadDir: data.downloadDir ?? this.defaultDownloadDir,
+      concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,
+      // Until one is chosen, the UI follows the system's preferred languages.
+      language: data.language ?? 'system',
+    };
   }
 }

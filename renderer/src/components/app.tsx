@@ -3,6 +3,7 @@
  * tree in the middle, transfers and console side by side below it, the status bar.
  */
 import { useRef, type KeyboardEvent, type PointerEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { MIN_BOTTOM } from '../state/ui-store.js';
 import { useSession, useStores, useUi } from '../state/stores-context.js';
 import { ConflictDialog } from './conflict-dialog.js';
@@ -18,6 +19,7 @@ import { TransfersPane } from './transfers-pane.js';
 import { Welcome } from './welcome.js';
 
 export function App() {
+  const { t } = useTranslation();
   const live = useSession((s) => s.connection.state === 'connected' || s.connection.state === 'reconnecting');
   const sidebarOpen = useUi((s) => s.sidebarOpen);
   const bottomHeight = useUi((s) => s.bottomHeight);
@@ -27,7 +29,7 @@ export function App() {
       <HeaderBar />
       <div className={`app-body${showSidebar ? '' : ' sidebar-closed'}`}>
         {showSidebar && (
-          <aside id="sidebar" className="sidebar" aria-label="Connections">
+          <aside id="sidebar" className="sidebar" aria-label={t('app.connections')}>
             <Welcome />
             <ConnectionPanel />
           </aside>
@@ -53,6 +55,7 @@ export function App() {
 /** Drag (or use ↑/↓ on) the bar between the tree and the bottom panes to resize them. */
 function Splitter() {
   const { ui } = useStores();
+  const { t } = useTranslation();
   const chosen = useUi((s) => s.bottomHeight);
   const ref = useRef<HTMLDivElement>(null);
   // Until resized, the height is the CSS default: read what is on screen.
@@ -66,7 +69,8 @@ function Splitter() {
       className="splitter"
       role="separator"
       aria-orientation="horizontal"
-      aria-label="Resize transfers and console"
+      aria-label={t('app.resize')}
+
       aria-valuemin={MIN_BOTTOM}
       aria-valuemax={max()}
       aria-valuenow={height}

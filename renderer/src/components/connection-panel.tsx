@@ -5,9 +5,11 @@
  * appear right under the form, in words a person can act on.
  */
 import { useEffect, useId, useRef, type FormEvent, type RefObject } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { Profile } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import { PROTOCOLS, type Protocol } from '../../../shared/common/protocols.js';
+import { i18n } from '../i18n/i18n.js';
 import { connectHint, formatError } from '../logic/format.js';
 import { currentSession } from '../state/session-store.js';
 import { passphraseWanted } from '../logic/connect-draft.js';
@@ -16,7 +18,8 @@ import { Icon } from './icons.js';
 import { PROTOCOL_NAME } from './status-bar.js';
 
 export function ConnectionPanel() {
-  const connection = useSession((s) => s.connection);
+  const connection
+ = useSession((s) => s.connection);
   const busy = connection.state === 'connected' || connection.state === 'reconnecting';
   // Saved connections sit above the form, so nothing the form shows (errors, hints) moves
   // them between the two clicks of a double-click.
@@ -41,48 +44,49 @@ function CurrentConnection() {
   const connection = useSession((s) => s.connection);
   const session = useSession(currentSession);
   const declined = useSession((s) => s.rememberDeclined);
+  const { t } = useTranslation(['connect', 'common']);
   return (
     <section className="panel-section" aria-labelledby="current-heading">
       <h2 id="current-heading" className="section-title">
-        Connection
+        {t('current.title')}
       </h2>
       {session ? (
         <dl className="facts">
-          <dt>Server</dt>
+          <dt>{t('current.server')}</dt>
           <dd className="selectable">
             {session.host}:{session.port}
           </dd>
-          <dt>Protocol</dt>
+          <dt>{t('current.protocol')}</dt>
           <dd>{PROTOCOL_NAME[session.protocol]}</dd>
-          <dt>User</dt>
+          <dt>{t('current.user')}</dt>
           <dd className="selectable">{session.user.name}</dd>
-          <dt>Key</dt>
+          <dt>{t('current.key')}</dt>
           <dd className="selectable mono small" title={session.fingerprint ?? undefined}>
-            {session.fingerprint ?? 'not encrypted (plain)'}
+            {session.fingerprint ?? t('current.notEncrypted')}
           </dd>
-          <dt>Commands</dt>
-          <dd>{!session.user.exec ? 'not allowed for this account' : session.protocol === 'sftp' ? 'if the server allows them' : 'allowed'}</dd>
-          <dt>Checks</dt>
-          <dd>{session.check === 'sha256' ? 'SHA-256 of every file' : 'size only (the server cannot hash)'}</dd>
+          <dt>{t('current.commands')}</dt>
+          <dd>{!session.user.exec ? t('current.commandsDenied') : session.protocol === 'sftp' ? t('current.commandsSftp') : t('current.commandsAllowed')}</dd>
+          <dt>{t('current.checks')}</dt>
+          <dd>{session.check === 'sha256' ? t('current.checksSha256') : t('current.checksSize')}</dd>
         </dl>
       ) : (
         <p className="muted">
-          {connection.state === 'reconnecting' ? `Reconnecting… (attempt ${connection.attempt})` : 'Connecting…'}
+          {connection.state === 'reconnecting' ? t('common:connection.reconnectingAttempt', { attempt: connection.attempt }) : t('common:connection.connecting')}
         </p>
       )}
       {declined && (
         <p className="muted small" role="status">
-          The login was not remembered: this system offers Ferry no secure storage for it. You will be asked for the
-          {session?.protocol === 'sftp' ? ' password or passphrase' : ' password'} next time.
+          {session?.protocol === 'sftp' ? t('current.notRememberedSftp') : t('current.notRemembered')}
         </p>
       )}
-      <p className="muted small">Use Disconnect at the top to connect somewhere else.</p>
+      <p className="muted small">{t('current.elsewhere')}</p>
     </section>
   );
 }
 
 function ConnectForm() {
   const { session } = useStores();
+  const { t } = useTranslation('connect');
   const draft = useSession((s) => s.draft);
   const problem = useSession((s) => s.draftProblem);
   const error = useSession((s) => s.error);
@@ -122,15 +126,15 @@ function ConnectForm() {
   return (
     <form className="panel-section connect-form" aria-labelledby="connect-heading" onSubmit={submit} noValidate>
       <h2 id="connect-heading" className="section-title">
-        Connect to a server
+        {t('form.title')}
       </h2>
       <div className="field">
         <span id={ids.protocol} className="field-label">
-          Protocol
+          {t('form.protocol')}
         </span>
         <div className="segmented" role="radiogroup" aria-labelledby={ids.protocol}>
           {PROTOCOLS.map((p) => (
-            <label key={p} title={p === 'sftp' ? 'Any SSH server (OpenSSH’s sftp)' : 'A Ferry server (ferryd)'}>
+            <label key={p} title={p === 'sftp' ? t('form.protocolSftp') : t('form.protocolFerry')}>
               <input type="radio" name="protocol" value={p} checked={draft.protocol === p} onChange={() => set({ protocol: p })} />
               {PROTOCOL_NAME[p]}
             </label>
@@ -139,7 +143,7 @@ function ConnectForm() {
       </div>
       <div className="field-row">
         <div className="field grow">
-          <label htmlFor={ids.host}>Host</label>
+          <label htmlFor={ids.host}>{t('form.host')}</label>
           <input
             id={ids.host}
             value={draft.host}
@@ -150,46 +154,46 @@ function ConnectForm() {
           />
         </div>
         <div className="field port">
-          <label htmlFor={ids.port}>Port</label>
+          <label htmlFor={ids.port}>{t('form.port')}</label>
           <input id={ids.port} value={draft.port} inputMode="numeric" onChange={(e) => set({ port: e.target.value })} />
         </div>
       </div>
       <div className="field">
-        <label htmlFor={ids.user}>User</label>
+        <label htmlFor={ids.user}>{t('form.user')}</label>
         <input id={ids.user} value={draft.user} autoComplete="username" spellCheck={false} onChange={(e) => set({ user: e.target.value })} />
       </div>
       <div className="field">
-        <label htmlFor={ids.password}>Password</label>
+        <label htmlFor={ids.password}>{t('form.password')}</label>
         <input
           id={ids.password}
           type="password"
           value={draft.password}
           autoComplete="current-password"
-          placeholder={picked?.remembered ? 'Remembered: leave empty' : sftp ? 'Not needed with a key or ssh-agent' : undefined}
+          placeholder={picked?.remembered ? t('form.passwordRemembered') : sftp ? t('form.passwordSftp') : undefined}
           onChange={(e) => set({ password: e.target.value })}
         />
       </div>
       {sftp && <SshKeyFields ids={ids} passphraseInput={passphraseInput} />}
       <label className="check">
         <input type="checkbox" checked={draft.remember} onChange={(e) => set({ remember: e.target.checked })} />
-        Remember login
+        {t('form.remember')}
       </label>
       <details className="advanced">
-        <summary>More options</summary>
+        <summary>{t('form.more')}</summary>
         <div className="field">
-          <label htmlFor={ids.name}>Profile name</label>
-          <input id={ids.name} value={draft.name} placeholder={draft.user && draft.host ? `${draft.user}@${draft.host}` : 'user@host'} onChange={(e) => set({ name: e.target.value })} />
+          <label htmlFor={ids.name}>{t('form.profileName')}</label>
+          <input id={ids.name} value={draft.name} placeholder={draft.user && draft.host ? `${draft.user}@${draft.host}` : t('form.profileNamePlaceholder')} onChange={(e) => set({ name: e.target.value })} />
         </div>
         {!sftp && (
           <label className="check">
             <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />
-            No encryption (trusted loopback only)
+            {t('form.plain')}
           </label>
         )}
         {!sftp && draft.plain && (
           <label className="check">
             <input type="checkbox" checked={draft.insecurePlainOnNetwork} onChange={(e) => set({ insecurePlainOnNetwork: e.target.checked })} />
-            Allow no encryption to a host on the network (insecure: --insecure-plain-on-network)
+            {t('form.plainOnNetwork')}
           </label>
         )}
       </details>
@@ -202,18 +206,18 @@ function ConnectForm() {
       <p className="muted small remember-note">
         {!draft.remember
           ? sftp
-            ? 'A password or passphrase typed is used for this login only.'
-            : 'The password is used for this login only.'
+            ? t('form.onceSftp')
+            : t('form.once')
           : sftp
-            ? 'Ferry keeps the password and key passphrase typed, encrypted by the system’s secure storage (keys and ssh-agent need nothing kept).'
-            : 'Ferry keeps a key derived from the login (never the password), encrypted by the system’s secure storage.'}
+            ? t('form.keptSftp')
+            : t('form.kept')}
       </p>
       <div className="button-row" ref={buttons}>
         <button type="submit" className="button primary" disabled={connecting}>
-          {connecting ? 'Connecting…' : 'Connect'}
+          {connecting ? t('form.connecting') : t('form.connect')}
         </button>
         <button type="button" className="button" onClick={() => void session.getState().saveDraft()}>
-          {draft.profileId ? 'Update profile' : 'Save profile'}
+          {draft.profileId ? t('form.updateProfile') : t('form.saveProfile')}
         </button>
       </div>
     </form>
@@ -222,7 +226,7 @@ function ConnectForm() {
 
 /** What a person can do about a connection error, beyond the engine's message. */
 function formHint(error: ErrorInfo, protocol: Protocol, password: string): string | null {
-  if (passphraseWanted(error) !== null) return 'Type it in Key passphrase, then Connect again.';
+  if (passphraseWanted(error) !== null) return i18n.t('connect:hint.passphrase');
   // Ferry's "Enter the password" needs no hint about a wrong one.
   if (protocol === 'ferry' && error.code === 'EAUTH' && password === '') return null;
   return connectHint(error, protocol);
@@ -237,41 +241,42 @@ function SshKeyFields({
   readonly passphraseInput: RefObject<HTMLInputElement | null>;
 }) {
   const { session, api } = useStores();
+  const { t } = useTranslation('connect');
   const draft = useSession((s) => s.draft);
   const set = session.getState().setDraft;
   const pick = api.pickKeyFile;
   return (
     <>
       <div className="field">
-        <label htmlFor={ids.keyFile}>Key file</label>
+        <label htmlFor={ids.keyFile}>{t('form.keyFile')}</label>
         <div className="input-with-button">
           <input
             id={ids.keyFile}
             value={draft.identityFile}
             spellCheck={false}
             autoComplete="off"
-            placeholder="Default: ~/.ssh/config, ~/.ssh/id_ed25519…"
+            placeholder={t('form.keyFilePlaceholder')}
             onChange={(e) => set({ identityFile: e.target.value })}
           />
           {pick && (
             <button
               type="button"
               className="button"
-              aria-label="Choose key file…"
+              aria-label={t('form.chooseKeyFile')}
               onClick={() =>
                 void pick().then((file) => {
                   if (file !== null) set({ identityFile: file });
                 })
               }
             >
-              Choose…
+              {t('form.choose')}
             </button>
           )}
         </div>
       </div>
       {draft.passphraseFor !== null && (
         <div className="field">
-          <label htmlFor={ids.passphrase}>Key passphrase</label>
+          <label htmlFor={ids.passphrase}>{t('form.passphrase')}</label>
           <input
             ref={passphraseInput}
             id={ids.passphrase}
@@ -282,13 +287,13 @@ function SshKeyFields({
             onChange={(e) => set({ passphrase: e.target.value })}
           />
           <span id={ids.passphraseFor} className="muted small selectable">
-            for {draft.passphraseFor}
+            {t('form.passphraseFor', { file: draft.passphraseFor })}
           </span>
         </div>
       )}
       <label className="check">
         <input type="checkbox" checked={draft.agent} onChange={(e) => set({ agent: e.target.checked })} />
-        Use ssh-agent
+        {t('form.agent')}
       </label>
     </>
   );
@@ -296,6 +301,7 @@ function SshKeyFields({
 
 function ProfileList({ disabled }: { readonly disabled: boolean }) {
   const { session } = useStores();
+  const { t } = useTranslation('connect');
   const profiles = useSession((s) => s.profiles);
   const pickedId = useSession((s) => s.draft.profileId);
   const error = useSession((s) => s.profilesError);
@@ -304,11 +310,11 @@ function ProfileList({ disabled }: { readonly disabled: boolean }) {
   return (
     <section className="panel-section" aria-labelledby="profiles-heading">
       <h2 id="profiles-heading" className="section-title">
-        Saved connections
+        {t('profiles.title')}
       </h2>
       {profiles.length === 0 ? (
         <p className="muted small">
-          {disabled ? 'None yet. Disconnect to add one with the connection form.' : 'None yet. Fill in the form below and choose Save profile.'}
+          {disabled ? t('profiles.noneConnected') : t('profiles.none')}
         </p>
       ) : (
         <ul className="profiles">
@@ -330,10 +336,10 @@ function ProfileList({ disabled }: { readonly disabled: boolean }) {
                   <span className="profile-name">{p.name}</span>
                   <span className="profile-where">
                     {/* First, so a long address cannot push it out of sight. */}
-                    {p.protocol === 'sftp' ? 'SFTP · ' : ''}
+                    {p.protocol === 'sftp' ? `${PROTOCOL_NAME.sftp} · ` : ''}
                     {p.user}@{p.host}:{p.port}
-                    {p.remembered ? ' · remembered' : ''}
-                    {p.local ? ' · on this computer' : ''}
+                    {p.remembered ? t('profiles.remembered') : ''}
+                    {p.local ? t('profiles.local') : ''}
                   </span>
                 </span>
               </button>
@@ -341,8 +347,9 @@ function ProfileList({ disabled }: { readonly disabled: boolean }) {
                 <button
                   type="button"
                   className="icon-button subtle"
-                  aria-label={`Remove profile ${p.name}`}
-                  title="Remove profile"
+                  aria-label={t('profiles.remove', { name: p.name })}
+                  title={t('profiles.removeTitle')}
+
                   disabled={disabled}
                   onClick={() => void session.getState().deleteProfile(p.id)}
                 >

@@ -9,6 +9,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, type KeyboardEvent, type RefObject } from 'react';
+import { useTranslation } from 'react-i18next';
 import { linkHint, linkToOpen } from '../logic/console-links.js';
 import { currentSession } from '../state/session-store.js';
 import { useConsole, useSession, useStores, useTree } from '../state/stores-context.js';
@@ -135,6 +136,7 @@ function useTerminal(host: RefObject<HTMLDivElement | null>): void {
 
 export function ConsolePane() {
   const { console: consoleStore } = useStores();
+  const { t } = useTranslation('console');
   const host = useRef<HTMLDivElement>(null);
   useTerminal(host);
   const cwd = useTree((s) => s.cwd);
@@ -143,12 +145,12 @@ export function ConsolePane() {
       <header className="pane-header">
         <div className="pane-title-row">
           <h2 id="console-heading" className="pane-title">
-            Console
+            {t('title')}
           </h2>
           {cwd !== '' && <span className="muted small mono selectable">{cwd}</span>}
           <span className="toolbar-spacer" />
           <button type="button" className="button small" onClick={() => consoleStore.getState().clearOutput()}>
-            Clear console
+            {t('clear')}
           </button>
         </div>
       </header>
@@ -160,6 +162,7 @@ export function ConsolePane() {
 
 function CommandLine() {
   const { console: consoleStore } = useStores();
+  const { t } = useTranslation('console');
   const session = useSession(currentSession);
   const reconnecting = useSession((s) => s.connection.state === 'reconnecting');
   const cwd = useTree((s) => s.cwd);
@@ -198,7 +201,7 @@ function CommandLine() {
           {prompt}
         </span>
         <label htmlFor="command-input" className="visually-hidden">
-          Command
+          {t('command')}
         </label>
         <input
           id="command-input"
@@ -208,25 +211,25 @@ function CommandLine() {
           spellCheck={false}
           autoComplete="off"
           autoCapitalize="off"
-          placeholder={!session ? (reconnecting ? 'Reconnecting…' : 'Connect to run commands') : !mayExec ? 'Not allowed for this account' : running ? 'Running… (Ctrl+C cancels)' : 'Type a command and press Enter'}
+          placeholder={!session ? (reconnecting ? t('placeholderReconnecting') : t('placeholderConnect')) : !mayExec ? t('placeholderDenied') : running ? t('placeholderRunning') : t('placeholder')}
           aria-describedby={session && !mayExec ? 'exec-denied' : undefined}
           onChange={(e) => c.setInput(e.target.value)}
           onKeyDown={onKeyDown}
         />
         {running ? (
           <button type="button" className="button small danger-outline" onClick={() => void c.cancel()} disabled={running.cancelling}>
-            <Icon name="stop" /> {running.cancelling ? 'Cancelling…' : 'Cancel command'}
+            <Icon name="stop" /> {running.cancelling ? t('cancelling') : t('cancel')}
           </button>
         ) : (
           <button type="button" className="button small" disabled={disabled || input.trim() === ''} onClick={() => void c.run(prompt)}>
-            Run
+            {t('run')}
           </button>
         )}
       </div>
       {session && !mayExec && (
         <p id="exec-denied" className="exec-denied">
-          This account may not run commands. Commands are allowed per user by the server’s administrator (ferryd user set
-          --exec); ask them if you need it. Browsing and transfers work as usual.
+          {t('denied')}
+
         </p>
       )}
     </div>

@@ -4,6 +4,7 @@
  * back to the tree.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { fileActions } from '../file-actions.js';
 import { useStores, useTree, useUi } from '../state/stores-context.js';
 import { Icon, type IconName } from './icons.js';
@@ -19,6 +20,7 @@ interface Item {
 
 export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
   const stores = useStores();
+  const { t } = useTranslation('tree');
   const menu = useUi((s) => s.menu);
   const rowIndex = useTree((s) => s.rowIndex);
   const rows = useTree((s) => s.rows);
@@ -35,30 +37,30 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
   const editable = single !== undefined && !single.isDir;
   const desktop = stores.api.platform === 'electron';
   const items: Item[] = [
-    { label: 'Edit', icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!), shortcut: 'F4' },
+    { label: t('menu.edit'), icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!), shortcut: 'F4' },
     ...(desktop
       ? [
-          { label: 'Edit in its app', icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!, 'system') } as const,
-          { label: 'Edit with…', icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!, 'choose') } as const,
+          { label: t('menu.editInApp'), icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!, 'system') } as const,
+          { label: t('menu.editWith'), icon: 'edit', disabled: !editable, run: () => actions.edit(paths[0]!, 'choose') } as const,
         ]
       : []),
-    { label: 'Download', icon: 'download', disabled: paths.length === 0, run: () => actions.download(paths), separatorBefore: true },
-    { label: 'Rename', icon: 'rename', disabled: paths.length !== 1, run: () => actions.askRename(paths[0]!), shortcut: 'F2' },
-    { label: 'Delete', icon: 'trash', disabled: paths.length === 0, run: () => actions.askDelete(paths), shortcut: 'Del' },
+    { label: t('menu.download'), icon: 'download', disabled: paths.length === 0, run: () => actions.download(paths), separatorBefore: true },
+    { label: t('menu.rename'), icon: 'rename', disabled: paths.length !== 1, run: () => actions.askRename(paths[0]!), shortcut: 'F2' },
+    { label: t('menu.delete'), icon: 'trash', disabled: paths.length === 0, run: () => actions.askDelete(paths), shortcut: 'Del' },
     {
-      label: 'New folder',
+      label: t('menu.newFolder'),
       icon: 'newFolder',
       disabled: false,
       run: () => actions.askNewFolder(single?.isDir ? single.path : undefined),
       separatorBefore: true,
     },
     {
-      label: 'Sync with a local folder…',
+      label: t('menu.sync'),
       icon: 'sync',
       disabled: paths.length > 1 || (single !== undefined && !single.isDir),
       run: () => actions.askSync(single?.isDir ? single.path : undefined),
     },
-    { label: 'Refresh', icon: 'refresh', disabled: false, run: () => actions.refresh(), shortcut: 'F5' },
+    { label: t('menu.refresh'), icon: 'refresh', disabled: false, run: () => actions.refresh(), shortcut: 'F5' },
   ];
 
   // Keep the menu on screen.
@@ -125,7 +127,8 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
     <div
       ref={ref}
       role="menu"
-      aria-label={paths.length === 1 ? `Actions for ${paths[0]!.slice(paths[0]!.lastIndexOf('/') + 1)}` : paths.length > 1 ? `Actions for ${paths.length} items` : 'Folder actions'}
+      aria-label={paths.length === 1 ? t('menu.one', { name: paths[0]!.slice(paths[0]!.lastIndexOf('/') + 1) }) : paths.length > 1 ? t('menu.many', { count: paths.length }) : t('menu.folder')}
+
       className="menu"
       style={pos ? { left: pos.left, top: pos.top } : { left: menu.x, top: menu.y, visibility: 'hidden' }}
       onKeyDown={onKeyDown}

@@ -4,6 +4,7 @@
  * the server stays in sight until it does (or is discarded on purpose).
  */
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EditView } from '../../../shared/common/edit-model.js';
 import { unsaved } from '../../../shared/common/edit-model.js';
 import { editStateText, saveRowText } from '../logic/edit-text.js';
@@ -15,11 +16,12 @@ const ROWS_SHOWN = 5;
 
 export function EditedFiles() {
   const edits = useEdits((s) => s.edits);
+  const { t } = useTranslation('edit');
   if (edits.length === 0) return null;
   return (
     <section className="edited-files" aria-labelledby="edited-files-heading">
       <h3 id="edited-files-heading" className="edited-title small">
-        Edited files
+        {t('edited')}
       </h3>
       <ul className="edited-list" aria-labelledby="edited-files-heading">
         {edits.map((e) => (
@@ -32,6 +34,7 @@ export function EditedFiles() {
 
 function EditedFile({ edit }: { readonly edit: EditView }) {
   const { edits } = useStores();
+  const { t } = useTranslation('edit');
   const s = edits.getState();
   const pending = unsaved(edit);
   /** Discarding a save the server does not have asks once more. */
@@ -48,34 +51,34 @@ function EditedFile({ edit }: { readonly edit: EditView }) {
         <span className="edited-actions">
           {edit.opener === 'builtin' && (
             <button type="button" className="button small subtle" onClick={() => s.show(edit.id)}>
-              Open
+              {t('open')}
             </button>
           )}
           {edit.state.kind === 'failed' && (
             <button type="button" className="button small" onClick={() => void s.retry(edit.id)}>
-              Retry
+              {t('retry')}
             </button>
           )}
           {edit.state.kind === 'conflict' && (
             <>
               <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'overwrite')}>
-                Overwrite theirs
+                {t('conflict.overwrite')}
               </button>
               <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'copy')}>
-                Save as a copy
+                {t('saveCopy')}
               </button>
               <button type="button" className="button small" onClick={() => void s.resolve(edit.id, 'compare')}>
-                Download theirs
+                {t('downloadTheirs')}
               </button>
             </>
           )}
           {confirming && pending ? (
             <>
               <button type="button" className="button small danger" onClick={() => void s.close(edit.id, true)}>
-                Discard the unsaved save
+                {t('discardSave')}
               </button>
               <button type="button" className="button small" onClick={() => setConfirming(false)}>
-                Keep
+                {t('keep')}
               </button>
             </>
           ) : (
@@ -83,15 +86,16 @@ function EditedFile({ edit }: { readonly edit: EditView }) {
               type="button"
               className={`button small${pending ? ' danger-outline' : ' subtle'}`}
               onClick={() => (pending ? setConfirming(true) : void s.close(edit.id, false))}
-              title={pending ? 'Stop editing and throw away the save the server does not have' : 'Stop editing (the working copy is deleted)'}
+              title={pending ? t('discardTitle') : t('doneTitle')}
             >
-              {pending ? 'Discard…' : 'Done'}
+              {pending ? t('discard') : t('done')}
             </button>
           )}
         </span>
       </div>
       {edit.saves.length > 0 && (
-        <ol className="save-rows" aria-label={`Saves of ${edit.name}`}>
+        <ol className="save-rows" aria-label={t('saves', { name: edit.name })}>
+
           {edit.saves.slice(-ROWS_SHOWN).map((row) => (
             <li key={row.id} className={`save-row outcome-${row.outcome.kind}`}>
               <span className="save-text">{saveRowText(row)}</span>

@@ -5,9 +5,11 @@
  * saved asks first; a save the server does not have yet stays in Edited files.
  */
 import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EditChoice, EditView as Edit } from '../../../shared/common/edit-model.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import { editStateText, saveRowText } from '../logic/edit-text.js';
+import { i18n } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
 import { useEdits, useStores } from '../state/stores-context.js';
 import type { CodeEditor } from './code-editor.js';
@@ -19,14 +21,11 @@ export function EditorDialog() {
   return <Editor key={edit.id} edit={edit} />;
 }
 
-const CONFLICT_CHOICES: ReadonlyArray<{ choice: EditChoice; label: string }> = [
-  { choice: 'overwrite', label: 'Overwrite theirs' },
-  { choice: 'copy', label: 'Save mine as a copy' },
-  { choice: 'compare', label: 'Download theirs to compare' },
-];
+const CONFLICT_CHOICES: readonly EditChoice[] = ['overwrite', 'copy', 'compare'];
 
 function Editor({ edit }: { readonly edit: Edit }) {
   const { edits } = useStores();
+  const { t } = useTranslation(['edit', 'common']);
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<CodeEditor | null>(null);
   /** The text the engine last took (what Ctrl+S wrote), to tell unsaved typing. */
@@ -61,7 +60,7 @@ function Editor({ edit }: { readonly edit: Edit }) {
       if (!r.ok) return setLoadError(r.error);
       written.current = r.text;
       cm = createCodeEditor(host.current, r.text, {
-        label: `Text of ${edit.name}`,
+        label: i18n.t('edit:textOf', { name: edit.name }),
         onSave: () => save.current(),
         onChange: (text) => setDirty(text !== written.current),
       });
@@ -86,7 +85,7 @@ function Editor({ edit }: { readonly edit: Edit }) {
   }, [edits, edit.id, compareCopy]);
 
   const last = edit.saves.at(-1);
-  const status = dirty ? 'Unsaved changes (Ctrl+S saves)' : state.kind === 'saved' && last?.outcome.kind === 'saved' ? saveRowText(last) : editStateText(state);
+  const status = dirty ? t('unsaved') : state.kind === 'saved' && last?.outcome.kind === 'saved' ? saveRowText(last) : editStateText(state);
 
   const close = (discard: boolean): void => {
     if (dirty && !discard) return setAsking(true);
@@ -97,7 +96,7 @@ function Editor({ edit }: { readonly edit: Edit }) {
   };
 
   return (
-    <Modal title={`Edit ${edit.name}`} onCancel={() => close(false)} className="editor-dialog" describedBy="editor-status">
+    <Modal title={t('title', { name: edit.name })} onCancel={() => close(false)} className="editor-dialog" describedBy="editor-status">
       <p className="editor-path muted small selectable mono">
         {edit.target}:{edit.remotePath}
       </p>
@@ -106,14 +105,14 @@ function Editor({ edit }: { readonly edit: Edit }) {
       </p>
       {loadError ? (
         <p className="form-error" role="alert">
-          Cannot show this file: {formatError(loadError)}
+          {t('cannotShow', { error: formatError(loadError) })}
         </p>
       ) : (
         <div className={`editor-panes${theirs !== null ? ' comparing' : ''}`}>
           <div ref={host} className="editor-host" />
           {theirs !== null && (
-            <section className="editor-theirs" aria-label="Their version (on the server)">
-              <h3 className="small">Their version (on the server)</h3>
+            <section className="editor-theirs" aria-label={t('theirs')}>
+              <h3 className="small">{t('theirs')}</h3>
               <pre className="selectable mono">{theirs}</pre>
             </section>
           )}
@@ -125,10 +124,10 @@ function Editor({ edit }: { readonly edit: Edit }) {
         </p>
       )}
       {state.kind === 'conflict' && (
-        <div className="button-row" role="group" aria-label="Resolve the conflict">
+        <div className="button-row" role="group" aria-label={t('resolve')}>
           {CONFLICT_CHOICES.map((c) => (
-            <button key={c.choice} type="button" className="button" onClick={() => void edits.getState().resolve(edit.id, c.choice).then(setError)}>
-              {c.label}
+            <button key={c} type="button" className="button" onClick={() => void edits.getState().resolve(edit.id, c).then(setError)}>
+              {t(`conflict.${c}`)}
             </button>
           ))}
         </div>
@@ -136,28 +135,29 @@ function Editor({ edit }: { readonly edit: Edit }) {
       {state.kind === 'failed' && (
         <div className="button-row">
           <button type="button" className="button" onClick={() => void edits.getState().retry(edit.id).then(setError)}>
-            Retry the save
+            {t('retrySave')}
           </button>
         </div>
       )}
       {asking ? (
-        <div className="button-row end" role="group" aria-label="Unsaved changes">
-          <span className="muted">Close without saving your changes?</span>
+        <div className="button-row end" role="group" aria-label={t('unsavedGroup')}>
+          <span className="muted">{t('closeUnsaved')}</span>
           <button type="button" className="button danger" onClick={() => close(true)}>
-            Discard changes
+            {t('discardChanges')}
           </button>
           <button type="button" className="button" onClick={() => setAsking(false)}>
-            Keep editing
+            {t('keepEditing')}
           </button>
         </div>
       ) : (
         <div className="button-row end">
           <button type="button" className="button primary" onClick={() => save.current()} disabled={loadError !== null}>
-            Save
+            {t('common:button.save')}
           </button>
           <button type="button" className="button" onClick={() => close(false)}>
-            Close
+            {t('common:button.close')}
           </button>
+
         </div>
       )}
     </Modal>

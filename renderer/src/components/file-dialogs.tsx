@@ -1,5 +1,6 @@
 /** Delete, rename and new-folder dialogs for remote files. */
 import { useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { formatError } from '../logic/format.js';
 import { baseName, displayPath, invalidName } from '../logic/remote-path.js';
 import type { DialogState } from '../state/ui-store.js';
@@ -29,30 +30,29 @@ const SHOWN = 12;
 
 function DeleteDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind: 'delete' }> }) {
   const { tree, ui } = useStores();
+  const { t } = useTranslation(['tree', 'common']);
   const rows = useTree((s) => s.rows);
   const rowIndex = useTree((s) => s.rowIndex);
   const [busy, setBusy] = useState(false);
   const close = () => ui.getState().closeDialog();
   const { paths } = dialog;
   const folders = paths.filter((p) => rows[rowIndex.get(p) ?? -1]?.isDir).length;
-  const title = paths.length === 1 ? `Delete “${baseName(paths[0]!)}”?` : `Delete ${paths.length} items?`;
+  const title = paths.length === 1 ? t('dialog.deleteOne', { name: baseName(paths[0]!) }) : t('dialog.deleteMany', { count: paths.length });
   return (
     <Modal title={title} tone="danger" onCancel={close} describedBy="delete-text">
       <p id="delete-text">
-        {folders > 0
-          ? `${folders === 1 && paths.length === 1 ? 'This folder is' : 'Folders are'} deleted with everything in them. `
-          : ''}
-        This cannot be undone.
+        {folders > 0 ? t(folders === 1 && paths.length === 1 ? 'dialog.folderDeleted' : 'dialog.foldersDeleted') : ''}
+        {t('dialog.noUndo')}
       </p>
-      <ul className="delete-list selectable" aria-label="Will be deleted">
+      <ul className="delete-list selectable" aria-label={t('dialog.willBeDeleted')}>
         {paths.slice(0, SHOWN).map((p) => (
           <li key={p}>{p}</li>
         ))}
-        {paths.length > SHOWN && <li className="muted">and {paths.length - SHOWN} more</li>}
+        {paths.length > SHOWN && <li className="muted">{t('dialog.andMore', { count: paths.length - SHOWN })}</li>}
       </ul>
       <div className="button-row end">
         <button type="button" className="button" onClick={close}>
-          Cancel
+          {t('common:button.cancel')}
         </button>
         <button
           type="button"
@@ -65,7 +65,7 @@ function DeleteDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind
             void tree.getState().remove(paths);
           }}
         >
-          Delete
+          {t('dialog.delete')}
         </button>
       </div>
     </Modal>
@@ -81,6 +81,7 @@ function NameDialog(props: {
   readonly selectStem?: boolean;
 }) {
   const { ui, tree } = useStores();
+  const { t } = useTranslation('common');
   const [name, setName] = useState(props.initial);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -138,7 +139,7 @@ function NameDialog(props: {
         )}
         <div className="button-row end">
           <button type="button" className="button" onClick={close}>
-            Cancel
+            {t('button.cancel')}
           </button>
           <button type="submit" className="button primary" disabled={busy}>
             {props.submitLabel}
@@ -151,13 +152,14 @@ function NameDialog(props: {
 
 function RenameDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind: 'rename' }> }) {
   const { tree } = useStores();
+  const { t } = useTranslation('tree');
   const name = baseName(dialog.path);
   return (
     <NameDialog
-      title={`Rename “${name}”`}
-      label="New name"
+      title={t('dialog.renameTitle', { name })}
+      label={t('dialog.newName')}
       initial={name}
-      submitLabel="Rename"
+      submitLabel={t('dialog.rename')}
       selectStem
       onSubmit={(newName) => tree.getState().rename(dialog.path, newName)}
     />
@@ -166,13 +168,15 @@ function RenameDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind
 
 function NewFolderDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind: 'mkdir' }> }) {
   const { tree } = useStores();
+  const { t } = useTranslation('tree');
   const home = useTree((s) => s.home);
   return (
     <NameDialog
-      title={`New folder in ${displayPath(dialog.parent, home)}`}
-      label="Folder name"
+      title={t('dialog.newFolderTitle', { folder: displayPath(dialog.parent, home) })}
+      label={t('dialog.folderName')}
       initial=""
-      submitLabel="Create"
+      submitLabel={t('dialog.create')}
+
       onSubmit={(name) => tree.getState().mkdir(dialog.parent, name)}
     />
   );

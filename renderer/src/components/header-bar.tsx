@@ -1,4 +1,5 @@
 /** The top bar: the app, the connections toggle, where we are connected, settings, Disconnect. */
+import { useTranslation } from 'react-i18next';
 import { fileActions } from '../file-actions.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useUi } from '../state/stores-context.js';
@@ -7,6 +8,7 @@ import { connectionLabel } from './status-bar.js';
 
 export function HeaderBar() {
   const stores = useStores();
+  const { t } = useTranslation();
   const { session, ui } = stores;
   const connection = useSession((s) => s.connection);
   const info = useSession(shownSession);
@@ -27,8 +29,8 @@ export function HeaderBar() {
           className="icon-button header-toggle"
           aria-expanded={sidebarOpen}
           aria-controls="sidebar"
-          aria-label={sidebarOpen ? 'Hide connections' : 'Show connections'}
-          title={sidebarOpen ? 'Hide connections' : 'Show connections'}
+          aria-label={sidebarOpen ? t('header.hideConnections') : t('header.showConnections')}
+          title={sidebarOpen ? t('header.hideConnections') : t('header.showConnections')}
           onClick={() => ui.getState().setSidebarOpen(!sidebarOpen)}
         >
           <Icon name="sidebar" />
@@ -50,15 +52,16 @@ export function HeaderBar() {
       <span className="toolbar-spacer" />
       {connection.state === 'connected' && (
         <button type="button" className="button subtle" onClick={() => fileActions(stores).askSync()}>
-          <Icon name="sync" /> Sync…
+          <Icon name="sync" /> {t('header.sync')}
         </button>
       )}
       <button type="button" className="button subtle" onClick={() => ui.getState().openDialog({ kind: 'settings' })}>
-        <Icon name="settings" /> Settings
+        <Icon name="settings" /> {t('header.settings')}
       </button>
       {live && (
         <button type="button" className="button" onClick={() => void session.getState().disconnect()}>
-          Disconnect
+          {t('header.disconnect')}
+
         </button>
       )}
     </header>

@@ -6,6 +6,7 @@
  * (never a default).
  */
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Modal } from './modal.js';
 
@@ -17,31 +18,37 @@ export function HostKeyDialog() {
 
 function NewKey() {
   const { session } = useStores();
+  const { t } = useTranslation(['connect', 'common']);
   const prompt = useSession((s) => s.hostKey);
   const [busy, setBusy] = useState(false);
   if (!prompt) return null;
   const cancel = () => session.getState().dismissHostKey();
   // Where the administrator finds the fingerprint to compare.
-  const source =
-    prompt.input.protocol === 'sftp' ? (
-      <>
-        on the server, <code>ssh-keygen -lf</code> prints it for the host key
-      </>
-    ) : (
-      'ferryd prints it when it starts'
-    );
+  const sftp = prompt.input.protocol === 'sftp';
   return (
-    <Modal title="Trust this server?" onCancel={cancel} describedBy="hostkey-new-text">
+    <Modal title={t('hostKey.newTitle')} onCancel={cancel} describedBy="hostkey-new-text">
       <p id="hostkey-new-text">
-        This is the first connection to <strong className="selectable">{prompt.hostPort}</strong> from this computer. Compare the
-        server’s key fingerprint with the one your administrator gave you ({source}). Trust it only if they match; Ferry will
-        then warn you if it ever changes.
+        {sftp ? (
+          <Trans<'hostKey.newTextSftp', 'connect'>
+            t={t}
+            i18nKey="hostKey.newTextSftp"
+            values={{ hostPort: prompt.hostPort }}
+            components={{ host: <strong className="selectable" />, code: <code /> }}
+          />
+        ) : (
+          <Trans<'hostKey.newText', 'connect'>
+            t={t}
+            i18nKey="hostKey.newText"
+            values={{ hostPort: prompt.hostPort, source: t('hostKey.sourceFerry') }}
+            components={{ host: <strong className="selectable" /> }}
+          />
+        )}
       </p>
-      <p className="field-caption">Key fingerprint</p>
+      <p className="field-caption">{t('hostKey.fingerprint')}</p>
       <div className="fingerprint selectable">{prompt.fingerprint}</div>
       <div className="button-row end">
         <button type="button" className="button" onClick={cancel}>
-          Cancel
+          {t('common:button.cancel')}
         </button>
         <button
           type="button"
@@ -53,7 +60,7 @@ function NewKey() {
             void session.getState().trustHostKey().finally(() => setBusy(false));
           }}
         >
-          Trust
+          {t('hostKey.trust')}
         </button>
       </div>
     </Modal>
@@ -62,33 +69,29 @@ function NewKey() {
 
 function ChangedKey() {
   const { session } = useStores();
+  const { t } = useTranslation(['connect', 'common']);
   const prompt = useSession((s) => s.hostKey);
   const [confirmed, setConfirmed] = useState(false);
   const [busy, setBusy] = useState(false);
   if (!prompt || prompt.kind !== 'changed') return null;
   const cancel = () => session.getState().dismissHostKey();
   return (
-    <Modal title="Warning: the server’s key has changed" tone="danger" onCancel={cancel} describedBy="hostkey-changed-text">
+    <Modal title={t('hostKey.changedTitle')} tone="danger" onCancel={cancel} describedBy="hostkey-changed-text">
       <div id="hostkey-changed-text">
         <p>
-          <strong className="selectable">{prompt.hostPort}</strong> presented a different key from the one recorded the last time
-          you connected. Ferry has <strong>not</strong> connected and sent nothing.
+          <Trans<'hostKey.changedText', 'connect'> t={t} i18nKey="hostKey.changedText" values={{ hostPort: prompt.hostPort }} components={{ host: <strong className="selectable" />, strong: <strong /> }} />
         </p>
-        <p>
-          This can mean that someone is intercepting the connection (a man-in-the-middle attack) to read your files or your
-          login. It can also mean that the administrator reinstalled the server or replaced its key. Do not continue unless the
-          administrator confirmed the new fingerprint to you.
-        </p>
+        <p>{t('hostKey.changedRisk')}</p>
       </div>
       <dl className="key-compare">
-        <dt>Expected (recorded)</dt>
+        <dt>{t('hostKey.expected')}</dt>
         <dd className="fingerprint selectable">{prompt.expected}</dd>
-        <dt>Presented now</dt>
+        <dt>{t('hostKey.presented')}</dt>
         <dd className="fingerprint selectable danger-text">{prompt.fingerprint}</dd>
       </dl>
       <label className="check">
         <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />
-        The administrator confirmed this new key to me
+        {t('hostKey.confirmed')}
       </label>
       <div className="button-row end">
         <button
@@ -100,11 +103,12 @@ function ChangedKey() {
             void session.getState().replaceHostKey().finally(() => setBusy(false));
           }}
         >
-          Forget old key and trust the new one
+          {t('hostKey.replace')}
         </button>
         <button type="button" className="button primary" data-autofocus onClick={cancel}>
-          Cancel
+          {t('common:button.cancel')}
         </button>
+
       </div>
     </Modal>
   );

@@ -4,6 +4,7 @@
  * the current folder; tree rows dragged onto a folder are moved there.
  */
 import { useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { TREE_DRAG_TYPE, readDrop, readPicked, type DroppedFiles } from '../drop.js';
 import { fileActions } from '../file-actions.js';
 import { formatError } from '../logic/format.js';
@@ -17,6 +18,8 @@ import { TreeView } from './tree-view.js';
 
 export function RemotePane() {
   const stores = useStores();
+  const { t } = useTranslation(['tree', 'transfers']);
+
   const { tree, transfers, ui } = stores;
   const connected = useSession((s) => currentSession(s) !== null);
   const reconnecting = useSession((s) => s.connection.state === 'reconnecting');
@@ -40,7 +43,7 @@ export function RemotePane() {
       transfers.getState().addPreparing(-1);
     }
     if (dropped.unreadable.length > 0) {
-      transfers.getState().refuse(`${dropped.unreadable.length} dropped item(s) could not be read and were left out`, {
+      transfers.getState().refuse(t('transfers:refused.unreadable', { count: dropped.unreadable.length }), {
         code: 'EIO',
         message: dropped.unreadable.slice(0, 5).join(', ') + (dropped.unreadable.length > 5 ? ', …' : ''),
       });
@@ -103,7 +106,7 @@ export function RemotePane() {
   return (
     <section
       className={`remote-pane${dropTarget !== null && dropTarget === cwd ? ' is-drop-target' : ''}`}
-      aria-label="Remote files"
+      aria-label={t('pane')}
       onDragOver={onDragOver}
       onDragLeave={onDragLeave}
       onDrop={onDrop}
@@ -127,7 +130,7 @@ export function RemotePane() {
           <TreeEmptyState />
           {dropTarget !== null && dropTarget === cwd && (
             <div className="drop-hint" aria-hidden="true">
-              <Icon name={dropMoves ? 'folder' : 'upload'} /> {dropMoves ? 'Drop to move to' : 'Drop to upload to'} {displayPath(cwd, home)}
+              <Icon name={dropMoves ? 'folder' : 'upload'} /> {t(dropMoves ? 'dropMove' : 'dropUpload', { folder: displayPath(cwd, home) })}
             </div>
           )}
         </div>
@@ -135,14 +138,14 @@ export function RemotePane() {
         // The connection dropped and the app is logging in again by itself: nothing to do.
         <div className="empty-state">
           <Icon name="server" className="big-icon" />
-          <p className="empty-title">Connection lost</p>
-          <p className="muted">Reconnecting… The files show again, and transfers go on, once the server is back.</p>
+          <p className="empty-title">{t('lostTitle')}</p>
+          <p className="muted">{t('lostText')}</p>
         </div>
       ) : (
         <div className="empty-state">
           <Icon name="server" className="big-icon" />
-          <p className="empty-title">Not connected</p>
-          <p className="muted">Choose a saved connection or enter a server on the left, then Connect.</p>
+          <p className="empty-title">{t('notConnectedTitle')}</p>
+          <p className="muted">{t('notConnectedText')}</p>
         </div>
       )}
       {menuOpen && <ContextMenu onClose={() => treeRef.current?.focus()} />}
@@ -152,6 +155,7 @@ export function RemotePane() {
 
 function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeof fileActions>; readonly onUpload: (files: DroppedFiles) => void }) {
   const { tree } = useStores();
+  const { t } = useTranslation('tree');
   const connected = useSession((s) => currentSession(s) !== null);
   const cwd = useTree((s) => s.cwd);
   const selectedCount = useTree((s) => s.selection.selected.size);
@@ -173,29 +177,29 @@ function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeo
   const singleSelected = selectedCount === 1;
 
   return (
-    <div className="toolbar" role="toolbar" aria-label="File actions">
-      <button type="button" className="tool" onClick={actions.up} disabled={!connected || cwd === '/'} aria-label="Up one folder" title="Up one folder (Alt+↑)">
+    <div className="toolbar" role="toolbar" aria-label={t('toolbar.label')}>
+      <button type="button" className="tool" onClick={actions.up} disabled={!connected || cwd === '/'} aria-label={t('toolbar.up')} title={t('toolbar.upTitle')}>
         <Icon name="up" />
       </button>
-      <button type="button" className="tool" onClick={actions.refresh} disabled={!connected} aria-label="Refresh" title="Refresh (F5)">
+      <button type="button" className="tool" onClick={actions.refresh} disabled={!connected} aria-label={t('toolbar.refresh')} title={t('toolbar.refreshTitle')}>
         <Icon name="refresh" />
       </button>
       <span className="tool-sep" />
       <button type="button" className="tool" onClick={() => actions.askNewFolder()} disabled={!connected}>
         <Icon name="newFolder" />
-        New folder
+        {t('toolbar.newFolder')}
       </button>
       <button type="button" className="tool" onClick={() => filesInput.current?.click()} disabled={!connected}>
         <Icon name="upload" />
-        Upload files…
+        {t('toolbar.uploadFiles')}
       </button>
       <button type="button" className="tool" onClick={() => folderInput.current?.click()} disabled={!connected}>
         <Icon name="upload" />
-        Upload folder…
+        {t('toolbar.uploadFolder')}
       </button>
       <button type="button" className="tool" onClick={() => actions.download(selected())} disabled={!connected || selectedCount === 0}>
         <Icon name="download" />
-        Download
+        {t('toolbar.download')}
       </button>
       <button
         type="button"
@@ -207,29 +211,30 @@ function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeo
         disabled={!connected || !singleSelected}
       >
         <Icon name="rename" />
-        Rename
+        {t('toolbar.rename')}
       </button>
       <button type="button" className="tool" onClick={() => actions.askDelete(selected())} disabled={!connected || selectedCount === 0}>
         <Icon name="trash" />
-        Delete
+        {t('toolbar.delete')}
       </button>
-      <input ref={filesInput} type="file" multiple hidden aria-label="Files to upload" data-testid="upload-files-input" onChange={(e) => picked(e.currentTarget)} />
-      <input ref={folderInput} type="file" multiple hidden aria-label="Folder to upload" data-testid="upload-folder-input" onChange={(e) => picked(e.currentTarget)} />
+      <input ref={filesInput} type="file" multiple hidden aria-label={t('toolbar.filesInput')} data-testid="upload-files-input" onChange={(e) => picked(e.currentTarget)} />
+      <input ref={folderInput} type="file" multiple hidden aria-label={t('toolbar.folderInput')} data-testid="upload-folder-input" onChange={(e) => picked(e.currentTarget)} />
     </div>
   );
 }
 
 function Breadcrumbs() {
   const { tree } = useStores();
+  const { t } = useTranslation('tree');
   const cwd = useTree((s) => s.cwd);
   const home = useTree((s) => s.home);
   const filter = useTree((s) => s.filter);
   const parts = cwd === '' ? [] : crumbs(cwd, home);
   return (
     <div className="location-bar">
-      <nav className="breadcrumbs" aria-label="Breadcrumbs">
+      <nav className="breadcrumbs" aria-label={t('breadcrumbs')}>
         {cwd === '' ? (
-          <span className="muted">No folder open</span>
+          <span className="muted">{t('noFolder')}</span>
         ) : (
           <ol>
             {parts.map((c, i) => (
@@ -249,12 +254,12 @@ function Breadcrumbs() {
         )}
       </nav>
       <div className="filter">
-        <label htmlFor="tree-filter">Filter</label>
+        <label htmlFor="tree-filter">{t('filter')}</label>
         <input
           id="tree-filter"
           type="search"
           value={filter}
-          placeholder="Names in this folder"
+          placeholder={t('filterPlaceholder')}
           disabled={cwd === ''}
           onChange={(e) => tree.getState().setFilter(e.target.value)}
           onKeyDown={(e) => {
@@ -272,14 +277,15 @@ function Breadcrumbs() {
   );
 }
 
-const COLUMNS: ReadonlyArray<{ key: SortKey; label: string; className: string }> = [
-  { key: 'name', label: 'Name', className: 'cell-name' },
-  { key: 'size', label: 'Size', className: 'cell-size' },
-  { key: 'mtime', label: 'Modified', className: 'cell-mtime' },
+const COLUMNS: ReadonlyArray<{ key: SortKey; label: 'column.name' | 'column.size' | 'column.mtime'; sortBy: 'column.sortByName' | 'column.sortBySize' | 'column.sortByMtime'; className: string }> = [
+  { key: 'name', label: 'column.name', sortBy: 'column.sortByName', className: 'cell-name' },
+  { key: 'size', label: 'column.size', sortBy: 'column.sortBySize', className: 'cell-size' },
+  { key: 'mtime', label: 'column.mtime', sortBy: 'column.sortByMtime', className: 'cell-mtime' },
 ];
 
 function ColumnHeaders() {
   const { tree } = useStores();
+  const { t } = useTranslation('tree');
   const sort = useTree((s) => s.sort);
   const connected = useTree((s) => s.cwd !== '');
   return (
@@ -291,13 +297,13 @@ function ColumnHeaders() {
             key={c.key}
             type="button"
             className={`column ${c.className}${active ? ' is-sorted' : ''}`}
-            aria-label={`Sort by ${c.label.toLowerCase()}`}
+            aria-label={t(c.sortBy)}
             aria-pressed={active}
-            title={active ? `Sorted ${sort.dir === 'asc' ? 'ascending' : 'descending'}; click to reverse` : `Sort by ${c.label.toLowerCase()}`}
+            title={active ? t(sort.dir === 'asc' ? 'column.sortedAsc' : 'column.sortedDesc') : t(c.sortBy)}
             disabled={!connected}
             onClick={() => tree.getState().setSort(c.key)}
           >
-            {c.label}
+            {t(c.label)}
             {active && <span className="sort-arrow" aria-hidden="true">{sort.dir === 'asc' ? '▲' : '▼'}</span>}
           </button>
         );
@@ -307,25 +313,26 @@ function ColumnHeaders() {
 }
 
 function TreeEmptyState() {
+  const { t } = useTranslation('tree');
   const cwd = useTree((s) => s.cwd);
   const folder = useTree((s) => s.folders.get(s.cwd));
   const count = useTree((s) => s.rows.length);
   const filter = useTree((s) => s.filter);
   if (count > 0 || !folder) return null;
   let body: ReactNode;
-  if (folder.status === 'loading' && folder.entries === null) body = <p className="muted">Loading…</p>;
+  if (folder.status === 'loading' && folder.entries === null) body = <p className="muted">{t('loading')}</p>;
   else if (folder.status === 'error')
     body = (
       <p className="form-error selectable" role="alert">
-        Could not list {cwd}: {formatError(folder.error)}
+        {t('listFailed', { path: cwd, error: formatError(folder.error) })}
       </p>
     );
-  else if (filter.trim() !== '') body = <p className="muted">Nothing here matches “{filter.trim()}”.</p>;
+  else if (filter.trim() !== '') body = <p className="muted">{t('noMatch', { filter: filter.trim() })}</p>;
   else
     body = (
       <>
-        <p className="empty-title">This folder is empty</p>
-        <p className="muted">Drop files or folders here to upload them, or use Upload files….</p>
+        <p className="empty-title">{t('emptyTitle')}</p>
+        <p className="muted">{t('emptyText')}</p>
       </>
     );
   return <div className="empty-overlay">{body}</div>;
@@ -333,6 +340,7 @@ function TreeEmptyState() {
 
 function Notices() {
   const { tree, transfers, edits } = useStores();
+  const { t } = useTranslation(['tree', 'common']);
   const editRefusal = useEdits((s) => s.refusal);
   const notice = useTree((s) => s.notice);
   const refusal = useTransfers((s) => s.refusal);
@@ -341,15 +349,15 @@ function Notices() {
     <div className="notices">
       {preparing > 0 && (
         <div className="notice info" role="status">
-          Preparing the upload{preparing > 1 ? ` of ${preparing} files` : ''}…
+          {preparing > 1 ? t('preparingMany', { count: preparing }) : t('preparing')}
         </div>
       )}
       {refusal && (
         <div className="notice error" role="alert">
           <div className="notice-text selectable">
-            <strong>{refusal.text}.</strong> {formatError(refusal.error)}
+            <strong>{t('common:sentence', { text: refusal.text })}</strong> {formatError(refusal.error)}
           </div>
-          <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => transfers.getState().dismissRefusal()}>
+          <button type="button" className="icon-button subtle" aria-label={t('common:button.dismiss')} onClick={() => transfers.getState().dismissRefusal()}>
             <Icon name="close" />
           </button>
         </div>
@@ -357,14 +365,14 @@ function Notices() {
       {editRefusal && (
         <div className="notice error" role="alert">
           <div className="notice-text selectable">
-            <strong>Cannot edit {editRefusal.path.slice(editRefusal.path.lastIndexOf('/') + 1)} here.</strong> {formatError(editRefusal.error)}
+            <strong>{t('cannotEdit', { name: editRefusal.path.slice(editRefusal.path.lastIndexOf('/') + 1) })}</strong> {formatError(editRefusal.error)}
           </div>
           {editRefusal.systemApp && (
             <button type="button" className="button small" onClick={() => void edits.getState().open(editRefusal.path, 'system')}>
-              Edit in its app
+              {t('editInApp')}
             </button>
           )}
-          <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => edits.getState().dismissRefusal()}>
+          <button type="button" className="icon-button subtle" aria-label={t('common:button.dismiss')} onClick={() => edits.getState().dismissRefusal()}>
             <Icon name="close" />
           </button>
         </div>
@@ -372,9 +380,10 @@ function Notices() {
       {notice && (
         <div className="notice error" role="alert">
           <div className="notice-text selectable">
-            <strong>{notice.text}.</strong> {formatError(notice.error)}
+            <strong>{t('common:sentence', { text: notice.text })}</strong> {formatError(notice.error)}
           </div>
-          <button type="button" className="icon-button subtle" aria-label="Dismiss" onClick={() => tree.getState().dismissNotice()}>
+          <button type="button" className="icon-button subtle" aria-label={t('common:button.dismiss')} onClick={() => tree.getState().dismissNotice()}>
+
             <Icon name="close" />
           </button>
         </div>

@@ -1,12 +1,17 @@
-/** Where downloads go and how many files move at once (settings:get/set, kept by the engine). */
+/** The UI's language, where downloads go and how many files move at once (settings:get/set, kept by the engine). */
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
+import { LANGUAGE_NAMES } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Modal } from './modal.js';
 
 export function SettingsDialog() {
   const { session, ui, api } = useStores();
+  const { t } = useTranslation(['settings', 'common']);
   const settings = useSession((s) => s.settings);
+  const [language, setLanguage] = useState<UiLanguage>(settings?.language ?? 'system');
   const [dir, setDir] = useState(settings?.downloadDir ?? '');
   const [concurrency, setConcurrency] = useState(String(settings?.concurrency ?? 4));
   const [problem, setProblem] = useState<string | null>(null);
@@ -15,24 +20,24 @@ export function SettingsDialog() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const n = Number(concurrency);
-    if (!Number.isInteger(n) || n < 1 || n > 16) return setProblem('Transfers at once is a whole number from 1 to 16.');
-    if (dir.trim() === '') return setProblem('Enter the folder downloads go to.');
+    if (!Number.isInteger(n) || n < 1 || n > 16) return setProblem(t('concurrencyProblem'));
+    if (dir.trim() === '') return setProblem(t('downloadProblem'));
     // The folder only when it changed: browser mode refuses to move it outside the host's
     // download folder, but keeps one chosen there in the desktop app.
     const folder = dir.trim() !== settings?.downloadDir ? { downloadDir: dir.trim() } : {};
-    const ok = await session.getState().saveSettings({ ...folder, concurrency: n });
+    const ok = await session.getState().saveSettings({ ...folder, concurrency: n, language });
     if (ok) close();
     else {
       const error = session.getState().settingsError;
-      setProblem(error ? formatError(error) : 'The settings could not be saved.');
+      setProblem(error ? formatError(error) : t('notSaved'));
     }
   };
 
   return (
-    <Modal title="Settings" onCancel={close}>
+    <Modal title={t('title')} onCancel={close}>
       <form onSubmit={(e) => void submit(e)} noValidate>
         <div className="field">
-          <label htmlFor="settings-download-dir">Download folder</label>
+          <label htmlFor="settings-download-dir">{t('downloadDir')}</label>
           <input
             id="settings-download-dir"
             data-autofocus
@@ -45,13 +50,11 @@ export function SettingsDialog() {
             aria-describedby="settings-download-help"
           />
           <p id="settings-download-help" className="muted small">
-            {api.platform === 'browser'
-              ? 'A folder on the computer running Ferry’s browser host, inside the download folder it was started with. Downloads land there, checked by SHA-256.'
-              : 'A folder on this computer. Downloads land there, checked by SHA-256.'}
+            {api.platform === 'browser' ? t('downloadHelpBrowser') : t('downloadHelp')}
           </p>
         </div>
         <div className="field narrow">
-          <label htmlFor="settings-concurrency">Transfers at once</label>
+          <label htmlFor="settings-concurrency">{t('concurrency')}</label>
           <input
             id="settings-concurrency"
             type="number"
@@ -64,6 +67,24 @@ export function SettingsDialog() {
             }}
           />
         </div>
+        <div className="field narrow">
+          <label htmlFor="settings-language">{t('language')}</label>
+          <select
+            id="settings-language"
+            value={language}
+            onChange={(e) => setLanguage(e.target.value as UiLanguage)}
+            aria-describedby="settings-language-help"
+          >
+            {UI_LANGUAGES.map((l) => (
+              <option key={l} value={l}>
+                {l === 'system' ? t('common:language.system') : LANGUAGE_NAMES[l]}
+              </option>
+            ))}
+          </select>
+          <p id="settings-language-help" className="muted small">
+            {t('languageHelp')}
+          </p>
+        </div>
         {problem && (
           <p className="form-error selectable" role="alert">
             {problem}
@@ -71,10 +92,10 @@ export function SettingsDialog() {
         )}
         <div className="button-row end">
           <button type="button" className="button" onClick={close}>
-            Cancel
+            {t('common:button.cancel')}
           </button>
           <button type="submit" className="button primary">
-            Save
+            {t('common:button.save')}
           </button>
         </div>
       </form>

@@ -1,5 +1,7 @@
 /** The bottom line: connection state, the protocol, who and where, the folder, quota (where the server reports one) and the server key. */
+import { useTranslation } from 'react-i18next';
 import type { Protocol } from '../../../shared/common/protocols.js';
+import { i18n } from '../i18n/i18n.js';
 import { formatBytes } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useTree } from '../state/stores-context.js';
@@ -7,19 +9,20 @@ import { useSession, useTree } from '../state/stores-context.js';
 export function connectionLabel(state: string, attempt?: number): string {
   switch (state) {
     case 'connected':
-      return 'Connected';
+      return i18n.t('connection.connected');
     case 'connecting':
-      return 'Connecting…';
+      return i18n.t('connection.connecting');
     case 'reconnecting':
-      return attempt ? `Reconnecting… (attempt ${attempt})` : 'Reconnecting…';
+      return attempt ? i18n.t('connection.reconnectingAttempt', { attempt }) : i18n.t('connection.reconnecting');
     default:
-      return 'Disconnected';
+      return i18n.t('connection.disconnected');
   }
 }
 
 export const PROTOCOL_NAME: Readonly<Record<Protocol, string>> = { ferry: 'Ferry', sftp: 'SFTP' };
 
 export function StatusBar() {
+  const { t } = useTranslation();
   const connection = useSession((s) => s.connection);
   const connecting = useSession((s) => s.connecting);
   const session = useSession(shownSession);
@@ -35,27 +38,28 @@ export function StatusBar() {
       </span>
       {session && (
         <>
-          <span className="status-item" title="Protocol">
+          <span className="status-item" title={t('status.protocol')}>
             {PROTOCOL_NAME[session.protocol]}
           </span>
-          <span className="status-item selectable" title="User, server and port">
+          <span className="status-item selectable" title={t('status.userServerPort')}>
             {session.user.name}@{session.host}:{session.port}
           </span>
-          <span className="status-item selectable mono" title="Current folder">
+          <span className="status-item selectable mono" title={t('status.currentFolder')}>
             {cwd || session.cwd}
           </span>
           {session.quota && (
-            <span className="status-item" title="Quota">
+            <span className="status-item" title={t('status.quota')}>
               {df
                 ? df.quota === null
-                  ? `${formatBytes(df.used)} used · no quota`
-                  : `${formatBytes(df.used)} used · ${formatBytes(df.free)} free of ${formatBytes(df.quota)}`
-                : 'quota …'}
+                  ? t('status.usedNoQuota', { used: formatBytes(df.used) })
+                  : t('status.usedFreeOf', { used: formatBytes(df.used), free: formatBytes(df.free), quota: formatBytes(df.quota) })
+                : t('status.quotaUnknown')}
             </span>
           )}
           <span className="status-spacer" />
-          <span className="status-item selectable mono small" title="Server key fingerprint (pinned)">
-            {session.fingerprint ? `Key ${session.fingerprint}` : 'No encryption'}
+          <span className="status-item selectable mono small" title={t('status.keyTitle')}>
+            {session.fingerprint ? t('status.key', { fingerprint: session.fingerprint }) : t('status.noEncryption')}
+
           </span>
         </>
       )}

@@ -5,6 +5,7 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { SyncAction, SyncDirection, SyncOutcome, SyncPlan } from '../../../shared/common/sync-model.js';
 import { formatBytes, formatError } from '../logic/format.js';
@@ -20,14 +21,11 @@ type Phase =
   | { readonly kind: 'running'; readonly plan: SyncPlan }
   | { readonly kind: 'finished'; readonly plan: SyncPlan; readonly outcome: SyncOutcome };
 
-const DIRECTIONS: ReadonlyArray<{ value: SyncDirection; label: string; help: string }> = [
-  { value: 'up', label: 'Upload', help: 'Make the server folder like the local one.' },
-  { value: 'down', label: 'Download', help: 'Make the local folder like the server’s.' },
-  { value: 'both', label: 'Both ways', help: 'The newer copy wins; a file changed on both sides since the last sync is left alone as a conflict.' },
-];
+const DIRECTIONS: readonly SyncDirection[] = ['up', 'down', 'both'];
 
 export function SyncDialog({ dialog }: { readonly dialog: Extract<DialogState, { kind: 'sync' }> }) {
   const { api, ui } = useStores();
+  const { t } = useTranslation(['sync', 'common']);
   const settings = useSession((s) => s.settings);
   const [localRoot, setLocalRoot] = useState(settings?.downloadDir ?? '');
   const [remoteRoot, setRemoteRoot] = useState(dialog.remoteRoot);
@@ -43,7 +41,7 @@ export function SyncDialog({ dialog }: { readonly dialog: Extract<DialogState, {
 
   const preview = async (e: FormEvent) => {
     e.preventDefault();
-    if (localRoot.trim() === '') return setProblem('Enter the local folder to sync.');
+    if (localRoot.trim() === '') return setProblem(t('enterLocal'));
     setProblem(null);
     setPhase({ kind: 'planning' });
     const r = await api.call('sync:plan', { localRoot: localRoot.trim(), remoteRoot: remoteRoot.trim() || '/', direction, deleteExtras });
@@ -67,36 +65,34 @@ export function SyncDialog({ dialog }: { readonly dialog: Extract<DialogState, {
 
   const error = problem === null ? null : typeof problem === 'string' ? problem : formatError(problem);
   return (
-    <Modal title="Sync folders" onCancel={close} className="sync-dialog">
+    <Modal title={t('title')} onCancel={close} className="sync-dialog">
       {phase.kind === 'form' || phase.kind === 'planning' ? (
         <form onSubmit={(e) => void preview(e)} noValidate>
           <div className="field">
-            <label htmlFor="sync-local">Local folder</label>
+            <label htmlFor="sync-local">{t('local')}</label>
             <input id="sync-local" data-autofocus value={localRoot} spellCheck={false} onChange={(e) => setLocalRoot(e.target.value)} aria-describedby="sync-local-help" />
             <p id="sync-local-help" className="muted small">
-              {api.platform === 'browser'
-                ? 'A folder on the computer running Ferry’s browser host, inside its download folder.'
-                : 'A folder on this computer.'}
+              {api.platform === 'browser' ? t('localHelpBrowser') : t('localHelp')}
             </p>
           </div>
           <div className="field">
-            <label htmlFor="sync-remote">Server folder</label>
+            <label htmlFor="sync-remote">{t('remote')}</label>
             <input id="sync-remote" value={remoteRoot} spellCheck={false} onChange={(e) => setRemoteRoot(e.target.value)} />
           </div>
           <fieldset className="field sync-directions">
-            <legend>Direction</legend>
+            <legend>{t('direction.legend')}</legend>
             {DIRECTIONS.map((d) => (
-              <label key={d.value} className="check">
-                <input type="radio" name="sync-direction" value={d.value} checked={direction === d.value} onChange={() => setDirection(d.value)} />
+              <label key={d} className="check">
+                <input type="radio" name="sync-direction" value={d} checked={direction === d} onChange={() => setDirection(d)} />
                 <span>
-                  <strong>{d.label}</strong> <span className="muted small">{d.help}</span>
+                  <strong>{t(`direction.${d}`)}</strong> <span className="muted small">{t(`direction.${d}Help`)}</span>
                 </span>
               </label>
             ))}
           </fieldset>
           <label className="check">
             <input type="checkbox" checked={deleteExtras} onChange={(e) => setDeleteExtras(e.target.checked)} />
-            <span>Delete files that exist only on the side being made alike</span>
+            <span>{t('deleteExtras')}</span>
           </label>
           {error && (
             <p className="form-error selectable" role="alert">
@@ -105,10 +101,10 @@ export function SyncDialog({ dialog }: { readonly dialog: Extract<DialogState, {
           )}
           <div className="button-row end">
             <button type="button" className="button" onClick={close}>
-              Cancel
+              {t('common:button.cancel')}
             </button>
             <button type="submit" className="button primary" disabled={phase.kind === 'planning'}>
-              {phase.kind === 'planning' ? 'Comparing…' : 'Preview'}
+              {phase.kind === 'planning' ? t('comparing') : t('preview')}
             </button>
           </div>
         </form>
@@ -146,11 +142,8 @@ interface PlanViewProps {
 
 const ROW_HEIGHT = 30;
 
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
-}
-
 function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, onStop, onClose }: PlanViewProps) {
+  const { t } = useTranslation(['sync', 'common']);
   const [showSame, setShowSame] = useState(false);
   const rows = useMemo(() => shownActions(plan, showSame), [plan, showSame]);
   const counts = useMemo(() => countKinds(plan), [plan]);
@@ -168,35 +161,38 @@ function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, 
   return (
     <div className="sync-plan">
       <p className="sync-roots selectable">
-        <strong>{DIRECTIONS.find((d) => d.value === plan.direction)?.label}</strong>: {plan.localRoot} ⇄ {plan.remoteRoot}
-        {plan.deleteExtras && ' · deleting extras'}
+        <strong>{t(`direction.${plan.direction}`)}</strong>: {plan.localRoot} ⇄ {plan.remoteRoot}
+        {plan.deleteExtras && t('deletingExtras')}
       </p>
       <p className="muted small" data-testid="sync-compare">
         {compareText(plan)}
-        {plan.direction === 'both' && !plan.hasBase && ' First sync of these folders: where both have a file, the newer copy wins.'}
+        {plan.direction === 'both' && !plan.hasBase && t('firstSync')}
       </p>
       <div className="sync-toolbar">
         <label className="check">
           <input
             type="checkbox"
-            aria-label="Tick every change"
+            aria-label={t('tickAll')}
             checked={allTicked}
             disabled={!editable || changes.length === 0}
             onChange={() => setSelected(allTicked ? new Set() : defaultSelection(plan))}
           />
           <span>
-            {plural(counts.upload + counts.download + counts.mkdir + counts.delete, 'change')}, {plural(counts.conflict, 'conflict')},{' '}
-            {counts.same.toLocaleString('en')} unchanged
+            {t('counts', {
+              changes: t('change', { count: counts.upload + counts.download + counts.mkdir + counts.delete }),
+              conflicts: t('conflict', { count: counts.conflict }),
+              same: counts.same,
+            })}
           </span>
         </label>
         <label className="check">
           <input type="checkbox" checked={showSame} onChange={(e) => setShowSame(e.target.checked)} />
-          <span>Show unchanged</span>
+          <span>{t('showSame')}</span>
         </label>
       </div>
-      <div ref={scrollRef} className="sync-table" role="table" aria-label="Planned actions" aria-rowcount={rows.length}>
+      <div ref={scrollRef} className="sync-table" role="table" aria-label={t('table')} aria-rowcount={rows.length}>
         {rows.length === 0 ? (
-          <p className="muted empty-state">The folders are alike: nothing to do.</p>
+          <p className="muted empty-state">{t('alike')}</p>
         ) : (
           <div role="rowgroup" style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((item) => {
@@ -236,38 +232,43 @@ function PlanView({ plan, selected, setSelected, state, outcome, onBack, onRun, 
       {outcome ? (
         <p className="sync-result" role="status">
           {outcome.failed.length === 0
-            ? `Done: ${outcome.done.toLocaleString('en')} actions carried out.`
-            : `${outcome.done.toLocaleString('en')} done, ${outcome.failed.length} failed: ${outcome.failed
-                .slice(0, 3)
-                .map((f) => `${f.path} (${f.code})`)
-                .join(', ')}${outcome.failed.length > 3 ? '…' : ''}`}
-          {counts.conflict > 0 && ` ${plural(counts.conflict, 'conflict')} left as ${counts.conflict === 1 ? 'it is' : 'they are'}.`}
+            ? t('done', { count: outcome.done })
+            : t('doneFailed', {
+                done: outcome.done,
+                failed: outcome.failed.length,
+                list: `${outcome.failed
+                  .slice(0, 3)
+                  .map((f) => `${f.path} (${f.code})`)
+                  .join(', ')}${outcome.failed.length > 3 ? '…' : ''}`,
+              })}
+          {counts.conflict > 0 && t('conflictsLeft', { count: counts.conflict })}
         </p>
       ) : (
         <p className="muted small" role="status">
-          {state === 'running' ? 'Syncing… the copies are in the transfer list.' : selectionSummary(plan, selected)}
+          {state === 'running' ? t('running') : selectionSummary(plan, selected)}
         </p>
       )}
       <div className="button-row end">
         {state === 'preview' && (
           <>
             <button type="button" className="button" onClick={onBack}>
-              Back
+              {t('back')}
             </button>
             <button type="button" className="button primary" disabled={selected.size === 0} onClick={onRun}>
-              Sync
+              {t('sync')}
             </button>
           </>
         )}
         {state === 'running' && (
           <button type="button" className="button" onClick={onStop}>
-            Stop
+            {t('stop')}
           </button>
         )}
         {state === 'finished' && (
           <button type="button" className="button primary" onClick={onClose}>
-            Close
+            {t('common:button.close')}
           </button>
+
         )}
       </div>
     </div>

@@ -5,6 +5,7 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useRef } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import type { TransferId, TransferView } from '../../../shared/common/transfer-model.js';
 import { CHECK_LABEL, STATE_LABEL, formatBytes, formatEta, formatSpeed, percent, verifyingLabel } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
@@ -28,6 +29,7 @@ export function TransfersPane() {
 
 function TransfersHeader() {
   const { transfers } = useStores();
+  const { t } = useTranslation('transfers');
   const totals = useTransfers((s) => s.totals);
   const overall = percent(totals.bytes, totals.size);
   const finished = totals.done + totals.failed + totals.cancelled;
@@ -36,18 +38,18 @@ function TransfersHeader() {
     <header className="pane-header transfers-header">
       <div className="pane-title-row">
         <h2 id="transfers-heading" className="pane-title">
-          Transfers
+          {t('title')}
         </h2>
         <span className="muted small" aria-live="polite">
           {totals.count === 0
-            ? 'none'
-            : `${totals.done} of ${totals.count} done${totals.failed ? ` · ${totals.failed} failed` : ''}${totals.cancelled ? ` · ${totals.cancelled} cancelled` : ''}${totals.unfinished ? ` · ${formatBytes(totals.bytes)} of ${formatBytes(totals.size)}` : ''}`}
+            ? t('none')
+            : `${t('summary', { done: totals.done, count: totals.count })}${totals.failed ? t('summaryFailed', { count: totals.failed }) : ''}${totals.cancelled ? t('summaryCancelled', { count: totals.cancelled }) : ''}${totals.unfinished ? t('summaryBytes', { bytes: formatBytes(totals.bytes), size: formatBytes(totals.size) }) : ''}`}
         </span>
         {totals.count > 0 && (
         <div
           className="progress overall"
           role="progressbar"
-          aria-label="Overall progress"
+          aria-label={t('overall')}
           aria-valuemin={0}
           aria-valuemax={100}
           aria-valuenow={overall}
@@ -59,16 +61,16 @@ function TransfersHeader() {
       </div>
       <div className="pane-actions">
         <button type="button" className="button small" onClick={() => void s.pauseAll()} disabled={totals.queued + totals.active === 0}>
-          Pause all
+          {t('pauseAll')}
         </button>
         <button type="button" className="button small" onClick={() => void s.resumeAll()} disabled={totals.paused === 0}>
-          Resume all
+          {t('resumeAll')}
         </button>
         <button type="button" className="button small" onClick={() => void s.cancelAll()} disabled={totals.unfinished === 0}>
-          Cancel all
+          {t('cancelAll')}
         </button>
         <button type="button" className="button small" onClick={() => void s.clearFinished()} disabled={finished === 0}>
-          Clear finished
+          {t('clearFinished')}
         </button>
         <HistoryButton />
       </div>
@@ -78,14 +80,15 @@ function TransfersHeader() {
 
 function DownloadFolder() {
   const { ui } = useStores();
+  const { t } = useTranslation('transfers');
   const downloadDir = useSession((s) => s.settings?.downloadDir ?? null);
   return (
     <footer className="pane-footer small">
       <span id="download-dir-text" className="download-dir muted">
-        Downloads go to <span className="selectable mono">{downloadDir ?? '…'}</span>
+        <Trans<'downloadsGoTo', 'transfers'> t={t} i18nKey="downloadsGoTo" values={{ dir: downloadDir ?? '…' }} components={{ dir: <span className="selectable mono" /> }} />
       </span>
       <button type="button" className="link-button" aria-describedby="download-dir-text" onClick={() => ui.getState().openDialog({ kind: 'settings' })}>
-        Change…
+        {t('change')}
       </button>
     </footer>
   );
@@ -94,6 +97,7 @@ function DownloadFolder() {
 const ROW_ESTIMATE = 56;
 
 function TransferList() {
+  const { t } = useTranslation('transfers');
   const order = useTransfers((s) => s.order);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
@@ -106,13 +110,13 @@ function TransferList() {
   if (order.length === 0) {
     return (
       <div className="pane-body empty-state small-empty">
-        <p className="muted">No transfers yet. Drop files on the file list to upload them; choose Download on a file to fetch it.</p>
+        <p className="muted">{t('empty')}</p>
       </div>
     );
   }
   return (
     <div ref={scrollRef} className="pane-body transfer-scroll">
-      <div role="list" aria-label="Transfers" className="transfer-list" style={{ height: virtualizer.getTotalSize() }}>
+      <div role="list" aria-label={t('list')} className="transfer-list" style={{ height: virtualizer.getTotalSize() }}>
         {virtualizer.getVirtualItems().map((item) => (
           <TransferRow
             key={item.key}
@@ -139,6 +143,7 @@ interface RowProps {
 const TransferRow = memo(function TransferRow({ id, index, setSize, start, measure }: RowProps) {
   const view = useTransfers((s) => s.byId.get(id));
   const { api } = useStores();
+  const { t } = useTranslation('transfers');
   if (!view) return null;
   // A finished download is a local file: where the platform can, it drags out to the OS.
   const dragOut = api.dragOut && view.direction === 'download' && view.state === 'done' ? api.dragOut : undefined;
@@ -156,7 +161,7 @@ const TransferRow = memo(function TransferRow({ id, index, setSize, start, measu
           dragOut([view.id]);
         })
       }
-      title={dragOut && 'Drag to a folder on this computer to copy the downloaded file there'}
+      title={dragOut && t('dragOut')}
       data-index={index} className={`transfer state-${view.state}`} style={{ transform: `translateY(${start}px)` }}>
       <TransferBody view={view} />
     </div>
@@ -165,6 +170,7 @@ const TransferRow = memo(function TransferRow({ id, index, setSize, start, measu
 
 function TransferBody({ view }: { readonly view: TransferView }) {
   const { transfers } = useStores();
+  const { t } = useTranslation('transfers');
   const s = transfers.getState();
   const pct = percent(view.bytes, view.size, view.state);
   const moving = view.state === 'active';
@@ -174,32 +180,32 @@ function TransferBody({ view }: { readonly view: TransferView }) {
   return (
     <>
       <div className="transfer-line">
-        <span className={`direction ${view.direction}`} title={view.direction === 'upload' ? 'Upload' : 'Download'}>
+        <span className={`direction ${view.direction}`} title={view.direction === 'upload' ? t('upload') : t('download')}>
           <Icon name={view.direction === 'upload' ? 'upload' : 'download'} />
-          <span className="visually-hidden">{view.direction === 'upload' ? 'Upload' : 'Download'}</span>
+          <span className="visually-hidden">{view.direction === 'upload' ? t('upload') : t('download')}</span>
         </span>
-        <span className="transfer-name" title={view.direction === 'upload' ? `to ${view.remotePath}` : `to ${view.localPath}`}>
+        <span className="transfer-name" title={t('to', { path: view.direction === 'upload' ? view.remotePath : view.localPath })}>
           {view.name}
         </span>
         <span className={`state-badge state-${view.state}`}>{label}</span>
         <span className="row-actions">
           {(view.state === 'queued' || view.state === 'active') && (
-            <button type="button" className="icon-button" aria-label={`Pause ${view.name}`} title="Pause" onClick={() => void s.pause(view.id)}>
+            <button type="button" className="icon-button" aria-label={t('pauseName', { name: view.name })} title={t('pause')} onClick={() => void s.pause(view.id)}>
               <Icon name="pause" />
             </button>
           )}
           {view.state === 'paused' && (
-            <button type="button" className="icon-button" aria-label={`Resume ${view.name}`} title="Resume" onClick={() => void s.resume(view.id)}>
+            <button type="button" className="icon-button" aria-label={t('resumeName', { name: view.name })} title={t('resume')} onClick={() => void s.resume(view.id)}>
               <Icon name="play" />
             </button>
           )}
           {(view.state === 'failed' || view.state === 'cancelled') && (
-            <button type="button" className="icon-button" aria-label={`Retry ${view.name}`} title="Retry" onClick={() => void s.retry(view.id)}>
+            <button type="button" className="icon-button" aria-label={t('retryName', { name: view.name })} title={t('retry')} onClick={() => void s.retry(view.id)}>
               <Icon name="retry" />
             </button>
           )}
           {(view.state === 'queued' || view.state === 'active' || view.state === 'paused' || view.state === 'verifying') && (
-            <button type="button" className="icon-button" aria-label={`Cancel ${view.name}`} title="Cancel" onClick={() => void s.cancel(view.id)}>
+            <button type="button" className="icon-button" aria-label={t('cancelName', { name: view.name })} title={t('cancel')} onClick={() => void s.cancel(view.id)}>
               <Icon name="close" />
             </button>
           )}
@@ -209,16 +215,16 @@ function TransferBody({ view }: { readonly view: TransferView }) {
         <div
           className="progress"
           role="progressbar"
-          aria-label={`${view.name} progress`}
+          aria-label={t('progress', { name: view.name })}
           aria-valuemin={0}
           aria-valuemax={100}
           aria-valuenow={pct}
-          aria-valuetext={`${pct}%, ${label}`}
+          aria-valuetext={t('progressText', { percent: pct, state: label })}
         >
           <div className="progress-fill" style={{ width: `${pct}%` }} />
         </div>
         <span className="transfer-bytes">
-          {view.state === 'done' ? formatBytes(view.size) : `${formatBytes(view.bytes)} of ${formatBytes(view.size)}`}
+          {view.state === 'done' ? formatBytes(view.size) : t('bytesOf', { bytes: formatBytes(view.bytes), size: formatBytes(view.size) })}
         </span>
         {moving && <span className="transfer-speed">{formatSpeed(view.speed)}</span>}
         {moving && <span className="transfer-eta">{formatEta(view.eta)}</span>}
@@ -228,12 +234,13 @@ function TransferBody({ view }: { readonly view: TransferView }) {
           </span>
         )}
         {view.state === 'done' && view.check === 'size' && (
-          <span className="muted" title="The server cannot compute a SHA-256 for this account: only the file’s size was compared">
+          <span className="muted" title={t('sizeOnly')}>
             {CHECK_LABEL.size}
           </span>
         )}
-        {view.state === 'skipped' && <span className="muted">already there</span>}
-        {view.attempts > 1 && view.state !== 'done' && <span className="muted">attempt {view.attempts}</span>}
+        {view.state === 'skipped' && <span className="muted">{t('alreadyThere')}</span>}
+        {view.attempts > 1 && view.state !== 'done' && <span className="muted">{t('attempt', { n: view.attempts })}</span>}
+
       </div>
       {view.state === 'failed' && view.error && (
         <div className="transfer-error selectable">

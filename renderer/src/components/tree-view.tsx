@@ -6,9 +6,10 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useId, useMemo, type DragEvent, type KeyboardEvent, type MouseEvent, type RefObject } from 'react';
+import { useTranslation } from 'react-i18next';
 import { TREE_DRAG_TYPE } from '../drop.js';
 import { fileActions } from '../file-actions.js';
-import { formatBytes, formatDate } from '../logic/format.js';
+import { formatBytes, formatDate, formatFullDate } from '../logic/format.js';
 import type { Row } from '../logic/tree-rows.js';
 import { useStores, useTree } from '../state/stores-context.js';
 import { Icon } from './icons.js';
@@ -263,6 +264,8 @@ interface TreeRowProps {
 
 const TreeRow = memo(function TreeRow({ id, index, start, row, selected, focused, expanded, loading, failed, dropTarget }: TreeRowProps) {
   const { entry } = row;
+  // Rows are memoized: the hook re-renders them when the language changes.
+  const { t } = useTranslation('tree');
   const className = [
     'tree-row',
     selected && 'is-selected',
@@ -301,13 +304,14 @@ const TreeRow = memo(function TreeRow({ id, index, start, row, selected, focused
         <Icon name={row.isDir ? 'folder' : entry.type === 'symlink' ? 'link' : 'file'} className={row.isDir ? 'folder-icon' : 'file-icon'} />
         <span className="name">{row.name}</span>
         {failed && (
-          <span className="row-warning" title="This folder could not be listed">
+          <span className="row-warning" title={t('notListed')}>
             <Icon name="warning" />
           </span>
         )}
       </span>
       <span className="cell-size">{row.isDir ? '' : formatBytes(entry.size)}</span>
-      <span className="cell-mtime" title={entry.mtime > 0 ? new Date(entry.mtime).toLocaleString() : undefined}>
+      <span className="cell-mtime" title={entry.mtime > 0 ? formatFullDate(entry.mtime) : undefined}>
+
         {formatDate(entry.mtime)}
       </span>
     </div>

@@ -6,6 +6,7 @@
  * storage, best effort); it also stops appearing once a connection is saved.
  */
 import { useEffect, useId, useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import type { Profile } from '../../../shared/common/contract.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import './welcome.css';
@@ -28,6 +29,7 @@ function dismissed(): boolean {
 
 export function Welcome() {
   const { api, session } = useStores();
+  const { t } = useTranslation();
   const [show, setShow] = useState(false);
   const headingId = useId();
   const onLocal = useSession((s) => s.connection.state === 'connected' && s.connection.session.profileId === LOCAL_PROFILE_ID);
@@ -60,26 +62,23 @@ export function Welcome() {
   return (
     <section className="panel-section welcome" aria-labelledby={headingId}>
       <h2 id={headingId} className="welcome-title">
-        Welcome to Ferry
+        {t('welcome.title')}
       </h2>
+      <p>{t('welcome.intro')}</p>
       <p>
-        Ferry moves files between this computer and your servers: drop files on the list to upload them, double-click
-        folders to open them, and run commands in the console. Every file is checked by SHA-256.
+        <Trans<'welcome.local', 'common'> t={t} i18nKey="welcome.local" components={{ strong: <strong /> }} />
       </p>
-      <p>
-        You are connected to the <strong>Local server</strong>, a Ferry server on this computer that keeps its files in
-        Ferry’s data folder. Try it here.
-      </p>
-      <h3 className="welcome-subtitle">Add a remote server</h3>
-      <p>Disconnect, then enter its host, port (7070 unless told otherwise), user and password, and choose Save profile.</p>
-      <h3 className="welcome-subtitle">Run ferryd on another machine</h3>
-      <p>In a copy of Ferry there (Node 20 or later, after npm install):</p>
+      <h3 className="welcome-subtitle">{t('welcome.addTitle')}</h3>
+      <p>{t('welcome.add')}</p>
+      <h3 className="welcome-subtitle">{t('welcome.runTitle')}</h3>
+      <p>{t('welcome.run')}</p>
       <pre className="welcome-command selectable">{FERRYD_COMMAND}</pre>
-      <p className="muted small">It prints its key fingerprint: compare it with the one Ferry shows when it asks you to trust that server.</p>
+      <p className="muted small">{t('welcome.fingerprint')}</p>
       <div className="button-row">
         <button type="button" className="button primary" onClick={close}>
-          Got it
+          {t('welcome.gotIt')}
         </button>
+
       </div>
     </section>
   );

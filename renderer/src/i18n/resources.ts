@@ -4,18 +4,47 @@
  * every t() call and every other language.
  */
 import { common as enCommon } from './en/common.js';
-import { common as zhCommon } from './zh-CN/common.js';
+import { connect as enConnect } from './en/connect.js';
+import { console as enConsole } from './en/console.js';
+import { edit as enEdit } from './en/edit.js';
 import { history as enHistory } from './en/history.js';
+import { settings as enSettings } from './en/settings.js';
+import { sync as enSync } from './en/sync.js';
+import { transfers as enTransfers } from './en/transfers.js';
+import { tree as enTree } from './en/tree.js';
+import type { Translation } from './translation.js';
+import { common as zhCommon } from './zh-CN/common.js';
+import { connect as zhConnect } from './zh-CN/connect.js';
+import { console as zhConsole } from './zh-CN/console.js';
+import { edit as zhEdit } from './zh-CN/edit.js';
 import { history as zhHistory } from './zh-CN/history.js';
+import { settings as zhSettings } from './zh-CN/settings.js';
+import { sync as zhSync } from './zh-CN/sync.js';
+import { transfers as zhTransfers } from './zh-CN/transfers.js';
+import { tree as zhTree } from './zh-CN/tree.js';
 
 export const en = {
   common: enCommon,
+  connect: enConnect,
+  console: enConsole,
+  edit: enEdit,
   history: enHistory,
+  settings: enSettings,
+  sync: enSync,
+  transfers: enTransfers,
+  tree: enTree,
 };
 
-export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
+export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  connect: zhConnect,
+  console: zhConsole,
+  edit: zhEdit,
   history: zhHistory,
+  settings: zhSettings,
+  sync: zhSync,
+  transfers: zhTransfers,
+  tree: zhTree,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;

@@ -6,6 +6,7 @@
 import type { ConnectInput } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import { DEFAULT_PORT, type Protocol } from '../../../shared/common/protocols.js';
+import { i18n } from '../i18n/i18n.js';
 
 /** What the connection form holds (the password and passphrase never leave memory, never stored). */
 export interface ConnectDraft {
@@ -51,20 +52,16 @@ export const EMPTY_DRAFT: ConnectDraft = {
   passphraseFor: null,
 };
 
-const SERVER_NAME: Readonly<Record<Protocol, string>> = { ferry: 'ferryd', sftp: 'SSH servers' };
-
 /** The draft as a connect input, or why it cannot be one. */
 export function draftToInput(d: ConnectDraft): { input: ConnectInput } | { problem: string } {
   const host = d.host.trim();
   const user = d.user.trim();
   const port = Number(d.port);
-  if (host === '') return { problem: 'Enter the server’s host name or address.' };
+  if (host === '') return { problem: i18n.t('connect:problem.host') };
   if (!/^\d+$/.test(d.port.trim()) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    return {
-      problem: `The port is a number from 1 to 65535 (${SERVER_NAME[d.protocol]} listen on ${DEFAULT_PORT[d.protocol]} unless told otherwise).`,
-    };
+    return { problem: i18n.t(d.protocol === 'sftp' ? 'connect:problem.portSftp' : 'connect:problem.port', { port: DEFAULT_PORT[d.protocol] }) };
   }
-  if (user === '') return { problem: 'Enter your user name.' };
+  if (user === '') return { problem: i18n.t('connect:problem.user') };
   const identityFile = d.identityFile.trim();
   return {
     input: {

@@ -5,6 +5,7 @@
  * everywhere else in the console; hovering shows where the link really goes.
  */
 import { openableLink } from '../../../shared/common/links.js';
+import { i18n } from '../i18n/i18n.js';
 
 export interface LinkClick {
   readonly ctrlKey: boolean;
@@ -20,5 +21,6 @@ export function linkToOpen(click: LinkClick, uri: string): string | null {
 /** What hovering the link says: its real address and how to open it. */
 export function linkHint(uri: string, mac: boolean): string {
   const url = openableLink(uri);
-  return url === null ? 'This link cannot be opened (only web pages can)' : `${url} (${mac ? '⌘' : 'Ctrl'}+click to open)`;
+  return url === null ? i18n.t('console:link.refused') : i18n.t('console:link.hint', { url, key: mac ? '⌘' : 'Ctrl' });
+
 }

@@ -1,24 +1,25 @@
 /** How an edited file's state and its save rows read in the UI. The engine decides them; this only words them. */
 import type { EditState, SaveRow } from '../../../shared/common/edit-model.js';
+import { i18n } from '../i18n/i18n.js';
 import { CHECK_LABEL, formatBytes, formatError } from './format.js';
 
 /** The editor's status line and the file's row in Edited files. */
 export function editStateText(state: EditState): string {
   switch (state.kind) {
     case 'opening':
-      return 'Opening…';
+      return i18n.t('edit:state.opening');
     case 'saved':
-      return 'Saved';
+      return i18n.t('edit:state.saved');
     case 'saving':
-      return 'Saving…';
+      return i18n.t('edit:state.saving');
     case 'waiting':
-      return 'Waiting for the connection: the save is sent when it is back';
+      return i18n.t('edit:state.waiting');
     case 'failed':
-      return `Not saved: ${formatError(state.error)}`;
+      return i18n.t('edit:state.failed', { error: formatError(state.error) });
     case 'conflict':
       return state.theirs === null
-        ? 'Conflict: the file was deleted on the server since you opened it'
-        : `Conflict: the file changed on the server since you opened it (now ${formatBytes(state.theirs.size)})`;
+        ? i18n.t('edit:state.deleted')
+        : i18n.t('edit:state.changed', { size: formatBytes(state.theirs.size) });
   }
 }
 
@@ -27,14 +28,15 @@ export function saveRowText(row: SaveRow): string {
   const outcome = row.outcome;
   switch (outcome.kind) {
     case 'saving':
-      return 'Saving…';
+      return i18n.t('edit:row.saving');
     case 'waiting':
-      return 'Waiting for the connection';
+      return i18n.t('edit:row.waiting');
     case 'saved':
-      return `Saved · ${CHECK_LABEL[outcome.check]}`;
+      return i18n.t('edit:row.saved', { check: CHECK_LABEL[outcome.check] });
     case 'failed':
-      return `Failed: ${formatError(outcome.error)}`;
+      return i18n.t('edit:row.failed', { error: formatError(outcome.error) });
     case 'conflict':
-      return 'Not saved: changed on the server';
+      return i18n.t('edit:row.conflict');
+
   }
 }

@@ -1,24 +1,78 @@
-/** How numbers and times read in the UI. The engine computes them; this only prints them. */
-import type { Protocol } from '../../../shared/common/protocols.js';
+/**
+ * How numbers and times read in the UI, in its language (i18n.ts: `currentLocale()` for
+ * Intl, the words from the `common` namespace). The engine computes them; this only prints them.
+ */
 import type { ErrorInfo } from '../../../shared/common/errors.js';
-import { formatBytes } from '../../../shared/common/size.js';
+import type { Protocol } from '../../../shared/common/protocols.js';
 import type { TransferCheck, TransferState } from '../../../shared/common/transfer-model.js';
+import { currentLocale, i18n } from '../i18n/i18n.js';
 
-export { formatBytes };
+/** Intl formatters are costly to make: one per locale and shape. */
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function numberFormat(digits: number): Intl.NumberFormat {
+  const locale = currentLocale();
+  const key = `n:${locale}:${digits}`;
+  let f = formatters.get(key) as Intl.NumberFormat | undefined;
+  // No grouping: "1023 KiB" as the CLI prints it, not "1,023 KiB".
+  if (!f) formatters.set(key, (f = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false })));
+  return f;
+}
+function dateFormat(shape: 'time' | 'date' | 'year'): Intl.DateTimeFormat {
+  const locale = currentLocale();
+  const key = `d:${locale}:${shape}`;
+  let f = formatters.get(key) as Intl.DateTimeFormat | undefined;
+  if (!f) {
+    const options: Intl.DateTimeFormatOptions =
+      shape === 'time'
+        ? { hour: 'numeric', minute: '2-digit' }
+        : shape === 'date'
+          ? { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' }
+          : { day: 'numeric', month: 'short', year: 'numeric' };
+    formatters.set(key, (f = new Intl.DateTimeFormat(locale, options)));
+  }
+  return f;
+}
+
+const UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+
+/**
+ * Bytes as people read them, in the UI's locale: the rounding of shared/common/size.ts
+ * (which the CLI prints), with the locale's digits and word for bytes.
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return i18n.t('format.bytes', { n: numberFormat(0).format(bytes) });
+  let value = bytes / 1024;
+  let i = 0;
+  // Move up a unit when the printed number would round to 1024 ("1.0 MiB", not "1024 KiB").
+  while (value >= 1023.5 && i < UNITS.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${numberFormat(value >= 99.95 ? 0 : 1).format(value)} ${UNITS[i]}`;
+}
 
 export function formatSpeed(bytesPerSecond: number): string {
-  return bytesPerSecond > 0 ? `${formatBytes(Math.round(bytesPerSecond))}/s` : '';
+  return bytesPerSecond > 0 ? i18n.t('format.speed', { size: formatBytes(Math.round(bytesPerSecond)) }) : '';
 }
 
 export function formatEta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '';
   const s = Math.round(seconds);
-  if (s < 1) return 'under 1 s left';
-  if (s < 60) return `${s} s left`;
+  if (s < 1) return i18n.t('format.etaUnder1s');
+  if (s < 60) return i18n.t('format.etaSeconds', { s });
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s left`;
+  if (m < 60) return i18n.t('format.etaMinutes', { m, ss: String(s % 60).padStart(2, '0') });
   const h = Math.floor(m / 60);
-  return `${h} h ${String(m % 60).padStart(2, '0')} min left`;
+  return i18n.t('format.etaHours', { h, mm: String(m % 60).padStart(2, '0') });
+}
+
+/** A whole number with the locale's grouping ("12,345"). */
+export function formatCount(n: number): string {
+  const locale = currentLocale();
+  const key = `c:${locale}`;
+  let f = formatters.get(key) as Intl.NumberFormat | undefined;
+  if (!f) formatters.set(key, (f = new Intl.NumberFormat(locale)));
+  return f.format(n);
 }
 
 /** 0–100, whole numbers; an empty file is 100 once done. */
@@ -30,25 +84,22 @@ export function percent(bytes: number, size: number, state?: TransferState): num
 const sameDay = (a: Date, b: Date): boolean =>
   a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 
-let timeFormat: Intl.DateTimeFormat | undefined;
-let dateFormat: Intl.DateTimeFormat | undefined;
-let yearFormat: Intl.DateTimeFormat | undefined;
-
-/** "Today 14:03", "12 Mar 14:03" (this year), "12 Mar 2023" (older). */
+/** "Today 14:03", "12 Mar 14:03" (this year), "12 Mar 2023" (older); "今天 14:03", "3月12日 14:03", "2023年3月12日" in Chinese. */
 export function formatDate(ms: number, now: number = Date.now()): string {
   if (!Number.isFinite(ms) || ms <= 0) return '';
   const d = new Date(ms);
   const today = new Date(now);
-  timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-  if (sameDay(d, today)) return `Today ${timeFormat.format(d)}`;
-  if (d.getFullYear() === today.getFullYear()) {
-    dateFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
-    return dateFormat.format(d);
-  }
-  yearFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
-  return yearFormat.format(d);
+  if (sameDay(d, today)) return i18n.t('format.today', { time: dateFormat('time').format(d) });
+  if (d.getFullYear() === today.getFullYear()) return dateFormat('date').format(d);
+  return dateFormat('year').format(d);
 }
 
+/** A date and time in full, for a tooltip. */
+export function formatFullDate(ms: number): string {
+  return new Date(ms).toLocaleString(currentLocale());
+}
+
+/** The engine's error: its stable code, then its message (the engine's words, in English). */
 export function formatError(error: ErrorInfo): string {
   return `${error.code}: ${error.message}`;
 }
@@ -57,41 +108,46 @@ export function formatError(error: ErrorInfo): string {
 export function connectHint(error: ErrorInfo, protocol: Protocol = 'ferry'): string | null {
   switch (error.code) {
     case 'EAUTH':
-      return protocol === 'sftp'
-        ? 'Check the user name, then the password, the key file or ssh-agent, and try again.'
-        : 'Wrong user name or password. Check both and try again.';
+      return protocol === 'sftp' ? i18n.t('connect:hint.authSftp') : i18n.t('connect:hint.auth');
     case 'ERATELIMIT':
-      return 'Too many failed attempts: wait a minute before trying again.';
+      return i18n.t('connect:hint.rateLimit');
     case 'ECONN':
     case 'ETIMEDOUT':
-      return `The server could not be reached. Check the host and port, and that ${protocol === 'sftp' ? 'its SSH server' : 'ferryd'} is running and reachable.`;
+      return protocol === 'sftp' ? i18n.t('connect:hint.unreachableSftp') : i18n.t('connect:hint.unreachable');
     case 'EPROTO':
-      return 'This is not a Ferry server, or its encryption setting differs from this connection’s (see “No encryption”).';
+      return i18n.t('connect:hint.proto');
     case 'EHOSTKEY':
-      return 'The server key does not match the one recorded for this host.';
+      return i18n.t('connect:hint.hostKey');
     default:
       return null;
   }
 }
 
+/** A record whose values are looked up in the UI's language each time they are read. */
+function translated<K extends string>(words: Readonly<Record<K, () => string>>): Readonly<Record<K, string>> {
+  const out = {} as Record<K, string>;
+  for (const key of Object.keys(words) as K[]) Object.defineProperty(out, key, { enumerable: true, get: words[key] });
+  return out;
+}
+
 /** What a finished transfer's row says about its check (view.check). */
-export const CHECK_LABEL: Readonly<Record<TransferCheck, string>> = {
-  sha256: 'SHA-256 verified',
-  size: 'size checked',
-};
+export const CHECK_LABEL: Readonly<Record<TransferCheck, string>> = translated({
+  sha256: () => i18n.t('transfers:check.sha256'),
+  size: () => i18n.t('transfers:check.size'),
+});
 
 /** The badge of a row being checked: what the session's transfers are checked with. */
 export function verifyingLabel(check: TransferCheck): string {
-  return check === 'sha256' ? 'Verifying SHA-256…' : 'Checking size…';
+  return check === 'sha256' ? i18n.t('transfers:state.verifying') : i18n.t('transfers:state.checkingSize');
 }
 
-export const STATE_LABEL: Readonly<Record<TransferState, string>> = {
-  queued: 'Queued',
-  active: 'Transferring',
-  paused: 'Paused',
-  verifying: 'Verifying SHA-256…',
-  done: 'Done',
-  skipped: 'Skipped',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
+export const STATE_LABEL: Readonly<Record<TransferState, string>> = translated({
+  queued: () => i18n.t('transfers:state.queued'),
+  active: () => i18n.t('transfers:state.active'),
+  paused: () => i18n.t('transfers:state.paused'),
+  verifying: () => i18n.t('transfers:state.verifying'),
+  done: () => i18n.t('transfers:state.done'),
+  skipped: () => i18n.t('transfers:state.skipped'),
+  failed: () => i18n.t('transfers:state.failed'),
+  cancelled: () => i18n.t('transfers:state.cancelled'),
+});

@@ -3,6 +3,7 @@
  * '/' is the user's home; over SFTP paths are the server's own and the home is a folder
  * in them (the session's `home`). Pure string work (the server does the real normalising).
  */
+import { i18n } from '../i18n/i18n.js';
 
 export function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
@@ -27,7 +28,7 @@ export function isInside(folder: string, path: string): boolean {
 
 /** How a folder is named to people: the session's home is "Home". */
 export function displayPath(path: string, home = '/'): string {
-  return path === home ? 'Home' : path;
+  return path === home ? i18n.t('tree:home') : path;
 }
 
 export interface Crumb {
@@ -41,7 +42,7 @@ export interface Crumb {
  */
 export function crumbs(path: string, home = '/'): Crumb[] {
   const inHome = isInside(home, path);
-  const out: Crumb[] = [inHome ? { name: 'Home', path: home } : { name: '/', path: '/' }];
+  const out: Crumb[] = [inHome ? { name: i18n.t('tree:home'), path: home } : { name: '/', path: '/' }];
   let at = inHome && home !== '/' ? home : '';
   for (const part of (inHome ? path.slice(at.length) : path).split('/')) {
     if (part === '') continue;
@@ -53,10 +54,11 @@ export function crumbs(path: string, home = '/'): Crumb[] {
 
 /** Why a name typed by a person cannot be a file name, or null when it can. */
 export function invalidName(name: string): string | null {
-  if (name.trim() === '') return 'Enter a name.';
-  if (name === '.' || name === '..') return 'This name is reserved.';
-  if (name.includes('/') || name.includes('\\')) return 'A name cannot contain / or \\.';
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'A name cannot contain control characters.';
-  if (name.length > 255) return 'This name is too long (255 characters at most).';
+  if (name.trim() === '') return i18n.t('tree:name.empty');
+  if (name === '.' || name === '..') return i18n.t('tree:name.reserved');
+  if (name.includes('/') || name.includes('\\')) return i18n.t('tree:name.slash');
+  if (/[\u0000-\u001f\u007f]/.test(name)) return i18n.t('tree:name.control');
+  if (name.length > 255) return i18n.t('tree:name.tooLong');
+
   return null;
 }

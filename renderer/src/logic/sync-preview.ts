@@ -4,25 +4,26 @@
  * summary of what a run would do with the lines that are ticked.
  */
 import type { SyncAction, SyncActionKind, SyncPlan } from '../../../shared/common/sync-model.js';
+import { i18n } from '../i18n/i18n.js';
 import { formatBytes } from './format.js';
 
 /** How each kind reads in the table (a delete says on which side). */
 export function actionLabel(a: SyncAction): string {
   switch (a.kind) {
     case 'upload':
-      return 'Upload';
+      return i18n.t('sync:action.upload');
     case 'download':
-      return 'Download';
+      return i18n.t('sync:action.download');
     case 'mkdir':
-      return a.side === 'remote' ? 'Create on server' : 'Create here';
+      return a.side === 'remote' ? i18n.t('sync:action.mkdirRemote') : i18n.t('sync:action.mkdirLocal');
     case 'delete':
-      return a.side === 'remote' ? 'Delete on server' : 'Delete here';
+      return a.side === 'remote' ? i18n.t('sync:action.deleteRemote') : i18n.t('sync:action.deleteLocal');
     case 'conflict':
-      return 'Conflict';
+      return i18n.t('sync:action.conflict');
     case 'same':
-      return 'Same';
+      return i18n.t('sync:action.same');
     case 'keep':
-      return a.side === 'remote' ? 'Keep on server' : 'Keep here';
+      return a.side === 'remote' ? i18n.t('sync:action.keepRemote') : i18n.t('sync:action.keepLocal');
   }
 }
 
@@ -65,17 +66,15 @@ export function selectionSummary(plan: SyncPlan, selected: ReadonlySet<number>):
     else if (a.kind === 'delete') deletes++;
   }
   const parts: string[] = [];
-  const n = (count: number, one: string, many: string): string => `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
-  if (up > 0) parts.push(`${n(up, 'upload', 'uploads')} (${formatBytes(upBytes)})`);
-  if (down > 0) parts.push(`${n(down, 'download', 'downloads')} (${formatBytes(downBytes)})`);
-  if (folders > 0) parts.push(n(folders, 'folder to create', 'folders to create'));
-  if (deletes > 0) parts.push(n(deletes, 'deletion', 'deletions'));
-  return parts.length > 0 ? parts.join(', ') : 'Nothing ticked to do.';
+  if (up > 0) parts.push(i18n.t('sync:summary.upload', { count: up, size: formatBytes(upBytes) }));
+  if (down > 0) parts.push(i18n.t('sync:summary.download', { count: down, size: formatBytes(downBytes) }));
+  if (folders > 0) parts.push(i18n.t('sync:summary.mkdir', { count: folders }));
+  if (deletes > 0) parts.push(i18n.t('sync:summary.delete', { count: deletes }));
+  return parts.length > 0 ? parts.join(i18n.t('sync:summary.separator')) : i18n.t('sync:summary.nothing');
 }
 
 /** How the plan compared files, said plainly. */
 export function compareText(plan: SyncPlan): string {
-  return plan.compare === 'sha256'
-    ? 'Files compared by content (SHA-256).'
-    : 'Files compared by size and modification time: this server lists no hashes, so an edit that keeps both is not seen.';
+  return plan.compare === 'sha256' ? i18n.t('sync:compare.sha256') : i18n.t('sync:compare.size');
+
 }

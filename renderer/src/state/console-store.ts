@@ -6,6 +6,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Events, FerryApi } from '../../../shared/common/contract.js';
+import { i18n } from '../i18n/i18n.js';
 import { FRESH_CURSOR, historyStep, pushHistory, type HistoryCursor } from '../logic/history.js';
 
 export interface Running {
@@ -57,10 +58,10 @@ const BUFFER_CHARS = 1 << 20;
 
 /** The line printed when a command ends: `[exit N]`, `[cancelled]` or `[error CODE: message]`. */
 export function exitLine(exit: Events['exec:exit'], cancelRequested: boolean): string {
-  if (exit.error?.code === 'ECANCELED' || (cancelRequested && exit.code === null)) return '[cancelled]';
-  if (exit.error) return `[error ${exit.error.code}: ${exit.error.message}]`;
-  if (exit.code !== null) return `[exit ${exit.code}]`;
-  return `[exit ${exit.signal ?? 'unknown'}]`;
+  if (exit.error?.code === 'ECANCELED' || (cancelRequested && exit.code === null)) return i18n.t('console:line.cancelled');
+  if (exit.error) return i18n.t('console:line.error', { code: exit.error.code, message: exit.error.message });
+  if (exit.code !== null) return i18n.t('console:line.exit', { code: exit.code });
+  return i18n.t('console:line.exit', { code: exit.signal ?? i18n.t('console:line.unknown') });
 }
 
 export function createConsoleStore(api: FerryApi, hooks: ConsoleHooks = {}): ConsoleStore {
@@ -118,7 +119,7 @@ export function createConsoleStore(api: FerryApi, hooks: ConsoleHooks = {}): Con
       void api.call('history:add', command);
       const r = await api.call('exec:run', command);
       if (!r.ok) {
-        line(`${RED}[error ${r.error.code}: ${r.error.message}]${RESET}`);
+        line(`${RED}${i18n.t('console:line.error', { code: r.error.code, message: r.error.message })}${RESET}`);
         set({ running: null });
         return;
       }
@@ -143,7 +144,8 @@ export function createConsoleStore(api: FerryApi, hooks: ConsoleHooks = {}): Con
       set({ running: { ...running, cancelling: true } });
       if (running.execId !== null) {
         const r = await api.call('exec:cancel', running.execId);
-        if (!r.ok) line(`${RED}[could not cancel: ${r.error.code}: ${r.error.message}]${RESET}`);
+        if (!r.ok) line(`${RED}${i18n.t('console:line.couldNotCancel', { code: r.error.code, message: r.error.message })}${RESET}`);
+
       }
     },
 

@@ -13,6 +13,7 @@ import type {
   SessionInfo,
   Settings,
 } from '../../../shared/common/contract.js';
+import type { UiLanguage } from '../../../shared/common/languages.js';
 import { DEFAULT_PORT } from '../../../shared/common/protocols.js';
 import { EMPTY_DRAFT, draftToInput, editDraft, passphraseWanted, type ConnectDraft } from '../logic/connect-draft.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
@@ -67,7 +68,8 @@ export interface SessionState {
   clearError(): void;
   refreshDf(): Promise<void>;
   loadSettings(): Promise<void>;
-  saveSettings(input: { downloadDir?: string; concurrency?: number }): Promise<boolean>;
+  saveSettings(input: { downloadDir?: string; concurrency?: number; language?: UiLanguage }): Promise<boolean>;
+
 }
 
 export type SessionStore = StoreApi<SessionState>;

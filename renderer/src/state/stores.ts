@@ -4,6 +4,7 @@
  * moves the tree; edited files are listed again after a login.
  */
 import type { FerryApi } from '../../../shared/common/contract.js';
+import { applyLanguage, i18n } from '../i18n/i18n.js';
 import { displayPath } from '../logic/remote-path.js';
 import { createConsoleStore, type ConsoleStore } from './console-store.js';
 import { createEditsStore, type EditsStore } from './edits-store.js';
@@ -50,7 +51,7 @@ export function createStores(api: FerryApi): Stores {
         tree.getState().reset(info.cwd, info.home);
         consoleStore.getState().reset();
         // Output of an earlier session stays (people copy from it), marked off from this one.
-        consoleStore.getState().note(`── connected to ${info.user.name}@${info.host}:${info.port} ──`);
+        consoleStore.getState().note(i18n.t('console:line.connected', { where: `${info.user.name}@${info.host}:${info.port}` }));
       } else {
         void tree.getState().refresh();
       }
@@ -61,9 +62,16 @@ export function createStores(api: FerryApi): Stores {
     },
     onDisconnected: () => {
       tree.getState().clear();
-      if (consoleStore.getState().running) consoleStore.getState().note('[disconnected]');
+      if (consoleStore.getState().running) consoleStore.getState().note(i18n.t('console:line.disconnected'));
       consoleStore.getState().reset();
     },
   });
+  // The UI speaks the language chosen in Settings, or the system's until one is chosen:
+  // applied once the settings load and whenever they change, without a reload.
+  session.subscribe((now, before) => {
+    if (now.settings?.language !== before.settings?.language) applyLanguage(now.settings?.language);
+  });
+
   return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits };
+
 }

@@ -9,6 +9,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ConflictPrompt, FerryApi, UploadFile, UploadShape } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import type { ConflictDecision, QueueTotals, TransferId, TransferView } from '../../../shared/common/transfer-model.js';
+import { i18n } from '../i18n/i18n.js';
 import { displayPath } from '../logic/remote-path.js';
 import { EMPTY_TABLE, applyTransferEvent, tableOf, type TransferTable } from '../logic/transfer-table.js';
 
@@ -98,7 +99,7 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
           .uploadFiles(files, relativePaths, remoteDir, { folders, roots })
           .finally(() => get().addPreparing(-files.length));
         if (!r.ok) {
-          set({ refusal: { text: `Upload to ${(hooks.folderName ?? displayPath)(remoteDir)} refused`, error: r.error } });
+          set({ refusal: { text: i18n.t('transfers:refused.upload', { folder: (hooks.folderName ?? displayPath)(remoteDir) }), error: r.error } });
           return false;
         }
         added(r.value);
@@ -110,21 +111,21 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
         set({ refusal: null });
         const r = await api.call('transfers:download', [...remotePaths]);
         if (!r.ok) {
-          set({ refusal: { text: 'Download refused', error: r.error } });
+          set({ refusal: { text: i18n.t('transfers:refused.download'), error: r.error } });
           return false;
         }
         added(r.value);
         return true;
       },
 
-      pause: (id) => intent(() => api.call('transfers:pause', id), 'Could not pause'),
-      resume: (id) => intent(() => api.call('transfers:resume', id), 'Could not resume'),
-      cancel: (id) => intent(() => api.call('transfers:cancel', id), 'Could not cancel'),
-      retry: (id) => intent(() => api.call('transfers:retry', id), 'Could not retry'),
-      pauseAll: () => intent(() => api.call('transfers:pauseAll'), 'Could not pause'),
-      resumeAll: () => intent(() => api.call('transfers:resumeAll'), 'Could not resume'),
-      cancelAll: () => intent(() => api.call('transfers:cancelAll'), 'Could not cancel'),
-      clearFinished: () => intent(() => api.call('transfers:clear'), 'Could not clear'),
+      pause: (id) => intent(() => api.call('transfers:pause', id), i18n.t('transfers:refused.pause')),
+      resume: (id) => intent(() => api.call('transfers:resume', id), i18n.t('transfers:refused.resume')),
+      cancel: (id) => intent(() => api.call('transfers:cancel', id), i18n.t('transfers:refused.cancel')),
+      retry: (id) => intent(() => api.call('transfers:retry', id), i18n.t('transfers:refused.retry')),
+      pauseAll: () => intent(() => api.call('transfers:pauseAll'), i18n.t('transfers:refused.pause')),
+      resumeAll: () => intent(() => api.call('transfers:resumeAll'), i18n.t('transfers:refused.resume')),
+      cancelAll: () => intent(() => api.call('transfers:cancelAll'), i18n.t('transfers:refused.cancel')),
+      clearFinished: () => intent(() => api.call('transfers:clear'), i18n.t('transfers:refused.clear')),
 
       async resolveConflict(decision, applyToAll) {
         const [first, ...rest] = get().conflicts;
@@ -133,7 +134,8 @@ export function createTransfersStore(api: FerryApi, hooks: TransfersHooks = {}):
         // batch itself ("apply to all"), and withdraws any prompt that no longer needs an answer.
         set({ conflicts: rest });
         const r = await api.call('transfers:resolveConflict', first.conflictId, decision, applyToAll);
-        if (!r.ok) set({ refusal: { text: `Could not answer the conflict for “${first.transfer.name}”`, error: r.error } });
+        if (!r.ok) set({ refusal: { text: i18n.t('transfers:refused.conflict', { name: first.transfer.name }), error: r.error } });
+
       },
 
       addPreparing(delta) {

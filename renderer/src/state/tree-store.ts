@@ -8,6 +8,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { FerryApi } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
+import { i18n } from '../i18n/i18n.js';
 import { baseName, displayPath, isInside, joinPath, parentPath } from '../logic/remote-path.js';
 import {
   EMPTY_SELECTION,
@@ -166,7 +167,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         const target = normalize(path);
         const r = await api.call('fs:cd', target);
         if (!r.ok) {
-          fail(`Could not open ${displayPath(target, get().home)}`, r.error);
+          fail(i18n.t('tree:notice.open', { folder: displayPath(target, get().home) }), r.error);
           return false;
         }
         const from = get().cwd;
@@ -205,7 +206,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
           if (r.ok) setFolder(path, { status: 'loaded', entries: r.value.entries });
           else {
             setFolder(path, { status: 'error', entries, error: r.error });
-            if (path !== get().cwd) fail(`Could not list ${path}`, r.error);
+            if (path !== get().cwd) fail(i18n.t('tree:notice.list', { path }), r.error);
           }
         })().finally(() => {
           if (inflight.get(path) === task) inflight.delete(path);
@@ -306,7 +307,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         const path = joinPath(parent, name);
         const r = await api.call('fs:mkdir', path);
         if (!r.ok) {
-          fail(`Could not create the folder “${name}”`, r.error);
+          fail(i18n.t('tree:notice.mkdir', { name }), r.error);
           return false;
         }
         if (parent !== get().cwd) get().expand(parent);
@@ -321,7 +322,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         if (to === path) return true;
         const r = await api.call('fs:rename', path, to);
         if (!r.ok) {
-          fail(`Could not rename “${baseName(path)}”`, r.error);
+          fail(i18n.t('tree:notice.rename', { name: baseName(path) }), r.error);
           return false;
         }
         // Keep expanded folders expanded under their new name.
@@ -342,7 +343,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         update({ expanded, folders });
         await Promise.all([...new Set(paths.map(parentPath))].map(listed));
         if (!r.ok) {
-          fail(paths.length === 1 ? `Could not delete “${baseName(paths[0]!)}”` : `Could not delete ${paths.length} items`, r.error);
+          fail(paths.length === 1 ? i18n.t('tree:notice.deleteOne', { name: baseName(paths[0]!) }) : i18n.t('tree:notice.deleteMany', { count: paths.length }), r.error);
           return false;
         }
         return true;
@@ -355,7 +356,8 @@ export function createTreeStore(api: FerryApi): TreeStore {
         for (const from of moves) {
           const r = await api.call('fs:rename', from, joinPath(folder, baseName(from)));
           if (!r.ok) {
-            fail(`Could not move “${baseName(from)}” to ${displayPath(folder, get().home)}`, r.error);
+            fail(i18n.t('tree:notice.move', { name: baseName(from), folder: displayPath(folder, get().home) }), r.error);
+
             ok = false;
             break;
           }

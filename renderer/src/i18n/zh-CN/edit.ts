@@ -1,0 +1,50 @@
+/** 简体中文：在线编辑（内置编辑器、已编辑的文件，以及保存状态的说法）。 */
+import type { edit as en } from '../en/edit.js';
+import type { Translation } from '../translation.js';
+
+export const edit: Translation<typeof en> = {
+  conflict: {
+    overwrite: '覆盖对方的版本',
+    copy: '将我的版本另存为副本',
+    compare: '下载对方的版本进行比较',
+  },
+  textOf: '{{name}} 的文本',
+  unsaved: '有未保存的更改（按 Ctrl+S 保存）',
+  title: '编辑 {{name}}',
+  cannotShow: '无法显示此文件：{{error}}',
+  theirs: '对方的版本（服务器上）',
+  resolve: '解决冲突',
+  retrySave: '重新保存',
+  unsavedGroup: '未保存的更改',
+  closeUnsaved: '不保存更改就关闭吗？',
+  discardChanges: '放弃更改',
+  keepEditing: '继续编辑',
+  edited: '已编辑的文件',
+  open: '打开',
+  retry: '重试',
+  saveCopy: '另存为副本',
+  downloadTheirs: '下载对方的版本',
+  discardSave: '放弃未上传的保存',
+  keep: '保留',
+  discardTitle: '停止编辑，并丢弃服务器上还没有的那次保存',
+  doneTitle: '停止编辑（工作副本会被删除）',
+  discard: '放弃…',
+  done: '完成',
+  saves: '{{name}} 的保存记录',
+  state: {
+    opening: '正在打开…',
+    saved: '已保存',
+    saving: '正在保存…',
+    waiting: '正在等待连接：连接恢复后会发送这次保存',
+    failed: '未保存：{{error}}',
+    deleted: '冲突：自你打开以来，该文件已在服务器上被删除',
+    changed: '冲突：自你打开以来，该文件已在服务器上被修改（现在为 {{size}}）',
+  },
+  row: {
+    saving: '正在保存…',
+    waiting: '正在等待连接',
+    saved: '已保存 · {{check}}',
+    failed: '失败：{{error}}',
+    conflict: '未保存：服务器上的文件已更改',
+  },
+};
