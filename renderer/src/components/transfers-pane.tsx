@@ -8,9 +8,11 @@ import { memo, useRef } from 'react';
 import type { TransferId, TransferView } from '../../../shared/common/transfer-model.js';
 import { CHECK_LABEL, STATE_LABEL, formatBytes, formatEta, formatSpeed, percent, verifyingLabel } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
-import { useSession, useStores, useTransfers } from '../state/stores-context.js';
+import { StoresContext, useSession, useStores, useTransfers } from '../state/stores-context.js';
+import { useQueueIntents, useQueueRows, useQueueTotals } from '../state/tabs-context.js';
 import { EditedFiles } from './edited-files.js';
 import { Icon } from './icons.js';
+import { TransferWhere } from './transfer-where.js';
 
 export function TransfersPane() {
   return (
@@ -24,11 +26,11 @@ export function TransfersPane() {
 }
 
 function TransfersHeader() {
-  const { transfers } = useStores();
-  const totals = useTransfers((s) => s.totals);
+  // Every tab's queue: the totals added up, and the pane-wide buttons act on each tab.
+  const totals = useQueueTotals();
   const overall = percent(totals.bytes, totals.size);
   const finished = totals.done + totals.failed + totals.cancelled;
-  const s = transfers.getState();
+  const s = useQueueIntents();
   return (
     <header className="pane-header transfers-header">
       <div className="pane-title-row">
@@ -90,14 +92,15 @@ function DownloadFolder() {
 const ROW_ESTIMATE = 56;
 
 function TransferList() {
-  const order = useTransfers((s) => s.order);
+  // Every tab's transfers; each row is drawn with its own tab's stores (its controls use that tab's api).
+  const order = useQueueRows();
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: order.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_ESTIMATE,
     overscan: order.length <= 200 ? order.length : 8,
-    getItemKey: (i) => order[i] ?? i,
+    getItemKey: (i) => order[i]?.key ?? i,
   });
   if (order.length === 0) {
     return (
@@ -110,14 +113,15 @@ function TransferList() {
     <div ref={scrollRef} className="pane-body transfer-scroll">
       <div role="list" aria-label="Transfers" className="transfer-list" style={{ height: virtualizer.getTotalSize() }}>
         {virtualizer.getVirtualItems().map((item) => (
+          <StoresContext key={item.key} value={order[item.index]!.tab.stores}>
           <TransferRow
-            key={item.key}
-            id={order[item.index]!}
+            id={order[item.index]!.id}
             index={item.index}
             setSize={order.length}
             start={item.start}
             measure={virtualizer.measureElement}
           />
+          </StoresContext>
         ))}
       </div>
     </div>
@@ -230,6 +234,7 @@ function TransferBody({ view }: { readonly view: TransferView }) {
         )}
         {view.state === 'skipped' && <span className="muted">already there</span>}
         {view.attempts > 1 && view.state !== 'done' && <span className="muted">attempt {view.attempts}</span>}
+        <TransferWhere direction={view.direction} />
       </div>
       {view.state === 'failed' && view.error && (
         <div className="transfer-error selectable">

@@ -5,13 +5,17 @@
  */
 import { common as enCommon } from './en/common.js';
 import { common as zhCommon } from './zh-CN/common.js';
+import { tabs as enTabs } from './en/tabs.js';
+import { tabs as zhTabs } from './zh-CN/tabs.js';
 
 export const en = {
   common: enCommon,
+  tabs: enTabs,
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  tabs: zhTabs,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;
