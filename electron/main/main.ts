@@ -148,7 +148,7 @@ let leavingUnsaved = false;
 /**
  * Edited files whose save is not on the server yet (waiting for the connection, failed,
  * in conflict), in any tab: ask before the window or the app goes. Their working copies
- * are kept. (Closing one tab asks in the page, tab-close.ts.)
+ * are kept. (Closing one tab asks in the page, tabs-root.tsx.)
  */
 function mayLeaveUnsavedEdits(window: BrowserWindow | null): boolean {
   const pending = ipc?.unsavedEdits() ?? [];

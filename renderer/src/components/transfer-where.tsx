@@ -17,5 +17,5 @@ export function TransferWhere({ direction }: { readonly direction: TransferView[
     return tab ? (s.titles.get(tab.id)?.where ?? null) : null;
   });
   if (!several || where === null) return null;
-  return <span className="transfer-where muted selectable">{t(direction === 'upload' ? 'where.upload' : 'where.download', { where })}</span>;
+  return <div className="transfer-where muted small selectable">{t(direction === 'upload' ? 'where.upload' : 'where.download', { where })}</div>;
 }

@@ -234,8 +234,8 @@ function TransferBody({ view }: { readonly view: TransferView }) {
         )}
         {view.state === 'skipped' && <span className="muted">already there</span>}
         {view.attempts > 1 && view.state !== 'done' && <span className="muted">attempt {view.attempts}</span>}
-        <TransferWhere direction={view.direction} />
       </div>
+      <TransferWhere direction={view.direction} />
       {view.state === 'failed' && view.error && (
         <div className="transfer-error selectable">
           {view.error.code}: {view.error.message}
