@@ -112,7 +112,7 @@ describe('tabs', () => {
     expect(await page.getByRole('contentinfo').textContent()).toContain('Connected');
   });
 
-  it('lists both tabs’ transfers with where each goes; a row pauses through its own tab', async () => {
+  it('lists both tabs’ transfers with where each goes; a row pauses through its own tab', { timeout: 120_000 }, async () => {
     const sumA = await randomFile(path.join(local, 'to-alice.bin'), 12 * MiB);
     const sumB = await randomFile(path.join(local, 'to-bob.bin'), 12 * MiB);
     proxyA.rate = 1 * MiB;
@@ -121,10 +121,12 @@ describe('tabs', () => {
     // One upload in each tab.
     await tab(BOBS).click();
     await pick(path.join(local, 'to-bob.bin'));
-    await waitTransferState(page, 'to-bob.bin', 'Transferring');
+    // (Its bytes first travel to the web host: on a busy machine that takes a while.)
+    await waitTransferState(page, 'to-bob.bin', 'Transferring', transferRow(page, 'to-bob.bin'), 60_000);
     await tab(whereA()).click();
     await pick(path.join(local, 'to-alice.bin'));
-    await waitTransferState(page, 'to-alice.bin', 'Transferring');
+    // (Its bytes first travel to the web host: on a busy machine that takes a while.)
+    await waitTransferState(page, 'to-alice.bin', 'Transferring', transferRow(page, 'to-alice.bin'), 60_000);
 
     // Alice's tab shows both, each saying where it goes.
     const rowA = transferRow(page, 'to-alice.bin');
@@ -147,8 +149,9 @@ describe('tabs', () => {
     await waitTransferState(page, 'to-alice.bin', 'Transferring');
 
     // Unthrottled, Alice's finishes on server one; Bob's resumes from his own tab's row.
+    // (Bob's stays throttled: connections that once ran at full speed grow buffers that
+    // would swallow the next test's throttled upload at once.)
     proxyA.rate = null;
-    proxyB.rate = null;
     await waitTransferDone(page, 'to-alice.bin');
     expect(await sha256File(path.join(e2e.home(alice), 'to-alice.bin'))).toBe(sumA);
     await rowButton(page, 'Resume', 'to-bob.bin').click();
@@ -177,11 +180,12 @@ describe('tabs', () => {
     expect(await selectedTab()).toBe(BOBS);
   });
 
-  it('asks before closing a tab whose transfer is not finished, then ends that tab’s session', async () => {
-    await randomFile(path.join(local, 'left.bin'), 12 * MiB);
+  it('asks before closing a tab whose transfer is not finished, then ends that tab’s session', { timeout: 120_000 }, async () => {
+    // (Bob's connections have only ever run throttled, so their buffers are small.)
+    await randomFile(path.join(local, 'left.bin'), 24 * MiB);
     proxyB.rate = 1 * MiB;
     await pick(path.join(local, 'left.bin'));
-    await waitTransferState(page, 'left.bin', 'Transferring');
+    await waitTransferState(page, 'left.bin', 'Transferring', transferRow(page, 'left.bin'), 60_000);
     await tab(whereA()).click();
     await transferRow(page, 'left.bin').waitFor();
 
