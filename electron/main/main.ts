@@ -147,7 +147,8 @@ let leavingUnsaved = false;
 
 /**
  * Edited files whose save is not on the server yet (waiting for the connection, failed,
- * in conflict): ask before the window or the app goes. Their working copies are kept.
+ * in conflict), in any tab: ask before the window or the app goes. Their working copies
+ * are kept. (Closing one tab asks in the page, tabs-root.tsx.)
  */
 function mayLeaveUnsavedEdits(window: BrowserWindow | null): boolean {
   const pending = ipc?.unsavedEdits() ?? [];
@@ -192,7 +193,8 @@ function menu(): Menu {
           },
         },
         { type: 'separator' },
-        { role: 'close', accelerator: 'CmdOrCtrl+W' },
+        // Ctrl+W and Ctrl+T belong to the page's tabs (renderer/src/components/tabs-root.tsx).
+        { role: 'close', label: 'Close Window', accelerator: 'CmdOrCtrl+Shift+W' },
         ...(isMac ? [] : ([{ role: 'quit', accelerator: 'CmdOrCtrl+Q' }] as const)),
       ],
     },

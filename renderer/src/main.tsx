@@ -1,14 +1,18 @@
-/** Entry: one FerryApi (Electron preload or the browser-mode WebSocket), the stores, the UI. */
+/**
+ * Entry: the page's FerryApi (Electron preload or the browser-mode WebSocket) as the first
+ * tab, the tabs registry (each tab its own api and stores), the UI.
+ */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './components/app.js';
+import { TabsRoot } from './components/tabs-root.js';
 import { initReactI18next } from 'react-i18next';
 import { i18n } from './i18n/i18n.js';
 import { rememberLayout } from './layout-memory.js';
 import { unsavedEdits } from './state/edits-store.js';
-import { createStores } from './state/stores.js';
-import { StoresContext } from './state/stores-context.js';
+import { TabsContext } from './state/tabs-context.js';
+import { createTabsStore } from './state/tabs-store.js';
 import { getApi } from './transport/api.js';
+import { openTabApi } from './transport/tab-apis.js';
 import './styles.css';
 
 // React's binding is attached here, not in i18n.ts, which the stores' tests run under Node.
@@ -18,21 +22,20 @@ const root = createRoot(document.getElementById('root')!);
 
 try {
   const api = getApi();
-  const stores = createStores(api);
-  rememberLayout(stores.ui);
-  // A browser tab closing with edits the server does not have yet asks first (the desktop
-  // app asks in its main process, before quitting).
+  // Every tab starts from the layout last chosen (layout-memory.ts), and remembers its changes.
+  const tabs = createTabsStore({ first: api, openApi: () => openTabApi(api), onTab: (stores) => rememberLayout(stores.ui) });
+  // A browser tab closing with edits the server does not have yet, in any of its Ferry
+  // tabs, asks first (the desktop app asks in its main process, before quitting).
   if (api.platform === 'browser') {
     window.addEventListener('beforeunload', (e) => {
-      if (unsavedEdits(stores.edits.getState()).length > 0) e.preventDefault();
+      if (tabs.getState().tabs.some((tab) => unsavedEdits(tab.stores.edits.getState()).length > 0)) e.preventDefault();
     });
   }
-  void stores.session.getState().init();
   root.render(
     <StrictMode>
-      <StoresContext value={stores}>
-        <App />
-      </StoresContext>
+      <TabsContext value={tabs}>
+        <TabsRoot />
+      </TabsContext>
     </StrictMode>,
   );
 } catch (err) {

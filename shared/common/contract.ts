@@ -369,6 +369,14 @@ export interface FerryApi {
    * cancelled. Only where there is one (Electron); a browser page types the path instead.
    */
   readonly pickKeyFile?: () => Promise<string | null>;
+  /**
+   * Open another tab: a FerryApi of its own, whose session is a backend of its own (made on
+   * its first call). Electron only; browser mode opens another WebSocket instead
+   * (renderer/src/transport/tab-apis.ts).
+   */
+  readonly openTab?: () => FerryApi;
+  /** End this API's session (its tab closed): the engine disposes its backend. */
+  readonly close?: () => void;
   /** 'electron' or 'browser': for wording only (e.g. "Show in folder"), never behaviour. */
   readonly platform: 'electron' | 'browser';
 }

@@ -9,11 +9,13 @@ import { Trans, useTranslation } from 'react-i18next';
 import type { TransferId, TransferView } from '../../../shared/common/transfer-model.js';
 import { CHECK_LABEL, STATE_LABEL, formatBytes, formatEta, formatSpeed, percent, verifyingLabel } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
-import { useSession, useStores, useTransfers } from '../state/stores-context.js';
+import { StoresContext, useSession, useStores, useTransfers } from '../state/stores-context.js';
+import { useQueueIntents, useQueueRows, useQueueTotals } from '../state/tabs-context.js';
 import { EditedFiles } from './edited-files.js';
 import { HistoryButton } from './history-dialog.js';
 import { RestoreBar } from './restore-bar.js';
 import { Icon } from './icons.js';
+import { TransferWhere } from './transfer-where.js';
 
 export function TransfersPane() {
   return (
@@ -28,12 +30,12 @@ export function TransfersPane() {
 }
 
 function TransfersHeader() {
-  const { transfers } = useStores();
   const { t } = useTranslation('transfers');
-  const totals = useTransfers((s) => s.totals);
+  // Every tab's queue: the totals added up, and the pane-wide buttons act on each tab.
+  const totals = useQueueTotals();
   const overall = percent(totals.bytes, totals.size);
   const finished = totals.done + totals.failed + totals.cancelled;
-  const s = transfers.getState();
+  const s = useQueueIntents();
   return (
     <header className="pane-header transfers-header">
       <div className="pane-title-row">
@@ -98,14 +100,15 @@ const ROW_ESTIMATE = 56;
 
 function TransferList() {
   const { t } = useTranslation('transfers');
-  const order = useTransfers((s) => s.order);
+  // Every tab's transfers; each row is drawn with its own tab's stores (its controls use that tab's api).
+  const order = useQueueRows();
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: order.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_ESTIMATE,
     overscan: order.length <= 200 ? order.length : 8,
-    getItemKey: (i) => order[i] ?? i,
+    getItemKey: (i) => order[i]?.key ?? i,
   });
   if (order.length === 0) {
     return (
@@ -118,14 +121,15 @@ function TransferList() {
     <div ref={scrollRef} className="pane-body transfer-scroll">
       <div role="list" aria-label={t('list')} className="transfer-list" style={{ height: virtualizer.getTotalSize() }}>
         {virtualizer.getVirtualItems().map((item) => (
+          <StoresContext key={item.key} value={order[item.index]!.tab.stores}>
           <TransferRow
-            key={item.key}
-            id={order[item.index]!}
+            id={order[item.index]!.id}
             index={item.index}
             setSize={order.length}
             start={item.start}
             measure={virtualizer.measureElement}
           />
+          </StoresContext>
         ))}
       </div>
     </div>
@@ -242,6 +246,7 @@ function TransferBody({ view }: { readonly view: TransferView }) {
         {view.attempts > 1 && view.state !== 'done' && <span className="muted">{t('attempt', { n: view.attempts })}</span>}
 
       </div>
+      <TransferWhere direction={view.direction} />
       {view.state === 'failed' && view.error && (
         <div className="transfer-error selectable">
           {view.error.code}: {view.error.message}

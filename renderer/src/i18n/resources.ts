@@ -10,6 +10,7 @@ import { edit as enEdit } from './en/edit.js';
 import { history as enHistory } from './en/history.js';
 import { settings as enSettings } from './en/settings.js';
 import { sync as enSync } from './en/sync.js';
+import { tabs as enTabs } from './en/tabs.js';
 import { transfers as enTransfers } from './en/transfers.js';
 import { tree as enTree } from './en/tree.js';
 import type { Translation } from './translation.js';
@@ -20,6 +21,7 @@ import { edit as zhEdit } from './zh-CN/edit.js';
 import { history as zhHistory } from './zh-CN/history.js';
 import { settings as zhSettings } from './zh-CN/settings.js';
 import { sync as zhSync } from './zh-CN/sync.js';
+import { tabs as zhTabs } from './zh-CN/tabs.js';
 import { transfers as zhTransfers } from './zh-CN/transfers.js';
 import { tree as zhTree } from './zh-CN/tree.js';
 
@@ -31,6 +33,7 @@ export const en = {
   history: enHistory,
   settings: enSettings,
   sync: enSync,
+  tabs: enTabs,
   transfers: enTransfers,
   tree: enTree,
 };
@@ -43,6 +46,7 @@ export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]
   history: zhHistory,
   settings: zhSettings,
   sync: zhSync,
+  tabs: zhTabs,
   transfers: zhTransfers,
   tree: zhTree,
 };

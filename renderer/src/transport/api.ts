@@ -16,6 +16,11 @@ export function getApi(): FerryApi {
   if (location.protocol !== 'http:' && location.protocol !== 'https:') {
     throw new Error('This page has no Ferry engine: open it from the desktop app or from the Ferry web host (npm run web).');
   }
+  return (api = createWsApi({ url: hostApiUrl() }));
+}
+
+/** The web host's WebSocket address, on the page's own host (every tab's socket goes there). */
+export function hostApiUrl(): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return (api = createWsApi({ url: `${scheme}//${location.host}/api` }));
+  return `${scheme}//${location.host}/api`;
 }
