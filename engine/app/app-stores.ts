@@ -7,6 +7,7 @@
  * history) belong here too.
  */
 import path from 'node:path';
+import { RateLimits } from '../queue/rate-limit.js';
 import { ConsoleHistory } from './console/console-history.js';
 import { KnownHosts } from './stores/known-hosts.js';
 import { ProfileStore } from './stores/profile-store.js';
@@ -25,14 +26,24 @@ export interface AppStores {
   readonly knownHosts: KnownHosts;
   /** The console's command history, per connection. */
   readonly history: ConsoleHistory;
+  /** The speed limits every transfer of the app shares (from settings; 'settings:set' changes them). */
+  readonly rateLimits: RateLimits;
 }
 
 export function createAppStores(options: AppStoresOptions): AppStores {
   const log = options.log ?? (() => undefined);
+  const settings = new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log);
+  const rateLimits = new RateLimits();
+  // The limits saved last time hold from the start.
+  void settings.get().then(
+    (saved) => rateLimits.setSaved(saved),
+    () => undefined,
+  );
   return {
     profiles: new ProfileStore(options.configDir, log),
-    settings: new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log),
+    settings,
     knownHosts: new KnownHosts(path.join(options.configDir, 'known_hosts')),
     history: new ConsoleHistory(options.configDir, log),
+    rateLimits,
   };
 }

@@ -66,6 +66,7 @@ class FerryBackend implements Backend {
       emit,
       {
         resolveConflict: (conflict, signal) => this.conflicts.ask(conflict, signal),
+        rateLimits: stores.rateLimits,
         ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
       },
       (event) => {

@@ -11,6 +11,7 @@ import { createStreamHash } from '../../shared/node/hash-worker.js';
 import { NotWhole, type Lane } from '../remote/remote.js';
 import { untilAborted } from './conflicts.js';
 import type { QueueHost } from './queue-host.js';
+import { paceBytes } from './rate-limit.js';
 import { SMALL_WINDOW, onceChunk, readSmallFile, readSmallFileSync } from './small-files.js';
 import { begin, end, unclaim, type Attempt, type Item } from './transfer-item.js';
 import { freeLocalName } from './transfers.js';
@@ -93,12 +94,23 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     sent();
     host.handToStreamed(item, attempt);
   };
+  // A speed limit is waited for before the file is read or asked for, so it holds the
+  // batch back rather than piling up files in memory; the planned size is what is charged.
+  const pace = host.limits?.of(item.view.direction);
+  const charge = async (bytes: number): Promise<void> => {
+    const wait = paceBytes(pace, bytes, attempt.signal);
+    if (wait) await wait;
+    attempt.check(host.closed);
+  };
   const work = async (): Promise<void> => {
     const exists = host.conflicts.existsPolicy(item);
     if (item.view.direction === 'upload') {
+      const planned = item.view.size;
+      await charge(planned);
       const file = host.blockingSmallIo ? readSmallFileSync(item.view.localPath, WHOLE_FILE_MAX) : await readSmallFile(item.view.localPath, WHOLE_FILE_MAX);
       attempt.check(host.closed);
       if (file === null) return handOver();
+      if (file.data.length > planned) await charge(file.data.length - planned);
       const l = await lane();
       attempt.check(host.closed);
       unsent = l;
@@ -128,6 +140,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       if (exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
       target = await freeLocalName(target);
     }
+    await charge(item.view.size);
     const l = await lane();
     attempt.check(host.closed);
     settleDebt = host.load.owe();

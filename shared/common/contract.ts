@@ -9,6 +9,7 @@ import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
+import { SPEED_LIMIT_MAX } from './speed-limit.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 
@@ -133,11 +134,16 @@ export type ConnectionState =
 export interface Settings {
   readonly downloadDir: string;
   readonly concurrency: number;
+  /** Speed limits for the whole app, in bytes per second (0: none). */
+  readonly uploadLimit: number;
+  readonly downloadLimit: number;
 }
 
 export const SettingsInput = z.object({
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
+  uploadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
+  downloadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
 });
 
 

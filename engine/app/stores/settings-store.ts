@@ -4,12 +4,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Settings } from '../../../shared/common/contract.js';
 import { FerryError } from '../../../shared/common/errors.js';
+import { SPEED_LIMIT_MAX } from '../../../shared/common/speed-limit.js';
 import { JsonFile } from './json-file.js';
 
 const SettingsFile = z.object({
   version: z.literal(1),
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
+  uploadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
+  downloadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
 });
 type SettingsFile = z.infer<typeof SettingsFile>;
 
@@ -36,7 +39,7 @@ export class SettingsStore {
     return this.withDefaults(await this.file.read());
   }
 
-  set(change: { downloadDir?: string | undefined; concurrency?: number | undefined }): Promise<Settings> {
+  set(change: { downloadDir?: string | undefined; concurrency?: number | undefined; uploadLimit?: number | undefined; downloadLimit?: number | undefined }): Promise<Settings> {
     if (change.downloadDir !== undefined && !path.isAbsolute(change.downloadDir)) {
       throw new FerryError('EINVAL', `The download folder must be a full path (got "${change.downloadDir}").`);
     }
@@ -45,12 +48,19 @@ export class SettingsStore {
         ...data,
         ...(change.downloadDir !== undefined ? { downloadDir: path.normalize(change.downloadDir) } : {}),
         ...(change.concurrency !== undefined ? { concurrency: change.concurrency } : {}),
+        ...(change.uploadLimit !== undefined ? { uploadLimit: change.uploadLimit } : {}),
+        ...(change.downloadLimit !== undefined ? { downloadLimit: change.downloadLimit } : {}),
       };
       return { value, result: this.withDefaults(value) };
     });
   }
 
   private withDefaults(data: SettingsFile): Settings {
-    return { downloadDir: data.downloadDir ?? this.defaultDownloadDir, concurrency: data.concurrency ?? DEFAULT_CONCURRENCY };
+    return {
+      downloadDir: data.downloadDir ?? this.defaultDownloadDir,
+      concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,
+      uploadLimit: data.uploadLimit ?? 0,
+      downloadLimit: data.downloadLimit ?? 0,
+    };
   }
 }
