@@ -6,6 +6,7 @@
 import { FerryError } from '../shared/common/errors.js';
 import { formatBytes } from '../shared/common/size.js';
 import type { SyncAction, SyncDirection, SyncPlan } from '../shared/common/sync-model.js';
+import type { RateLimits } from '../engine/queue/rate-limit.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
 import { prepareSync } from '../engine/sync/sync-prepare.js';
 import { runSync } from '../engine/sync/sync-run.js';
@@ -19,6 +20,8 @@ export interface SyncOptions {
   readonly dryRun: boolean;
   readonly json: boolean;
   readonly concurrency: number;
+  /** --limit-rate: both directions' speed limits (undefined: none). */
+  readonly rateLimits?: RateLimits;
 }
 
 const LABEL: Record<SyncAction['kind'], string> = {
@@ -81,7 +84,7 @@ export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: s
     if (options.dryRun) return 0;
     // A file the plan found missing is not replaced if it appeared since: 'ask' with
     // nobody to ask fails it with EEXIST (the plan's replacements are decided up front).
-    const queue = new TransferQueue(session, { concurrency: options.concurrency, conflict: 'ask', blockingSmallIo: true });
+    const queue = new TransferQueue(session, { concurrency: options.concurrency, conflict: 'ask', blockingSmallIo: true, rateLimits: options.rateLimits });
     const printer = new ProgressPrinter(process.stderr);
     const off = queue.on((event) => printer.onEvent(event));
     let outcome;
