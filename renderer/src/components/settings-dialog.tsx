@@ -1,8 +1,10 @@
 /** Where downloads go and how many files move at once (settings:get/set, kept by the engine). */
 import { useState, type FormEvent } from 'react';
+import { i18n } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Modal } from './modal.js';
+import { SpeedLimitFields, useLimitDrafts } from './speed-limits.js';
 
 export function SettingsDialog() {
   const { session, ui, api } = useStores();
@@ -10,6 +12,7 @@ export function SettingsDialog() {
   const [dir, setDir] = useState(settings?.downloadDir ?? '');
   const [concurrency, setConcurrency] = useState(String(settings?.concurrency ?? 4));
   const [problem, setProblem] = useState<string | null>(null);
+  const limits = useLimitDrafts(settings);
   const close = () => ui.getState().closeDialog();
 
   const submit = async (e: FormEvent) => {
@@ -17,10 +20,12 @@ export function SettingsDialog() {
     const n = Number(concurrency);
     if (!Number.isInteger(n) || n < 1 || n > 16) return setProblem('Transfers at once is a whole number from 1 to 16.');
     if (dir.trim() === '') return setProblem('Enter the folder downloads go to.');
+    const speed = limits.values();
+    if (speed === null) return setProblem(i18n.t('limits:invalid'));
     // The folder only when it changed: browser mode refuses to move it outside the host's
     // download folder, but keeps one chosen there in the desktop app.
     const folder = dir.trim() !== settings?.downloadDir ? { downloadDir: dir.trim() } : {};
-    const ok = await session.getState().saveSettings({ ...folder, concurrency: n });
+    const ok = await session.getState().saveSettings({ ...folder, concurrency: n, ...speed });
     if (ok) close();
     else {
       const error = session.getState().settingsError;
@@ -64,6 +69,7 @@ export function SettingsDialog() {
             }}
           />
         </div>
+        <SpeedLimitFields limits={limits} onEdit={() => setProblem(null)} />
         {problem && (
           <p className="form-error selectable" role="alert">
             {problem}

@@ -3,6 +3,7 @@ import type { Protocol } from '../../../shared/common/protocols.js';
 import { formatBytes } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useTree } from '../state/stores-context.js';
+import { SpeedLimitIndicator } from './speed-limits.js';
 
 export function connectionLabel(state: string, attempt?: number): string {
   switch (state) {
@@ -54,6 +55,7 @@ export function StatusBar() {
             </span>
           )}
           <span className="status-spacer" />
+          <SpeedLimitIndicator />
           <span className="status-item selectable mono small" title="Server key fingerprint (pinned)">
             {session.fingerprint ? `Key ${session.fingerprint}` : 'No encryption'}
           </span>

@@ -5,13 +5,17 @@
  */
 import { common as enCommon } from './en/common.js';
 import { common as zhCommon } from './zh-CN/common.js';
+import { limits as enLimits } from './en/limits.js';
+import { limits as zhLimits } from './zh-CN/limits.js';
 
 export const en = {
   common: enCommon,
+  limits: enLimits,
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  limits: zhLimits,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;

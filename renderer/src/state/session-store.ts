@@ -67,7 +67,7 @@ export interface SessionState {
   clearError(): void;
   refreshDf(): Promise<void>;
   loadSettings(): Promise<void>;
-  saveSettings(input: { downloadDir?: string; concurrency?: number }): Promise<boolean>;
+  saveSettings(input: { downloadDir?: string; concurrency?: number; uploadLimit?: number; downloadLimit?: number }): Promise<boolean>;
 }
 
 export type SessionStore = StoreApi<SessionState>;
