@@ -97,20 +97,22 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
   // A speed limit is waited for before the file is read or asked for, so it holds the
   // batch back rather than piling up files in memory; the planned size is what is charged.
   const pace = host.limits?.of(item.view.direction);
-  const charge = async (bytes: number): Promise<void> => {
+  // Null when the bytes may go now (always without a limit: no extra turn per file).
+  const charge = (bytes: number): Promise<void> | null => {
     const wait = paceBytes(pace, bytes, attempt.signal);
-    if (wait) await wait;
-    attempt.check(host.closed);
+    return wait && wait.then(() => attempt.check(host.closed));
   };
   const work = async (): Promise<void> => {
     const exists = host.conflicts.existsPolicy(item);
     if (item.view.direction === 'upload') {
       const planned = item.view.size;
-      await charge(planned);
+      const paced = charge(planned);
+      if (paced) await paced;
       const file = host.blockingSmallIo ? readSmallFileSync(item.view.localPath, WHOLE_FILE_MAX) : await readSmallFile(item.view.localPath, WHOLE_FILE_MAX);
       attempt.check(host.closed);
       if (file === null) return handOver();
-      if (file.data.length > planned) await charge(file.data.length - planned);
+      const more = file.data.length > planned ? charge(file.data.length - planned) : null;
+      if (more) await more;
       const l = await lane();
       attempt.check(host.closed);
       unsent = l;
@@ -140,7 +142,8 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       if (exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
       target = await freeLocalName(target);
     }
-    await charge(item.view.size);
+    const paced = charge(item.view.size);
+    if (paced) await paced;
     const l = await lane();
     attempt.check(host.closed);
     settleDebt = host.load.owe();
