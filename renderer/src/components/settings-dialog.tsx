@@ -1,4 +1,4 @@
-/** Where downloads go and how many files move at once (settings:get/set, kept by the engine). */
+/** Where downloads go, how many files move at once, and the speed limits (settings:get/set, kept by the engine). */
 import { useState, type FormEvent } from 'react';
 import { i18n } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
