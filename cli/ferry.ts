@@ -11,6 +11,8 @@ import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { formatBytes } from '../shared/common/size.js';
 import { KnownHosts, defaultConfigDir } from '../engine/app/stores/known-hosts.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
+import { RateLimits } from '../engine/queue/rate-limit.js';
+import { parseRate } from '../shared/common/speed-limit.js';
 import { DEFAULT_PORTS, connect, hostPortOf, saveLogin, savedLogins, type Context, type Protocol } from './connect.js';
 import { ProgressPrinter, transferJson } from './progress.js';
 import { syncCommand } from './sync.js';
@@ -61,6 +63,9 @@ Options:
   --insecure-plain-on-network   is given too
   --concurrency N   files transferred at once (default 4; small files are
                     pipelined, many at a time on each of these lanes)
+  --limit-rate RATE put, get, sync: at most RATE bytes a second each way, for all
+                    files together; like curl, K, M or G (powers of 1024) may follow,
+                    e.g. 500K or 2M
 A saved login (ferry login) is used first; otherwise the password comes from
 FERRY_PASSWORD or is asked for (over SFTP only after the agent and keys failed).
 Known host keys and saved logins are kept in FERRY_CONFIG_DIR (default: your OS's
@@ -109,7 +114,7 @@ async function transfer(
   direction: 'upload' | 'download',
   sources: string[],
   target: string,
-  options: { skipExisting: boolean; concurrency: number; json: boolean },
+  options: { skipExisting: boolean; concurrency: number; json: boolean; rateLimits: RateLimits | undefined },
 ): Promise<number> {
   const session = await connect(ctx, options.concurrency);
   // Every file that ends done goes into the history the app shows too.
@@ -117,6 +122,7 @@ async function transfer(
   const queue = new TransferQueue(session, {
     onDone: (done) => history.record(logEntryOf(session, done)),
     concurrency: options.concurrency,
+    rateLimits: options.rateLimits,
     conflict: options.skipExisting ? 'skip' : 'overwrite',
     // Nothing else runs on this thread: small files are read and written directly.
     blockingSmallIo: true,
@@ -147,6 +153,20 @@ async function transfer(
   return failed.length > 0 ? 1 : 0;
 }
 
+/** --limit-rate RATE: one limit for uploads and one for downloads, both RATE (as curl's applies both ways). */
+function limitRate(text: string | undefined): RateLimits | undefined {
+  if (text === undefined) return undefined;
+  let rate: number;
+  try {
+    rate = parseRate(text);
+  } catch (err) {
+    throw new UsageError(`--limit-rate: ${(err as Error).message}`);
+  }
+  const limits = new RateLimits();
+  limits.set({ uploadLimit: rate, downloadLimit: rate });
+  return limits;
+}
+
 async function run(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -169,6 +189,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       concurrency: { type: 'string' },
       csv: { type: 'boolean' },
       limit: { type: 'string' },
+      'limit-rate': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -205,6 +226,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
   if (port !== undefined && (!Number.isInteger(port) || port <= 0 || port > 65535)) throw new UsageError(`bad --port ${values.port}`);
   const concurrency = Number(values.concurrency ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1 to 32');
+  const rateLimits = limitRate(values['limit-rate']);
   if (values.identity !== undefined && !sftp) throw new UsageError('--identity is for --protocol sftp');
   if (values.plain && sftp) throw new UsageError('--plain is for Ferry servers: SFTP is always encrypted');
   const ctx: Context = {
@@ -239,13 +261,13 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       need(1, 'which files? (put LOCAL... [REMOTE_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
-      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false });
+      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits });
     }
     case 'get': {
       need(1, 'which files? (get REMOTE... [LOCAL_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
-      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false });
+      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits });
     }
     case 'sync': {
       need(2, 'sync LOCAL REMOTE');
@@ -257,6 +279,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         dryRun: values['dry-run'] ?? false,
         json: values.json ?? false,
         concurrency,
+        rateLimits,
       });
     }
   }

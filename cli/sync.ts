@@ -6,6 +6,7 @@
 import { FerryError } from '../shared/common/errors.js';
 import { formatBytes } from '../shared/common/size.js';
 import type { SyncAction, SyncDirection, SyncPlan } from '../shared/common/sync-model.js';
+import type { RateLimits } from '../engine/queue/rate-limit.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
 import { TransferHistory } from '../engine/history/transfer-history.js';
 import { logEntryOf } from '../engine/history/history-export.js';
@@ -21,6 +22,8 @@ export interface SyncOptions {
   readonly dryRun: boolean;
   readonly json: boolean;
   readonly concurrency: number;
+  /** --limit-rate: both directions' speed limits (undefined: none). */
+  readonly rateLimits?: RateLimits;
 }
 
 const LABEL: Record<SyncAction['kind'], string> = {
@@ -89,6 +92,7 @@ export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: s
       concurrency: options.concurrency,
       conflict: 'ask',
       blockingSmallIo: true,
+      rateLimits: options.rateLimits,
       onDone: (done) => history.record(logEntryOf(session, done)),
     });
     const printer = new ProgressPrinter(process.stderr);

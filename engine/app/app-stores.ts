@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { TransferHistory } from '../history/transfer-history.js';
+import { RateLimits } from '../queue/rate-limit.js';
 import { ConsoleHistory } from './console/console-history.js';
 import { SavedQueues } from './saved-queue/saved-queues.js';
 import { KnownHosts } from './stores/known-hosts.js';
@@ -31,16 +32,26 @@ export interface AppStores {
   readonly savedQueues: SavedQueues;
   /** Finished transfers (the History dialog, `ferry history`). */
   readonly transferLog: TransferHistory;
+  /** The speed limits every transfer of the app shares (from settings; 'settings:set' changes them). */
+  readonly rateLimits: RateLimits;
 }
 
 export function createAppStores(options: AppStoresOptions): AppStores {
   const log = options.log ?? (() => undefined);
+  const settings = new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log);
+  const rateLimits = new RateLimits();
+  // The limits saved last time hold from the start.
+  void settings.get().then(
+    (saved) => rateLimits.setSaved(saved),
+    () => undefined,
+  );
   return {
     profiles: new ProfileStore(options.configDir, log),
-    settings: new SettingsStore(options.configDir, options.downloadDir ?? defaultDownloadDir(), log),
+    settings,
     knownHosts: new KnownHosts(path.join(options.configDir, 'known_hosts')),
     history: new ConsoleHistory(options.configDir, log),
     savedQueues: new SavedQueues(options.configDir, log),
     transferLog: new TransferHistory(options.configDir, { log }),
+    rateLimits,
   };
 }

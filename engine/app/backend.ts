@@ -75,6 +75,7 @@ class FerryBackend implements Backend {
           const remote = this.connection.current;
           if (remote) stores.transferLog.record(logEntryOf(remote, done));
         },
+        rateLimits: stores.rateLimits,
         ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
       },
       (event) => {

@@ -10,6 +10,7 @@ import type { TransferId, TransferView } from '../../shared/common/transfer-mode
 import type { ChangeFeed } from './change-feed.js';
 import type { ConflictBridge } from './conflict-bridge.js';
 import type { ConnectionManager, ConnectionStores } from './connection/connection-manager.js';
+import type { RateLimits } from '../queue/rate-limit.js';
 import { LOCAL_PROFILE_ID, builtInProfile, localProfile } from './connection/local-profile.js';
 import type { AppStores } from './app-stores.js';
 import { exportHistory } from '../history/history-export.js';
@@ -24,7 +25,7 @@ export type Handlers = { [N in CallName]: (...args: HandlerArgs<N>) => Promise<C
 
 /** The parts of one backend the calls are answered by. */
 export interface BackendParts {
-  readonly stores: ConnectionStores & Pick<AppStores, 'history' | 'savedQueues' | 'transferLog'>;
+  readonly stores: ConnectionStores & Pick<AppStores, 'history' | 'savedQueues' | 'transferLog' | 'rateLimits'>;
   readonly localServer: LocalServerHandle | undefined;
   readonly connection: ConnectionManager;
   readonly transfers: QueueRelay;
@@ -151,6 +152,8 @@ export function createHandlers(parts: BackendParts): Handlers {
       // As many data connections as files moving at once: no more sockets than that, no fewer.
       connection.current?.setDataConnections(settings.concurrency);
       transfers.current?.setConcurrency(settings.concurrency);
+      // Every transfer of the app, in every window, goes faster or slower at once.
+      stores.rateLimits.set(settings);
       return settings;
     },
     'sync:plan': (request) => parts.sync.plan(request),

@@ -21,7 +21,7 @@ export class QueueRelay {
 
   constructor(
     private readonly emit: Emit,
-    private readonly options: Pick<QueueOptions, 'resolveConflict' | 'progressIntervalMs' | 'onDone'>,
+    private readonly options: Pick<QueueOptions, 'resolveConflict' | 'progressIntervalMs' | 'onDone' | 'rateLimits'>,
     /** Told of every event after the UI (the change feed, the spool). */
     private readonly onEvent: (event: TransferEvent) => void,
     /** Throws unless the session can be used now (connected, not reconnecting). */

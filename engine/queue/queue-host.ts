@@ -9,6 +9,7 @@ import type { TransferState } from '../../shared/common/transfer-model.js';
 import type { Remote } from '../remote/remote.js';
 import type { ConflictDesk } from './conflicts.js';
 import type { ProgressBatcher } from './progress.js';
+import type { RateLimits } from './rate-limit.js';
 import type { Attempt, Item } from './transfer-item.js';
 
 /** How an attempt that did not fail ended: the file's path, and the check it passed. */
@@ -29,6 +30,8 @@ export interface QueueHost {
   readonly closed: boolean;
   /** Blocking small-file I/O (QueueOptions.blockingSmallIo). */
   readonly blockingSmallIo: boolean;
+  /** The speed limits every transfer waits for (QueueOptions.rateLimits). */
+  readonly limits: RateLimits | undefined;
   setState(item: Item, state: TransferState): void;
   /**
    * A download's size as the remote announced it, when it differs from the plan (the file

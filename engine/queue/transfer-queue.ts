@@ -28,6 +28,7 @@ import { sleep } from '../sleep.js';
 import { ConflictDesk, type ResolveConflict } from './conflicts.js';
 import { partialPathFor, remoteBasename } from './local-files.js';
 import { ProgressBatcher } from './progress.js';
+import type { RateLimits } from './rate-limit.js';
 import { Rows } from './rows.js';
 import { Load, type QueueHost, type SucceedResult } from './queue-host.js';
 import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits } from './plan.js';
@@ -63,6 +64,8 @@ export interface QueueOptions {
   readonly blockingSmallIo?: boolean;
   /** How deep and how big one folder download may be (default DOWNLOAD_LIMITS, plan.ts). */
   readonly downloadLimits?: DownloadLimits;
+  /** Speed limits, usually the app's, shared with other queues (default: none). */
+  readonly rateLimits?: RateLimits;
   /** Told of every file that ends 'done' (the transfer history records it). */
   readonly onDone?: (done: FinishedTransfer) => void;
 }
@@ -113,6 +116,7 @@ export class TransferQueue implements QueueHost {
   readonly progress: ProgressBatcher;
   readonly load = new Load(() => this.pump());
   readonly blockingSmallIo: boolean;
+  readonly limits: RateLimits | undefined;
   private readonly rows: Rows;
   /** pump() starts here: nothing before it is queued (reset when a transfer is queued again). */
   private pumpFrom = 0;
@@ -127,6 +131,7 @@ export class TransferQueue implements QueueHost {
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.retries = options.retries ?? 5;
     this.blockingSmallIo = options.blockingSmallIo ?? false;
+    this.limits = options.rateLimits;
     this.conflicts = new ConflictDesk(options.conflict ?? 'overwrite', options.resolveConflict);
     this.progress = new ProgressBatcher(options.progressIntervalMs ?? 100, (id) => this.items.get(id), (transfers) => this.emit({ kind: 'updated', transfers }));
     this.rows = new Rows(this.progress, () => (this.pumpFrom = 0));

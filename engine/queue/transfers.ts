@@ -12,6 +12,7 @@ import { releaseBuffer, type StreamHash } from '../../shared/node/hash-worker.js
 import type { Lane, Remote, WriteResult } from '../remote/remote.js';
 import { DiskSink, fileChunks, hashPrefix, partialFlags } from './file-io.js';
 import { partialPathFor } from './local-files.js';
+import { pacedSource, paceBytes, type TokenBucket } from './rate-limit.js';
 
 /** Below this size a partial is not worth a round trip to ask about: the file is re-sent. */
 export const RESUME_THRESHOLD = 1024 * 1024;
@@ -24,6 +25,8 @@ export interface TransferHooks {
   /** The bytes are all sent; the server is checking the hash and syncing. */
   readonly onVerifying?: () => void;
   readonly signal?: AbortSignal;
+  /** The speed limit of this direction (rate-limit.ts): bytes wait for it before they move. */
+  readonly pace?: TokenBucket;
 }
 
 /** Run `fn` with a lane; an abort destroys the lane (the remote keeps partials). */
@@ -112,19 +115,20 @@ async function putOnce(
   const hash = await hashPrefix(localPath, offset, total);
   if (offset > 0) options.onBytes?.(offset);
   let sent = 0;
+  // Bounded to the announced size, so the stream ends by itself (no early exit).
+  const paced = pacedSource(() => fileChunks(localPath, offset, total, releaseBuffer), options.pace, options.signal, releaseBuffer);
   try {
     return await withLane(remote, options.signal, (lane, release) =>
       lane.put(
         { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime), mode },
-        // Bounded to the announced size, so the stream ends by itself (no early exit).
-        () => fileChunks(localPath, offset, total, releaseBuffer),
+        paced.source,
         hash,
         {
           onSent: (n) => {
             sent += n;
             options.onBytes?.(n);
           },
-          onChunkDone: releaseBuffer,
+          onChunkDone: paced.done,
           onWritten: () => {
             // The body is on its way: let the next file use this connection (pipelining).
             release();
@@ -229,6 +233,9 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
           if (sink === undefined) throw new FerryError('EPROTO', `the server sent bytes of ${remotePath} before saying how many`);
           // Checked before the bytes are written: a body longer than announced never reaches the disk.
           if (offset + received + bytes.length > total) throw bodyMismatch(remotePath, total - offset, 'more');
+          // A speed limit holds the sink here, and the transport with it.
+          const wait = paceBytes(options.pace, bytes.length, options.signal);
+          if (wait) await wait;
           received += bytes.length;
           options.onBytes?.(bytes.length);
           await sink.write(bytes);

@@ -11,6 +11,7 @@ import { createStreamHash } from '../../shared/node/hash-worker.js';
 import { NotWhole, type Lane } from '../remote/remote.js';
 import { untilAborted } from './conflicts.js';
 import type { QueueHost } from './queue-host.js';
+import { paceBytes } from './rate-limit.js';
 import { SMALL_WINDOW, onceChunk, readSmallFile, readSmallFileSync } from './small-files.js';
 import { begin, end, unclaim, type Attempt, type Item } from './transfer-item.js';
 import { freeLocalName } from './transfers.js';
@@ -93,12 +94,25 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     sent();
     host.handToStreamed(item, attempt);
   };
+  // A speed limit is waited for before the file is read or asked for, so it holds the
+  // batch back rather than piling up files in memory; the planned size is what is charged.
+  const pace = host.limits?.of(item.view.direction);
+  // Null when the bytes may go now (always without a limit: no extra turn per file).
+  const charge = (bytes: number): Promise<void> | null => {
+    const wait = paceBytes(pace, bytes, attempt.signal);
+    return wait && wait.then(() => attempt.check(host.closed));
+  };
   const work = async (): Promise<void> => {
     const exists = host.conflicts.existsPolicy(item);
     if (item.view.direction === 'upload') {
+      const planned = item.view.size;
+      const paced = charge(planned);
+      if (paced) await paced;
       const file = host.blockingSmallIo ? readSmallFileSync(item.view.localPath, WHOLE_FILE_MAX) : await readSmallFile(item.view.localPath, WHOLE_FILE_MAX);
       attempt.check(host.closed);
       if (file === null) return handOver();
+      const more = file.data.length > planned ? charge(file.data.length - planned) : null;
+      if (more) await more;
       const l = await lane();
       attempt.check(host.closed);
       unsent = l;
@@ -128,6 +142,8 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       if (exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
       target = await freeLocalName(target);
     }
+    const paced = charge(item.view.size);
+    if (paced) await paced;
     const l = await lane();
     attempt.check(host.closed);
     settleDebt = host.load.owe();

@@ -10,6 +10,7 @@ import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { UI_LANGUAGES, type UiLanguage } from './languages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
+import { SPEED_LIMIT_MAX } from './speed-limit.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 import { HISTORY_EXPORT_FORMATS, type SavedQueueOffer, type TransferLogEntry } from './transfer-log.js';
@@ -136,12 +137,17 @@ export interface Settings {
   readonly downloadDir: string;
   readonly concurrency: number;
   readonly language: UiLanguage;
+  /** Speed limits for the whole app, in bytes per second (0: none). */
+  readonly uploadLimit: number;
+  readonly downloadLimit: number;
 }
 
 export const SettingsInput = z.object({
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
   language: z.enum(UI_LANGUAGES).optional(),
+  uploadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
+  downloadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
 });
 
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Settings } from '../../../shared/common/contract.js';
 import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
 import { FerryError } from '../../../shared/common/errors.js';
+import { SPEED_LIMIT_MAX } from '../../../shared/common/speed-limit.js';
 import { JsonFile } from './json-file.js';
 
 const SettingsFile = z.object({
@@ -12,6 +13,8 @@ const SettingsFile = z.object({
   downloadDir: z.string().min(1).max(4096).optional(),
   concurrency: z.number().int().min(1).max(16).optional(),
   language: z.enum(UI_LANGUAGES).optional(),
+  uploadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
+  downloadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
 });
 type SettingsFile = z.infer<typeof SettingsFile>;
 
@@ -38,7 +41,13 @@ export class SettingsStore {
     return this.withDefaults(await this.file.read());
   }
 
-  set(change: { downloadDir?: string | undefined; concurrency?: number | undefined; language?: UiLanguage | undefined }): Promise<Settings> {
+  set(change: {
+    downloadDir?: string | undefined;
+    concurrency?: number | undefined;
+    language?: UiLanguage | undefined;
+    uploadLimit?: number | undefined;
+    downloadLimit?: number | undefined;
+  }): Promise<Settings> {
     if (change.downloadDir !== undefined && !path.isAbsolute(change.downloadDir)) {
       throw new FerryError('EINVAL', `The download folder must be a full path (got "${change.downloadDir}").`);
     }
@@ -48,6 +57,8 @@ export class SettingsStore {
         ...(change.downloadDir !== undefined ? { downloadDir: path.normalize(change.downloadDir) } : {}),
         ...(change.concurrency !== undefined ? { concurrency: change.concurrency } : {}),
         ...(change.language !== undefined ? { language: change.language } : {}),
+        ...(change.uploadLimit !== undefined ? { uploadLimit: change.uploadLimit } : {}),
+        ...(change.downloadLimit !== undefined ? { downloadLimit: change.downloadLimit } : {}),
       };
       return { value, result: this.withDefaults(value) };
     });
@@ -59,6 +70,8 @@ export class SettingsStore {
       concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,
       // Until one is chosen, the UI follows the system's preferred languages.
       language: data.language ?? 'system',
+      uploadLimit: data.uploadLimit ?? 0,
+      downloadLimit: data.downloadLimit ?? 0,
     };
   }
 }

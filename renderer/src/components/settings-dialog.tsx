@@ -1,4 +1,4 @@
-/** The UI's language, where downloads go and how many files move at once (settings:get/set, kept by the engine). */
+/** The UI's language, where downloads go, how many files move at once, and the speed limits (settings:get/set, kept by the engine). */
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.js';
@@ -6,15 +6,17 @@ import { LANGUAGE_NAMES } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Modal } from './modal.js';
+import { SpeedLimitFields, useLimitDrafts } from './speed-limits.js';
 
 export function SettingsDialog() {
   const { session, ui, api } = useStores();
-  const { t } = useTranslation(['settings', 'common']);
+  const { t } = useTranslation(['settings', 'common', 'limits']);
   const settings = useSession((s) => s.settings);
   const [language, setLanguage] = useState<UiLanguage>(settings?.language ?? 'system');
   const [dir, setDir] = useState(settings?.downloadDir ?? '');
   const [concurrency, setConcurrency] = useState(String(settings?.concurrency ?? 4));
   const [problem, setProblem] = useState<string | null>(null);
+  const limits = useLimitDrafts(settings);
   const close = () => ui.getState().closeDialog();
 
   const submit = async (e: FormEvent) => {
@@ -22,10 +24,12 @@ export function SettingsDialog() {
     const n = Number(concurrency);
     if (!Number.isInteger(n) || n < 1 || n > 16) return setProblem(t('concurrencyProblem'));
     if (dir.trim() === '') return setProblem(t('downloadProblem'));
+    const speed = limits.values();
+    if (speed === null) return setProblem(t('limits:invalid'));
     // The folder only when it changed: browser mode refuses to move it outside the host's
     // download folder, but keeps one chosen there in the desktop app.
     const folder = dir.trim() !== settings?.downloadDir ? { downloadDir: dir.trim() } : {};
-    const ok = await session.getState().saveSettings({ ...folder, concurrency: n, language });
+    const ok = await session.getState().saveSettings({ ...folder, concurrency: n, language, ...speed });
     if (ok) close();
     else {
       const error = session.getState().settingsError;
@@ -85,6 +89,7 @@ export function SettingsDialog() {
             {t('languageHelp')}
           </p>
         </div>
+        <SpeedLimitFields limits={limits} onEdit={() => setProblem(null)} />
         {problem && (
           <p className="form-error selectable" role="alert">
             {problem}

@@ -5,6 +5,7 @@ import { i18n } from '../i18n/i18n.js';
 import { formatBytes } from '../logic/format.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useTree } from '../state/stores-context.js';
+import { SpeedLimitIndicator } from './speed-limits.js';
 
 export function connectionLabel(state: string, attempt?: number): string {
   switch (state) {
@@ -57,9 +58,9 @@ export function StatusBar() {
             </span>
           )}
           <span className="status-spacer" />
+          <SpeedLimitIndicator />
           <span className="status-item selectable mono small" title={t('status.keyTitle')}>
             {session.fingerprint ? t('status.key', { fingerprint: session.fingerprint }) : t('status.noEncryption')}
-
           </span>
         </>
       )}

@@ -8,6 +8,7 @@ import { connect as enConnect } from './en/connect.js';
 import { console as enConsole } from './en/console.js';
 import { edit as enEdit } from './en/edit.js';
 import { history as enHistory } from './en/history.js';
+import { limits as enLimits } from './en/limits.js';
 import { settings as enSettings } from './en/settings.js';
 import { sync as enSync } from './en/sync.js';
 import { tabs as enTabs } from './en/tabs.js';
@@ -19,6 +20,7 @@ import { connect as zhConnect } from './zh-CN/connect.js';
 import { console as zhConsole } from './zh-CN/console.js';
 import { edit as zhEdit } from './zh-CN/edit.js';
 import { history as zhHistory } from './zh-CN/history.js';
+import { limits as zhLimits } from './zh-CN/limits.js';
 import { settings as zhSettings } from './zh-CN/settings.js';
 import { sync as zhSync } from './zh-CN/sync.js';
 import { tabs as zhTabs } from './zh-CN/tabs.js';
@@ -31,6 +33,7 @@ export const en = {
   console: enConsole,
   edit: enEdit,
   history: enHistory,
+  limits: enLimits,
   settings: enSettings,
   sync: enSync,
   tabs: enTabs,
@@ -44,6 +47,7 @@ export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]
   console: zhConsole,
   edit: zhEdit,
   history: zhHistory,
+  limits: zhLimits,
   settings: zhSettings,
   sync: zhSync,
   tabs: zhTabs,
