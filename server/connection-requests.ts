@@ -33,7 +33,6 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
       await conn.ctx.sessions.current(ses);
       return conn.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false, req.mode) });
     case 'chmod':
-      await conn.ctx.sessions.current(ses);
       return chmodRequest(conn, req);
     case 'rename': {
       await conn.ctx.sessions.current(ses);
