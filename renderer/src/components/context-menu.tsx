@@ -4,6 +4,7 @@
  * back to the tree.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { fileActions } from '../file-actions.js';
 import { useStores, useTree, useUi } from '../state/stores-context.js';
 import { Icon, type IconName } from './icons.js';
@@ -23,6 +24,7 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
   const rowIndex = useTree((s) => s.rowIndex);
   const rows = useTree((s) => s.rows);
   const actions = useMemo(() => fileActions(stores), [stores]);
+  const { t: tPermissions } = useTranslation('permissions');
   const ref = useRef<HTMLDivElement>(null);
   const [pos, setPos] = useState<{ left: number; top: number } | null>(null);
 
@@ -45,6 +47,7 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
     { label: 'Download', icon: 'download', disabled: paths.length === 0, run: () => actions.download(paths), separatorBefore: true },
     { label: 'Rename', icon: 'rename', disabled: paths.length !== 1, run: () => actions.askRename(paths[0]!), shortcut: 'F2' },
     { label: 'Delete', icon: 'trash', disabled: paths.length === 0, run: () => actions.askDelete(paths), shortcut: 'Del' },
+    { label: tPermissions('menuItem'), icon: 'lock', disabled: paths.length === 0, run: () => actions.askPermissions(paths), shortcut: 'Alt+Enter' },
     {
       label: 'New folder',
       icon: 'newFolder',

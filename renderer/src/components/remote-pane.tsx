@@ -14,6 +14,7 @@ import { useEdits, useSession, useStores, useTransfers, useTree, useUi } from '.
 import { ContextMenu } from './context-menu.js';
 import { Icon } from './icons.js';
 import { TreeView } from './tree-view.js';
+import { PermissionsHeader } from './permissions-column.js';
 
 export function RemotePane() {
   const stores = useStores();
@@ -302,6 +303,7 @@ function ColumnHeaders() {
           </button>
         );
       })}
+      <PermissionsHeader />
     </div>
   );
 }

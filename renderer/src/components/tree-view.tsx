@@ -12,6 +12,7 @@ import { formatBytes, formatDate } from '../logic/format.js';
 import type { Row } from '../logic/tree-rows.js';
 import { useStores, useTree } from '../state/stores-context.js';
 import { Icon } from './icons.js';
+import { PermissionsCell } from './permissions-column.js';
 
 export const ROW_HEIGHT = 28;
 
@@ -122,6 +123,8 @@ export function TreeView({ treeRef, dropTarget, onDragPaths, onMenu, label }: Tr
       case 'Enter':
         if (!row) return;
         handled();
+        // Alt+Enter: the entry's properties, as in file managers (here its permissions).
+        if (e.altKey) return actions.askPermissions(targets());
         return actions.open(row.path);
       case ' ':
         if (!row) return;
@@ -310,6 +313,7 @@ const TreeRow = memo(function TreeRow({ id, index, start, row, selected, focused
       <span className="cell-mtime" title={entry.mtime > 0 ? new Date(entry.mtime).toLocaleString() : undefined}>
         {formatDate(entry.mtime)}
       </span>
+      <PermissionsCell entry={entry} />
     </div>
   );
 });

@@ -5,13 +5,17 @@
  */
 import { common as enCommon } from './en/common.js';
 import { common as zhCommon } from './zh-CN/common.js';
+import { permissions as enPermissions } from './en/permissions.js';
+import { permissions as zhPermissions } from './zh-CN/permissions.js';
 
 export const en = {
   common: enCommon,
+  permissions: enPermissions,
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  permissions: zhPermissions,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;
