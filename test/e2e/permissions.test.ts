@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { cleanupAll, tempDir, type TestUser } from '../helpers/harness.js';
 import { cliFor, expectOk } from '../cli/cli-helpers.js';
-import { checkAfterEach, logIn, screenshot, setupE2E, treeItem, type E2E } from './e2e.js';
+import { checkAfterEach, dropFiles, logIn, makeDataTransfer, screenshot, setupE2E, tree, treeItem, type E2E } from './e2e.js';
 
 const ines: TestUser = { name: 'ines', password: 'ines pass phrase' };
 let e2e: E2E;
@@ -59,6 +59,15 @@ describe('the permissions column', () => {
     expect(await permsCell('notes.txt').textContent()).toBe('rw-r-----');
     expect(await permsCell('site').textContent()).toBe('rwxr-xr-x');
     await page.getByText('Permissions', { exact: true }).first().waitFor();
+  });
+});
+
+describe('files dropped on the page', () => {
+  it('carry no mode (a browser has none): they get a new file’s default, rw-r--r--', async () => {
+    const dt = await makeDataTransfer(page, { 'dropped.txt': 'dropped\n' });
+    await dropFiles(tree(page), dt);
+    await expect.poll(() => bits(path.join(home, 'dropped.txt')).catch(() => -1), { timeout: 20_000 }).toBe(0o644);
+    await expect.poll(() => permsCell('dropped.txt').textContent()).toBe('rw-r--r--');
   });
 });
 
