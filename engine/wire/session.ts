@@ -295,7 +295,9 @@ export class RemoteSession implements Remote {
   async chmod(path: string, mode: number, options: { recursive?: boolean; signal?: AbortSignal } = {}): Promise<{ changed: number }> {
     checkChmodMode(mode);
     const reply = await this.control.callCancellable({ type: 'chmod', path, mode, recursive: options.recursive ?? false }, options.signal);
-    return { changed: Number(reply.changed ?? 0) };
+    const changed = reply.changed;
+    if (typeof changed !== 'number' || !Number.isSafeInteger(changed) || changed < 0) throw new FerryError('EPROTO', 'the server sent a malformed chmod reply');
+    return { changed };
   }
 
   async rename(from: string, to: string, overwrite = false): Promise<string> {
