@@ -9,6 +9,7 @@ import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { Entry } from '../shared/common/messages.js';
 import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
 import { formatBytes } from '../shared/common/size.js';
+import { parseOctalMode } from '../shared/common/permissions.js';
 import { KnownHosts, defaultConfigDir } from '../engine/app/stores/known-hosts.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
 import { RateLimits } from '../engine/queue/rate-limit.js';
@@ -28,7 +29,9 @@ Commands:
   ls [PATH] [--json]             list a folder (JSON: name, type, size, mtime)
   put LOCAL... [REMOTE_DIR]      upload files and folders (recursive; resumes partials)
       [--skip-existing] [--json] keep files that already exist on the server; JSON: one
-                                 line per file with its state and check (sha256 or size)
+      [-p|--preserve-mode]       line per file with its state and check (sha256 or size).
+                                 New files get the local mode (less the server's umask);
+                                 a file replaced keeps its own unless -p (like scp -p)
   get REMOTE... [LOCAL_DIR]      download files and folders (recursive; same options)
   sync LOCAL REMOTE              make two folders alike: prints the plan (each action and
       [--direction up|down|both] why), then carries it out. up (default): the remote
@@ -39,6 +42,8 @@ Commands:
   mkdir [-p] PATH                create a folder (-p: with parents, no error if it exists)
   rm [-r] PATH                   delete a file, or a folder with -r
   mv FROM TO                     rename or move
+  chmod [-R] MODE PATH...        set permission bits (octal, e.g. 755; at most 777);
+                                 -R: a folder and everything below it (links skipped)
   exec "COMMAND"                 run a command on the server; exits with its exit code
   df [--json]                    quota, used and free bytes; entries and their limit
   known-hosts list|forget HOST:PORT
@@ -114,7 +119,7 @@ async function transfer(
   direction: 'upload' | 'download',
   sources: string[],
   target: string,
-  options: { skipExisting: boolean; concurrency: number; json: boolean; rateLimits: RateLimits | undefined },
+  options: { skipExisting: boolean; concurrency: number; json: boolean; rateLimits: RateLimits | undefined; preserveMode?: boolean },
 ): Promise<number> {
   const session = await connect(ctx, options.concurrency);
   // Every file that ends done goes into the history the app shows too.
@@ -132,7 +137,7 @@ async function transfer(
   const onAbort = (): void => queue.cancelAll();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    if (direction === 'upload') await queue.upload(sources, target);
+    if (direction === 'upload') await queue.upload(sources, target, { preserveMode: options.preserveMode ?? false });
     else await queue.download(sources, target);
     // Interrupted while folders were being scanned: nothing was running to cancel then.
     if (ctx.signal.aborted) queue.cancelAll();
@@ -182,6 +187,9 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       json: { type: 'boolean' },
       parents: { type: 'boolean', short: 'p' },
       recursive: { type: 'boolean', short: 'r' },
+      // chmod -R (as chmod(1) spells it; -r works too).
+      Recursive: { type: 'boolean', short: 'R' },
+      'preserve-mode': { type: 'boolean' },
       'skip-existing': { type: 'boolean' },
       direction: { type: 'string' },
       delete: { type: 'boolean' },
@@ -261,7 +269,9 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       need(1, 'which files? (put LOCAL... [REMOTE_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
-      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits });
+      // -p is put's --preserve-mode, as in scp (and mkdir's --parents elsewhere).
+      const preserveMode = values['preserve-mode'] ?? values.parents ?? false;
+      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits, preserveMode });
     }
     case 'get': {
       need(1, 'which files? (get REMOTE... [LOCAL_DIR])');
@@ -310,6 +320,14 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         need(2, 'mv FROM TO');
         await session.rename(args[0]!, args[1]!);
         return 0;
+      case 'chmod': {
+        need(2, 'chmod [-R] MODE PATH...');
+        const mode = parseOctalMode(args[0]!);
+        if (mode === null) throw new FerryError('EINVAL', `Invalid mode "${printable(args[0]!)}": give octal rwx bits for owner, group and others, at most 777 (e.g. 755).`);
+        const recursive = (values.Recursive ?? false) || (values.recursive ?? false);
+        for (const p of args.slice(1)) await session.chmod(p, mode, { recursive, signal });
+        return 0;
+      }
       case 'df': {
         const df = await session.df();
         if (values.json) process.stdout.write(`${JSON.stringify(df)}\n`);

@@ -14,7 +14,7 @@ import { flushLog } from './log.js';
 
 const USAGE = `Usage:
   ferryd serve --root DIR [--host 127.0.0.1] [--port 7070] [--plain [--insecure-plain-on-network]]
-               [--max-sessions-per-user 64] [--max-connections-per-user 256]
+               [--max-sessions-per-user 64] [--max-connections-per-user 256] [--umask 022]
   ferryd user add NAME --root DIR [--quota SIZE] [--entries N] [--exec]
   ferryd user passwd NAME --root DIR
   ferryd user set NAME --root DIR [--quota SIZE|none] [--entries N|none] [--exec | --no-exec]
@@ -25,6 +25,8 @@ const USAGE = `Usage:
 their connections (logins and data connections); more are refused with EBUSY.
 --plain serves without TLS, on a loopback --host only (127.0.0.0/8, ::1, localhost)
 unless --insecure-plain-on-network is given too.
+--umask (octal) is taken from the permission bits of every file and folder a client
+creates: an upload keeps its source's mode less these bits (default 022).
 SIZE is bytes or a number with KiB, MiB, GiB or TiB. N is the most files, folders and
 links the user may have (default ${DEFAULT_MAX_ENTRIES.toLocaleString('en')}). Passwords come from FERRY_PASSWORD
 or are asked for (twice, without echo). --root defaults to FERRYD_ROOT.
@@ -147,8 +149,11 @@ async function serve(values: Record<string, unknown>, root: string): Promise<num
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number of at least 1, not "${text}"`);
     limits = { ...limits, [limit]: n };
   }
+  const umaskText = values.umask as string | undefined;
+  if (umaskText !== undefined && !/^[0-7]{1,3}$/.test(umaskText)) throw new UsageError(`--umask must be 1 to 3 octal digits (e.g. 022), not "${umaskText}"`);
   const server = await FerryServer.start({
     root,
+    ...(umaskText !== undefined ? { umask: parseInt(umaskText, 8) } : {}),
     host: (values.host as string | undefined) ?? '127.0.0.1',
     port,
     plain: values.plain === true,
@@ -198,6 +203,7 @@ export async function main(argv: string[]): Promise<void> {
         'no-exec': { type: 'boolean' },
         'max-sessions-per-user': { type: 'string' },
         'max-connections-per-user': { type: 'string' },
+        umask: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

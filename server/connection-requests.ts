@@ -1,6 +1,6 @@
 /**
  * The requests that run concurrently and answer by id: browsing and changing the tree
- * (list, stat, cd, mkdir, rename, delete, df, upload-info), a tree's walk
+ * (list, stat, cd, mkdir, rename, delete, chmod, df, upload-info), a tree's walk
  * (connection-walk.ts), downloads (get, read), a file's hash (connection-hash.ts), cancel.
  * Writes first ask whether the session's account still exists (Sessions.current).
  */
@@ -9,6 +9,7 @@ import { LIST_PAGE_BYTES, LIST_PAGE_MAX, READ_MAX, type Entry, type Request } fr
 import { hashRequest } from './connection-hash.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
 import { walkRequest } from './connection-walk.js';
+import { chmodRequest } from './connection-chmod.js';
 
 export async function handleRequest(conn: ConnectionScope, req: Request): Promise<void> {
   const { storage } = conn.ctx;
@@ -30,7 +31,9 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
       return conn.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
     case 'mkdir':
       await conn.ctx.sessions.current(ses);
-      return conn.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false) });
+      return conn.send({ type: 'ok', id: req.id, path: await storage.mkdir(account, cwd, req.path, req.parents ?? false, req.mode) });
+    case 'chmod':
+      return chmodRequest(conn, req);
     case 'rename': {
       await conn.ctx.sessions.current(ses);
       const path = await storage.rename(account, cwd, req.from, req.to, req.overwrite ?? false);

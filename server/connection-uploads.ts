@@ -53,6 +53,8 @@ export class UploadReceiver {
         total: req.total,
         exists: req.exists ?? 'overwrite',
         mtime: req.mtime,
+        mode: req.mode,
+        preserveMode: req.preserveMode,
       });
     } catch (err) {
       // Refused before any byte was stored: skip the body and its "put-end", then answer.
@@ -159,7 +161,7 @@ export class UploadReceiver {
     const allowed = conn.ctx.sessions.current(conn.session);
     allowed.catch(() => undefined);
     const admitted = Promise.all([this.admitting, allowed]).then(() =>
-      conn.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime }, body, sha256),
+      conn.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime, mode: req.mode, preserveMode: req.preserveMode }, body, sha256),
     );
     this.admitting = admitted.then(
       () => undefined,

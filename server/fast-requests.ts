@@ -24,16 +24,21 @@ const EXISTS = new Set(['overwrite', 'fail', 'skip', 'rename']);
 export function fastRequest(h: FrameHeader): Request | undefined {
   switch (h.type) {
     case 'put': {
-      const { id, path, offset, total, size, exists, mtime } = h;
+      const { id, path, offset, total, size, exists, mtime, mode, preserveMode } = h;
       if (!isCount(id) || !isPath(path) || !isCount(offset) || !isCount(total)) return undefined;
       if (size !== undefined && !isCount(size)) return undefined;
       if (exists !== undefined && !(typeof exists === 'string' && EXISTS.has(exists))) return undefined;
       // z.number(): finite (JSON can still say 1e999, which parses as Infinity).
       if (mtime !== undefined && !(typeof mtime === 'number' && Number.isFinite(mtime))) return undefined;
+      // modeBits: an integer from 0 to 0o7777.
+      if (mode !== undefined && !(isCount(mode) && mode <= 0o7777)) return undefined;
+      if (preserveMode !== undefined && typeof preserveMode !== 'boolean') return undefined;
       const req: Extract<Request, { type: 'put' }> = { type: 'put', id, path, offset, total };
       if (size !== undefined) req.size = size;
       if (exists !== undefined) req.exists = exists as NonNullable<typeof req.exists>;
       if (mtime !== undefined) req.mtime = mtime;
+      if (mode !== undefined) req.mode = mode;
+      if (preserveMode !== undefined) req.preserveMode = preserveMode;
       return req;
     }
     case 'put-end': {

@@ -29,7 +29,8 @@ import { LIST_PAGE_MAX, type Df, type Entry, type PutResult, type UploadInfo } f
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
 import type { ExecHost } from './exec-host.js';
-import type { Account, Download, FileHashResult, HashOptions, ListPage, Storage, Upload, UploadRequest, WalkPage, WholeFile } from './storage.js';
+import { changeMode, DEFAULT_UMASK, newEntryMode } from './storage-chmod.js';
+import type { Account, ChmodOptions, ChmodResult, Download, FileHashResult, HashOptions, ListPage, Storage, Upload, UploadRequest, WalkPage, WholeFile } from './storage.js';
 import { UploadAdmission } from './storage-admission.js';
 import { openDownload, readWhole } from './storage-download.js';
 import { hashFile } from './storage-hash.js';
@@ -44,6 +45,8 @@ import { StoredHashes } from './stored-hashes.js';
 
 export interface LocalStorageOptions extends StorageRunOptions {
   readonly root: string;
+  /** Bits taken from the mode of every file and folder a client creates (default DEFAULT_UMASK). */
+  readonly umask?: number;
 }
 
 const HASH_READ_BYTES = 1024 * 1024;
@@ -54,16 +57,18 @@ export class LocalStorage implements Storage, ExecHost {
   private readonly admission: UploadAdmission;
   private readonly tree: TreeChanges;
   private readonly run: StorageRun;
+  private readonly umask: number;
   /** The SHA-256 of committed files, while they stay unchanged (diagnostics read its writes). */
   readonly hashes: StoredHashes;
 
   constructor(options: LocalStorageOptions) {
     const root = path.resolve(options.root);
     this.log = options.log;
+    this.umask = (options.umask ?? DEFAULT_UMASK) & 0o777;
     this.jail = new HomeJail(root);
     this.admission = new UploadAdmission(root, this.jail, this.log);
     this.hashes = new StoredHashes(root, this.log);
-    this.tree = new TreeChanges(this.jail, this.admission, this.hashes, this.log);
+    this.tree = new TreeChanges(this.jail, this.admission, this.hashes, this.log, this.umask);
     this.run = new StorageRun(root, options);
     // Records of folders deleted or moved by commands since the last run (in the background).
     const sweep = this.hashes.sweep(path.join(root, 'homes'));
@@ -121,8 +126,12 @@ export class LocalStorage implements Storage, ExecHost {
     });
   }
 
-  mkdir(account: Account, cwd: string, target: string, parents: boolean): Promise<string> {
-    return this.tree.mkdir(account, cwd, target, parents);
+  mkdir(account: Account, cwd: string, target: string, parents: boolean, mode?: number): Promise<string> {
+    return this.tree.mkdir(account, cwd, target, parents, mode);
+  }
+
+  chmod(account: Account, cwd: string, target: string, mode: number, options: ChmodOptions): Promise<ChmodResult> {
+    return changeMode(this.jail, this.hashes, account, cwd, target, mode, options);
   }
 
   rename(account: Account, cwd: string, from: string, to: string, overwrite: boolean): Promise<string> {
@@ -196,6 +205,8 @@ export class LocalStorage implements Storage, ExecHost {
           offset,
           total,
           mtime: request.mtime,
+          mode: newEntryMode(request.mode, 'file', this.umask),
+          preserveMode: request.preserveMode ?? false,
           tracker,
           reserved: need,
           batcher: this.run.batcher,
@@ -269,6 +280,8 @@ export class LocalStorage implements Storage, ExecHost {
           incomingPath: path.join(incomingDir, partialName),
           data,
           mtime: request.mtime,
+          mode: newEntryMode(request.mode, 'file', this.umask),
+          preserveMode: request.preserveMode ?? false,
           placed: letGo,
           sha256: digest,
           storeHash: this.storeHash(admitted.home),

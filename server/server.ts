@@ -28,6 +28,8 @@ export interface ServerOptions {
   /** Allow `plain` on a non-loopback address (--insecure-plain-on-network). */
   readonly insecurePlainOnNetwork?: boolean;
   readonly limits?: Partial<Limits>;
+  /** Bits taken from the mode of every file and folder a client creates (--umask; default 022). */
+  readonly umask?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -85,7 +87,7 @@ export class FerryServer {
     assertPlainAllowed({ host: options.host ?? '127.0.0.1', plain, insecurePlainOnNetwork: options.insecurePlainOnNetwork ?? false }, 'server');
     await mkdir(root, { recursive: true, mode: 0o700 });
     const [users, fakeSaltSecret, realRoot] = await Promise.all([UserStore.open(root), loadSecret(root), realpath(root)]);
-    const storage = new LocalStorage({ root, log });
+    const storage = new LocalStorage({ root, log, ...(options.umask !== undefined ? { umask: options.umask } : {}) });
     const ctx: ServerContext = {
       storage,
       execHost: storage,

@@ -10,6 +10,7 @@ import { FerryError } from '../shared/common/errors.js';
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import type { Account } from './storage.js';
 import type { UploadAdmission } from './storage-admission.js';
+import { newEntryMode } from './storage-chmod.js';
 import { guard, isInside, sysCode, type HomeJail } from './storage-jail.js';
 import { walkUsage } from './storage-usage.js';
 import type { StoredHashes } from './stored-hashes.js';
@@ -20,9 +21,11 @@ export class TreeChanges {
     private readonly admission: UploadAdmission,
     private readonly hashes: StoredHashes,
     private readonly log: ((line: string) => void) | undefined,
+    private readonly umask: number,
   ) {}
 
-  mkdir(account: Account, cwd: string, target: string, parents: boolean): Promise<string> {
+  mkdir(account: Account, cwd: string, target: string, parents: boolean, mode?: number): Promise<string> {
+    const bits = newEntryMode(mode, 'dir', this.umask);
     const { jail } = this;
     return guard(async () => {
       const home = await jail.home(account);
@@ -35,6 +38,8 @@ export class TreeChanges {
       const make = (host: string): Promise<void> =>
         this.admission.addEntry(account, home, async () => {
           await fsp.mkdir(host);
+          // Exactly these bits, whatever the process's umask.
+          await fsp.chmod(host, bits);
           return true;
         });
       if (!parents) {

@@ -51,6 +51,10 @@ export interface UploadSetup {
   readonly offset: number;
   readonly total: number;
   readonly mtime: number | undefined;
+  /** The bits a new file gets (the client's, masked by the umask: storage-chmod.ts). */
+  readonly mode: number;
+  /** Give `mode` to a replaced file too (else it keeps its own). */
+  readonly preserveMode: boolean;
   readonly tracker: UsageTracker;
   /** Bytes reserved for this upload (total − offset). */
   readonly reserved: number;
@@ -376,11 +380,11 @@ export function storePlaced(storeHash: StoreHash | undefined, host: string, writ
  * policy: the target was free when the upload began, but someone may have taken it since.
  * Keeps the usage right (the bytes of a replaced file are given back, the entries counted). Returns the target
  * the file went to (another free name for 'rename'). A file that replaces another takes
- * its permission bits (editing a 0755 script keeps it executable); a new one has the
- * server's default.
+ * its permission bits (editing a 0755 script keeps it executable) unless the upload asks
+ * to preserve the source's; a new one gets the source's bits less the umask.
  */
 export async function placePartial(
-  setup: Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'partialPath'>,
+  setup: Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'partialPath' | 'mode' | 'preserveMode'>,
   target: UploadTarget,
   need: number,
   /** The file moved in was counted as an entry already (a streamed upload's partial). */
@@ -400,8 +404,10 @@ export async function placePartial(
     } else if (existing?.isDirectory()) {
       throw new FerryError('EISDIR');
     }
-    // Only rwx for owner, group and others: never set-id bits onto uploaded bytes.
-    if (existing?.isFile()) await fsp.chmod(partialPath, existing.mode & 0o777);
+    // Only rwx for owner, group and others: never set-id bits onto uploaded bytes. Set
+    // every time: the partial was created under the process's umask, not the server's.
+    const keep = existing?.isFile() && !setup.preserveMode;
+    await fsp.chmod(partialPath, keep ? existing!.mode & 0o777 : setup.mode);
     await renamePath(partialPath, target.host);
     tracker.activePartials.delete(partialName);
     delta = need - (existing?.isFile() ? existing.size : 0);

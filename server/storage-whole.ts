@@ -27,7 +27,7 @@ import { placePartial, storePlaced, type StoreHash, type UploadSetup, type Uploa
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW;
 
-export interface WholeSetup extends Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'mtime'> {
+export interface WholeSetup extends Pick<UploadSetup, 'exists' | 'pickFreeName' | 'tracker' | 'partialName' | 'mtime' | 'mode' | 'preserveMode'> {
   readonly target: UploadTarget;
   /** Where the file is written before it is renamed into place, and its folder (created when missing). */
   readonly incomingPath: string;

@@ -10,6 +10,9 @@
  * real folders on this machine: commands, which need them, ask an ExecHost (exec-host.ts).
  */
 import type { Entry, ExistsPolicy, Df, UploadInfo, PutResult, WalkRecord } from '../shared/common/messages.js';
+import type { ChmodOptions, ChmodResult } from './storage-chmod.js';
+
+export type { ChmodOptions, ChmodResult };
 
 export interface Account {
   readonly name: string;
@@ -28,6 +31,10 @@ export interface UploadRequest {
   readonly exists: ExistsPolicy;
   /** Modification time to set on the committed file (ms since the epoch). */
   readonly mtime?: number | undefined;
+  /** The source's permission bits: a new file gets them masked by the server's umask (default 0o666 before it). */
+  readonly mode?: number | undefined;
+  /** Give `mode` to a file this upload replaces too; without it, a replaced file keeps its own bits. */
+  readonly preserveMode?: boolean | undefined;
 }
 
 /** An upload in progress. Exactly one of commit() or abort() ends it. */
@@ -146,7 +153,15 @@ export interface Storage {
   walk(account: Account, cwd: string, path: string, limit?: number): Promise<WalkPage>;
   /** Resolve a folder for `cd`: returns its virtual path. ENOTDIR / ENOENT / EACCES. */
   chdir(account: Account, cwd: string, path: string): Promise<string>;
-  mkdir(account: Account, cwd: string, path: string, parents: boolean): Promise<string>;
+  /** `mode`: the new folders' bits before the umask (default 0o777). */
+  mkdir(account: Account, cwd: string, path: string, parents: boolean, mode?: number): Promise<string>;
+  /**
+   * Set permission bits (at most 0o777, EINVAL otherwise) on an entry, or with `recursive`
+   * on a folder and everything below it (links skipped, never followed; a link named
+   * itself is EINVAL). Stored hashes are kept. ECANCELED on `signal`, ETOOBIG past the
+   * account's entry limit.
+   */
+  chmod(account: Account, cwd: string, path: string, mode: number, options: ChmodOptions): Promise<ChmodResult>;
   rename(account: Account, cwd: string, from: string, to: string, overwrite: boolean): Promise<string>;
   remove(account: Account, cwd: string, path: string, recursive: boolean): Promise<void>;
   df(account: Account): Promise<Df>;

@@ -92,7 +92,10 @@ export class UploadSpool {
     const spool = new UploadSpool(dir, files, folders, options);
     try {
       const tree = new Set([...files.map((f) => path.posix.dirname(f.relativePath)).filter((d) => d !== '.'), ...folders]);
-      for (const folder of tree) await mkdir(path.join(dir, ...folder.split('/')), { recursive: true, mode: 0o700 });
+      // A browser gives no file modes: folders and files inside get a new one's default
+      // (0777 and 0666 less the host's umask), which the upload carries to the server as
+      // their mode. Nothing inside is reachable by others: `dir` itself is 0700.
+      for (const folder of tree) await mkdir(path.join(dir, ...folder.split('/')), { recursive: true, mode: 0o777 });
     } catch (err) {
       await spool.discard();
       throw toFerryError(err);
@@ -183,8 +186,8 @@ export class UploadSpool {
       if (file === undefined) return;
       if (this.handle === undefined) {
         const target = path.join(this.dir, ...file.relativePath.split('/'));
-        // wx and no symlinks: the folder is ours and private, and stays that way.
-        this.handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+        // wx and no symlinks: the folder is ours and private, and stays that way (0666: see above).
+        this.handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o666);
         this.written = 0;
       }
       if (this.written < file.size) return;

@@ -112,6 +112,17 @@ export function createHandlers(parts: BackendParts): Handlers {
     },
     'fs:delete': (paths) => remove(connection, changes, paths),
     'fs:df': () => session().df(),
+    'fs:chmod': async (p, mode, { recursive }) => {
+      const target = connection.resolve(p);
+      // The folder shows the new bits; a recursive change shows them inside it too.
+      const announce = (): void => changes.now(changes.parentOf(target), ...(recursive ? [target] : []));
+      try {
+        return await session().chmod(p, mode, { recursive });
+      } finally {
+        // A recursive change that failed half way changed some entries all the same.
+        announce();
+      }
+    },
     'transfers:uploadPaths': (localPaths, remoteDir) => parts.upload(localPaths, remoteDir),
     'transfers:download': async (remotePaths) => {
       const { downloadDir } = await stores.settings.get();

@@ -21,6 +21,21 @@ export interface LocalFile {
   readonly mtime: number;
 }
 
+/** A local folder of an upload: the remote folder it becomes, made with its rwx bits (less the server's umask). */
+interface LocalFolder {
+  readonly remote: string;
+  readonly mode: number;
+}
+
+/** A local folder's rwx bits (0o755 when it cannot be read: the usual default). */
+async function folderMode(local: string, blocking: boolean): Promise<number> {
+  try {
+    return (blocking ? statSync(local) : await stat(local)).mode & 0o777;
+  } catch {
+    return 0o755;
+  }
+}
+
 export interface RemoteFile {
   readonly remote: string;
   readonly local: string;
@@ -37,7 +52,7 @@ const REQUESTS_AT_ONCE = 16;
  * called under `remote`. Links to files are followed (like scp -r); links to folders are
  * not (no loops). With `blocking`, sizes are read with blocking calls (QueueOptions.blockingSmallIo).
  */
-async function scanLocal(local: string, remote: string, files: LocalFile[], dirs: string[], blocking: boolean): Promise<void> {
+async function scanLocal(local: string, remote: string, files: LocalFile[], dirs: LocalFolder[], blocking: boolean): Promise<void> {
   const entries = await readdir(local, { withFileTypes: true });
   entries.sort((a, b) => a.name.localeCompare(b.name));
   const candidates = entries.filter((e) => e.isFile() || e.isSymbolicLink());
@@ -64,7 +79,7 @@ async function scanLocal(local: string, remote: string, files: LocalFile[], dirs
     const childLocal = path.join(local, entry.name);
     const childRemote = joinRemote(remote, entry.name);
     if (entry.isDirectory()) {
-      dirs.push(childRemote);
+      dirs.push({ remote: childRemote, mode: await folderMode(childLocal, blocking) });
       await scanLocal(childLocal, childRemote, files, dirs, blocking);
     } else {
       const st = info.get(entry);
@@ -154,8 +169,10 @@ async function remoteNeed(remote: Remote, files: readonly LocalFile[], policy: C
 }
 
 /** Make the remote folders of an upload, parents first (the list is in scan order; mkdir -p makes any missing parent anyway). */
-async function makeRemoteFolders(remote: Remote, dirs: readonly string[]): Promise<void> {
-  for (let i = 0; i < dirs.length; i += REQUESTS_AT_ONCE) await Promise.all(dirs.slice(i, i + REQUESTS_AT_ONCE).map((dir) => remote.mkdir(dir, true)));
+async function makeRemoteFolders(remote: Remote, dirs: readonly LocalFolder[]): Promise<void> {
+  for (let i = 0; i < dirs.length; i += REQUESTS_AT_ONCE) {
+    await Promise.all(dirs.slice(i, i + REQUESTS_AT_ONCE).map((dir) => remote.mkdir(dir.remote, true, dir.mode)));
+  }
 }
 
 /** mkdir -p fails with EEXIST (or ENOTDIR) when the path, or one on the way, is a file. */
@@ -176,14 +193,14 @@ export async function planUpload(
   options: { readonly blocking: boolean; readonly checkQuota: boolean; readonly policy: ConflictPolicy },
 ): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
-  const dirs: string[] = [];
+  const dirs: LocalFolder[] = [];
   for (const local of localPaths) {
     const info = await stat(local).catch((err) => {
       throw new FerryError('ENOENT', `${local}: ${toFerryError(err).message}`);
     });
     const target = joinRemote(remoteDir, path.basename(path.resolve(local)));
     if (info.isDirectory()) {
-      dirs.push(target);
+      dirs.push({ remote: target, mode: info.mode & 0o777 });
       await scanLocal(local, target, files, dirs, options.blocking);
     } else if (info.isFile()) {
       files.push({ local, remote: target, size: info.size, mtime: info.mtimeMs });

@@ -50,7 +50,7 @@ export async function readSmallFile(file: string, max: number): Promise<SmallFil
       if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
       got += n;
     }
-    return { data, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+    return { data, mtimeMs: st.mtimeMs, mode: st.mode & 0o777 };
   } finally {
     closeQuietly(fd);
   }
@@ -74,7 +74,7 @@ export function readSmallFileSync(file: string, max: number): SmallFile | null {
       if (n === 0) throw new FerryError('EIO', `the local file changed during the upload (${got} of ${data.length} bytes read)`);
       got += n;
     }
-    return { data, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+    return { data, mtimeMs: st.mtimeMs, mode: st.mode & 0o777 };
   } finally {
     fs.closeSync(fd);
   }

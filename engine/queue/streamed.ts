@@ -40,7 +40,7 @@ export async function runStreamed(host: QueueHost, item: Item, freeSlot: () => v
   };
   try {
     // Partials are always ours to continue: the check catches a changed source.
-    const options = { ...hooks, exists: host.conflicts.existsPolicy(item), resume: true };
+    const options = { ...hooks, exists: host.conflicts.existsPolicy(item), resume: true, preserveMode: item.preserveMode };
     const { view } = item;
     const result =
       view.direction === 'upload'

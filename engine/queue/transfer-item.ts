@@ -73,6 +73,8 @@ export interface Item {
   readonly mtime: number | undefined;
   /** The answer to its conflict question, once given. */
   decision: ConflictDecision | undefined;
+  /** An upload that replaces a file gives it the source's mode too (else it keeps its own). */
+  preserveMode: boolean;
   /** 'streamed' once a small file must take the streamed way (it grew, or cannot be sent whole). */
   way: 'whole' | 'streamed';
   /** The most bytes the current attempt had moved (what a paused row keeps showing). */
@@ -83,7 +85,7 @@ export interface Item {
 }
 
 export function newItem(view: TransferView, batch: string, mtime?: number): Item {
-  return { view: { ...view }, batch, mtime, decision: undefined, way: 'whole', reached: undefined, activeMs: 0, run: IDLE };
+  return { view: { ...view }, batch, mtime, decision: undefined, preserveMode: false, way: 'whole', reached: undefined, activeMs: 0, run: IDLE };
 }
 
 /** Queued and free to start (pump() may take it). */

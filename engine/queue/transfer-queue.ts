@@ -99,6 +99,8 @@ export interface BatchOptions {
    * policy otherwise): a sync replaces the files its plan said differ.
    */
   readonly conflict?: ConflictDecision;
+  /** Uploads: a replaced file takes the source's mode too (`scp -p`); else it keeps its own. */
+  readonly preserveMode?: boolean;
 }
 
 /** Errors worth another attempt: the connection, not the request, failed. */
@@ -173,7 +175,7 @@ export class TransferQueue implements QueueHost {
     const policy = options.conflict ?? this.conflicts.policy;
     const files = await planUpload(this.remote, localPaths, remoteDir, { blocking: this.blockingSmallIo, checkQuota, policy });
     const added = files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime }));
-    return this.add('upload', added, options.conflict);
+    return this.add('upload', added, options.conflict, options.preserveMode ?? false);
   }
 
   /**
@@ -226,6 +228,7 @@ export class TransferQueue implements QueueHost {
     direction: TransferDirection,
     files: ReadonlyArray<{ name: string; localPath: string; remotePath: string; size: number; mtime?: number }>,
     decision?: ConflictDecision,
+    preserveMode = false,
   ): TransferView[] {
     const batch = `b${randomBytes(6).toString('hex')}`;
     const added: TransferView[] = [];
@@ -235,6 +238,7 @@ export class TransferQueue implements QueueHost {
       this.rows.added();
       const item = newItem(view, batch, f.mtime);
       item.decision = decision;
+      item.preserveMode = preserveMode;
       this.items.set(id, item);
       this.order.push(id);
       added.push({ ...view });

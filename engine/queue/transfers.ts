@@ -57,6 +57,8 @@ export interface UploadOptions extends TransferHooks {
   readonly resume: boolean;
   /** Permission bits for the remote file (an edited file keeps its own); default the local file's. */
   readonly mode?: number;
+  /** A file this upload replaces takes `mode` too (`scp -p`); else it keeps its own. */
+  readonly preserveMode?: boolean;
 }
 
 /** An upload or download that ended: `verified` when the remote's SHA-256 matched ours. */
@@ -83,7 +85,7 @@ export async function uploadFile(remote: Remote, localPath: string, remotePath: 
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      return checked(await putOnce(remote, localPath, remotePath, total, offset, info.mtimeMs, options.mode ?? info.mode & 0o7777, options));
+      return checked(await putOnce(remote, localPath, remotePath, total, offset, info.mtimeMs, options.mode ?? info.mode & 0o777, options));
     } catch (err) {
       const e = toFerryError(err);
       const serverOffset = e.details?.offset;
@@ -120,7 +122,7 @@ async function putOnce(
   try {
     return await withLane(remote, options.signal, (lane, release) =>
       lane.put(
-        { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime), mode },
+        { path: remotePath, offset, total, exists: options.exists, mtime: Math.round(mtime), mode, preserveMode: options.preserveMode ?? false },
         paced.source,
         hash,
         {

@@ -117,7 +117,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       attempt.check(host.closed);
       unsent = l;
       const putting = l.put(
-        { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs), mode: file.mode },
+        { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs), mode: file.mode, preserveMode: item.preserveMode },
         () => onceChunk(file.data),
         createStreamHash(file.data.length),
         {

@@ -60,8 +60,13 @@ export interface WriteRequest {
   readonly total: number;
   readonly exists: ExistsPolicy;
   readonly mtime?: number;
-  /** Permission bits to give the file (the source's, as `scp -p` keeps them); else the server's default. */
+  /**
+   * Permission bits (rwx) for a new file: the source's, as scp keeps them, less the server's
+   * umask; else the server's default. A file replaced keeps its own unless `preserveMode`.
+   */
   readonly mode?: number;
+  /** Give `mode` to a file this upload replaces too (`scp -p`). */
+  readonly preserveMode?: boolean;
 }
 
 export interface WriteHooks {
@@ -173,7 +178,14 @@ export interface Remote {
   stat(path: string): Promise<Entry>;
   statOrNull(path: string): Promise<Entry | null>;
   cd(path: string): Promise<string>;
-  mkdir(path: string, parents?: boolean): Promise<string>;
+  /** `mode`: the new folders' bits (e.g. the local folder's), less the server's umask. */
+  mkdir(path: string, parents?: boolean, mode?: number): Promise<string>;
+  /**
+   * Set permission bits (0 to 0o777, EINVAL otherwise) on `path`, or with `recursive` on a
+   * folder and everything below it: links are skipped (a link itself is EINVAL), the walk
+   * is bounded (ETOOBIG) and stops on `signal` (ECANCELED). Resolves with how many entries changed.
+   */
+  chmod(path: string, mode: number, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<{ changed: number }>;
   rename(from: string, to: string, overwrite?: boolean): Promise<string>;
   remove(path: string, recursive?: boolean): Promise<void>;
   /**

@@ -11,6 +11,7 @@ import type { StreamHash } from '../../shared/node/hash-worker.js';
 import { NotWhole, type Lane, type ReadSink, type WriteHooks, type WriteRequest, type WriteResult } from '../remote/remote.js';
 import type { ServerHash } from './server-hash.js';
 import type { SftpCalls } from './sftp-calls.js';
+import type { Stats } from 'ssh2';
 
 /** Bytes of reads or writes in flight on one lane (covers a fast link's round trips). */
 const WINDOW_BYTES = 8 * 1024 * 1024;
@@ -175,9 +176,14 @@ export class SftpLane implements Lane {
     // An atomic rename replaces whatever is there, so an overwrite needs no look first (a
     // folder in the way fails the rename, explained then); the other policies look.
     const blind = request.exists === 'overwrite' && this.services.posixRename;
+    // What is there now, for its mode: asked without waiting when the upload does not need it first.
+    let before: Promise<Stats | null> = Promise.resolve(null);
     try {
-      if (!blind) {
+      if (blind) {
+        before = this.calls.lstatOrNull(target).catch(() => null);
+      } else {
         const existing = await this.calls.lstatOrNull(target);
+        before = Promise.resolve(existing);
         if (existing) {
           if (existing.isDirectory()) throw new FerryError('EISDIR', `${target} is a folder`);
           if (request.exists === 'skip') {
@@ -189,9 +195,9 @@ export class SftpLane implements Lane {
         }
       }
       const partial = partialName(target, total, request.mtime);
-      // Owner read-write while it is written (a read-only source must still be resumable); its
-      // own mode is set at the end.
-      const handle = await this.calls.open(partial, offset === 0 ? 'w' : 'r+', 0o600);
+      // Created with the source's bits, so the server's umask applies to them as to any new
+      // file; owner read-write while it is written (a read-only source must still resume).
+      const handle = await this.calls.open(partial, offset === 0 ? 'w' : 'r+', ((request.mode ?? 0o666) & 0o777) | 0o600);
       let closing: Promise<void> | undefined;
       let held: number;
       try {
@@ -201,9 +207,10 @@ export class SftpLane implements Lane {
         }
         const { read, acked } = await this.sendAll(handle, partial, offset, total - offset, source, hash, hooks);
         if (read !== total - offset) throw new FerryError('EIO', `the local file changed during the upload (${read} of ${total - offset} bytes read)`);
-        // The mode and mtime of the source, set on the partial so the rename publishes them at once.
+        // The mode and mtime, set on the partial so the rename publishes them at once.
+        const mode = await this.finalMode(request, await before, handle, partial);
         const attrs = {
-          ...(request.mode !== undefined ? { mode: request.mode } : {}),
+          ...(mode !== undefined ? { mode } : {}),
           ...(request.mtime !== undefined ? { mtime: Math.floor(request.mtime / 1000), atime: Math.floor(Date.now() / 1000) } : {}),
         };
         const stamped = Object.keys(attrs).length > 0 ? this.calls.fsetstat(handle, attrs, partial) : Promise.resolve();
@@ -225,6 +232,21 @@ export class SftpLane implements Lane {
       hash.dispose();
       throw toFerryError(err);
     }
+  }
+
+  /**
+   * The bits the partial must get before it is renamed into place, or undefined to keep
+   * those it was created with: a file replaced keeps its own unless the upload preserves
+   * the source's (then exactly those, as `sftp put -p` sets them); a new file keeps its
+   * creation bits (the source's less the server's umask), less the owner bits the source lacked.
+   */
+  private async finalMode(request: WriteRequest, existing: Stats | null, handle: Buffer, partial: string): Promise<number | undefined> {
+    if (request.preserveMode && request.mode !== undefined) return request.mode & 0o777;
+    if (existing?.isFile()) return existing.mode & 0o777;
+    const wanted = request.mode === undefined ? 0o666 : request.mode & 0o777;
+    if ((wanted & 0o600) === 0o600) return undefined;
+    const created = (await this.calls.fstat(handle, partial)).mode & 0o777;
+    return created & ~(0o600 & ~wanted);
   }
 
   /**

@@ -11,6 +11,8 @@ import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../.
 import { LanePool } from '../remote/lane-pool.js';
 import { LISTING_MAX, byName, listingTooBig, type FileHash, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
 import { SftpCalls, toEntry } from './sftp-calls.js';
+import { chmodTree } from '../remote/chmod-walk.js';
+import { checkChmodMode } from '../../shared/common/permissions.js';
 import { SftpLane, isPartialName, partialName } from './sftp-lane.js';
 import { ServerHash, probeServerHash } from './server-hash.js';
 import { sshConnect, type SshLoginOptions } from './ssh-connect.js';
@@ -245,12 +247,14 @@ export class SftpRemote implements Remote {
     return real;
   }
 
-  async mkdir(p: string, parents = false): Promise<string> {
+  /** `mode`: sent with the request, so the server's umask applies as to any new folder. */
+  async mkdir(p: string, parents = false, mode?: number): Promise<string> {
     const abs = this.resolve(p);
     const calls = this.calls;
+    const bits = mode === undefined ? undefined : mode & 0o777;
     const make = async (dir: string, existingIsFine: boolean): Promise<void> => {
       try {
-        await calls.mkdir(dir);
+        await calls.mkdir(dir, bits);
       } catch (err) {
         // SFTP says only "failure" for a name that is taken: look at what is there.
         const there = await calls.lstatOrNull(dir).catch(() => null);
@@ -311,6 +315,24 @@ export class SftpRemote implements Remote {
       if (e.code === 'EIO' && !recursive) throw new FerryError('ENOTEMPTY', `${abs} is not empty (delete it recursively to remove its contents)`);
       throw e;
     }
+  }
+
+  /**
+   * setstat on the entry itself; the SFTP server follows a link there, so a link is refused
+   * first (EINVAL), and a recursive change walks here, links skipped (chmod-walk.ts).
+   */
+  async chmod(p: string, mode: number, options: { recursive?: boolean; signal?: AbortSignal } = {}): Promise<{ changed: number }> {
+    checkChmodMode(mode);
+    const abs = this.resolve(p);
+    const calls = this.calls;
+    const st = await calls.lstat(abs);
+    if (st.isSymbolicLink()) throw new FerryError('EINVAL', `${abs} is a link: links have no permissions of their own, and chmod does not follow them.`);
+    if (!(st.isDirectory() && options.recursive)) {
+      await calls.setstat(abs, { mode });
+      return { changed: 1 };
+    }
+    const walker = { list: (dir: string) => this.list(dir), setMode: (file: string, bits: number) => calls.setstat(file, { mode: bits }), join: path.posix.join };
+    return { changed: await chmodTree(walker, abs, mode, options.signal) };
   }
 
   /**

@@ -323,9 +323,9 @@ export class ClientConnection implements Lane {
     const size = request.total - request.offset;
     this.writer
       .exclusive(async () => {
-        // Ferry's protocol does not carry a mode (yet): ferryd gives new files its own.
-        const { mode: _mode, ...wire } = request;
-        const head = { type: 'put', id, ...wire, size };
+        const { preserveMode, mode, ...wire } = request;
+        // Only what the request sets: an old ferryd would refuse nothing, but a frame stays small.
+        const head = { type: 'put', id, ...wire, ...(mode !== undefined ? { mode: mode & 0o777 } : {}), ...(preserveMode ? { preserveMode } : {}), size };
         this.writer.writeFrame(head);
         const sent = await sendHashed(this.writer, this.socket, size, source, hash, hooks);
         if (sent !== size) {

@@ -26,6 +26,7 @@ import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
 import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities, type WalkPage } from '../remote/remote.js';
 import { WalkChecker } from './walk-records.js';
+import { checkChmodMode } from '../../shared/common/permissions.js';
 
 /** A page of a listing as the client accepts it (built once: zod compiles a schema on its first use). */
 const LIST_PAGE = EntryList.max(LIST_PAGE_MAX);
@@ -285,9 +286,18 @@ export class RemoteSession implements Remote {
     return this.cwd;
   }
 
-  async mkdir(path: string, parents = false): Promise<string> {
-    const reply = await this.control.call({ type: 'mkdir', path, parents });
+  async mkdir(path: string, parents = false, mode?: number): Promise<string> {
+    const reply = await this.control.call({ type: 'mkdir', path, parents, ...(mode !== undefined ? { mode: mode & 0o777 } : {}) });
     return String(reply.path);
+  }
+
+  /** ferryd walks a recursive change itself; aborting `signal` cancels it (ECANCELED). */
+  async chmod(path: string, mode: number, options: { recursive?: boolean; signal?: AbortSignal } = {}): Promise<{ changed: number }> {
+    checkChmodMode(mode);
+    const reply = await this.control.callCancellable({ type: 'chmod', path, mode, recursive: options.recursive ?? false }, options.signal);
+    const changed = reply.changed;
+    if (typeof changed !== 'number' || !Number.isSafeInteger(changed) || changed < 0) throw new FerryError('EPROTO', 'the server sent a malformed chmod reply');
+    return { changed };
   }
 
   async rename(from: string, to: string, overwrite = false): Promise<string> {

@@ -12,6 +12,8 @@ export interface FileActions {
   askDelete(paths: readonly string[]): void;
   askRename(path: string): void;
   askNewFolder(parent?: string): void;
+  /** The chmod dialog for these paths (Alt+Enter, or the context menu's Permissions…). */
+  askPermissions(paths: readonly string[]): void;
   /** Sync a remote folder (default: the one shown) with a local one: the dialog, then its preview. */
   askSync(remoteRoot?: string): void;
   refresh(): void;
@@ -43,6 +45,9 @@ export function fileActions({ session, tree, transfers, ui, edits }: Stores): Fi
     askNewFolder(parent) {
       const cwd = tree.getState().cwd;
       if (cwd !== '') ui.getState().openDialog({ kind: 'mkdir', parent: parent ?? cwd });
+    },
+    askPermissions(paths) {
+      if (paths.length > 0) ui.getState().openDialog({ kind: 'chmod', paths });
     },
     askSync(remoteRoot) {
       const cwd = tree.getState().cwd;

@@ -14,6 +14,8 @@ import { SPEED_LIMIT_MAX } from './speed-limit.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 import { HISTORY_EXPORT_FORMATS, type SavedQueueOffer, type TransferLogEntry } from './transfer-log.js';
+import { CHMOD_MODE_MAX } from './permissions.js';
+
 
 const text = (max = 4096) => z.string().max(max);
 const remotePath = z.string().min(1).max(4096);
@@ -187,6 +189,8 @@ export const CALLS = {
   'fs:rename': z.tuple([remotePath, remotePath]),
   'fs:delete': z.tuple([z.array(remotePath).min(1).max(10_000)]),
   'fs:df': z.tuple([]),
+  /** Permission bits (0 to 0o777) for a path; `recursive`: a folder and everything below it, links skipped. */
+  'fs:chmod': z.tuple([remotePath, z.number().int().min(0).max(CHMOD_MODE_MAX), z.object({ recursive: z.boolean() }).strict()]),
   /** Upload OS paths (Electron drops and pickers). */
   'transfers:uploadPaths': z.tuple([z.array(z.string().min(1).max(4096)).min(1).max(10_000), remotePath]),
   'transfers:download': z.tuple([z.array(remotePath).min(1).max(10_000)]),
@@ -264,6 +268,7 @@ export interface CallResults {
   'fs:rename': string;
   'fs:delete': void;
   'fs:df': Df;
+  'fs:chmod': { readonly changed: number };
   'transfers:uploadPaths': TransferView[];
   'transfers:download': TransferView[];
   'transfers:pause': void;
@@ -316,7 +321,7 @@ export interface Events {
   'transfers:conflictWithdrawn': { readonly conflictId: string };
   /**
    * Remote folders whose contents changed: the UI's only reason to list a folder again.
-   * Sent for every change made through the calls (fs:mkdir, fs:rename, fs:delete, and
+   * Sent for every change made through the calls (fs:mkdir, fs:rename, fs:delete, fs:chmod, and
    * exec:run: before their result or exit), and for uploads (their folders when they
    * start, and as files finish, gathered for a moment) and edit-in-place saves.
    */

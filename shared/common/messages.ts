@@ -17,6 +17,9 @@ export const SHA256_HEX = /^[0-9a-f]{64}$/;
 const sha256Hex = z.string().regex(SHA256_HEX);
 
 export const ExistsPolicy = z.enum(['overwrite', 'fail', 'skip', 'rename']);
+
+/** Permission bits as a client may send them with a put or mkdir (setuid, setgid and sticky are ignored). */
+const modeBits = z.number().int().min(0).max(0o7777);
 export type ExistsPolicy = z.infer<typeof ExistsPolicy>;
 
 export const Request = z.discriminatedUnion('type', [
@@ -47,10 +50,19 @@ export const Request = z.discriminatedUnion('type', [
     cursor: z.string().min(1).max(64).optional(),
   }),
   z.object({ type: z.literal('stat'), id, path: remotePath }),
-  z.object({ type: z.literal('mkdir'), id, path: remotePath, parents: z.boolean().optional() }),
+  /** `mode`: the new folders' permission bits (the server's umask applies), e.g. the local folder's. */
+  z.object({ type: z.literal('mkdir'), id, path: remotePath, parents: z.boolean().optional(), mode: modeBits.optional() }),
   z.object({ type: z.literal('rename'), id, from: remotePath, to: remotePath, overwrite: z.boolean().optional() }),
   z.object({ type: z.literal('delete'), id, path: remotePath, recursive: z.boolean().optional() }),
   z.object({ type: z.literal('df'), id }),
+  /** Set permission bits (at most CHMOD_MODE_MAX, permissions.ts; else EINVAL); `recursive`: everything below a folder too, links skipped. */
+  z.object({
+    type: z.literal('chmod'),
+    id,
+    path: remotePath,
+    mode: z.number().int().nonnegative(),
+    recursive: z.boolean().optional(),
+  }),
   z.object({ type: z.literal('upload-info'), id, path: remotePath }),
   z.object({
     type: z.literal('put'),
@@ -61,6 +73,10 @@ export const Request = z.discriminatedUnion('type', [
     size: z.number().int().nonnegative().optional(),
     exists: ExistsPolicy.optional(),
     mtime: z.number().optional(),
+    /** The source's permission bits: a new file gets them masked by the server's umask. */
+    mode: modeBits.optional(),
+    /** Give `mode` to a file this upload replaces too (`scp -p`); without it, it keeps its own. */
+    preserveMode: z.boolean().optional(),
   }),
   z.object({ type: z.literal('put-end'), id, sha256: sha256Hex }),
   z.object({ type: z.literal('get'), id, path: remotePath, offset: z.number().int().nonnegative().optional() }),

@@ -92,19 +92,23 @@ function roundTrips(log: readonly string[]): string[][] {
 }
 
 describe('a small upload over SFTP', () => {
-  it('overwrites in three round trips: open; write, mode, size and close together; rename', async () => {
+  it('overwrites in three round trips: open (and a look at the old mode); write, mode, size and close together; rename', async () => {
     const { lane, log } = await loggedLane();
     try {
       const target = path.join(sshd.home, 'three.txt');
       await writeFile(target, 'old');
+      await chmod(target, 0o600);
       const data = randomBytes(4096);
       const done = await put(lane, { path: target, offset: 0, total: data.length, exists: 'overwrite', mode: 0o640, mtime: 1_700_000_000_000 }, data);
       expect(done).toMatchObject({ path: target, size: 4096, skipped: false });
-      expect(roundTrips(log)).toEqual([['open'], ['write', 'fsetstat', 'fstat', 'close'], ['posixRename']]);
+      expect(roundTrips(log)).toEqual([['lstatOrNull', 'open'], ['write', 'fsetstat', 'fstat', 'close'], ['posixRename']]);
       expect(await readFile(target)).toEqual(data);
       const st = await stat(target);
-      expect(st.mode & 0o777).toBe(0o640);
+      // The replaced file's bits, not the source's (unless preserveMode).
+      expect(st.mode & 0o777).toBe(0o600);
       expect(st.mtimeMs).toBe(1_700_000_000_000);
+      await put(lane, { path: target, offset: 0, total: data.length, exists: 'overwrite', mode: 0o640, preserveMode: true }, data);
+      expect((await stat(target)).mode & 0o777).toBe(0o640);
     } finally {
       lane.destroy();
     }

@@ -291,7 +291,7 @@ export class RawClient {
   async put(
     path: string,
     data: Buffer,
-    options: { offset?: number; total?: number; sha256?: string; prefix?: Buffer; exists?: string } = {},
+    options: { offset?: number; total?: number; sha256?: string; prefix?: Buffer; exists?: string; extra?: Record<string, unknown> } = {},
   ): Promise<Frame> {
     const id = this.newId();
     this.sendPut(id, path, data, options);
@@ -302,13 +302,13 @@ export class RawClient {
     id: number,
     path: string,
     data: Buffer,
-    options: { offset?: number; total?: number; sha256?: string; prefix?: Buffer; exists?: string } = {},
+    options: { offset?: number; total?: number; sha256?: string; prefix?: Buffer; exists?: string; extra?: Record<string, unknown> } = {},
   ): void {
     const offset = options.offset ?? 0;
     const total = options.total ?? offset + data.length;
     const sha256 =
       options.sha256 ?? createHash('sha256').update(options.prefix ?? Buffer.alloc(0)).update(data).digest('hex');
-    this.send({ type: 'put', id, path, offset, total, ...(options.exists ? { exists: options.exists } : {}) }, data);
+    this.send({ type: 'put', id, path, offset, total, ...(options.exists ? { exists: options.exists } : {}), ...options.extra }, data);
     this.send({ type: 'put-end', id, sha256 });
   }
 

@@ -25,6 +25,7 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
   const rowIndex = useTree((s) => s.rowIndex);
   const rows = useTree((s) => s.rows);
   const actions = useMemo(() => fileActions(stores), [stores]);
+  const { t: tPermissions } = useTranslation('permissions');
   const ref = useRef<HTMLDivElement>(null);
   const [pos, setPos] = useState<{ left: number; top: number } | null>(null);
 
@@ -47,6 +48,7 @@ export function ContextMenu({ onClose }: { readonly onClose: () => void }) {
     { label: t('menu.download'), icon: 'download', disabled: paths.length === 0, run: () => actions.download(paths), separatorBefore: true },
     { label: t('menu.rename'), icon: 'rename', disabled: paths.length !== 1, run: () => actions.askRename(paths[0]!), shortcut: 'F2' },
     { label: t('menu.delete'), icon: 'trash', disabled: paths.length === 0, run: () => actions.askDelete(paths), shortcut: 'Del' },
+    { label: tPermissions('menuItem'), icon: 'lock', disabled: paths.length === 0, run: () => actions.askPermissions(paths), shortcut: 'Alt+Enter' },
     {
       label: t('menu.newFolder'),
       icon: 'newFolder',

@@ -8,6 +8,7 @@ import { useStores, useTree, useUi } from '../state/stores-context.js';
 import { Modal } from './modal.js';
 import { SyncDialog } from './sync-dialog.js';
 import { SettingsDialog } from './settings-dialog.js';
+import { PermissionsDialog } from './permissions-dialog.js';
 
 export function Dialogs() {
   const dialog = useUi((s) => s.dialog);
@@ -23,6 +24,8 @@ export function Dialogs() {
       return <SettingsDialog />;
     case 'sync':
       return <SyncDialog dialog={dialog} />;
+    case 'chmod':
+      return <PermissionsDialog dialog={dialog} />;
   }
 }
 

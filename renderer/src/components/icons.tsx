@@ -27,6 +27,7 @@ const PATHS = {
   sync: 'M3 6.5h9.5l-2.5-2.5M13 9.5H3.5L6 12',
   terminal: 'M2.5 3.5h11v9h-11zM5 6.5l2 1.5-2 1.5M8.5 10h2.5',
   plus: 'M8 3v10M3 8h10',
+  lock: 'M4 7.5h8v6H4zM5.5 7.5V5.5a2.5 2.5 0 0 1 5 0v2',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -15,6 +15,7 @@ import { useEdits, useSession, useStores, useTransfers, useTree, useUi } from '.
 import { ContextMenu } from './context-menu.js';
 import { Icon } from './icons.js';
 import { TreeView } from './tree-view.js';
+import { PermissionsHeader } from './permissions-column.js';
 
 export function RemotePane() {
   const stores = useStores();
@@ -308,6 +309,7 @@ function ColumnHeaders() {
           </button>
         );
       })}
+      <PermissionsHeader />
     </div>
   );
 }

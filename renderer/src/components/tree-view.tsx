@@ -13,6 +13,7 @@ import { formatBytes, formatDate, formatFullDate } from '../logic/format.js';
 import type { Row } from '../logic/tree-rows.js';
 import { useStores, useTree } from '../state/stores-context.js';
 import { Icon } from './icons.js';
+import { PermissionsCell } from './permissions-column.js';
 
 export const ROW_HEIGHT = 28;
 
@@ -123,6 +124,8 @@ export function TreeView({ treeRef, dropTarget, onDragPaths, onMenu, label }: Tr
       case 'Enter':
         if (!row) return;
         handled();
+        // Alt+Enter: the entry's properties, as in file managers (here its permissions).
+        if (e.altKey) return actions.askPermissions(targets());
         return actions.open(row.path);
       case ' ':
         if (!row) return;
@@ -314,6 +317,7 @@ const TreeRow = memo(function TreeRow({ id, index, start, row, selected, focused
 
         {formatDate(entry.mtime)}
       </span>
+      <PermissionsCell entry={entry} />
     </div>
   );
 });

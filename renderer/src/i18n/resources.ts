@@ -9,6 +9,7 @@ import { console as enConsole } from './en/console.js';
 import { edit as enEdit } from './en/edit.js';
 import { history as enHistory } from './en/history.js';
 import { limits as enLimits } from './en/limits.js';
+import { permissions as enPermissions } from './en/permissions.js';
 import { settings as enSettings } from './en/settings.js';
 import { sync as enSync } from './en/sync.js';
 import { tabs as enTabs } from './en/tabs.js';
@@ -21,6 +22,7 @@ import { console as zhConsole } from './zh-CN/console.js';
 import { edit as zhEdit } from './zh-CN/edit.js';
 import { history as zhHistory } from './zh-CN/history.js';
 import { limits as zhLimits } from './zh-CN/limits.js';
+import { permissions as zhPermissions } from './zh-CN/permissions.js';
 import { settings as zhSettings } from './zh-CN/settings.js';
 import { sync as zhSync } from './zh-CN/sync.js';
 import { tabs as zhTabs } from './zh-CN/tabs.js';
@@ -34,6 +36,7 @@ export const en = {
   edit: enEdit,
   history: enHistory,
   limits: enLimits,
+  permissions: enPermissions,
   settings: enSettings,
   sync: enSync,
   tabs: enTabs,
@@ -48,6 +51,7 @@ export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]
   edit: zhEdit,
   history: zhHistory,
   limits: zhLimits,
+  permissions: zhPermissions,
   settings: zhSettings,
   sync: zhSync,
   tabs: zhTabs,

@@ -6,7 +6,8 @@ export type DialogState =
   | { readonly kind: 'rename'; readonly path: string }
   | { readonly kind: 'mkdir'; readonly parent: string }
   | { readonly kind: 'settings' }
-  | { readonly kind: 'sync'; readonly remoteRoot: string };
+  | { readonly kind: 'sync'; readonly remoteRoot: string }
+  | { readonly kind: 'chmod'; readonly paths: readonly string[] };
 
 export interface MenuState {
   readonly x: number;
