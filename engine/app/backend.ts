@@ -11,6 +11,7 @@
  *   console/               console commands and their output
  *   sync-desk.ts           folder sync plans, kept until they are run
  *   edit/                  edit in place: working copies, their saves, conflicts
+ *   local-files-desk.ts    the local pane's folders on this computer
  * It never imports electron: platform services (the secret store) are passed in.
  */
 import path from 'node:path';
@@ -27,6 +28,7 @@ import { EditDesk } from './edit/edit-desk.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
+import { LocalFilesDesk } from './local-files-desk.js';
 import { SyncDesk } from './sync-desk.js';
 import { createAppStores } from './app-stores.js';
 
@@ -113,6 +115,7 @@ class FerryBackend implements Backend {
       changes: this.changes,
       sync: this.sync,
       edits: this.edits,
+      localFiles: new LocalFilesDesk(options.localRoot),
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }
