@@ -9,6 +9,7 @@ import { createStores } from './state/stores.js';
 import { StoresContext } from './state/stores-context.js';
 import { getApi } from './transport/api.js';
 import './styles.css';
+import './panes.css';
 
 const root = createRoot(document.getElementById('root')!);
 

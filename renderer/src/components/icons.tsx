@@ -26,6 +26,9 @@ const PATHS = {
   server: 'M3 3h10v4H3zM3 9h10v4H3zM5 5h.01M5 11h.01',
   sync: 'M3 6.5h9.5l-2.5-2.5M13 9.5H3.5L6 12',
   terminal: 'M2.5 3.5h11v9h-11zM5 6.5l2 1.5-2 1.5M8.5 10h2.5',
+  star: 'M8 2.2l1.8 3.7 4 .6-2.9 2.8.7 4L8 11.4l-3.6 1.9.7-4L2.2 6.5l4-.6z',
+  bookmarks: 'M4.5 2.5h7v11L8 11l-3.5 2.5z',
+  computer: 'M2.5 3.5h11v7.5h-11zM6 13.5h4M8 11v2.5',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -78,6 +78,8 @@ export interface TreeState {
   rename(path: string, newName: string): Promise<boolean>;
   remove(paths: readonly string[]): Promise<boolean>;
   moveInto(paths: readonly string[], folder: string): Promise<boolean>;
+  /** Say something went wrong above the tree (e.g. the start folder is missing). */
+  notify(text: string, error: ErrorInfo): void;
   dismissNotice(): void;
 }
 
@@ -375,6 +377,10 @@ export function createTreeStore(api: FerryApi, source: TreeSource = remoteSource
         const touched = new Set([folder, ...moves.map(parentPath)]);
         await Promise.all([...touched].map(listed));
         return ok;
+      },
+
+      notify(text, error) {
+        fail(text, error);
       },
 
       dismissNotice() {

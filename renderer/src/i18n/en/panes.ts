@@ -1,0 +1,53 @@
+/** English: the local pane, dragging between the panes, the path bar and bookmarks. */
+export const panes = {
+  toggle: {
+    show: 'Show local files',
+    title: 'Show this computer’s files beside the server’s',
+  },
+  local: {
+    pane: 'Local files',
+    toolbar: 'Local file actions',
+    up: 'Up one folder',
+    refresh: 'Refresh',
+    upload: 'Upload',
+    uploadTitle: 'Upload the selected items to {{folder}}',
+    empty: 'This folder is empty',
+    emptyHint: 'Drop files or folders from the server here to download them.',
+    loading: 'Loading…',
+    noMatch: 'Nothing here matches “{{filter}}”.',
+    couldNotList: 'Could not list {{path}}:',
+    dismiss: 'Dismiss',
+    hostFolder: 'On the machine Ferry runs on, inside the folder it was started with',
+  },
+  drop: {
+    uploadRefused: 'Upload to {{folder}} refused',
+    downloadRefused: 'Download to {{folder}} refused',
+    uploadHint: 'Drop to upload to {{folder}}',
+    downloadHint: 'Drop to download to {{folder}}',
+  },
+  pathBar: {
+    breadcrumbs: 'Breadcrumbs',
+    edit: 'Type a path (Ctrl+L)',
+    field: 'Path',
+    folders: 'Folders',
+    couldNotOpen: 'Could not open {{path}}.',
+    hint: 'Enter: go · Tab: complete · Esc: cancel',
+  },
+  bookmarks: {
+    add: 'Bookmark this folder',
+    remove: 'Remove the bookmark of this folder',
+    menu: 'Bookmarks',
+    list: 'Bookmarked folders',
+    none: 'No bookmarks yet: the star adds the folder shown.',
+    removeOne: 'Remove bookmark {{path}}',
+    setStart: 'Set as start folder',
+    startIs: 'Start folder: {{path}}',
+    noStart: 'No start folder: this connection opens in Home.',
+    clearStart: 'Clear start folder',
+    unsaved: 'Save this connection to keep bookmarks',
+    failed: 'Could not change the bookmarks',
+  },
+  start: {
+    missing: 'The start folder {{path}} could not be opened, so the connection opened in Home',
+  },
+} as const;
