@@ -34,8 +34,19 @@ export function BookmarkButtons() {
     const away = (e: PointerEvent) => {
       if (e.target instanceof Node && !popup.current?.contains(e.target) && !menuButton.current?.contains(e.target)) setOpen(false);
     };
+    // Escape closes it wherever the focus is (a button just used may have been disabled).
+    const escape = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.preventDefault();
+      setOpen(false);
+      menuButton.current?.focus();
+    };
     window.addEventListener('pointerdown', away);
-    return () => window.removeEventListener('pointerdown', away);
+    window.addEventListener('keydown', escape);
+    return () => {
+      window.removeEventListener('pointerdown', away);
+      window.removeEventListener('keydown', escape);
+    };
   }, [open]);
 
   const change = async (places: Parameters<typeof setPlaces>[3]): Promise<void> => {
@@ -79,13 +90,7 @@ export function BookmarkButtons() {
           className="bookmarks-popup"
           role="dialog"
           aria-label={t('bookmarks.menu')}
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') {
-              e.preventDefault();
-              e.stopPropagation();
-              close();
-            }
-          }}
+          tabIndex={-1}
         >
           {bookmarks.length === 0 ? (
             <p className="muted">{t('bookmarks.none')}</p>

@@ -153,6 +153,9 @@ function PathField({ onDone }: { readonly onDone: (went: boolean) => void }) {
   };
 
   const take = (name: string): void => {
+    // The next folder's names replace these once it is listed (Enter then goes, not takes again).
+    setOptions([]);
+    setActive(-1);
     setText(applyCompletion(text, name));
     setListOpen(true);
     setError(null);
