@@ -63,7 +63,7 @@ describe('path bar', () => {
     await treeNamed('Home').getByRole('treeitem', { name: 'projects', exact: true }).waitFor();
     await treeNamed('Home').focus();
     await page.keyboard.press('Control+L');
-    await expect.poll(() => field().evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect.poll(() => page.locator(':focus').getAttribute('aria-label')).toBe('Path');
     expect(await field().inputValue()).toBe('/');
 
     await field().fill('/pro');
@@ -86,7 +86,7 @@ describe('path bar', () => {
     expect(await crumbs().getByRole('button').allTextContents()).toEqual(['Home', 'projects']);
     expect(await crumbs().locator('[aria-current="page"]').textContent()).toBe('alpha');
     // The tree has the keyboard again.
-    await expect.poll(() => treeNamed('/projects/alpha').evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect.poll(() => page.locator(':focus').getAttribute('aria-label')).toBe('/projects/alpha');
   });
 
   it('says in place when a typed path cannot be opened, and Escape leaves it as it was', async () => {
