@@ -14,6 +14,7 @@ import { passphraseWanted } from '../logic/connect-draft.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Icon } from './icons.js';
 import { PROTOCOL_NAME } from './status-bar.js';
+import { StartFolderField } from './start-folder-field.js';
 
 export function ConnectionPanel() {
   const connection = useSession((s) => s.connection);
@@ -180,6 +181,7 @@ function ConnectForm() {
           <label htmlFor={ids.name}>Profile name</label>
           <input id={ids.name} value={draft.name} placeholder={draft.user && draft.host ? `${draft.user}@${draft.host}` : 'user@host'} onChange={(e) => set({ name: e.target.value })} />
         </div>
+        <StartFolderField />
         {!sftp && (
           <label className="check">
             <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />

@@ -48,6 +48,8 @@ export const panes = {
     failed: 'Could not change the bookmarks',
   },
   start: {
+    field: 'Start folder',
+    placeholder: 'Home, or a path such as /srv/www',
     missing: 'The start folder {{path}} could not be opened, so the connection opened in Home',
   },
 } as const;

@@ -51,6 +51,8 @@ export const panes: Translation<typeof en> = {
     failed: '无法更改书签',
   },
   start: {
+    field: '起始文件夹',
+    placeholder: '主目录，或如 /srv/www 的路径',
     missing: '无法打开起始文件夹 {{path}}，因此连接在主目录中打开',
   },
 };
