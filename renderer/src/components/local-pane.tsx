@@ -156,7 +156,6 @@ function LocalToolbar() {
   const cwd = useTree((s) => s.cwd);
   const top = useTree((s) => s.top);
   const selected = useTree((s) => s.selection.selected.size);
-  const remoteDir = useStores().tree;
   const connected = useSession((s) => currentSession(s) !== null);
   const actions = useMemo(() => localActions(stores), [stores]);
   const browser = stores.api.platform === 'browser';
@@ -174,7 +173,7 @@ function LocalToolbar() {
         type="button"
         className="tool"
         disabled={!connected || selected === 0}
-        title={t('local.uploadTitle', { folder: displayPath(remoteDir.getState().cwd, remoteDir.getState().home) })}
+        title={t('local.uploadTitle', { folder: displayPath(stores.tree.getState().cwd, stores.tree.getState().home) })}
         onClick={() => actions.download(tree.getState().selectedPaths())}
       >
         <Icon name="upload" />
