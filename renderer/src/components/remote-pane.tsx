@@ -1,7 +1,8 @@
 /**
  * The main pane: toolbar, breadcrumbs, column headers and the tree. It is also the drop
  * zone: files from the OS dropped on a folder row go into that folder, anywhere else into
- * the current folder; tree rows dragged onto a folder are moved there.
+ * the current folder; tree rows dragged onto a folder are moved there, and rows of the
+ * local pane dropped here are uploaded (pane-transfers.ts).
  */
 import { useEffect, useId, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import { TREE_DRAG_TYPE, readDrop, readPicked, type DroppedFiles } from '../drop.js';
