@@ -151,6 +151,8 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
           app,
           log,
           downloadDir: downloadRoot,
+          // The local pane shows this folder only (page-policy.ts refuses the rest).
+          localRoot: downloadRoot,
           ...(options.localServer !== undefined ? { localServer: options.localServer } : {}),
         },
         spoolDir,

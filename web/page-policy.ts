@@ -1,11 +1,14 @@
 /**
  * What a browser page may not ask of the engine that the desktop app's window may. The
  * page is driven by whoever holds its session, so it gets no say over the host's own
- * files: it uploads only what its person dropped or picked (streamed into the spool, see
- * upload-spool.ts), never an OS path, it may move the download folder (and sync a local
- * folder) only inside the folder the host was started with, and an SFTP key file it names must be in the host's
- * ~/.ssh (where OpenSSH keeps keys), not any file the host can read.
+ * files outside the folder the host was started with (its download folder): it may list
+ * (the local pane), upload by path, download into, sync and move the download folder only
+ * inside it, checked on the real path (a link out of it is out); anything else it uploads
+ * is what its person dropped or picked (streamed into the spool, see upload-spool.ts).
+ * An SFTP key file it names must be in the host's ~/.ssh (where OpenSSH keeps keys), not
+ * any file the host can read.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { FerryError } from '../shared/common/errors.js';
 
@@ -19,11 +22,21 @@ export interface PageLimits {
 /** Why the page may not make this call, or undefined when it may (the engine then checks the arguments). */
 export function pageRefusal(name: string, args: unknown, limits: PageLimits): FerryError | undefined {
   const { downloadRoot, sshHome } = limits;
+  const list = Array.isArray(args) ? (args as unknown[]) : [];
   if (name === 'transfers:uploadPaths') {
-    return new FerryError(
-      'EACCES',
-      'In browser mode a page cannot upload files by their path on this computer: drop them on the window or use Upload files… (their bytes then travel through the page).',
-    );
+    const paths = Array.isArray(list[0]) ? (list[0] as unknown[]) : [];
+    if (!paths.every((p) => typeof p === 'string' && realInside(p, downloadRoot))) {
+      return new FerryError(
+        'EACCES',
+        `In browser mode a page may upload by path only files inside ${downloadRoot} (the local pane's folder): drop other files on the window or use Upload files… (their bytes then travel through the page).`,
+      );
+    }
+  }
+  if (name === 'local:list' && typeof list[0] === 'string' && !realInside(list[0], downloadRoot)) {
+    return new FerryError('EACCES', `In browser mode the local pane shows only ${downloadRoot} and the folders inside it (the folder Ferry's web host was started with).`);
+  }
+  if (name === 'transfers:download' && typeof list[1] === 'string' && !realInside(list[1], downloadRoot)) {
+    return new FerryError('EACCES', `In browser mode downloads stay inside ${downloadRoot}: drop them on a folder in it.`);
   }
   if (name === 'sync:plan') {
     const localRoot = Array.isArray(args) ? (args[0] as { localRoot?: unknown } | undefined)?.localRoot : undefined;
@@ -53,6 +66,35 @@ export function pageRefusal(name: string, args: unknown, limits: PageLimits): Fe
     }
   }
   return undefined;
+}
+
+/**
+ * Is `candidate` (absolute) inside `root` once links are resolved? The longest part of it
+ * that exists is resolved (a folder to be made is judged by where it would be made).
+ */
+function realInside(candidate: string, root: string): boolean {
+  if (!path.isAbsolute(candidate)) return false;
+  const realRoot = realOrSelf(root);
+  let existing = path.resolve(candidate);
+  let rest = '';
+  for (;;) {
+    try {
+      return isInside(path.join(realpathSync(existing), rest), realRoot);
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return false;
+      rest = path.join(path.basename(existing), rest);
+      existing = parent;
+    }
+  }
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 /** Is `candidate` the folder `root` or inside it (both absolute; no symlinks are followed)? */

@@ -47,6 +47,11 @@ export interface BackendOptions {
   readonly openFile?: OpenFile;
   /** The private working folder of edited files (default CONFIG_DIR/edits). */
   readonly editDir?: string;
+  /**
+   * Browser mode: the folder the local pane starts in and shows as its top (the web host's
+   * download folder; the page policy refuses local paths outside it). Absent: the user's home.
+   */
+  readonly localRoot?: string;
   /** How long an edited file must be left alone before it is saved (default 300 ms). */
   readonly editDebounceMs?: number;
 }

@@ -12,6 +12,7 @@
  *   sync-desk.ts           folder sync plans, kept until they are run
  *   saved-queue/           the session's unfinished transfers saved for a restart, and restored
  *   edit/                  edit in place: working copies, their saves, conflicts
+ *   local-files-desk.ts    the local pane's folders on this computer
  * It never imports electron: platform services (the secret store) are passed in.
  */
 import path from 'node:path';
@@ -28,6 +29,7 @@ import { EditDesk } from './edit/edit-desk.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
+import { LocalFilesDesk } from './local-files-desk.js';
 import { SyncDesk } from './sync-desk.js';
 import { createAppStores } from './app-stores.js';
 import { logEntryOf } from '../history/history-export.js';
@@ -130,6 +132,7 @@ class FerryBackend implements Backend {
       sync: this.sync,
       edits: this.edits,
       saver: this.saver,
+      localFiles: new LocalFilesDesk(options.localRoot),
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }

@@ -17,6 +17,7 @@ import { exportHistory } from '../history/history-export.js';
 import type { QueueSaver } from './saved-queue/queue-saver.js';
 import type { ConsoleSession } from './console/console-session.js';
 import type { EditDesk } from './edit/edit-desk.js';
+import type { LocalFilesDesk } from './local-files-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { QueueRelay } from './queue-relay.js';
 import type { SyncDesk } from './sync-desk.js';
@@ -35,6 +36,7 @@ export interface BackendParts {
   readonly sync: SyncDesk;
   readonly edits: EditDesk;
   readonly saver: QueueSaver;
+  readonly localFiles: LocalFilesDesk;
   /** Upload into a remote folder (and report the folders it makes). */
   readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
 }
@@ -81,7 +83,8 @@ export function createHandlers(parts: BackendParts): Handlers {
   return {
     'profiles:list': async () => {
       const saved = await stores.profiles.list();
-      return parts.localServer ? [await localProfile(parts.localServer), ...saved] : saved;
+      if (!parts.localServer) return saved;
+      return [{ ...(await localProfile(parts.localServer)), ...(await stores.profiles.localPlaces()) }, ...saved];
     },
     'profiles:save': (input) => {
       if (input.id === LOCAL_PROFILE_ID) throw builtInProfile();
@@ -90,6 +93,12 @@ export function createHandlers(parts: BackendParts): Handlers {
     'profiles:delete': async (id) => {
       if (id === LOCAL_PROFILE_ID) throw builtInProfile();
       if (!(await stores.profiles.delete(id))) throw new FerryError('ENOENT', `There is no saved connection with the id "${id}".`);
+    },
+    'profiles:setPlaces': async (id, places) => {
+      if (id !== LOCAL_PROFILE_ID) return stores.profiles.setPlaces(id, places);
+      // The built-in profile is not saved, but its places are (beside the saved ones).
+      if (!parts.localServer) throw new FerryError('ENOENT', `There is no saved connection with the id "${id}".`);
+      return { ...(await localProfile(parts.localServer)), ...(await stores.profiles.setLocalPlaces(places)) };
     },
     'session:connect': (input) => connection.connect(input),
     'session:disconnect': () => connection.disconnect(),
@@ -124,9 +133,9 @@ export function createHandlers(parts: BackendParts): Handlers {
       }
     },
     'transfers:uploadPaths': (localPaths, remoteDir) => parts.upload(localPaths, remoteDir),
-    'transfers:download': async (remotePaths) => {
-      const { downloadDir } = await stores.settings.get();
-      return transfers.requireQueue().download(remotePaths, downloadDir);
+    'transfers:download': async (remotePaths, localDir) => {
+      const target = localDir ?? (await stores.settings.get()).downloadDir;
+      return transfers.requireQueue().download(remotePaths, target);
     },
     // Row controls work while reconnecting too: they only change the queue's plans.
     'transfers:pause': (id) => transfers.queueOf(id).pause(id as TransferId),
@@ -170,6 +179,8 @@ export function createHandlers(parts: BackendParts): Handlers {
     'sync:plan': (request) => parts.sync.plan(request),
     'sync:run': (planId, selected) => parts.sync.run(planId, selected),
     'sync:cancel': (planId) => parts.sync.cancel(planId),
+    'local:home': () => parts.localFiles.home(),
+    'local:list': (p) => parts.localFiles.list(p),
     'edit:open': (p, opener) => parts.edits.open(p, opener),
     'edit:read': (id, which) => parts.edits.read(id, which),
     'edit:write': (id, text) => parts.edits.write(id, text),

@@ -14,6 +14,7 @@ import { createTabsStore } from './state/tabs-store.js';
 import { getApi } from './transport/api.js';
 import { openTabApi } from './transport/tab-apis.js';
 import './styles.css';
+import './panes.css';
 
 // React's binding is attached here, not in i18n.ts, which the stores' tests run under Node.
 initReactI18next.init(i18n);

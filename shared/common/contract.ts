@@ -12,6 +12,7 @@ import { PROTOCOLS, type Protocol } from './protocols.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { SPEED_LIMIT_MAX } from './speed-limit.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
+import { AbsoluteRemotePath, BOOKMARKS_MAX, LocalPath, PlacesInput, type LocalHome } from './places.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
 import { HISTORY_EXPORT_FORMATS, type SavedQueueOffer, type TransferLogEntry } from './transfer-log.js';
 import { CHMOD_MODE_MAX } from './permissions.js';
@@ -76,6 +77,10 @@ export const ProfileInput = z
     id: z.string().max(64).optional(),
     name: text(200),
     ...target,
+    /** Remote folders bookmarked for this connection (left as they are when absent). */
+    bookmarks: z.array(AbsoluteRemotePath).max(BOOKMARKS_MAX).optional(),
+    /** The folder a connection opens in (null: none, its home; absent: left as it is). */
+    startFolder: AbsoluteRemotePath.nullable().optional(),
   })
   .superRefine(protocolOptions);
 export type ProfileInput = z.infer<typeof ProfileInput>;
@@ -177,6 +182,8 @@ export const CALLS = {
   'profiles:list': z.tuple([]),
   'profiles:save': z.tuple([ProfileInput]),
   'profiles:delete': z.tuple([z.string().max(64)]),
+  /** Change a profile's bookmarks or start folder only (places.ts). */
+  'profiles:setPlaces': z.tuple([z.string().max(64), PlacesInput]),
   'session:connect': z.tuple([ConnectInput]),
   'session:disconnect': z.tuple([]),
   'session:state': z.tuple([]),
@@ -193,7 +200,8 @@ export const CALLS = {
   'fs:chmod': z.tuple([remotePath, z.number().int().min(0).max(CHMOD_MODE_MAX), z.object({ recursive: z.boolean() }).strict()]),
   /** Upload OS paths (Electron drops and pickers). */
   'transfers:uploadPaths': z.tuple([z.array(z.string().min(1).max(4096)).min(1).max(10_000), remotePath]),
-  'transfers:download': z.tuple([z.array(remotePath).min(1).max(10_000)]),
+  /** Download into a local folder (the local pane's drop target), else the download folder. */
+  'transfers:download': z.tuple([z.array(remotePath).min(1).max(10_000), LocalPath.optional()]),
   'transfers:pause': z.tuple([z.string().max(64)]),
   'transfers:resume': z.tuple([z.string().max(64)]),
   'transfers:cancel': z.tuple([z.string().max(64)]),
@@ -226,6 +234,10 @@ export const CALLS = {
   'settings:set': z.tuple([SettingsInput]),
   /** Compare a local folder with a remote one: the plan, with a reason per line (nothing changes). */
   'sync:plan': z.tuple([SyncRequest]),
+  /** The local pane: where it starts (the home) and the folder it cannot go above. */
+  'local:home': z.tuple([]),
+  /** The local pane: a folder on this computer, entries shaped as fs:list's (links not followed). */
+  'local:list': z.tuple([LocalPath]),
   /** Carry out the plan's lines with these ids (the ticked ones); resolves when the run ends. */
   'sync:run': z.tuple([z.string().max(64), z.array(z.number().int().nonnegative()).max(400_000)]),
   /** Stop a running sync (its transfers are cancelled), or forget a plan not run. */
@@ -256,6 +268,7 @@ export interface CallResults {
   'profiles:list': Profile[];
   'profiles:save': Profile;
   'profiles:delete': void;
+  'profiles:setPlaces': Profile;
   'session:connect': ConnectResult;
   'session:disconnect': void;
   'session:state': ConnectionState;
@@ -293,6 +306,8 @@ export interface CallResults {
   'settings:get': Settings;
   'settings:set': Settings;
   'sync:plan': SyncPlan;
+  'local:home': LocalHome;
+  'local:list': { path: string; entries: Entry[] };
   'sync:run': SyncOutcome;
   'sync:cancel': void;
   'edit:open': EditView;

@@ -373,6 +373,34 @@ describe('what a page may not call', () => {
     await waitFor(async () => exists(path.join(server.root, 'homes', 'alice', 'dropped.txt')), 10_000, 'the dropped file');
   });
 
+  it('shows the local pane inside the host’s folder only, and uploads by path from there only', async () => {
+    const tab = await Tab.open();
+    await tab.connect(alice);
+    expect(await tab.ok('local:home')).toEqual({ home: downloadDir, top: downloadDir });
+    await mkdir(path.join(downloadDir, 'pane', 'sub'), { recursive: true });
+    await writeFile(path.join(downloadDir, 'pane', 'mine.txt'), 'from the pane\n');
+    await symlink(path.dirname(outside), path.join(downloadDir, 'pane', 'out'));
+    await symlink(outside, path.join(downloadDir, 'pane', 'out.txt'));
+    const listed = (await tab.ok('local:list', path.join(downloadDir, 'pane'))) as { entries: Array<{ name: string; type: string }> };
+    expect(listed.entries.map((e) => `${e.name}:${e.type}`).sort()).toEqual(['mine.txt:file', 'out.txt:symlink', 'out:symlink', 'sub:dir']);
+    for (const elsewhere of ['/', '/etc', path.dirname(downloadDir), path.join(downloadDir, '..'), path.join(downloadDir, 'pane', 'out'), path.join(downloadDir, 'pane', 'out', 'www')]) {
+      expect(await tab.call('local:list', elsewhere), elsewhere).toMatchObject({ ok: false, error: { code: 'EACCES', message: expect.stringContaining(downloadDir) } });
+    }
+    // By path: inside the folder only (a link out of it is out of it).
+    for (const paths of [[path.join(downloadDir, 'pane', 'out.txt')], [path.join(downloadDir, 'pane', 'mine.txt'), outside]]) {
+      expect(await tab.call('transfers:uploadPaths', paths, '/'), paths.join()).toMatchObject({ ok: false, error: { code: 'EACCES' } });
+    }
+    const views = (await tab.ok('transfers:uploadPaths', [path.join(downloadDir, 'pane', 'mine.txt')], '/')) as TransferView[];
+    expect(views).toHaveLength(1);
+    await waitFor(async () => exists(path.join(server.root, 'homes', 'alice', 'mine.txt')), 10_000, 'the uploaded file');
+    expect(await readFile(path.join(server.root, 'homes', 'alice', 'mine.txt'), 'utf8')).toBe('from the pane\n');
+    // Downloads into a folder the page names: inside it only.
+    expect(await tab.call('transfers:download', ['/mine.txt'], path.dirname(downloadDir))).toMatchObject({ ok: false, error: { code: 'EACCES' } });
+    expect(await tab.call('transfers:download', ['/mine.txt'], path.join(downloadDir, 'pane', 'out'))).toMatchObject({ ok: false, error: { code: 'EACCES' } });
+    await tab.ok('transfers:download', ['/mine.txt'], path.join(downloadDir, 'pane', 'sub'));
+    await waitFor(async () => exists(path.join(downloadDir, 'pane', 'sub', 'mine.txt')), 10_000, 'the downloaded file');
+  });
+
   it('keeps the download folder inside the one the host was started with', async () => {
     const tab = await Tab.open();
     const settingsFile = path.join(configDir, 'settings.json');

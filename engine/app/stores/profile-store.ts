@@ -10,6 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Profile, ProfileInput } from '../../../shared/common/contract.js';
 import { FerryError } from '../../../shared/common/errors.js';
+import { AbsoluteRemotePath, BOOKMARKS_MAX, type PlacesInput } from '../../../shared/common/places.js';
 import { PROTOCOLS } from '../../../shared/common/protocols.js';
 import { ScramClientKeysSchema, type ScramClientKeys } from '../../../shared/node/scram.js';
 import { JsonFile } from './json-file.js';
@@ -34,12 +35,23 @@ const StoredProfile = z.object({
   insecurePlainOnNetwork: z.boolean().optional(),
   identityFile: z.string().min(1).max(4096).optional(),
   agent: z.boolean().optional(),
+  /** Bookmarked remote folders and the start folder (places.ts). */
+  bookmarks: z.array(AbsoluteRemotePath).max(BOOKMARKS_MAX).optional(),
+  startFolder: AbsoluteRemotePath.optional(),
   /** base64 of SecretStore.encrypt(JSON of ScramClientKeys, or of an SftpLogin). */
   secret: z.string().max(16_384).optional(),
 });
 type StoredProfile = z.infer<typeof StoredProfile>;
 
-const ProfilesFile = z.object({ version: z.literal(1), profiles: z.array(StoredProfile).max(10_000) });
+const Places = z.object({ bookmarks: StoredProfile.shape.bookmarks, startFolder: StoredProfile.shape.startFolder });
+type Places = z.infer<typeof Places>;
+
+const ProfilesFile = z.object({
+  version: z.literal(1),
+  profiles: z.array(StoredProfile).max(10_000),
+  /** The places of the built-in local server profile, which is not stored itself. */
+  local: Places.optional(),
+});
 type ProfilesFile = z.infer<typeof ProfilesFile>;
 
 export interface RememberedProfile {
@@ -68,19 +80,46 @@ export class ProfileStore {
     return this.file.update((data) => {
       const profiles = [...data.profiles];
       if (input.id === undefined) {
-        const created: StoredProfile = { ...fields(input), id: `p${randomBytes(6).toString('hex')}` };
+        const created: StoredProfile = { ...fields(input), ...changedPlaces({}, input), id: `p${randomBytes(6).toString('hex')}` };
         profiles.push(created);
         return { value: { ...data, profiles }, result: toProfile(created) };
       }
       const index = profiles.findIndex((p) => p.id === input.id);
       if (index < 0) throw new FerryError('ENOENT', `There is no saved connection with the id "${input.id}" (it may have been deleted).`);
       const old = profiles[index]!;
-      const updated: StoredProfile = { ...fields(input), id: old.id };
+      // Places are kept unless the input names them (a connection form may not show them all).
+      const updated: StoredProfile = { ...fields(input), ...changedPlaces(placesOf(old), input), id: old.id };
       // A login is bound to the account on that server: a different target forgets it.
       const sameTarget = sameAccount(toProfile(old), input);
       if (sameTarget && old.secret !== undefined) updated.secret = old.secret;
       profiles[index] = updated;
       return { value: { ...data, profiles }, result: toProfile(updated) };
+    });
+  }
+
+  /** Change a profile's bookmarks or start folder, nothing else. */
+  setPlaces(id: string, input: PlacesInput): Promise<Profile> {
+    return this.file.update((data) => {
+      const index = data.profiles.findIndex((p) => p.id === id);
+      if (index < 0) throw new FerryError('ENOENT', `There is no saved connection with the id "${id}" (it may have been deleted).`);
+      const profiles = [...data.profiles];
+      const old = profiles[index]!;
+      const { bookmarks: _b, startFolder: _s, ...rest } = old;
+      const updated: StoredProfile = { ...rest, ...changedPlaces(placesOf(old), input) };
+      profiles[index] = updated;
+      return { value: { ...data, profiles }, result: toProfile(updated) };
+    });
+  }
+
+  /** The built-in local server profile's places. */
+  async localPlaces(): Promise<Places> {
+    return (await this.file.read()).local ?? {};
+  }
+
+  setLocalPlaces(input: PlacesInput): Promise<Places> {
+    return this.file.update((data) => {
+      const local = changedPlaces(data.local ?? {}, input);
+      return { value: { ...data, local }, result: local };
     });
   }
 
@@ -165,6 +204,17 @@ function fields(input: ProfileInput): Omit<StoredProfile, 'id'> {
     ...(input.identityFile !== undefined ? { identityFile: input.identityFile } : {}),
     ...(input.agent !== undefined ? { agent: input.agent } : {}),
   };
+}
+
+function placesOf(p: Places): Places {
+  return { ...(p.bookmarks !== undefined ? { bookmarks: p.bookmarks } : {}), ...(p.startFolder !== undefined ? { startFolder: p.startFolder } : {}) };
+}
+
+/** `old` with what `input` names changed: bookmarks without duplicates, a null start folder removed. */
+function changedPlaces(old: Places, input: PlacesInput): Places {
+  const bookmarks = input.bookmarks !== undefined ? [...new Set(input.bookmarks)] : old.bookmarks;
+  const startFolder = input.startFolder === undefined ? old.startFolder : (input.startFolder ?? undefined);
+  return { ...(bookmarks !== undefined && bookmarks.length > 0 ? { bookmarks } : {}), ...(startFolder !== undefined ? { startFolder } : {}) };
 }
 
 function toProfile(stored: StoredProfile): Profile {

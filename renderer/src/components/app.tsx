@@ -1,6 +1,6 @@
 /**
  * The window: header, connections on the left (collapsible once connected), the remote
- * tree in the middle, transfers and console side by side below it, the status bar.
+ * tree in the middle (with the local pane beside it when shown), transfers and console side by side below it, the status bar.
  */
 import { useRef, type KeyboardEvent, type PointerEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -13,6 +13,7 @@ import { EditorDialog } from './editor-dialog.js';
 import { Dialogs } from './file-dialogs.js';
 import { HeaderBar } from './header-bar.js';
 import { HostKeyDialog } from './host-key-dialog.js';
+import { LocalPane } from './local-pane.js';
 import { RemotePane } from './remote-pane.js';
 import { StatusBar } from './status-bar.js';
 import { TransfersPane } from './transfers-pane.js';
@@ -23,6 +24,7 @@ export function App() {
   const live = useSession((s) => s.connection.state === 'connected' || s.connection.state === 'reconnecting');
   const sidebarOpen = useUi((s) => s.sidebarOpen);
   const bottomHeight = useUi((s) => s.bottomHeight);
+  const showLocal = useUi((s) => s.showLocal);
   const showSidebar = !live || sidebarOpen;
   return (
     <div className="app" style={bottomHeight === null ? undefined : { ['--bottom-height' as string]: `${bottomHeight}px` }}>
@@ -35,7 +37,10 @@ export function App() {
           </aside>
         )}
         <main className="workspace">
-          <RemotePane />
+          <div className={`panes${showLocal ? ' two' : ''}`}>
+            {showLocal && <LocalPane />}
+            <RemotePane />
+          </div>
           <Splitter />
           <div className="bottom">
             <TransfersPane />

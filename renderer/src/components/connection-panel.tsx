@@ -16,6 +16,7 @@ import { passphraseWanted } from '../logic/connect-draft.js';
 import { useSession, useStores } from '../state/stores-context.js';
 import { Icon } from './icons.js';
 import { PROTOCOL_NAME } from './status-bar.js';
+import { StartFolderField } from './start-folder-field.js';
 
 export function ConnectionPanel() {
   const connection
@@ -184,6 +185,7 @@ function ConnectForm() {
           <label htmlFor={ids.name}>{t('form.profileName')}</label>
           <input id={ids.name} value={draft.name} placeholder={draft.user && draft.host ? `${draft.user}@${draft.host}` : t('form.profileNamePlaceholder')} onChange={(e) => set({ name: e.target.value })} />
         </div>
+        <StartFolderField />
         {!sftp && (
           <label className="check">
             <input type="checkbox" checked={draft.plain} onChange={(e) => set({ plain: e.target.checked })} />

@@ -4,6 +4,7 @@ import { fileActions } from '../file-actions.js';
 import { shownSession } from '../state/session-store.js';
 import { useSession, useStores, useUi } from '../state/stores-context.js';
 import { Icon } from './icons.js';
+import { LocalPaneToggle } from './local-pane.js';
 import { connectionLabel } from './status-bar.js';
 
 export function HeaderBar() {
@@ -50,6 +51,7 @@ export function HeaderBar() {
         )}
       </div>
       <span className="toolbar-spacer" />
+      <LocalPaneToggle />
       {connection.state === 'connected' && (
         <button type="button" className="button subtle" onClick={() => fileActions(stores).askSync()}>
           <Icon name="sync" /> {t('header.sync')}

@@ -28,6 +28,9 @@ const PATHS = {
   terminal: 'M2.5 3.5h11v9h-11zM5 6.5l2 1.5-2 1.5M8.5 10h2.5',
   plus: 'M8 3v10M3 8h10',
   lock: 'M4 7.5h8v6H4zM5.5 7.5V5.5a2.5 2.5 0 0 1 5 0v2',
+  star: 'M8 2.2l1.8 3.7 4 .6-2.9 2.8.7 4L8 11.4l-3.6 1.9.7-4L2.2 6.5l4-.6z',
+  bookmarks: 'M4.5 2.5h7v11L8 11l-3.5 2.5z',
+  computer: 'M2.5 3.5h11v7.5h-11zM6 13.5h4M8 11v2.5',
 } as const;
 
 export type IconName = keyof typeof PATHS;

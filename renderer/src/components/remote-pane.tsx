@@ -1,19 +1,23 @@
 /**
  * The main pane: toolbar, breadcrumbs, column headers and the tree. It is also the drop
  * zone: files from the OS dropped on a folder row go into that folder, anywhere else into
- * the current folder; tree rows dragged onto a folder are moved there.
+ * the current folder; tree rows dragged onto a folder are moved there, and rows of the
+ * local pane dropped here are uploaded (pane-transfers.ts).
  */
-import { useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { TREE_DRAG_TYPE, readDrop, readPicked, type DroppedFiles } from '../drop.js';
 import { fileActions } from '../file-actions.js';
 import { formatError } from '../logic/format.js';
-import { crumbs, displayPath, isInside, parentPath } from '../logic/remote-path.js';
+import { displayPath, isInside, parentPath } from '../logic/remote-path.js';
 import type { SortKey } from '../logic/tree-rows.js';
+import { LOCAL_DRAG_TYPE, draggedPaths, uploadLocal } from '../pane-transfers.js';
 import { currentSession } from '../state/session-store.js';
-import { useEdits, useSession, useStores, useTransfers, useTree, useUi } from '../state/stores-context.js';
+import { useEdits, useSession, useStores, useTransfers, useTree, useTreeStore, useUi } from '../state/stores-context.js';
+import { BookmarkButtons } from './bookmarks.js';
 import { ContextMenu } from './context-menu.js';
 import { Icon } from './icons.js';
+import { PathBar } from './path-bar.js';
 import { TreeView } from './tree-view.js';
 import { PermissionsHeader } from './permissions-column.js';
 
@@ -62,7 +66,9 @@ export function RemotePane() {
     if (!connected) return;
     const types = e.dataTransfer.types;
     const internal = types.includes(TREE_DRAG_TYPE);
-    if (!internal && !types.includes('Files')) return;
+    // Rows of the local pane are uploaded by their paths.
+    const local = types.includes(LOCAL_DRAG_TYPE);
+    if (!internal && !local && !types.includes('Files')) return;
     const { path } = targetOf(e);
     if (internal) {
       const paths = dragged.current ?? [];
@@ -88,6 +94,11 @@ export function RemotePane() {
     if (!connected) return;
     const { path } = targetOf(e);
     const internal = e.dataTransfer.types.includes(TREE_DRAG_TYPE);
+    if (e.dataTransfer.types.includes(LOCAL_DRAG_TYPE)) {
+      e.preventDefault();
+      void uploadLocal(stores, draggedPaths(e.dataTransfer, LOCAL_DRAG_TYPE), path);
+      return;
+    }
     if (!internal && !e.dataTransfer.types.includes('Files')) return;
     e.preventDefault();
     if (internal) {
@@ -108,6 +119,7 @@ export function RemotePane() {
     <section
       className={`remote-pane${dropTarget !== null && dropTarget === cwd ? ' is-drop-target' : ''}`}
       aria-label={t('pane')}
+      data-pane="remote"
       onDragOver={onDragOver}
       onDragLeave={onDragLeave}
       onDrop={onDrop}
@@ -225,39 +237,28 @@ function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeo
 }
 
 function Breadcrumbs() {
-  const { tree } = useStores();
   const { t } = useTranslation('tree');
-  const cwd = useTree((s) => s.cwd);
-  const home = useTree((s) => s.home);
-  const filter = useTree((s) => s.filter);
-  const parts = cwd === '' ? [] : crumbs(cwd, home);
   return (
     <div className="location-bar">
-      <nav className="breadcrumbs" aria-label={t('breadcrumbs')}>
-        {cwd === '' ? (
-          <span className="muted">{t('noFolder')}</span>
-        ) : (
-          <ol>
-            {parts.map((c, i) => (
-              <li key={c.path}>
-                {i === parts.length - 1 ? (
-                  <span className="crumb current" aria-current="page">
-                    {c.name}
-                  </span>
-                ) : (
-                  <button type="button" className="crumb" onClick={() => void tree.getState().navigate(c.path)}>
-                    {c.name}
-                  </button>
-                )}
-              </li>
-            ))}
-          </ol>
-        )}
-      </nav>
+      <PathBar emptyText={t('noFolder')} />
+      <BookmarkButtons />
+      <FilterField />
+    </div>
+  );
+}
+
+/** The filter of the pane around it (remote, or the local pane's own). */
+export function FilterField() {
+  const tree = useTreeStore();
+  const { t } = useTranslation('tree');
+  const cwd = useTree((s) => s.cwd);
+  const filter = useTree((s) => s.filter);
+  const id = useId();
+  return (
       <div className="filter">
-        <label htmlFor="tree-filter">{t('filter')}</label>
+        <label htmlFor={id}>{t('filter')}</label>
         <input
-          id="tree-filter"
+          id={id}
           type="search"
           value={filter}
           placeholder={t('filterPlaceholder')}
@@ -274,7 +275,6 @@ function Breadcrumbs() {
           autoComplete="off"
         />
       </div>
-    </div>
   );
 }
 
@@ -284,8 +284,8 @@ const COLUMNS: ReadonlyArray<{ key: SortKey; label: 'column.name' | 'column.size
   { key: 'mtime', label: 'column.mtime', sortBy: 'column.sortByMtime', className: 'cell-mtime' },
 ];
 
-function ColumnHeaders() {
-  const { tree } = useStores();
+export function ColumnHeaders() {
+  const tree = useTreeStore();
   const { t } = useTranslation('tree');
   const sort = useTree((s) => s.sort);
   const connected = useTree((s) => s.cwd !== '');

@@ -5,13 +5,14 @@
  * being recycled by the virtualizer.
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useId, useMemo, type DragEvent, type KeyboardEvent, type MouseEvent, type RefObject } from 'react';
+import { memo, useEffect, useId, type DragEvent, type KeyboardEvent, type MouseEvent, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { TREE_DRAG_TYPE } from '../drop.js';
 import { fileActions } from '../file-actions.js';
 import { formatBytes, formatDate, formatFullDate } from '../logic/format.js';
 import type { Row } from '../logic/tree-rows.js';
-import { useStores, useTree } from '../state/stores-context.js';
+import { LOCAL_DRAG_TYPE } from '../pane-transfers.js';
+import { usePane, useTree } from '../state/stores-context.js';
 import { Icon } from './icons.js';
 import { PermissionsCell } from './permissions-column.js';
 
@@ -30,13 +31,12 @@ export interface TreeViewProps {
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 
 export function TreeView({ treeRef, dropTarget, onDragPaths, onMenu, label }: TreeViewProps) {
-  const stores = useStores();
-  const { tree } = stores;
+  // The pane around it (remote or local) decides the tree and what keys and buttons do.
+  const { tree, source, actions } = usePane();
   const rows = useTree((s) => s.rows);
   const selection = useTree((s) => s.selection);
   const expanded = useTree((s) => s.expanded);
   const folders = useTree((s) => s.folders);
-  const actions = useMemo(() => fileActions(stores), [stores]);
   const idPrefix = useId();
 
   const virtualizer = useVirtualizer({
@@ -196,9 +196,10 @@ export function TreeView({ treeRef, dropTarget, onDragPaths, onMenu, label }: Tr
     const s = tree.getState();
     if (!s.selection.selected.has(row.path)) s.selectOnly(row.path);
     const paths = tree.getState().selectedPaths();
-    e.dataTransfer.setData(TREE_DRAG_TYPE, JSON.stringify(paths));
+    // Remote rows are moved within their tree or downloaded onto the local one; local rows uploaded.
+    e.dataTransfer.setData(source.side === 'local' ? LOCAL_DRAG_TYPE : TREE_DRAG_TYPE, JSON.stringify(paths));
     e.dataTransfer.setData('text/plain', paths.join('\n'));
-    e.dataTransfer.effectAllowed = 'move';
+    e.dataTransfer.effectAllowed = source.side === 'local' ? 'copy' : 'copyMove';
     onDragPaths(paths);
   };
 

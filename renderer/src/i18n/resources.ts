@@ -9,6 +9,7 @@ import { console as enConsole } from './en/console.js';
 import { edit as enEdit } from './en/edit.js';
 import { history as enHistory } from './en/history.js';
 import { limits as enLimits } from './en/limits.js';
+import { panes as enPanes } from './en/panes.js';
 import { permissions as enPermissions } from './en/permissions.js';
 import { settings as enSettings } from './en/settings.js';
 import { sync as enSync } from './en/sync.js';
@@ -22,6 +23,7 @@ import { console as zhConsole } from './zh-CN/console.js';
 import { edit as zhEdit } from './zh-CN/edit.js';
 import { history as zhHistory } from './zh-CN/history.js';
 import { limits as zhLimits } from './zh-CN/limits.js';
+import { panes as zhPanes } from './zh-CN/panes.js';
 import { permissions as zhPermissions } from './zh-CN/permissions.js';
 import { settings as zhSettings } from './zh-CN/settings.js';
 import { sync as zhSync } from './zh-CN/sync.js';
@@ -36,6 +38,7 @@ export const en = {
   edit: enEdit,
   history: enHistory,
   limits: enLimits,
+  panes: enPanes,
   permissions: enPermissions,
   settings: enSettings,
   sync: enSync,
@@ -51,6 +54,7 @@ export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]
   edit: zhEdit,
   history: zhHistory,
   limits: zhLimits,
+  panes: zhPanes,
   permissions: zhPermissions,
   settings: zhSettings,
   sync: zhSync,

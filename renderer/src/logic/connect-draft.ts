@@ -32,6 +32,8 @@ export interface ConnectDraft {
   readonly passphrase: string;
   /** The encrypted key the engine asked a passphrase for (EAUTH details.passphraseFor): the passphrase field shows. */
   readonly passphraseFor: string | null;
+  /** A saved connection's start folder ('' for none: it opens in its home). */
+  readonly startFolder: string;
 }
 
 export const EMPTY_DRAFT: ConnectDraft = {
@@ -50,6 +52,7 @@ export const EMPTY_DRAFT: ConnectDraft = {
   agent: true,
   passphrase: '',
   passphraseFor: null,
+  startFolder: '',
 };
 
 /** The draft as a connect input, or why it cannot be one. */

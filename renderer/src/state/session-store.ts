@@ -198,6 +198,7 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
             insecurePlainOnNetwork: profile.insecurePlainOnNetwork ?? false,
             identityFile: profile.identityFile ?? '',
             agent: profile.agent ?? true,
+            startFolder: profile.startFolder ?? '',
           },
           draftProblem: null,
           error: null,
@@ -238,6 +239,8 @@ export function createSessionStore(api: FerryApi, hooks: SessionHooks = {}): Ses
           ...(insecurePlainOnNetwork ? { insecurePlainOnNetwork } : {}),
           ...(identityFile !== undefined ? { identityFile } : {}),
           ...(agent !== undefined ? { agent } : {}),
+          // Cleared on a saved profile: none any more (a new profile simply has none).
+          ...(d.startFolder.trim() !== '' ? { startFolder: d.startFolder.trim() } : d.profileId !== null ? { startFolder: null } : {}),
         });
         if (saved) set({ draft: { ...get().draft, profileId: saved.id, name: saved.name } });
         return saved;

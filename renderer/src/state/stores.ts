@@ -6,10 +6,12 @@
 import type { FerryApi } from '../../../shared/common/contract.js';
 import { applyLanguage, i18n } from '../i18n/i18n.js';
 import { displayPath } from '../logic/remote-path.js';
+import { openStartFolder } from './places.js';
 import { createConsoleStore, type ConsoleStore } from './console-store.js';
 import { createEditsStore, type EditsStore } from './edits-store.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 import { createTransfersStore, type TransfersStore } from './transfers-store.js';
+import { localSource, remoteSource, type TreeSource } from './tree-source.js';
 import { createTreeStore, type TreeStore } from './tree-store.js';
 import { createUiStore, type UiStore } from './ui-store.js';
 
@@ -17,6 +19,9 @@ export interface Stores {
   readonly api: FerryApi;
   readonly session: SessionStore;
   readonly tree: TreeStore;
+  /** The local pane's tree (this computer's files; browser mode: the host's folder). */
+  readonly localTree: TreeStore;
+  readonly sources: { readonly remote: TreeSource; readonly local: TreeSource };
   readonly transfers: TransfersStore;
   readonly console: ConsoleStore;
   readonly ui: UiStore;
@@ -36,7 +41,9 @@ export function createStores(api: FerryApi): Stores {
     }, DF_DELAY_MS);
   };
 
-  const tree = createTreeStore(api);
+  const sources = { remote: remoteSource(api), local: localSource(api) };
+  const tree = createTreeStore(api, sources.remote);
+  const localTree = createTreeStore(api, sources.local);
   const transfers = createTransfersStore(api, { onFinished: refreshDfSoon, folderName: (p) => displayPath(p, tree.getState().home) });
   const consoleStore = createConsoleStore(api, {
     onExit: (cwd) => {
@@ -49,6 +56,7 @@ export function createStores(api: FerryApi): Stores {
     onConnected: (info, fresh) => {
       if (fresh || tree.getState().cwd === '') {
         tree.getState().reset(info.cwd, info.home);
+        openStartFolder(session.getState().profiles, info, tree);
         consoleStore.getState().reset();
         // Output of an earlier session stays (people copy from it), marked off from this one.
         consoleStore.getState().note(i18n.t('console:line.connected', { where: `${info.user.name}@${info.host}:${info.port}` }));
@@ -72,6 +80,5 @@ export function createStores(api: FerryApi): Stores {
     if (now.settings?.language !== before.settings?.language) applyLanguage(now.settings?.language);
   });
 
-  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits };
-
+  return { api, session, tree, localTree, sources, transfers, console: consoleStore, ui: createUiStore(), edits };
 }

@@ -1,14 +1,16 @@
 /**
- * The remote tree: the current folder, the folders expanded below it (loaded lazily with
- * fs:list), sort, filter and selection, flattened into the rows the virtualized view
- * draws. File operations (new folder, rename, move, delete) are sent to the engine; the
- * folders they touch are listed again only when the engine's change feed ('fs:changed')
- * names them, which it does before it answers the operation.
+ * A file tree: the current folder, the folders expanded below it (loaded lazily from its
+ * source: the server's fs:list or this computer's local:list, tree-source.ts), sort,
+ * filter and selection, flattened into the rows the virtualized view draws. File
+ * operations on the remote tree (new folder, rename, move, delete) are sent to the engine;
+ * the folders they touch are listed again only when the engine's change feed
+ * ('fs:changed') names them, which it does before it answers the operation.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { FerryApi } from '../../../shared/common/contract.js';
 import type { ErrorInfo } from '../../../shared/common/errors.js';
 import { i18n } from '../i18n/i18n.js';
+import type { Entry } from '../../../shared/common/messages.js';
 import { baseName, displayPath, isInside, joinPath, parentPath } from '../logic/remote-path.js';
 import {
   EMPTY_SELECTION,
@@ -22,6 +24,7 @@ import {
   type Selection,
 } from '../logic/selection.js';
 import { flattenTree, indexRows, type FolderState, type Row, type SortKey, type SortOrder } from '../logic/tree-rows.js';
+import { remoteSource, type TreeSource } from './tree-source.js';
 
 export interface Notice {
   /** What failed, in words ("Could not rename “a.txt”"). */
@@ -34,6 +37,8 @@ export interface TreeState {
   readonly cwd: string;
   /** The session's home, named "Home" ('/' for Ferry, the account's home over SFTP). */
   readonly home: string;
+  /** The folder the tree cannot go above ('/'; browser mode's local pane: its one folder). */
+  readonly top: string;
   readonly folders: ReadonlyMap<string, FolderState>;
   readonly expanded: ReadonlySet<string>;
   readonly sort: SortOrder;
@@ -44,10 +49,12 @@ export interface TreeState {
   readonly selection: Selection;
   readonly notice: Notice | null;
 
-  reset(cwd: string, home?: string): void;
+  reset(cwd: string, home?: string, top?: string): void;
   clear(): void;
-  /** Open a folder: the session moves there (fs:cd) and the tree shows it. */
+  /** Open a folder: the source goes there (the remote session: fs:cd) and the tree shows it. */
   navigate(path: string): Promise<boolean>;
+  /** navigate() that answers why it could not, and leaves the notices alone (the path bar says it in place). */
+  open(path: string): Promise<ErrorInfo | null>;
   /** The session moved (a `cd` in the console): show where it is now (its changes come by 'fs:changed'). */
   follow(cwd: string): Promise<void>;
   load(path: string, force?: boolean): Promise<void>;
@@ -72,6 +79,8 @@ export interface TreeState {
   rename(path: string, newName: string): Promise<boolean>;
   remove(paths: readonly string[]): Promise<boolean>;
   moveInto(paths: readonly string[], folder: string): Promise<boolean>;
+  /** Say something went wrong above the tree (e.g. the start folder is missing). */
+  notify(text: string, error: ErrorInfo): void;
   dismissNotice(): void;
 }
 
@@ -88,7 +97,7 @@ function derive(s: Structure): Pick<TreeState, 'rows' | 'rowIndex' | 'rowPaths' 
   return { rows, rowIndex, rowPaths: rows.map((r) => r.path), selection: pruneSelection(s.selection, rowIndex) };
 }
 
-export function createTreeStore(api: FerryApi): TreeStore {
+export function createTreeStore(api: FerryApi, source: TreeSource = remoteSource(api)): TreeStore {
   const inflight = new Map<string, Promise<void>>();
   const again = new Set<string>();
   /** A row to select once a listing shows it (the folder just made or renamed). */
@@ -121,20 +130,22 @@ export function createTreeStore(api: FerryApi): TreeStore {
     const fail = (text: string, error: ErrorInfo): void => set({ notice: { text, error } });
     const list = () => ({ paths: get().rowPaths, index: get().rowIndex });
 
-    const show = async (cwd: string, focusAfter: string | null): Promise<void> => {
+    const show = async (cwd: string, focusAfter: string | null, entries?: Entry[]): Promise<void> => {
       generation++;
       reveal = null;
       const before = get().folders.get(cwd);
       const folders = new Map<string, FolderState>();
-      if (before) folders.set(cwd, before);
+      if (entries) folders.set(cwd, { status: 'loaded', entries });
+      else if (before) folders.set(cwd, before);
       update({ cwd, folders, expanded: new Set(), filter: '', selection: EMPTY_SELECTION });
-      await get().load(cwd, true);
+      if (!entries) await get().load(cwd, true);
       if (focusAfter !== null && get().rowIndex.has(focusAfter)) set({ selection: focusOnly(get().selection, focusAfter) });
     };
 
     return {
       cwd: '',
       home: '/',
+      top: '/',
       folders: new Map(),
       expanded: new Set(),
       sort: { key: 'name', dir: 'asc' },
@@ -145,12 +156,12 @@ export function createTreeStore(api: FerryApi): TreeStore {
       selection: EMPTY_SELECTION,
       notice: null,
 
-      reset(cwd, home = '/') {
+      reset(cwd, home = '/', top = '/') {
         generation++;
         reveal = null;
         inflight.clear();
         again.clear();
-        set({ home: normalize(home) });
+        set({ home: normalize(home), top: normalize(top) });
         update({ cwd: normalize(cwd), folders: new Map(), expanded: new Set(), filter: '', selection: EMPTY_SELECTION, notice: null });
         void get().load(get().cwd, true);
       },
@@ -165,13 +176,16 @@ export function createTreeStore(api: FerryApi): TreeStore {
 
       async navigate(path) {
         const target = normalize(path);
-        const r = await api.call('fs:cd', target);
-        if (!r.ok) {
-          fail(i18n.t('tree:notice.open', { folder: displayPath(target, get().home) }), r.error);
-          return false;
-        }
+        const error = await get().open(target);
+        if (error) fail(i18n.t('tree:notice.open', { folder: displayPath(target, get().home) }), error);
+        return error === null;
+      },
+
+      async open(path) {
+        const r = await source.open(normalize(path));
+        if (!r.ok) return r.error;
         const from = get().cwd;
-        const cwd = normalize(r.value);
+        const cwd = normalize(r.value.path);
         // Going up: put the keyboard on the folder we came out of.
         let focusAfter: string | null = null;
         if (from !== cwd && isInside(cwd, from)) {
@@ -179,8 +193,8 @@ export function createTreeStore(api: FerryApi): TreeStore {
           while (parentPath(focusAfter) !== cwd && focusAfter !== '/') focusAfter = parentPath(focusAfter);
         }
         set({ notice: null });
-        await show(cwd, focusAfter);
-        return true;
+        await show(cwd, focusAfter, r.value.entries);
+        return null;
       },
 
       async follow(cwd) {
@@ -200,7 +214,7 @@ export function createTreeStore(api: FerryApi): TreeStore {
         const gen = generation;
         setFolder(path, { status: 'loading', entries: existing?.entries ?? null });
         const task = (async () => {
-          const r = await api.call('fs:list', path);
+          const r = await source.list(path);
           if (gen !== generation) return;
           const entries = get().folders.get(path)?.entries ?? null;
           if (r.ok) setFolder(path, { status: 'loaded', entries: r.value.entries });
@@ -367,12 +381,16 @@ export function createTreeStore(api: FerryApi): TreeStore {
         return ok;
       },
 
+      notify(text, error) {
+        fail(text, error);
+      },
+
       dismissNotice() {
         set({ notice: null });
       },
     };
   });
 
-  api.on('fs:changed', ({ paths }) => store.getState().changed(paths));
+  source.watch((paths) => store.getState().changed(paths));
   return store;
 }

@@ -22,12 +22,15 @@ export interface UiState {
   readonly sidebarOpen: boolean;
   /** Height of the transfers/console area in px, once someone resized it (else a share of the window). */
   readonly bottomHeight: number | null;
+  /** The local pane is shown beside the remote one. */
+  readonly showLocal: boolean;
   openDialog(dialog: DialogState): void;
   closeDialog(): void;
   openMenu(menu: MenuState): void;
   closeMenu(): void;
   setSidebarOpen(open: boolean): void;
   setBottomHeight(px: number): void;
+  setShowLocal(show: boolean): void;
 }
 
 export type UiStore = StoreApi<UiState>;
@@ -40,11 +43,13 @@ export function createUiStore(): UiStore {
     menu: null,
     sidebarOpen: true,
     bottomHeight: null,
+    showLocal: false,
     openDialog: (dialog) => set({ dialog, menu: null }),
     closeDialog: () => set({ dialog: null }),
     openMenu: (menu) => set({ menu }),
     closeMenu: () => set({ menu: null }),
     setSidebarOpen: (sidebarOpen) => set({ sidebarOpen }),
+    setShowLocal: (showLocal) => set({ showLocal }),
     setBottomHeight: (px) => set({ bottomHeight: Math.max(MIN_BOTTOM, Math.round(px)) }),
   }));
 }
