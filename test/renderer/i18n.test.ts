@@ -184,7 +184,8 @@ function flatten(tree: Strings, prefix = ''): Map<string, string> {
  * English strings whose Chinese is rightly the same: names, symbols and units only (none
  * today: protocol names, SHA-256 and units are written beside translated words).
  */
-const SAME_IN_CHINESE = new Set<string>([]);
+/** Names that are not words: the same in every language (units stay as they are, see UI.md). */
+const SAME_IN_CHINESE = new Set<string>(['SHA-256', 'SHA-256 {{hash}}', 'KiB/s', 'MiB/s']);
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]!).sort();
 const tags = (s: string): string[] => [...s.matchAll(/<\/?(\w+)>/g)].map((m) => m[0]).sort();

@@ -4,6 +4,7 @@
  * engine writes the text, the page saves it as a file). Opened by its button in the
  * transfers pane, which this file also holds.
  */
+import { PROTOCOL_NAME } from './status-bar.js';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -155,7 +156,7 @@ function HistoryTable({ entries, empty }: { readonly entries: readonly TransferL
                 <span role="cell" className="history-name selectable" title={up ? `${e.localPath} → ${e.remotePath}` : `${e.remotePath} → ${e.localPath}`}>
                   {name}
                 </span>
-                <span role="cell" className="history-server muted selectable" title={`${e.protocol === 'sftp' ? 'SFTP' : 'Ferry'} · ${e.server}`}>
+                <span role="cell" className="history-server muted selectable" title={`${PROTOCOL_NAME[e.protocol]} · ${e.server}`}>
                   {e.server}
                 </span>
                 <span role="cell" className="history-size">

@@ -180,7 +180,7 @@ export function createWsApi(options: WsApiOptions): FerryApi {
   return {
     platform: 'browser',
     // A tab closed: the host ends its backend when the socket goes.
-    close: () => ws.close(1000, 'tab closed'),
+    close: () => ws.close(1000),
     call<N extends CallName>(name: N, ...args: CallArgs<N>): Promise<Result<CallResults[N]>> {
       return request((id) => ({ t: 'call', id, name, args })) as Promise<Result<CallResults[N]>>;
     },
