@@ -1,0 +1,69 @@
+/**
+ * Search by name through a remote tree, as every part sees it: the bounds (one set for
+ * ferryd's `find` and the engine's SFTP walk), the hits, how a search ended, and the
+ * options that cross the UI contract.
+ */
+import { z } from 'zod';
+import type { ErrorInfo } from './errors.js';
+import type { Entry } from './messages.js';
+import { NAME_PATTERN_MAX } from './name-pattern.js';
+
+/** Results a search gives unless asked for fewer: the UI's "first 5,000 shown". */
+export const SEARCH_RESULTS_DEFAULT = 5000;
+/** The most results one search may ask for (ferryd caps `max` to it). */
+export const SEARCH_RESULTS_MAX = 10_000;
+/** Entries (files, folders, links) one search looks at before it stops, truncated. */
+export const SEARCH_VISITED_MAX = 1_000_000;
+/** How long one search may run before it stops, truncated (wall time, ms). */
+export const SEARCH_TIME_MAX_MS = 60_000;
+/** Results in one `find-found` frame (and one batch of Remote.search). */
+export const SEARCH_BATCH_MAX = 1000;
+
+/**
+ * Why a search stopped before the end of the tree: it found one result more than it may
+ * give (`results`), looked at its most entries (`visited`), or ran out of time (`time`).
+ */
+export const SearchBound = z.enum(['results', 'visited', 'time']);
+export type SearchBound = z.infer<typeof SearchBound>;
+
+/** One result: where it is (the remote's absolute path) and what it is (its name is the path's last part). */
+export interface SearchHit {
+  readonly path: string;
+  readonly entry: Entry;
+}
+
+/** A batch of results as Remote.search gives them; the last one says whether a bound stopped the search. */
+export interface SearchBatch {
+  /** The searched folder, as the remote resolved it. */
+  readonly path: string;
+  readonly hits: readonly SearchHit[];
+  readonly truncated?: SearchBound;
+}
+
+export const SearchOptions = z.object({
+  caseSensitive: z.boolean().optional(),
+  maxResults: z.number().int().min(1).max(SEARCH_RESULTS_MAX).optional(),
+});
+export type SearchOptions = z.infer<typeof SearchOptions>;
+
+/** A search pattern as the contract and the protocol accept it (the matcher refuses the rest, EINVAL). */
+export const searchPattern = z.string().min(1).max(NAME_PATTERN_MAX);
+
+/** How a search ended, for the UI. */
+export type SearchEnd =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'truncated'; readonly bound: SearchBound }
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'error'; readonly error: ErrorInfo };
+
+/** The UI's events for a search (contract.ts): results as they are found, then its end. */
+export interface SearchFoundEvent {
+  readonly searchId: string;
+  readonly hits: readonly SearchHit[];
+}
+export interface SearchEndEvent {
+  readonly searchId: string;
+  /** Results found in all. */
+  readonly found: number;
+  readonly end: SearchEnd;
+}
