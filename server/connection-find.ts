@@ -62,7 +62,7 @@ export async function findRequest(conn: ConnectionScope, req: Req<'find'>): Prom
         found.push(record);
         count++;
       }
-      await sendFound(conn, req.id, found);
+      await sendFound(conn, req.id, first.path, found);
       if (truncated !== null || pages === null) break;
       if (cancelled || conn.closed) throw new FerryError('ECANCELED', 'The search was stopped.');
       if (Date.now() - started >= limits.findMaxMs) {
@@ -87,12 +87,12 @@ export async function findRequest(conn: ConnectionScope, req: Req<'find'>): Prom
  * of JSON. Each send waits until the socket takes it: a client that does not read holds
  * the walk, not the server's memory.
  */
-async function sendFound(conn: ConnectionScope, id: number, found: readonly WalkRecord[]): Promise<void> {
+async function sendFound(conn: ConnectionScope, id: number, path: string, found: readonly WalkRecord[]): Promise<void> {
   let batch: WalkRecord[] = [];
   let bytes = 2;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    await conn.send({ type: 'find-found', id, count: batch.length }, Buffer.from(JSON.stringify(batch)));
+    await conn.send({ type: 'find-found', id, path, count: batch.length }, Buffer.from(JSON.stringify(batch)));
     batch = [];
     bytes = 2;
   };
