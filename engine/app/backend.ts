@@ -10,6 +10,7 @@
  *   spool-release.ts       local files lent for an upload, given back when done
  *   console/               console commands and their output
  *   sync-desk.ts           folder sync plans, kept until they are run
+ *   search-desk.ts         searches by name, their results batched as events
  *   edit/                  edit in place: working copies, their saves, conflicts
  * It never imports electron: platform services (the secret store) are passed in.
  */
@@ -27,6 +28,7 @@ import { EditDesk } from './edit/edit-desk.js';
 import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
+import { SearchDesk } from './search-desk.js';
 import { SyncDesk } from './sync-desk.js';
 import { createAppStores } from './app-stores.js';
 
@@ -53,6 +55,7 @@ class FerryBackend implements Backend {
   private readonly console: ConsoleSession;
   private readonly sync: SyncDesk;
   private readonly edits: EditDesk;
+  private readonly search: SearchDesk;
   private readonly handlers: Handlers;
   private disposed = false;
 
@@ -85,6 +88,7 @@ class FerryBackend implements Backend {
         },
         closing: async () => {
           this.console.cancelAll();
+          this.search.cancelAll();
           this.sync.clear();
           await this.transfers.close();
         },
@@ -94,6 +98,7 @@ class FerryBackend implements Backend {
       log,
     );
     this.console = new ConsoleSession(this.connection, this.changes, emit);
+    this.search = new SearchDesk(() => this.connection.requireSession(), emit);
     this.sync = new SyncDesk(() => this.connection.requireSession(), this.transfers, this.changes, options.configDir);
     this.edits = new EditDesk(
       { root: options.editDir ?? path.join(options.configDir, 'edits'), openFile: options.openFile, debounceMs: options.editDebounceMs },
@@ -113,6 +118,7 @@ class FerryBackend implements Backend {
       changes: this.changes,
       sync: this.sync,
       edits: this.edits,
+      search: this.search,
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }
@@ -153,6 +159,7 @@ class FerryBackend implements Backend {
     this.disposed = true;
     this.conflicts.close();
     this.console.close();
+    this.search.cancelAll();
     await this.edits.dispose();
     await this.connection.dispose();
     this.changes.dispose();

@@ -16,6 +16,7 @@ import type { ConsoleSession } from './console/console-session.js';
 import type { EditDesk } from './edit/edit-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { QueueRelay } from './queue-relay.js';
+import type { SearchDesk } from './search-desk.js';
 import type { SyncDesk } from './sync-desk.js';
 
 export type Handlers = { [N in CallName]: (...args: HandlerArgs<N>) => Promise<CallResults[N]> | CallResults[N] };
@@ -31,6 +32,7 @@ export interface BackendParts {
   readonly changes: ChangeFeed;
   readonly sync: SyncDesk;
   readonly edits: EditDesk;
+  readonly search: SearchDesk;
   /** Upload into a remote folder (and report the folders it makes). */
   readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
 }
@@ -146,6 +148,8 @@ export function createHandlers(parts: BackendParts): Handlers {
     'edit:retry': (id) => parts.edits.retry(id),
     'edit:close': (id, discard) => parts.edits.close(id, discard),
     'edit:list': () => parts.edits.list(),
+    'search:start': (p, pattern, options) => parts.search.start(p, pattern, options),
+    'search:cancel': (searchId) => parts.search.cancel(searchId),
   };
 }
 

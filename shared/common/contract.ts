@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
+import { SearchOptions, searchPattern, type SearchEndEvent, type SearchFoundEvent } from './search-model.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
@@ -219,6 +220,10 @@ export const CALLS = {
   /** Stop editing; refused (EBUSY) while a save is not on the server, unless `discard`. */
   'edit:close': z.tuple([editId, z.boolean()]),
   'edit:list': z.tuple([]),
+  /** Search the folder's tree for names matching a pattern (name-pattern.ts): results come as search:found events. */
+  'search:start': z.tuple([remotePath, searchPattern, SearchOptions]),
+  /** Stop a search (it ends with search:end, kind "stopped"). */
+  'search:cancel': z.tuple([z.string().max(64)]),
 } as const;
 
 export type CallName = keyof typeof CALLS;
@@ -272,6 +277,8 @@ export interface CallResults {
   'edit:retry': EditView;
   'edit:close': void;
   'edit:list': EditView[];
+  'search:start': string;
+  'search:cancel': void;
 }
 
 /** Events: engine → renderer. */
@@ -299,6 +306,10 @@ export interface Events {
   /** The edited files changed (state or save rows): all of them, as they are now. */
   'edit:changed': { readonly edits: readonly EditView[] };
   'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
+  /** Results of a search as they are found, gathered to at most about ten events a second. */
+  'search:found': SearchFoundEvent;
+  /** A search ended: all its results were sent before it. */
+  'search:end': SearchEndEvent;
   'exec:exit': {
     readonly execId: string;
     readonly code: number | null;
