@@ -26,6 +26,7 @@ const PATHS = {
   server: 'M3 3h10v4H3zM3 9h10v4H3zM5 5h.01M5 11h.01',
   sync: 'M3 6.5h9.5l-2.5-2.5M13 9.5H3.5L6 12',
   terminal: 'M2.5 3.5h11v9h-11zM5 6.5l2 1.5-2 1.5M8.5 10h2.5',
+  search: 'M7 11.5a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zM10.3 10.3l3.2 3.2',
 } as const;
 
 export type IconName = keyof typeof PATHS;

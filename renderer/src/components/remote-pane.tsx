@@ -13,6 +13,7 @@ import { currentSession } from '../state/session-store.js';
 import { useEdits, useSession, useStores, useTransfers, useTree, useUi } from '../state/stores-context.js';
 import { ContextMenu } from './context-menu.js';
 import { Icon } from './icons.js';
+import { SearchButton, SearchPanel } from './search-panel.js';
 import { TreeView } from './tree-view.js';
 
 export function RemotePane() {
@@ -111,6 +112,7 @@ export function RemotePane() {
       <FileToolbar actions={actions} onUpload={(files) => void upload(files, tree.getState().cwd)} />
       <Breadcrumbs />
       <Notices />
+      <SearchPanel />
       <ColumnHeaders />
       {connected ? (
         <div className="tree-wrap">
@@ -180,6 +182,7 @@ function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeo
       <button type="button" className="tool" onClick={actions.refresh} disabled={!connected} aria-label="Refresh" title="Refresh (F5)">
         <Icon name="refresh" />
       </button>
+      <SearchButton />
       <span className="tool-sep" />
       <button type="button" className="tool" onClick={() => actions.askNewFolder()} disabled={!connected}>
         <Icon name="newFolder" />

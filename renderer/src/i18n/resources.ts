@@ -5,13 +5,17 @@
  */
 import { common as enCommon } from './en/common.js';
 import { common as zhCommon } from './zh-CN/common.js';
+import { search as enSearch } from './en/search.js';
+import { search as zhSearch } from './zh-CN/search.js';
 
 export const en = {
   common: enCommon,
+  search: enSearch,
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: import('./translation.js').Translation<(typeof en)[N]> } = {
   common: zhCommon,
+  search: zhSearch,
 };
 
 export const RESOURCES = { en, 'zh-CN': zhCN } as const;

@@ -7,6 +7,7 @@ import type { FerryApi } from '../../../shared/common/contract.js';
 import { displayPath } from '../logic/remote-path.js';
 import { createConsoleStore, type ConsoleStore } from './console-store.js';
 import { createEditsStore, type EditsStore } from './edits-store.js';
+import { createSearchStore, type SearchStore } from './search-store.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 import { createTransfersStore, type TransfersStore } from './transfers-store.js';
 import { createTreeStore, type TreeStore } from './tree-store.js';
@@ -20,6 +21,7 @@ export interface Stores {
   readonly console: ConsoleStore;
   readonly ui: UiStore;
   readonly edits: EditsStore;
+  readonly search: SearchStore;
 }
 
 /** Quota refreshes after transfers are coalesced: at most one per this many ms. */
@@ -65,5 +67,5 @@ export function createStores(api: FerryApi): Stores {
       consoleStore.getState().reset();
     },
   });
-  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits };
+  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits, search: createSearchStore(api) };
 }
