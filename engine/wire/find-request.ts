@@ -2,7 +2,8 @@
  * Ferry's `find` (PROTOCOL.md 6.8) on one connection, as Remote.search's batches: the
  * server walks and sends only matches, each `find-found` frame checked (walk-records.ts)
  * and handed on as the consumer takes it. The socket is held while two batches wait, so a
- * slow consumer slows the server's search instead of filling memory.
+ * slow consumer slows the server's search instead of filling memory. Stopping ends the
+ * iteration at once; what the server still sends for it is dropped as it arrives.
  */
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import { FindOk, WALK_TYPES, type Entry, type WalkRecord } from '../../shared/common/messages.js';
@@ -55,6 +56,8 @@ export async function* findOn(connection: ClientConnection, path: string, patter
     .callStreaming(
       header,
       async (h, body) => {
+        // No one takes results any more: the frame is skipped until the cancel's answer.
+        if (abandoned) return;
         if (h.type !== 'find-found' || typeof h.path !== 'string' || typeof h.count !== 'number') {
           throw new FerryError('EPROTO', `the server sent "${String(h.type)}" during a search`);
         }
@@ -72,10 +75,8 @@ export async function* findOn(connection: ClientConnection, path: string, patter
       },
       stop.signal,
     )
-    .then(
-      (ok) => void (final = parse(FindOk, ok, 'find reply')),
-      (err: unknown) => void (failure = toFerryError(err)),
-    )
+    .then((ok) => void (final = parse(FindOk, ok, 'find reply')))
+    .catch((err: unknown) => void (failure = toFerryError(err)))
     .finally(() => {
       settled = true;
       notify();
@@ -100,10 +101,11 @@ export async function* findOn(connection: ClientConnection, path: string, patter
   } finally {
     request.signal?.removeEventListener('abort', onAbort);
     if (!settled) {
+      // Not waited for: the server's answer to the cancel may be behind results still on
+      // the wire, and the person asked to stop now. The connection reads and drops them.
       abandoned = true;
       room?.();
       stop.abort();
-      await done;
     }
   }
 }
