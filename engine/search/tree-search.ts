@@ -27,7 +27,7 @@ export interface SearchBounds {
   readonly maxMs: number;
 }
 
-export const SEARCH_BOUNDS: SearchBounds = { maxVisited: SEARCH_VISITED_MAX, maxMs: SEARCH_TIME_MAX_MS };
+export const DEFAULT_SEARCH_BOUNDS: SearchBounds = { maxVisited: SEARCH_VISITED_MAX, maxMs: SEARCH_TIME_MAX_MS };
 
 /** A child's path below a folder, '/'-separated. */
 export const childPath = (folder: string, name: string): string => (folder.endsWith('/') ? `${folder}${name}` : `${folder}/${name}`);
@@ -42,7 +42,7 @@ export async function* searchTree(
   root: string,
   pattern: string,
   request: SearchRequest = {},
-  bounds: SearchBounds = SEARCH_BOUNDS,
+  bounds: SearchBounds = DEFAULT_SEARCH_BOUNDS,
 ): AsyncGenerator<SearchBatch> {
   const matches = compileNamePattern(pattern, { caseSensitive: request.caseSensitive ?? false });
   const maxResults = Math.min(request.maxResults ?? SEARCH_RESULTS_DEFAULT, SEARCH_RESULTS_MAX);

@@ -8,7 +8,7 @@ import { FerryError } from '../../shared/common/errors.js';
 import type { Entry } from '../../shared/common/messages.js';
 import type { SearchBatch } from '../../shared/common/search-model.js';
 import type { SearchRequest } from '../remote/remote.js';
-import { SEARCH_BOUNDS, searchTree, type SearchBounds } from '../search/tree-search.js';
+import { DEFAULT_SEARCH_BOUNDS, searchTree, type SearchBounds } from '../search/tree-search.js';
 import { toEntry, type SftpCalls } from './sftp-calls.js';
 import { isPartialName } from './sftp-lane.js';
 
@@ -38,7 +38,7 @@ export async function* searchSftp(
   root: string,
   pattern: string,
   request: SearchRequest = {},
-  bounds: SearchBounds = SEARCH_BOUNDS,
+  bounds: SearchBounds = DEFAULT_SEARCH_BOUNDS,
 ): AsyncGenerator<SearchBatch> {
   const top = await calls.stat(root);
   if (!top.isDirectory()) throw new FerryError('ENOTDIR', `${root} is not a folder.`);

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
-import { SearchOptions, searchPattern, type SearchEndEvent, type SearchFoundEvent } from './search-model.js';
+import { NAME_PATTERN_MAX } from './name-pattern.js';
+import { SEARCH_RESULTS_MAX, type SearchEndEvent, type SearchFoundEvent } from './search-model.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
 import type { ConflictDecision, QueueTotals, TransferCheck, TransferEvent, TransferId, TransferView } from './transfer-model.js';
@@ -221,7 +222,11 @@ export const CALLS = {
   'edit:close': z.tuple([editId, z.boolean()]),
   'edit:list': z.tuple([]),
   /** Search the folder's tree for names matching a pattern (name-pattern.ts): results come as search:found events. */
-  'search:start': z.tuple([remotePath, searchPattern, SearchOptions]),
+  'search:start': z.tuple([
+    remotePath,
+    z.string().min(1).max(NAME_PATTERN_MAX),
+    z.object({ caseSensitive: z.boolean().optional(), maxResults: z.number().int().min(1).max(SEARCH_RESULTS_MAX).optional() }),
+  ]),
   /** Stop a search (it ends with search:end, kind "stopped"). */
   'search:cancel': z.tuple([z.string().max(64)]),
 } as const;

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { NAME_PATTERN_MAX } from './name-pattern.js';
-import { SearchBound } from './search-model.js';
+import { SEARCH_BOUNDS } from './search-model.js';
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
@@ -255,7 +255,7 @@ export const FindOk = z.object({
   path: z.string(),
   count: z.number().int().nonnegative(),
   visited: z.number().int().nonnegative(),
-  truncated: SearchBound.nullable(),
+  truncated: z.enum(SEARCH_BOUNDS).nullable(),
 });
 export type FindOk = z.infer<typeof FindOk>;
 

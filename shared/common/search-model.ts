@@ -1,12 +1,11 @@
 /**
  * Search by name through a remote tree, as every part sees it: the bounds (one set for
  * ferryd's `find` and the engine's SFTP walk), the hits, how a search ended, and the
- * options that cross the UI contract.
+ * options that cross the UI contract. No zod here: the renderer reads these constants,
+ * and the schemas live where they are checked (contract.ts, messages.ts).
  */
-import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 import type { Entry } from './messages.js';
-import { NAME_PATTERN_MAX } from './name-pattern.js';
 
 /** Results a search gives unless asked for fewer: the UI's "first 5,000 shown". */
 export const SEARCH_RESULTS_DEFAULT = 5000;
@@ -23,8 +22,8 @@ export const SEARCH_BATCH_MAX = 1000;
  * Why a search stopped before the end of the tree: it found one result more than it may
  * give (`results`), looked at its most entries (`visited`), or ran out of time (`time`).
  */
-export const SearchBound = z.enum(['results', 'visited', 'time']);
-export type SearchBound = z.infer<typeof SearchBound>;
+export const SEARCH_BOUNDS = ['results', 'visited', 'time'] as const;
+export type SearchBound = (typeof SEARCH_BOUNDS)[number];
 
 /** One result: where it is (the remote's absolute path) and what it is (its name is the path's last part). */
 export interface SearchHit {
@@ -40,14 +39,11 @@ export interface SearchBatch {
   readonly truncated?: SearchBound;
 }
 
-export const SearchOptions = z.object({
-  caseSensitive: z.boolean().optional(),
-  maxResults: z.number().int().min(1).max(SEARCH_RESULTS_MAX).optional(),
-});
-export type SearchOptions = z.infer<typeof SearchOptions>;
-
-/** A search pattern as the contract and the protocol accept it (the matcher refuses the rest, EINVAL). */
-export const searchPattern = z.string().min(1).max(NAME_PATTERN_MAX);
+/** What a search is asked for across the contract (checked by contract.ts's schema). */
+export interface SearchOptions {
+  readonly caseSensitive?: boolean | undefined;
+  readonly maxResults?: number | undefined;
+}
 
 /** How a search ended, for the UI. */
 export type SearchEnd =
