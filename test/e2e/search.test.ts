@@ -69,6 +69,7 @@ describe('search', () => {
     await expect.poll(() => treeItem(page, name).getAttribute('aria-selected')).toBe('true');
     expect(await page.getByRole('navigation', { name: 'Breadcrumbs' }).textContent()).toMatch(/projects.*website.*assets/);
     await expect.poll(() => tree(page).evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await screenshot(page, '82-search-opened');
 
     // A glob matches whole names; a double-click opens the result too. The panel searches
     // the folder the tree shows when it is opened.
