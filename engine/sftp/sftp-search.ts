@@ -1,5 +1,5 @@
 /**
- * Search by name over SFTP: the engine walks (engine/search/tree-search.ts), reading each
+ * Search by name over SFTP: the engine walks (engine/remote/tree-search.ts), reading each
  * folder with readdir on the browsing channel. Entries are taken as the server lists them
  * (lstat: a link is a link, never followed); Ferry's upload partials are left out, as in
  * a listing.
@@ -8,7 +8,7 @@ import { FerryError } from '../../shared/common/errors.js';
 import type { Entry } from '../../shared/common/messages.js';
 import type { SearchBatch } from '../../shared/common/search-model.js';
 import type { SearchRequest } from '../remote/remote.js';
-import { DEFAULT_SEARCH_BOUNDS, searchTree, type SearchBounds } from '../search/tree-search.js';
+import { DEFAULT_SEARCH_BOUNDS, searchTree, type SearchBounds } from '../remote/tree-search.js';
 import { toEntry, type SftpCalls } from './sftp-calls.js';
 import { isPartialName } from './sftp-lane.js';
 

@@ -9,7 +9,7 @@ import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import { FindOk, WALK_TYPES, type Entry, type WalkRecord } from '../../shared/common/messages.js';
 import { SEARCH_RESULTS_MAX, type SearchBatch, type SearchHit } from '../../shared/common/search-model.js';
 import type { SearchRequest } from '../remote/remote.js';
-import { childPath } from '../search/tree-search.js';
+import { childPath } from '../remote/tree-search.js';
 import type { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
 import { checkFoundRecords } from './walk-records.js';

@@ -29,7 +29,7 @@ import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type Re
 import type { SearchBatch } from '../../shared/common/search-model.js';
 import { WalkChecker } from './walk-records.js';
 import { findOn } from './find-request.js';
-import { searchTree } from '../search/tree-search.js';
+import { searchTree } from '../remote/tree-search.js';
 
 /** A page of a listing as the client accepts it (built once: zod compiles a schema on its first use). */
 const LIST_PAGE = EntryList.max(LIST_PAGE_MAX);
@@ -256,7 +256,7 @@ export class RemoteSession implements Remote {
    * Names matching `pattern` below `path`, searched by the server (`find`, PROTOCOL.md 6.8)
    * on a data connection, so browsing goes on meanwhile. An older ferryd closes that
    * connection on a request it does not know: it is then searched by the engine, folder by
-   * folder with list() (engine/search/tree-search.ts), from then on.
+   * folder with list() (engine/remote/tree-search.ts), from then on.
    */
   async *search(path: string, pattern: string, request: SearchRequest = {}): AsyncGenerator<SearchBatch> {
     if (this.finds) {

@@ -9,7 +9,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Remote } from '../../engine/remote/remote.js';
 import { SftpRemote } from '../../engine/sftp/sftp-remote.js';
-import { searchTree } from '../../engine/search/tree-search.js';
+import { searchTree } from '../../engine/remote/tree-search.js';
 import type { RemoteSession } from '../../engine/wire/session.js';
 import type { SearchBatch } from '../../shared/common/search-model.js';
 import { cleanupAll, startFerryd, type Ferryd, type TestUser } from '../helpers/harness.js';

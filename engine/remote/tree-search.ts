@@ -16,7 +16,7 @@ import {
   type SearchBound,
   type SearchHit,
 } from '../../shared/common/search-model.js';
-import type { SearchRequest } from '../remote/remote.js';
+import type { SearchRequest } from './remote.js';
 
 /** Folders read at once: enough to hide a round trip, few enough to leave the channel to browsing. */
 const FOLDERS_IN_FLIGHT = 4;
