@@ -142,6 +142,15 @@ describe('find', () => {
     expect((await c.request({ type: 'ping' })).header.type).toBe('ok');
   });
 
+  it('runs at most 2 searches at once per session: a third is refused with EBUSY', async () => {
+    const c = await client();
+    const ids = [c.newId(), c.newId(), c.newId()];
+    // Pipelined: all three are running before the first has read its first folder.
+    for (const id of ids) c.send({ type: 'find', id, path: 't', pattern: '*.log' });
+    const finals = await Promise.all(ids.map((id) => c.reply(id, 10_000)));
+    expect(finals.map((f) => f.header.type === 'error' ? f.header.code : 'ok')).toEqual(['ok', 'ok', 'EBUSY']);
+  });
+
   it('is jailed: outside the home EACCES, a file ENOTDIR, nothing there ENOENT; a bad pattern EINVAL', async () => {
     const c = await client();
     expect((await find(c, { path: '../..', pattern: 'x' })).final.header).toMatchObject({ type: 'error', code: 'EACCES' });

@@ -31,6 +31,8 @@ export interface SearchState {
   setCaseSensitive(on: boolean): void;
   start(): Promise<void>;
   stop(): void;
+  /** A new session: nothing of the last one's searches is shown. */
+  reset(): void;
 }
 
 export type SearchStore = StoreApi<SearchState>;
@@ -81,6 +83,12 @@ export function createSearchStore(api: FerryApi): SearchStore {
         if (e.found?.searchId === r.value) found(e.found);
         if (e.end?.searchId === r.value) ended(e.end);
       }
+    },
+
+    reset() {
+      get().stop();
+      early = [];
+      set({ open: false, folder: '/', phase: { kind: 'idle' }, hits: [], refusal: null });
     },
 
     stop() {

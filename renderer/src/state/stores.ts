@@ -46,10 +46,12 @@ export function createStores(api: FerryApi): Stores {
     },
   });
   const edits = createEditsStore(api);
+  const search = createSearchStore(api);
   const session = createSessionStore(api, {
     onConnected: (info, fresh) => {
       if (fresh || tree.getState().cwd === '') {
         tree.getState().reset(info.cwd, info.home);
+        search.getState().reset();
         consoleStore.getState().reset();
         // Output of an earlier session stays (people copy from it), marked off from this one.
         consoleStore.getState().note(`── connected to ${info.user.name}@${info.host}:${info.port} ──`);
@@ -67,5 +69,5 @@ export function createStores(api: FerryApi): Stores {
       consoleStore.getState().reset();
     },
   });
-  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits, search: createSearchStore(api) };
+  return { api, session, tree, transfers, console: consoleStore, ui: createUiStore(), edits, search };
 }
