@@ -73,6 +73,9 @@ export class SearchDesk {
     } finally {
       clearTimeout(timer);
     }
+    // The last results keep the pace too (the end follows them at once).
+    const wait = last + this.intervalMs - Date.now();
+    if (pending.length > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     flush();
     this.emit('search:end', { searchId, found, end });
   }
