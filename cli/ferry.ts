@@ -8,6 +8,7 @@ import path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { Entry } from '../shared/common/messages.js';
 import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
+import { SEARCH_RESULTS_MAX } from '../shared/common/search-model.js';
 import { formatBytes } from '../shared/common/size.js';
 import { parseOctalMode } from '../shared/common/permissions.js';
 import { KnownHosts, defaultConfigDir } from '../engine/app/stores/known-hosts.js';
@@ -16,6 +17,7 @@ import { RateLimits } from '../engine/queue/rate-limit.js';
 import { parseRate } from '../shared/common/speed-limit.js';
 import { DEFAULT_PORTS, connect, hostPortOf, saveLogin, savedLogins, type Context, type Protocol } from './connect.js';
 import { ProgressPrinter, transferJson } from './progress.js';
+import { findCommand } from './find.js';
 import { syncCommand } from './sync.js';
 import { historyCommand } from './history.js';
 import { TransferHistory } from '../engine/history/transfer-history.js';
@@ -39,6 +41,12 @@ Commands:
       [--json]                   copy wins and a file changed on both sides since the last
                                  sync is a conflict (left alone). --delete removes extras;
                                  --dry-run only prints the plan; --json: one line per action
+  find PATH PATTERN [--json]     names matching PATTERN anywhere below PATH, printed as
+      [--case-sensitive]         they are found: a glob (*, ?, [abc], [!a-z]) matches the
+      [--max N]                  whole name, plain text any part of it; case-insensitive
+                                 unless asked; at most N results (default 5,000, up to
+                                 10,000); links are listed, never followed; JSON: one line
+                                 per match (path, type, size, mtime)
   mkdir [-p] PATH                create a folder (-p: with parents, no error if it exists)
   rm [-r] PATH                   delete a file, or a folder with -r
   mv FROM TO                     rename or move
@@ -194,6 +202,8 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       direction: { type: 'string' },
       delete: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      'case-sensitive': { type: 'boolean' },
+      max: { type: 'string' },
       concurrency: { type: 'string' },
       csv: { type: 'boolean' },
       limit: { type: 'string' },
@@ -291,6 +301,14 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         concurrency,
         rateLimits,
       });
+    }
+    case 'find': {
+      need(2, 'find PATH PATTERN');
+      const max = values.max === undefined ? undefined : Number(values.max);
+      if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > SEARCH_RESULTS_MAX)) {
+        throw new UsageError(`--max must be 1 to ${SEARCH_RESULTS_MAX}`);
+      }
+      return findCommand(ctx, args[0]!, args[1]!, { json: values.json ?? false, caseSensitive: values['case-sensitive'] ?? false, maxResults: max });
     }
   }
 

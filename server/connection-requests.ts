@@ -1,11 +1,12 @@
 /**
  * The requests that run concurrently and answer by id: browsing and changing the tree
  * (list, stat, cd, mkdir, rename, delete, chmod, df, upload-info), a tree's walk
- * (connection-walk.ts), downloads (get, read), a file's hash (connection-hash.ts), cancel.
+ * (connection-walk.ts), a search by name (connection-find.ts), downloads (get, read), a file's hash (connection-hash.ts), cancel.
  * Writes first ask whether the session's account still exists (Sessions.current).
  */
 import { FerryError } from '../shared/common/errors.js';
 import { LIST_PAGE_BYTES, LIST_PAGE_MAX, READ_MAX, type Entry, type Request } from '../shared/common/messages.js';
+import { findRequest } from './connection-find.js';
 import { hashRequest } from './connection-hash.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
 import { walkRequest } from './connection-walk.js';
@@ -27,6 +28,8 @@ export async function handleRequest(conn: ConnectionScope, req: Request): Promis
       return list(conn, req);
     case 'walk':
       return walkRequest(conn, req);
+    case 'find':
+      return findRequest(conn, req);
     case 'stat':
       return conn.send({ type: 'ok', id: req.id, entry: await storage.stat(account, cwd, req.path) });
     case 'mkdir':

@@ -1,4 +1,5 @@
 /** What every connection of one running server shares. */
+import { SEARCH_RESULTS_MAX, SEARCH_TIME_MAX_MS, SEARCH_VISITED_MAX } from '../shared/common/search-model.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { ExecHost } from './exec-host.js';
 import type { Sessions } from './sessions.js';
@@ -53,6 +54,14 @@ export interface Limits {
    * connections); further ones wait for a turn (a stored hash needs none).
    */
   readonly maxHashesPerSession: number;
+  /**
+   * `find` (connection-find.ts): searches one session may run at once (more are refused,
+   * EBUSY), and each one's bounds: results, entries looked at, wall time.
+   */
+  readonly maxFindsPerSession: number;
+  readonly findMaxResults: number;
+  readonly findMaxVisited: number;
+  readonly findMaxMs: number;
   readonly execTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly execOutputCap: number;
@@ -95,6 +104,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxReadingBytes: 16 * 1024 * 1024,
   maxExecsPerSession: 8,
   maxHashesPerSession: 2,
+  maxFindsPerSession: 2,
+  findMaxResults: SEARCH_RESULTS_MAX,
+  findMaxVisited: SEARCH_VISITED_MAX,
+  findMaxMs: SEARCH_TIME_MAX_MS,
   execTimeoutMs: 10 * 60_000,
   execMaxTimeoutMs: 24 * 60 * 60_000,
   execOutputCap: 256 * 1024 * 1024,

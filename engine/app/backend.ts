@@ -11,6 +11,7 @@
  *   console/               console commands and their output
  *   sync-desk.ts           folder sync plans, kept until they are run
  *   saved-queue/           the session's unfinished transfers saved for a restart, and restored
+ *   search-desk.ts         searches by name, their results batched as events
  *   edit/                  edit in place: working copies, their saves, conflicts
  *   local-files-desk.ts    the local pane's folders on this computer
  * It never imports electron: platform services (the secret store) are passed in.
@@ -30,6 +31,7 @@ import { createHandlers, dispatch, fail, type Handlers } from './dispatch.js';
 import { QueueRelay } from './queue-relay.js';
 import { SpoolRelease } from './spool-release.js';
 import { LocalFilesDesk } from './local-files-desk.js';
+import { SearchDesk } from './search-desk.js';
 import { SyncDesk } from './sync-desk.js';
 import { createAppStores } from './app-stores.js';
 import { logEntryOf } from '../history/history-export.js';
@@ -58,6 +60,7 @@ class FerryBackend implements Backend {
   private readonly console: ConsoleSession;
   private readonly sync: SyncDesk;
   private readonly edits: EditDesk;
+  private readonly search: SearchDesk;
   private readonly handlers: Handlers;
   private readonly saver: QueueSaver;
   private readonly flushLog: () => Promise<void>;
@@ -103,6 +106,7 @@ class FerryBackend implements Backend {
           // Saved as it is before anything is stopped: a quit or a disconnect keeps the queue.
           await this.saver.finish();
           this.console.cancelAll();
+          this.search.cancelAll();
           this.sync.clear();
           await this.transfers.close();
         },
@@ -112,6 +116,7 @@ class FerryBackend implements Backend {
       log,
     );
     this.console = new ConsoleSession(this.connection, this.changes, emit);
+    this.search = new SearchDesk(() => this.connection.requireSession(), emit);
     this.sync = new SyncDesk(() => this.connection.requireSession(), this.transfers, this.changes, options.configDir);
     this.edits = new EditDesk(
       { root: options.editDir ?? path.join(options.configDir, 'edits'), openFile: options.openFile, debounceMs: options.editDebounceMs },
@@ -133,6 +138,7 @@ class FerryBackend implements Backend {
       edits: this.edits,
       saver: this.saver,
       localFiles: new LocalFilesDesk(options.localRoot),
+      search: this.search,
       upload: (localPaths, remoteDir) => this.upload(localPaths, remoteDir),
     });
   }
@@ -173,6 +179,7 @@ class FerryBackend implements Backend {
     this.disposed = true;
     this.conflicts.close();
     this.console.close();
+    this.search.cancelAll();
     await this.edits.dispose();
     await this.connection.dispose();
     this.changes.dispose();

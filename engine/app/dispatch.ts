@@ -20,6 +20,7 @@ import type { EditDesk } from './edit/edit-desk.js';
 import type { LocalFilesDesk } from './local-files-desk.js';
 import type { LocalServerHandle } from './local-server/local-server.js';
 import type { QueueRelay } from './queue-relay.js';
+import type { SearchDesk } from './search-desk.js';
 import type { SyncDesk } from './sync-desk.js';
 
 export type Handlers = { [N in CallName]: (...args: HandlerArgs<N>) => Promise<CallResults[N]> | CallResults[N] };
@@ -37,6 +38,7 @@ export interface BackendParts {
   readonly edits: EditDesk;
   readonly saver: QueueSaver;
   readonly localFiles: LocalFilesDesk;
+  readonly search: SearchDesk;
   /** Upload into a remote folder (and report the folders it makes). */
   readonly upload: (localPaths: readonly string[], remoteDir: string) => Promise<TransferView[]>;
 }
@@ -188,6 +190,8 @@ export function createHandlers(parts: BackendParts): Handlers {
     'edit:retry': (id) => parts.edits.retry(id),
     'edit:close': (id, discard) => parts.edits.close(id, discard),
     'edit:list': () => parts.edits.list(),
+    'search:start': (p, pattern, options) => parts.search.start(p, pattern, options),
+    'search:cancel': (searchId) => parts.search.cancel(searchId),
   };
 }
 

@@ -7,6 +7,7 @@
 import { FerryError } from '../../shared/common/errors.js';
 import { formatBytes } from '../../shared/common/size.js';
 import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UploadInfo, UserInfo, WalkRecord } from '../../shared/common/messages.js';
+import type { SearchBatch } from '../../shared/common/search-model.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 
 export interface RemoteCapabilities {
@@ -143,6 +144,16 @@ export interface WalkPage {
   readonly records: readonly WalkRecord[];
 }
 
+/** What a search by name is asked for (Remote.search). */
+export interface SearchRequest {
+  /** Off by default (name-pattern.ts). */
+  readonly caseSensitive?: boolean | undefined;
+  /** At most this many results (default SEARCH_RESULTS_DEFAULT, capped to SEARCH_RESULTS_MAX). */
+  readonly maxResults?: number | undefined;
+  /** Stops the search (ECANCELED). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** Which protocol a Remote speaks (the status bar says it). */
 export type RemoteProtocol = 'ferry' | 'sftp';
 
@@ -175,6 +186,14 @@ export interface Remote {
    * out not to know it (then list() still works). Stopping early abandons the walk.
    */
   walk?(path: string, signal?: AbortSignal): AsyncIterable<WalkPage>;
+  /**
+   * Names matching `pattern` (shared/common/name-pattern.ts) anywhere below the folder
+   * `path`, in batches as they are found, each hit with its absolute path; the last batch
+   * says when a bound stopped the search early (search-model.ts). Links are listed, never
+   * followed. Ferry's server searches itself (`find`); over SFTP the engine walks.
+   * Stopping early (or `signal`) stops the search.
+   */
+  search(path: string, pattern: string, request?: SearchRequest): AsyncIterable<SearchBatch>;
   stat(path: string): Promise<Entry>;
   statOrNull(path: string): Promise<Entry | null>;
   cd(path: string): Promise<string>;

@@ -9,10 +9,12 @@ import type { Client } from 'ssh2';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../../shared/common/messages.js';
 import { LanePool } from '../remote/lane-pool.js';
-import { LISTING_MAX, byName, listingTooBig, type FileHash, type Lane, type Remote, type RemoteCapabilities, type UploadSource } from '../remote/remote.js';
+import { LISTING_MAX, byName, listingTooBig, type FileHash, type Lane, type Remote, type RemoteCapabilities, type SearchRequest, type UploadSource } from '../remote/remote.js';
+import type { SearchBatch } from '../../shared/common/search-model.js';
 import { SftpCalls, toEntry } from './sftp-calls.js';
 import { chmodTree } from '../remote/chmod-walk.js';
 import { checkChmodMode } from '../../shared/common/permissions.js';
+import { searchSftp } from './sftp-search.js';
 import { SftpLane, isPartialName, partialName } from './sftp-lane.js';
 import { ServerHash, probeServerHash } from './server-hash.js';
 import { sshConnect, type SshLoginOptions } from './ssh-connect.js';
@@ -210,6 +212,11 @@ export class SftpRemote implements Remote {
       await calls.close(handle, folder).catch(() => undefined);
     }
     return { path: folder, entries: byName(entries) };
+  }
+
+  /** Names matching `pattern` below `p`: the engine walks (sftp-search.ts). */
+  search(p: string, pattern: string, request: SearchRequest = {}): AsyncIterable<SearchBatch> {
+    return searchSftp(this.calls, this.resolve(p), pattern, request);
   }
 
   async stat(p: string): Promise<Entry> {

@@ -252,6 +252,38 @@ export class ClientConnection implements Lane {
   }
 
   /**
+   * A request answered by frames before its final reply (a `find`'s `find-found`): each
+   * goes to `onFrame` with its body, awaited (a slow consumer holds the socket), and the
+   * final `ok` header is returned. When `signal` fires a `cancel` for it is sent.
+   */
+  async callStreaming(
+    header: Omit<FrameHeader, 'id'>,
+    onFrame: (header: FrameHeader, body: BodyAccess | null) => Promise<void> | void,
+    signal?: AbortSignal,
+  ): Promise<FrameHeader> {
+    if (signal?.aborted) throw new FerryError('ECANCELED', `the ${String(header.type)} was cancelled before it started`);
+    let reply: FrameHeader | undefined;
+    const { id, done, fail } = this.register(async (h, body) => {
+      if (h.type === 'error') throw errorFromFrame(h);
+      if (h.type === 'ok') {
+        reply = h;
+        return true;
+      }
+      await onFrame(h, body);
+      return false;
+    });
+    this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
+    const onAbort = (): void => void this.call({ type: 'cancel', target: id }).catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await done;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    return reply!;
+  }
+
+  /**
    * Like call(), for replies that carry a body (a listing page, a whole file): returns
    * both. A body bigger than `maxBody` (what the request allows) is a protocol violation:
    * EPROTO, and the connection is closed before any of it is read.

@@ -3,6 +3,7 @@
  * plus a small pool of data connections (attached with the session ticket) that carry
  * transfers, so a running upload never sits in front of a listing or a command.
  */
+import { posix } from 'node:path';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import {
   Df,
@@ -24,9 +25,12 @@ import { ClientConnection } from './client-connection.js';
 import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
-import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities, type WalkPage } from '../remote/remote.js';
+import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities, type SearchRequest, type WalkPage } from '../remote/remote.js';
+import type { SearchBatch } from '../../shared/common/search-model.js';
 import { WalkChecker } from './walk-records.js';
 import { checkChmodMode } from '../../shared/common/permissions.js';
+import { findOn } from './find-request.js';
+import { searchTree } from '../remote/tree-search.js';
 
 /** A page of a listing as the client accepts it (built once: zod compiles a schema on its first use). */
 const LIST_PAGE = EntryList.max(LIST_PAGE_MAX);
@@ -54,6 +58,8 @@ export class RemoteSession implements Remote {
   private wholeReads = true;
   /** False once the server turned out not to know `walk` (an older ferryd). */
   private treeWalks = true;
+  /** False once the server turned out not to know `find` (an older ferryd): the engine walks instead. */
+  private finds = true;
 
   private constructor(
     private readonly options: SessionOptions,
@@ -245,6 +251,34 @@ export class RemoteSession implements Remote {
       pending?.catch(() => undefined);
       this.release(lane);
     }
+  }
+
+  /**
+   * Names matching `pattern` below `path`, searched by the server (`find`, PROTOCOL.md 6.9)
+   * on a data connection, so browsing goes on meanwhile. An older ferryd closes that
+   * connection on a request it does not know: it is then searched by the engine, folder by
+   * folder with list() (engine/remote/tree-search.ts), from then on.
+   */
+  async *search(path: string, pattern: string, request: SearchRequest = {}): AsyncGenerator<SearchBatch> {
+    if (this.finds) {
+      const lane = await this.acquire(request.signal);
+      let given = false;
+      try {
+        for await (const batch of findOn(lane, path, pattern, request)) {
+          given = true;
+          yield batch;
+        }
+        return;
+      } catch (err) {
+        const e = toFerryError(err);
+        if (given || e.code !== 'EPROTO' || !/unknown request type/.test(e.message)) throw e;
+        this.finds = false;
+      } finally {
+        this.release(lane);
+      }
+    }
+    const root = posix.resolve(this.cwd, path);
+    yield* searchTree(async (folder) => (await this.list(folder)).entries, root, pattern, request);
   }
 
   /**

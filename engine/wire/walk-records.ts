@@ -1,10 +1,12 @@
 /**
- * The client's check of a `walk` page (PROTOCOL.md 6.7), by hand: a zod parse per record
- * would cost more than the rest of a sync's scan. Strict: every record must be what the
- * protocol says, its path safe and relative, and its folder given before it (EPROTO).
+ * The client's check of a `walk` page (PROTOCOL.md 6.7) and of a `find`'s results (6.9),
+ * by hand: a zod parse per record would cost more than the rest of a sync's scan. Strict:
+ * every record must be what the protocol says, its path safe and relative, and in a walk
+ * its folder given before it (EPROTO).
  */
 import { FerryError } from '../../shared/common/errors.js';
 import { LIST_PAGE_MAX, SHA256_HEX, WALK_TYPES, type WalkRecord } from '../../shared/common/messages.js';
+import { SEARCH_BATCH_MAX } from '../../shared/common/search-model.js';
 
 /** The longest `rel` accepted (a remote path's bound in messages.ts). */
 const REL_MAX = 4096;
@@ -32,16 +34,34 @@ export class WalkChecker {
   }
 
   private record(r: unknown): void {
-    if (!Array.isArray(r) || r.length !== 6) throw bad('a record is not an array of 6');
-    const [rel, type, size, mtime, mode, sha256] = r as unknown[];
-    if (typeof rel !== 'string' || !safeRel(rel)) throw bad(`a record's path is not a safe relative path (${JSON.stringify(rel)?.slice(0, 200)})`);
-    if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type >= WALK_TYPES.length) throw bad(`${rel}: unknown type`);
-    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw bad(`${rel}: bad size`);
-    if (typeof mtime !== 'number' || !Number.isFinite(mtime)) throw bad(`${rel}: bad mtime`);
-    if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0) throw bad(`${rel}: bad mode`);
-    if (typeof sha256 !== 'string' || (sha256 !== '' && (type !== 0 || !SHA256_HEX.test(sha256)))) throw bad(`${rel}: bad sha256`);
+    const [rel, type] = checkRecord(r);
     const slash = rel.lastIndexOf('/');
     if (slash > 0 && !this.folders.has(rel.slice(0, slash))) throw bad(`${rel} came before its folder`);
     if (type === 1) this.folders.add(rel);
   }
+}
+
+/**
+ * The records of a `find-found` frame (PROTOCOL.md 6.9), checked as a walk's are, except
+ * that only matches come, so a record's folder need not come before it.
+ */
+export function checkFoundRecords(json: unknown, count: number): WalkRecord[] {
+  if (!Array.isArray(json)) throw bad('the results are not an array');
+  if (json.length !== count) throw bad('the results do not hold the records their header counts');
+  if (json.length > SEARCH_BATCH_MAX) throw bad(`more than ${SEARCH_BATCH_MAX} results in a frame`);
+  for (const record of json as unknown[]) checkRecord(record);
+  return json as WalkRecord[];
+}
+
+/** One record as the protocol says it must be (EPROTO otherwise). */
+function checkRecord(r: unknown): WalkRecord {
+  if (!Array.isArray(r) || r.length !== 6) throw bad('a record is not an array of 6');
+  const [rel, type, size, mtime, mode, sha256] = r as unknown[];
+  if (typeof rel !== 'string' || !safeRel(rel)) throw bad(`a record's path is not a safe relative path (${JSON.stringify(rel)?.slice(0, 200)})`);
+  if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type >= WALK_TYPES.length) throw bad(`${rel}: unknown type`);
+  if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw bad(`${rel}: bad size`);
+  if (typeof mtime !== 'number' || !Number.isFinite(mtime)) throw bad(`${rel}: bad mtime`);
+  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0) throw bad(`${rel}: bad mode`);
+  if (typeof sha256 !== 'string' || (sha256 !== '' && (type !== 0 || !SHA256_HEX.test(sha256)))) throw bad(`${rel}: bad sha256`);
+  return r as unknown as WalkRecord;
 }

@@ -9,6 +9,8 @@ import type { ErrorInfo } from './errors.js';
 import type { Df, Entry, ExecStream, UserInfo } from './messages.js';
 import { UI_LANGUAGES, type UiLanguage } from './languages.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
+import { NAME_PATTERN_MAX } from './name-pattern.js';
+import { SEARCH_RESULTS_MAX, type SearchEndEvent, type SearchFoundEvent } from './search-model.js';
 import { SyncRequest, type SyncOutcome, type SyncPlan } from './sync-model.js';
 import { SPEED_LIMIT_MAX } from './speed-limit.js';
 import { EDIT_CHOICES, EDIT_OPENERS, EDIT_TEXT_MAX, type EditView } from './edit-model.js';
@@ -255,6 +257,14 @@ export const CALLS = {
   /** Stop editing; refused (EBUSY) while a save is not on the server, unless `discard`. */
   'edit:close': z.tuple([editId, z.boolean()]),
   'edit:list': z.tuple([]),
+  /** Search the folder's tree for names matching a pattern (name-pattern.ts): results come as search:found events. */
+  'search:start': z.tuple([
+    remotePath,
+    z.string().min(1).max(NAME_PATTERN_MAX),
+    z.object({ caseSensitive: z.boolean().optional(), maxResults: z.number().int().min(1).max(SEARCH_RESULTS_MAX).optional() }),
+  ]),
+  /** Stop a search (it ends with search:end, kind "stopped"). */
+  'search:cancel': z.tuple([z.string().max(64)]),
 } as const;
 
 export type CallName = keyof typeof CALLS;
@@ -317,6 +327,8 @@ export interface CallResults {
   'edit:retry': EditView;
   'edit:close': void;
   'edit:list': EditView[];
+  'search:start': string;
+  'search:cancel': void;
 }
 
 /** Events: engine → renderer. */
@@ -344,6 +356,10 @@ export interface Events {
   /** The edited files changed (state or save rows): all of them, as they are now. */
   'edit:changed': { readonly edits: readonly EditView[] };
   'exec:output': { readonly execId: string; readonly stream: ExecStream; readonly data: string };
+  /** Results of a search as they are found, gathered to at most about ten events a second. */
+  'search:found': SearchFoundEvent;
+  /** A search ended: all its results were sent before it. */
+  'search:end': SearchEndEvent;
   'exec:exit': {
     readonly execId: string;
     readonly code: number | null;

@@ -4,6 +4,8 @@
  * replies by the client (neither side trusts the other).
  */
 import { z } from 'zod';
+import { NAME_PATTERN_MAX } from './name-pattern.js';
+import { SEARCH_BOUNDS } from './search-model.js';
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
@@ -48,6 +50,17 @@ export const Request = z.discriminatedUnion('type', [
     limit: z.number().int().positive().optional(),
     /** The `next` of the previous page (the walk it continues). */
     cursor: z.string().min(1).max(64).optional(),
+  }),
+  z.object({
+    type: z.literal('find'),
+    id,
+    /** The folder whose tree is searched (default the cwd). */
+    path: remotePath.optional(),
+    /** A glob or a plain text, matched against names (shared/common/name-pattern.ts). */
+    pattern: z.string().min(1).max(NAME_PATTERN_MAX),
+    caseSensitive: z.boolean().optional(),
+    /** At most this many results (capped to the server's limit, SEARCH_RESULTS_MAX by default). */
+    max: z.number().int().positive().optional(),
   }),
   z.object({ type: z.literal('stat'), id, path: remotePath }),
   /** `mode`: the new folders' permission bits (the server's umask applies), e.g. the local folder's. */
@@ -246,6 +259,21 @@ export const WalkOk = z.object({
   next: z.string().min(1).max(64).nullable(),
 });
 export type WalkOk = z.infer<typeof WalkOk>;
+
+/**
+ * The `ok` that ends a `find`: the searched folder, the results sent (in `find-found`
+ * frames before it), the entries looked at, and the bound that stopped it early (null:
+ * the whole tree was searched).
+ */
+export const FindOk = z.object({
+  type: z.literal('ok'),
+  id,
+  path: z.string(),
+  count: z.number().int().nonnegative(),
+  visited: z.number().int().nonnegative(),
+  truncated: z.enum(SEARCH_BOUNDS).nullable(),
+});
+export type FindOk = z.infer<typeof FindOk>;
 
 export const ExecStream = z.enum(['stdout', 'stderr']);
 export type ExecStream = z.infer<typeof ExecStream>;

@@ -31,6 +31,7 @@ const PATHS = {
   star: 'M8 2.2l1.8 3.7 4 .6-2.9 2.8.7 4L8 11.4l-3.6 1.9.7-4L2.2 6.5l4-.6z',
   bookmarks: 'M4.5 2.5h7v11L8 11l-3.5 2.5z',
   computer: 'M2.5 3.5h11v7.5h-11zM6 13.5h4M8 11v2.5',
+  search: 'M7 11.5a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zM10.3 10.3l3.2 3.2',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -18,6 +18,7 @@ import { BookmarkButtons } from './bookmarks.js';
 import { ContextMenu } from './context-menu.js';
 import { Icon } from './icons.js';
 import { PathBar } from './path-bar.js';
+import { SearchButton, SearchPanel } from './search-panel.js';
 import { TreeView } from './tree-view.js';
 import { PermissionsHeader } from './permissions-column.js';
 
@@ -127,6 +128,7 @@ export function RemotePane() {
       <FileToolbar actions={actions} onUpload={(files) => void upload(files, tree.getState().cwd)} />
       <Breadcrumbs />
       <Notices />
+      <SearchPanel />
       <ColumnHeaders />
       {connected ? (
         <div className="tree-wrap">
@@ -197,6 +199,7 @@ function FileToolbar({ actions, onUpload }: { readonly actions: ReturnType<typeo
       <button type="button" className="tool" onClick={actions.refresh} disabled={!connected} aria-label={t('toolbar.refresh')} title={t('toolbar.refreshTitle')}>
         <Icon name="refresh" />
       </button>
+      <SearchButton />
       <span className="tool-sep" />
       <button type="button" className="tool" onClick={() => actions.askNewFolder()} disabled={!connected}>
         <Icon name="newFolder" />

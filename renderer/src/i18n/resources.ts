@@ -11,6 +11,7 @@ import { history as enHistory } from './en/history.js';
 import { limits as enLimits } from './en/limits.js';
 import { panes as enPanes } from './en/panes.js';
 import { permissions as enPermissions } from './en/permissions.js';
+import { search as enSearch } from './en/search.js';
 import { settings as enSettings } from './en/settings.js';
 import { sync as enSync } from './en/sync.js';
 import { tabs as enTabs } from './en/tabs.js';
@@ -25,6 +26,7 @@ import { history as zhHistory } from './zh-CN/history.js';
 import { limits as zhLimits } from './zh-CN/limits.js';
 import { panes as zhPanes } from './zh-CN/panes.js';
 import { permissions as zhPermissions } from './zh-CN/permissions.js';
+import { search as zhSearch } from './zh-CN/search.js';
 import { settings as zhSettings } from './zh-CN/settings.js';
 import { sync as zhSync } from './zh-CN/sync.js';
 import { tabs as zhTabs } from './zh-CN/tabs.js';
@@ -40,6 +42,7 @@ export const en = {
   limits: enLimits,
   panes: enPanes,
   permissions: enPermissions,
+  search: enSearch,
   settings: enSettings,
   sync: enSync,
   tabs: enTabs,
@@ -56,6 +59,7 @@ export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]
   limits: zhLimits,
   panes: zhPanes,
   permissions: zhPermissions,
+  search: zhSearch,
   settings: zhSettings,
   sync: zhSync,
   tabs: zhTabs,

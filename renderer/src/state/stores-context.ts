@@ -4,6 +4,7 @@ import { useStore } from 'zustand';
 import { fileActions, type FileActions } from '../file-actions.js';
 import type { ConsoleState } from './console-store.js';
 import type { EditsState } from './edits-store.js';
+import type { SearchState } from './search-store.js';
 import type { SessionState } from './session-store.js';
 import type { Stores } from './stores.js';
 import type { TransfersState } from './transfers-store.js';
@@ -45,4 +46,5 @@ export const useTree = <T,>(selector: (s: TreeState) => T): T => useStore(useTre
 export const useTransfers = <T,>(selector: (s: TransfersState) => T): T => useStore(useStores().transfers, selector);
 export const useConsole = <T,>(selector: (s: ConsoleState) => T): T => useStore(useStores().console, selector);
 export const useUi = <T,>(selector: (s: UiState) => T): T => useStore(useStores().ui, selector);
+export const useSearch = <T,>(selector: (s: SearchState) => T): T => useStore(useStores().search, selector);
 export const useEdits = <T,>(selector: (s: EditsState) => T): T => useStore(useStores().edits, selector);

@@ -9,6 +9,7 @@ import { displayPath } from '../logic/remote-path.js';
 import { openStartFolder } from './places.js';
 import { createConsoleStore, type ConsoleStore } from './console-store.js';
 import { createEditsStore, type EditsStore } from './edits-store.js';
+import { createSearchStore, type SearchStore } from './search-store.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 import { createTransfersStore, type TransfersStore } from './transfers-store.js';
 import { localSource, remoteSource, type TreeSource } from './tree-source.js';
@@ -26,6 +27,7 @@ export interface Stores {
   readonly console: ConsoleStore;
   readonly ui: UiStore;
   readonly edits: EditsStore;
+  readonly search: SearchStore;
 }
 
 /** Quota refreshes after transfers are coalesced: at most one per this many ms. */
@@ -52,11 +54,13 @@ export function createStores(api: FerryApi): Stores {
     },
   });
   const edits = createEditsStore(api);
+  const search = createSearchStore(api);
   const session = createSessionStore(api, {
     onConnected: (info, fresh) => {
       if (fresh || tree.getState().cwd === '') {
         tree.getState().reset(info.cwd, info.home);
         openStartFolder(session.getState().profiles, info, tree);
+        search.getState().reset();
         consoleStore.getState().reset();
         // Output of an earlier session stays (people copy from it), marked off from this one.
         consoleStore.getState().note(i18n.t('console:line.connected', { where: `${info.user.name}@${info.host}:${info.port}` }));
@@ -80,5 +84,5 @@ export function createStores(api: FerryApi): Stores {
     if (now.settings?.language !== before.settings?.language) applyLanguage(now.settings?.language);
   });
 
-  return { api, session, tree, localTree, sources, transfers, console: consoleStore, ui: createUiStore(), edits };
+  return { api, session, tree, localTree, sources, transfers, console: consoleStore, ui: createUiStore(), edits, search };
 }

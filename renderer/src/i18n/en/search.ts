@@ -1,0 +1,28 @@
+/** English: the search panel (search by name through the remote tree). */
+export const search = {
+  button: 'Search…',
+  buttonTitle: 'Search names in this folder and every folder below it (Ctrl+Shift+F or F3)',
+  panel: 'Search',
+  where: 'Names below {{folder}}',
+  pattern: 'Name',
+  placeholder: 'Part of a name, or a pattern such as *.log',
+  caseSensitive: 'Match case',
+  start: 'Search',
+  stop: 'Stop',
+  close: 'Close search',
+  results: 'Search results',
+  found: '{{number}} found',
+  searching: 'searching…',
+  done: 'done',
+  stopped: 'stopped',
+  firstShown: 'first {{number}} shown',
+  visitedBound: 'stopped after looking at {{number}} entries: search a folder further down',
+  timeBound: 'stopped after 60 seconds: search a folder further down',
+  failed: 'Could not search: {{error}}',
+  nothing: 'Nothing below this folder matches.',
+  help: 'Text finds names that contain it; *, ? and [abc] match whole names. Enter or double-click opens a result.',
+  kind: {
+    dir: 'folder',
+    symlink: 'link',
+  },
+} as const;
