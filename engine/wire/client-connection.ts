@@ -232,23 +232,8 @@ export class ClientConnection implements Lane {
    * Like call(), for a request the server can stop: when `signal` fires, a `cancel` for it
    * is sent (the request then ends with ECANCELED, or with its reply if that was quicker).
    */
-  async callCancellable(header: Omit<FrameHeader, 'id'>, signal?: AbortSignal): Promise<FrameHeader> {
-    if (signal?.aborted) throw new FerryError('ECANCELED', `the ${String(header.type)} was cancelled before it started`);
-    let reply: FrameHeader | undefined;
-    const { id, done, fail } = this.register((h) => {
-      if (h.type === 'error') throw errorFromFrame(h);
-      reply = h;
-      return true;
-    });
-    this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
-    const onAbort = (): void => void this.call({ type: 'cancel', target: id }).catch(() => undefined);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await done;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    return reply!;
+  callCancellable(header: Omit<FrameHeader, 'id'>, signal?: AbortSignal): Promise<FrameHeader> {
+    return this.request(header, signal, () => true);
   }
 
   /**
@@ -256,21 +241,34 @@ export class ClientConnection implements Lane {
    * goes to `onFrame` with its body, awaited (a slow consumer holds the socket), and the
    * final `ok` header is returned. When `signal` fires a `cancel` for it is sent.
    */
-  async callStreaming(
+  callStreaming(
     header: Omit<FrameHeader, 'id'>,
     onFrame: (header: FrameHeader, body: BodyAccess | null) => Promise<void> | void,
     signal?: AbortSignal,
+  ): Promise<FrameHeader> {
+    return this.request(header, signal, async (h, body) => {
+      if (h.type === 'ok') return true;
+      await onFrame(h, body);
+      return false;
+    });
+  }
+
+  /**
+   * Send a request and wait for the frame `isReply` says ends it (an `error` frame
+   * rejects); a `cancel` for it is sent when `signal` fires.
+   */
+  private async request(
+    header: Omit<FrameHeader, 'id'>,
+    signal: AbortSignal | undefined,
+    isReply: (header: FrameHeader, body: BodyAccess | null) => Promise<boolean> | boolean,
   ): Promise<FrameHeader> {
     if (signal?.aborted) throw new FerryError('ECANCELED', `the ${String(header.type)} was cancelled before it started`);
     let reply: FrameHeader | undefined;
     const { id, done, fail } = this.register(async (h, body) => {
       if (h.type === 'error') throw errorFromFrame(h);
-      if (h.type === 'ok') {
-        reply = h;
-        return true;
-      }
-      await onFrame(h, body);
-      return false;
+      if (!(await isReply(h, body))) return false;
+      reply = h;
+      return true;
     });
     this.writer.send({ ...header, id } as FrameHeader).catch((err) => fail(toFerryError(err)));
     const onAbort = (): void => void this.call({ type: 'cancel', target: id }).catch(() => undefined);

@@ -4,7 +4,7 @@
  * every front end (the app's UI through the contract, `ferry history`) sees them.
  */
 import type { Protocol } from './protocols.js';
-import type { ConflictDecision, TransferCheck, TransferDirection } from './transfer-model.js';
+import type { ConflictDecision, TransferCheck, TransferDirection, TransferView } from './transfer-model.js';
 
 /** One finished transfer in the history (engine/history/transfer-history.ts keeps them). */
 export interface TransferLogEntry {
@@ -36,15 +36,12 @@ export interface HistoryQuery {
 export const HISTORY_EXPORT_FORMATS = ['csv', 'json'] as const;
 export type HistoryExportFormat = (typeof HISTORY_EXPORT_FORMATS)[number];
 
-/** Transfers unfinished when the app last left a connection, kept to be carried on. */
-export interface SavedTransfer {
-  readonly direction: TransferDirection;
-  readonly name: string;
-  readonly localPath: string;
-  readonly remotePath: string;
-  readonly size: number;
-  /** How far it had got (what the row showed); a restore continues from the partial that holds them. */
-  readonly bytes: number;
+/**
+ * Transfers unfinished when the app last left a connection, kept to be carried on: the
+ * row's own fields (`bytes` is how far it had got; a restore continues from the partial
+ * that holds them), and what a restart needs besides.
+ */
+export interface SavedTransfer extends Pick<TransferView, 'direction' | 'name' | 'localPath' | 'remotePath' | 'size' | 'bytes'> {
   /** What the row was: queued (or running at quit), paused, or failed. */
   readonly state: 'queued' | 'paused' | 'failed';
   /** Its batch's answer to a conflict (overwrite, skip, rename, resume), if one was given. */
