@@ -3,6 +3,7 @@
  * (RFC 4180: a header row, CRLF line ends, fields with a comma, quote or line end quoted
  * and quotes doubled) and JSON; and the entry a finished transfer makes.
  */
+import path from 'node:path';
 import type { HistoryExportFormat, TransferLogEntry } from '../../shared/common/transfer-log.js';
 import type { Remote } from '../remote/remote.js';
 import type { FinishedTransfer } from '../queue/transfer-queue.js';
@@ -16,7 +17,9 @@ export function logEntryOf(remote: Pick<Remote, 'protocol' | 'host' | 'user'>, d
     direction: view.direction,
     protocol: remote.protocol,
     server: `${remote.user.name}@${remote.host}`,
-    localPath: view.localPath,
+    // Absolute, so the entry still says where the file is when read from another folder
+    // (the CLI's paths are as typed).
+    localPath: path.resolve(view.localPath),
     remotePath: view.remotePath,
     size: view.size,
     durationMs,

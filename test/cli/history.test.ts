@@ -97,6 +97,12 @@ describe('ferry history', () => {
     expect(lines[2]).toMatch(new RegExp(`get .* sha256:${sums['report.pdf']!.slice(0, 12)} .*alice@`));
   });
 
+  it('records a path typed relative to the folder ferry ran in as the full path', async () => {
+    expectOk(await cli.run(alice, ['put', 'report.pdf', '/relative'], { cwd: work }));
+    const entries = JSON.parse(expectOk(await history('--json', '/relative/')).stdout) as TransferLogEntry[];
+    expect(entries.map((e) => e.localPath)).toEqual([path.join(work, 'report.pdf')]);
+  });
+
   it('refuses --json with --csv, and a bad --limit', async () => {
     expect((await history('--json', '--csv')).code).toBe(2);
     expectError(await history('--limit', 'lots'), 'EINVAL');
