@@ -288,7 +288,8 @@ if (!app.requestSingleInstanceLock()) {
       event.preventDefault();
       return;
     }
-    // Close sessions cleanly (transfers cancelled, partials kept for a resume), then stop
+    // Close sessions cleanly (the queue saved for the next start, then its transfers
+    // stopped with their partials kept for the resume), then stop
     // the local server, before leaving.
     event.preventDefault();
     quitting = true;

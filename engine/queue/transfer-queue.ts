@@ -82,12 +82,10 @@ export interface FinishedTransfer {
 
 /** A transfer to add again as it was planned before (a saved queue restored after a restart). */
 export interface PlannedTransfer {
-  readonly direction: TransferDirection;
   readonly name: string;
   readonly localPath: string;
   readonly remotePath: string;
   readonly size: number;
-  readonly conflict?: ConflictDecision | undefined;
   /** How long it had been moving before (ms), so the history's time and speed count the whole of it. */
   readonly activeMs?: number | undefined;
 }
@@ -189,25 +187,20 @@ export class TransferQueue implements QueueHost {
   }
 
   /**
-   * Add transfers planned earlier (a saved queue after a restart), without planning them
-   * again: each continues from its partial (the runners always resume) and is checked as
-   * usual. Those with the same conflict answer form one batch.
+   * Add transfers planned earlier (a saved queue after a restart) as one batch, without
+   * planning them again: each continues from its partial (the runners always resume) and
+   * is checked as usual; `conflict` is the batch's answer, if it had one.
    */
-  restore(planned: readonly PlannedTransfer[]): TransferView[] {
-    const groups = new Map<string, PlannedTransfer[]>();
-    for (const p of planned) {
-      const key = `${p.direction}:${p.conflict ?? ''}`;
-      const group = groups.get(key) ?? [];
-      group.push(p);
-      groups.set(key, group);
-    }
-    const added: TransferView[] = [];
-    for (const group of groups.values()) {
-      const views = this.add(group[0]!.direction, group, group[0]!.conflict);
-      views.forEach((v, i) => (this.items.get(v.id)!.activeMs = group[i]!.activeMs ?? 0));
-      added.push(...views);
-    }
-    return added;
+  restore(direction: TransferDirection, planned: readonly PlannedTransfer[], conflict?: ConflictDecision): TransferView[] {
+    const views = this.add(direction, planned, conflict);
+    views.forEach((v, i) => (this.items.get(v.id)!.activeMs = planned[i]!.activeMs ?? 0));
+    return views;
+  }
+
+  /** The answer a transfer's conflict would get now (its own, its batch's, the policy's), if any. */
+  decisionOf(id: TransferId): ConflictDecision | undefined {
+    const item = this.items.get(id);
+    return item ? this.conflicts.decisionFor(item) : undefined;
   }
 
   /** How long a transfer has been moving so far (ms), its running attempt included. */
@@ -216,12 +209,6 @@ export class TransferQueue implements QueueHost {
     if (!item) return 0;
     const run = item.run;
     return item.activeMs + (run.kind === 'running' || run.kind === 'held' ? Date.now() - run.attempt.startedAt : 0);
-  }
-
-  /** The answer a transfer's conflict would get now (its own, its batch's, the policy's), if any. */
-  decisionOf(id: TransferId): ConflictDecision | undefined {
-    const item = this.items.get(id);
-    return item ? this.conflicts.decisionFor(item) : undefined;
   }
 
   private add(

@@ -103,6 +103,24 @@ describe('ferry history', () => {
     expect(entries.map((e) => e.localPath)).toEqual([path.join(work, 'report.pdf')]);
   });
 
+  it('takes the records of several ferry processes at once, none lost or torn', async () => {
+    const config = await tempDir('ferry-config-');
+    const several = cliFor(server, config);
+    expectOk(await several.run(alice, ['ls'])); // the host key, recorded once
+    const runs = [];
+    for (let p = 0; p < 3; p++) {
+      const dir = path.join(work, `batch-${p}`);
+      await mkdir(dir);
+      for (let i = 0; i < 20; i++) await randomFile(path.join(dir, `f${i}.bin`), 1000 + i);
+      runs.push(several.run(alice, ['put', dir, `/many-${p}`]));
+    }
+    for (const r of await Promise.all(runs)) expectOk(r);
+    const out = await run(FERRY, ['history', '--json', '--limit', '10000'], { env: { FERRY_CONFIG_DIR: config } });
+    const entries = JSON.parse(expectOk(out).stdout) as TransferLogEntry[];
+    expect(new Set(entries.map((e) => e.remotePath)).size).toBe(60);
+    expect(entries).toHaveLength(60);
+  });
+
   it('refuses --json with --csv, and a bad --limit', async () => {
     expect((await history('--json', '--csv')).code).toBe(2);
     expectError(await history('--limit', 'lots'), 'EINVAL');

@@ -215,13 +215,18 @@ describe('a queue that survives a restart', () => {
     expect((await callBackend(second.backend, 'transfers:exportHistory', 'xml' as 'csv')).ok).toBe(false);
   });
 
-  it('discard forgets the saved transfers', async () => {
+  it('keeps no cancelled transfer, and discard forgets the saved ones', async () => {
     await randomFile(path.join(home, 'later.bin'), BIG);
     const app = App.open({ configDir, downloadDir });
     await app.connect(proxy.port);
     proxy.downRate = 256 * 1024;
-    await app.ok('transfers:download', ['/later.bin']);
+    await randomFile(path.join(home, 'dropped.bin'), BIG);
+    await app.ok('transfers:download', ['/later.bin', '/dropped.bin']);
+    // One at a time (the settings of the test before): dropped.bin waits behind later.bin.
     const later = await app.waitBytes('later.bin', 1);
+    // A cancelled transfer is not saved.
+    await app.ok('transfers:cancel', app.view('dropped.bin')!.id);
+    await app.waitState('dropped.bin', ['cancelled']);
     await app.ok('transfers:pause', later.id);
     await app.waitState('later.bin', ['paused']);
     // A disconnect keeps it too (the same connection offers it on the next connect).

@@ -102,7 +102,13 @@ export class QueueSaver {
     if (!session) return [];
     const offer = await this.store.take(session.key);
     if (!offer) return [];
-    return session.queue.restore(offer.transfers);
+    // One batch per direction and conflict answer, as they were added.
+    const batches = new Map<string, SavedTransfer[]>();
+    for (const t of offer.transfers) {
+      const key = `${t.direction}:${t.conflict ?? ''}`;
+      batches.set(key, [...(batches.get(key) ?? []), t]);
+    }
+    return [...batches.values()].flatMap((batch) => session.queue.restore(batch[0]!.direction, batch, batch[0]!.conflict));
   }
 
   async discard(): Promise<void> {
