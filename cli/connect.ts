@@ -69,7 +69,11 @@ export function passwordFor(ctx: Context): Promise<string> {
   return password !== undefined ? Promise.resolve(password) : readPassword(`${ctx.user}@${hostPortOf(ctx)} password: `);
 }
 
-/** Connect with the protocol the context names. */
+/**
+ * Connect with the protocol the context names. `concurrency` is given by the commands that
+ * transfer files: over Ferry's protocol that many data connections are opened alongside
+ * the login, so the first file does not wait for them.
+ */
 export function connect(ctx: Context, concurrency?: number): Promise<Remote> {
   return ctx.protocol === 'sftp' ? connectSftp(ctx, concurrency) : connectFerry(ctx, concurrency);
 }
@@ -108,6 +112,7 @@ export function openFerry(ctx: Context, credential: ClientCredential, concurrenc
     credential,
     signal: ctx.signal,
     dataConnections: concurrency,
+    warmDataConnections: concurrency,
     verifyHostKey: (fingerprint) => pin(fingerprint),
   });
 }

@@ -113,6 +113,8 @@ async function login(conn: LoginScope, req: Req<'auth'>): Promise<boolean> {
   const session = ctx.sessions.open(record, conn, randomBytes(16).toString('base64url'), randomBytes(32));
   conn.join(session);
   ctx.log(`auth ${label} user=${user} ok`);
+  // The usage comes with the login: a client about to upload checks its quota without a round trip more.
+  const df = await ctx.storage.df(accountOf(record));
   await conn.send({
     type: 'ok',
     id: req.id,
@@ -121,6 +123,7 @@ async function login(conn: LoginScope, req: Req<'auth'>): Promise<boolean> {
     cwd: session.cwd,
     session: session.id,
     ticket: session.ticket.toString('base64'),
+    df,
   });
   return true;
 }

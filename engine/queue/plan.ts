@@ -11,6 +11,7 @@ import { toFerryError, FerryError } from '../../shared/common/errors.js';
 import { formatBytes } from '../../shared/common/size.js';
 import type { ConflictPolicy } from '../../shared/common/transfer-model.js';
 import type { Remote } from '../remote/remote.js';
+import type { Df, Entry } from '../../shared/common/messages.js';
 import { assertSafeName, joinRemote, remoteBasename, safeChildPaths, safeLocalFolder, safeLocalPath } from './local-files.js';
 import { RESUME_THRESHOLD } from './transfers.js';
 
@@ -108,6 +109,8 @@ interface RemoteWalk {
   readonly limits: DownloadLimits;
   entries: number;
   root: string;
+  /** Runs a listing when there is room (LISTINGS_AT_ONCE). */
+  readonly listing: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 function count(walk: RemoteWalk, n: number): void {
@@ -120,11 +123,41 @@ function count(walk: RemoteWalk, n: number): void {
   }
 }
 
+/** Listings in flight at once during one download's scan (one round trip per level of folders, not per folder). */
+const LISTINGS_AT_ONCE = 16;
+
+/** At most `n` of the calls given to run() at once. */
+function limiter(n: number): <T>(call: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (call) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await call();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /**
  * The remote folder `remote` and everything under it, made as local folders under
  * `localRoot/relative`. `depth` is the folder's level below the download's root (0).
+ * Subfolders are listed together (up to LISTINGS_AT_ONCE), their files kept in order.
+ * `listing` is the folder's listing when it was already asked for.
  */
-async function scanRemote(remoteApi: Remote, remote: string, localRoot: string, relative: string, out: RemoteFile[], walk: RemoteWalk, depth: number): Promise<void> {
+async function scanRemote(
+  remoteApi: Remote,
+  remote: string,
+  localRoot: string,
+  relative: string,
+  out: RemoteFile[],
+  walk: RemoteWalk,
+  depth: number,
+  listing?: Promise<{ entries: Entry[] }>,
+): Promise<void> {
   if (depth > walk.limits.depth) {
     throw new FerryError('ETOOBIG', `${walk.root} is nested more than ${walk.limits.depth} folders deep: refusing to download it (the limit of one download)`, {
       limit: 'depth',
@@ -133,17 +166,26 @@ async function scanRemote(remoteApi: Remote, remote: string, localRoot: string, 
   }
   const { path: dir, realRoot } = await safeLocalFolder(localRoot, relative);
   await mkdir(dir, { recursive: true });
-  const { entries } = await remoteApi.list(remote);
+  const { entries } = await (listing ?? walk.listing(() => remoteApi.list(remote)));
   for (const entry of entries) assertSafeName(entry.name);
   const files = entries.filter((e) => e.type === 'file');
   count(walk, entries.filter((e) => e.type === 'file' || e.type === 'dir').length);
   const locals = await safeChildPaths(dir, realRoot, localRoot, files.map((e) => e.name));
   let i = 0;
+  const below: Array<Promise<RemoteFile[]>> = [];
   for (const entry of entries) {
     const childRemote = joinRemote(remote, entry.name);
-    if (entry.type === 'dir') await scanRemote(remoteApi, childRemote, localRoot, `${relative}/${entry.name}`, out, walk, depth + 1);
-    else if (entry.type === 'file') out.push({ remote: childRemote, local: locals[i++]!, size: entry.size });
+    if (entry.type === 'dir') {
+      const inner: RemoteFile[] = [];
+      below.push(scanRemote(remoteApi, childRemote, localRoot, `${relative}/${entry.name}`, inner, walk, depth + 1).then(() => inner));
+    } else if (entry.type === 'file') {
+      out.push({ remote: childRemote, local: locals[i++]!, size: entry.size });
+    }
   }
+  // Every subfolder is waited for, so that a failed one does not leave others running.
+  const settled = await Promise.allSettled(below);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  for (const result of settled) if (result.status === 'fulfilled') out.push(...result.value);
 }
 
 /**
@@ -168,10 +210,36 @@ async function remoteNeed(remote: Remote, files: readonly LocalFile[], policy: C
   return total;
 }
 
-/** Make the remote folders of an upload, parents first (the list is in scan order; mkdir -p makes any missing parent anyway). */
-async function makeRemoteFolders(remote: Remote, dirs: readonly LocalFolder[]): Promise<void> {
-  for (let i = 0; i < dirs.length; i += REQUESTS_AT_ONCE) {
-    await Promise.all(dirs.slice(i, i + REQUESTS_AT_ONCE).map((dir) => remote.mkdir(dir.remote, true, dir.mode)));
+/**
+ * Make the target folder and the remote folders of an upload: a level of folders at a
+ * time, parents before children so that each gets its own mode (mkdir -p would give a
+ * missing parent the default), and all of one level at once: one round trip per level,
+ * not per folder. The first level's `mkdir -p` makes the target folder too.
+ */
+async function makeRemoteFolders(remote: Remote, remoteDir: string, dirs: readonly LocalFolder[]): Promise<void> {
+  const levels = new Map<number, LocalFolder[]>();
+  for (const dir of dirs) {
+    const depth = dir.remote.split('/').filter(Boolean).length;
+    const level = levels.get(depth);
+    if (level) level.push(dir);
+    else levels.set(depth, [dir]);
+  }
+  const depths = [...levels.keys()].sort((a, b) => a - b);
+  if (depths.length === 0) {
+    await remote.mkdir(remoteDir, true).catch((err: unknown) => {
+      throw notAFolder(err, remoteDir);
+    });
+    return;
+  }
+  for (const [n, depth] of depths.entries()) {
+    const results = await Promise.allSettled(levels.get(depth)!.map((dir) => remote.mkdir(dir.remote, true, dir.mode)));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed < 0) continue;
+    const err = (results[failed] as PromiseRejectedResult).reason;
+    const dir = levels.get(depth)![failed]!.remote;
+    // Which is not a folder: the target itself, or the folder being made in it.
+    if (n === 0 && (await remote.statOrNull(remoteDir).catch(() => null))?.type !== 'dir') throw notAFolder(err, remoteDir);
+    throw notAFolder(err, dir);
   }
 }
 
@@ -194,6 +262,9 @@ export async function planUpload(
 ): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
   const dirs: LocalFolder[] = [];
+  // The free space is asked for while the local folders are scanned.
+  const df = options.checkQuota && remote.capabilities.quota ? remote.df() : null;
+  df?.catch(() => undefined);
   for (const local of localPaths) {
     const info = await stat(local).catch((err) => {
       throw new FerryError('ENOENT', `${local}: ${toFerryError(err).message}`);
@@ -208,16 +279,12 @@ export async function planUpload(
       throw new FerryError('EINVAL', `${local} is not a file or folder`);
     }
   }
-  if (options.checkQuota && remote.capabilities.quota) await checkQuota(remote, files, options.policy);
-  await remote.mkdir(remoteDir, true).catch((err: unknown) => {
-    throw notAFolder(err, remoteDir);
-  });
-  await makeRemoteFolders(remote, dirs);
+  if (df) await checkQuota(remote, await df, files, options.policy);
+  await makeRemoteFolders(remote, remoteDir, dirs);
   return files;
 }
 
-async function checkQuota(remote: Remote, files: readonly LocalFile[], policy: ConflictPolicy): Promise<void> {
-  const df = await remote.df();
+async function checkQuota(remote: Remote, df: Df, files: readonly LocalFile[], policy: ConflictPolicy): Promise<void> {
   let need = files.reduce((n, f) => n + f.size, 0);
   if (need > df.free) need = await remoteNeed(remote, files, policy);
   if (need <= df.free) return;
@@ -232,17 +299,21 @@ async function checkQuota(remote: Remote, files: readonly LocalFile[], policy: C
  */
 export async function planDownload(remote: Remote, remotePaths: readonly string[], localDir: string, limits: DownloadLimits = DOWNLOAD_LIMITS): Promise<RemoteFile[]> {
   const files: RemoteFile[] = [];
-  const walk: RemoteWalk = { limits, entries: 0, root: '' };
+  const walk: RemoteWalk = { limits, entries: 0, root: '', listing: limiter(LISTINGS_AT_ONCE) };
   await mkdir(localDir, { recursive: true }).catch((err: unknown) => {
     throw notAFolder(err, localDir);
   });
   for (const target of remotePaths) {
+    // Asked together: a folder's listing does not wait for the stat that says it is one
+    // (for a file, the listing's error is dropped).
+    const listing = remote.list(target);
+    listing.catch(() => undefined);
     const entry = await remote.stat(target);
     const name = remoteBasename(target) || 'home';
     assertSafeName(name);
     walk.root = target;
     count(walk, 1);
-    if (entry.type === 'dir') await scanRemote(remote, target, localDir, name, files, walk, 0);
+    if (entry.type === 'dir') await scanRemote(remote, target, localDir, name, files, walk, 0, listing);
     else files.push({ remote: target, local: await safeLocalPath(localDir, name), size: entry.size });
   }
   return files;

@@ -57,6 +57,36 @@ export class LanePool<L extends PooledLane> {
     }
   }
 
+  /**
+   * Take lanes that are being opened elsewhere (warmed up ahead of need): each holds a
+   * place while it opens and becomes idle when ready; one that fails (null) frees its
+   * place. Lanes beyond the pool's size are let go.
+   */
+  warm(lanes: ReadonlyArray<Promise<L | null>>): void {
+    for (const pending of lanes) {
+      if (this.ended || this.opened >= this.max) {
+        void pending.then((lane) => lane && this.retire(lane), () => undefined);
+        continue;
+      }
+      this.opened++;
+      void pending.then(
+        (lane) => {
+          if (lane && !lane.closed && !this.ended) {
+            this.idle.push(lane);
+          } else {
+            this.opened--;
+            if (lane) this.retire(lane);
+          }
+          this.waiters.shift()?.();
+        },
+        () => {
+          this.opened--;
+          this.waiters.shift()?.();
+        },
+      );
+    }
+  }
+
   /** Give a lane back (a broken one, or one over the pool's size, is dropped). */
   release(lane: L): void {
     if (lane.closed || this.ended || this.opened > this.max) {

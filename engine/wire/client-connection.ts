@@ -10,6 +10,7 @@ import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { FrameHeader } from '../../shared/common/frame.js';
 import {
   AuthOk,
+  type Df,
   ExecExit,
   GetData,
   PROTOCOL_VERSION,
@@ -38,6 +39,8 @@ export interface LoginResult {
   readonly ticket: string;
   /** Keys a client may store instead of the password for the next login. */
   readonly keys: ScramClientKeys | undefined;
+  /** The account's usage at the login, when the server sent it. */
+  readonly df: Df | undefined;
 }
 
 /** The current frame's body, for the handler that owns the frame. */
@@ -88,10 +91,30 @@ export class ClientConnection implements Lane {
    * starting at once spread out instead of all returning together. Then the honest error.
    */
   static open(options: ConnectOptions): Promise<ClientConnection> {
-    return withConnectRetries(options, () => ClientConnection.openOnce(options));
+    return withConnectRetries(options, async () => (await ClientConnection.openOnce(options, undefined)).conn);
   }
 
-  private static async openOnce(options: ConnectOptions): Promise<ClientConnection> {
+  /**
+   * Open a connection and log in, the login's first message sent right behind the hello
+   * (it needs nothing from the hello's reply): one round trip less than open() then login().
+   */
+  static openAndLogin(options: ConnectOptions, user: string, credential: ClientCredential): Promise<{ conn: ClientConnection; login: LoginResult }> {
+    return withConnectRetries(options, async () => {
+      const { conn, next } = await ClientConnection.openOnce(options, (c) => c.login(user, credential));
+      try {
+        return { conn, login: await next! };
+      } catch (err) {
+        conn.close();
+        throw err;
+      }
+    });
+  }
+
+  /** Dial, check the key, say hello, and send `behindHello`'s first frames without waiting for the hello's reply. */
+  private static async openOnce<T>(
+    options: ConnectOptions,
+    behindHello: ((conn: ClientConnection) => Promise<T>) | undefined,
+  ): Promise<{ conn: ClientConnection; next: Promise<T> | undefined }> {
     const socket = await dial(options);
     let fingerprint: string | null = null;
     let binding: Buffer | null = null;
@@ -107,8 +130,12 @@ export class ClientConnection implements Lane {
       throw err;
     }
     const conn = new ClientConnection(socket, fingerprint, binding);
+    const hello = conn.hello();
+    const next = behindHello?.(conn);
+    // Its failure is the hello's when the hello fails (awaited below), else the caller's.
+    next?.catch(() => undefined);
     try {
-      await conn.hello();
+      await hello;
     } catch (err) {
       conn.close();
       const e = toFerryError(err);
@@ -117,7 +144,7 @@ export class ClientConnection implements Lane {
       // hanging up on a plain client, which no retry will fix.)
       throw options.plain || e.code !== 'ECONN' ? e : refused(e);
     }
-    return conn;
+    return { conn, next };
   }
 
   get closed(): boolean {
@@ -186,7 +213,7 @@ export class ClientConnection implements Lane {
     });
     const ok = parse(AuthOk, result, 'login reply');
     scram.verifyServerFinal(ok.data);
-    return { user: ok.user, cwd: ok.cwd, session: ok.session, ticket: ok.ticket, keys: scram.keys };
+    return { user: ok.user, cwd: ok.cwd, session: ok.session, ticket: ok.ticket, keys: scram.keys, df: ok.df };
   }
 
   /** Join an existing session as a data connection. */

@@ -21,7 +21,7 @@ import {
 } from '../../shared/common/messages.js';
 import type { FrameHeader } from '../../shared/common/frame.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
-import { ClientConnection } from './client-connection.js';
+import { ClientConnection, type LoginResult } from './client-connection.js';
 import { parse } from './replies.js';
 import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
@@ -40,10 +40,20 @@ export interface SessionOptions extends ConnectOptions {
   readonly credential: ClientCredential;
   /** Data connections opened for transfers (default 4). */
   readonly dataConnections?: number;
+  /**
+   * Data connections to open alongside the login, for a caller that is about to transfer
+   * (the CLI's put and get): they are dialled and greeted while the login runs and attach
+   * as soon as it is done, instead of one after the other when the first file needs them.
+   * At most `dataConnections`; default 0 (opened on demand).
+   */
+  readonly warmDataConnections?: number;
   /** The most one listing may bring (default LISTING_MAX). */
   readonly listingMax?: { readonly entries: number; readonly bytes: number };
 }
 
+
+/** How long the usage sent with the login stands in for a df request. */
+const LOGIN_DF_FRESH_MS = 1000;
 
 /** Ferry's protocol behind the engine's Remote: every capability, data connections as lanes. */
 export class RemoteSession implements Remote {
@@ -54,6 +64,8 @@ export class RemoteSession implements Remote {
   private closeListeners = new Set<(err: FerryError | undefined) => void>();
   /** The login in progress after a drop, shared by everyone who needs it. */
   private reconnecting: Promise<void> | undefined;
+  /** The usage the login's reply gave, kept for the first df() right after it. */
+  private loginDf: { readonly df: Df; readonly at: number } | undefined;
   /** False once the server turned out not to know whole-file reads (an older ferryd). */
   private wholeReads = true;
   /** False once the server turned out not to know `walk` (an older ferryd). */
@@ -78,14 +90,53 @@ export class RemoteSession implements Remote {
   }
 
   static async connect(options: SessionOptions): Promise<RemoteSession> {
-    const control = await ClientConnection.open(options);
+    const warm = Math.min(options.warmDataConnections ?? 0, options.dataConnections ?? 4);
+    // The early data connections trust exactly the key the control connection accepted
+    // (asked once, not once per connection), and send nothing before it is accepted.
+    let accepted!: (fingerprint: string) => void;
+    let refused!: (err: unknown) => void;
+    const controlKey = new Promise<string>((resolve, reject) => {
+      accepted = resolve;
+      refused = reject;
+    });
+    controlKey.catch(() => undefined);
+    const controlOptions: SessionOptions =
+      warm > 0
+        ? {
+            ...options,
+            verifyHostKey: async (fingerprint) => {
+              try {
+                await options.verifyHostKey?.(fingerprint);
+              } catch (err) {
+                refused(err);
+                throw err;
+              }
+              accepted(fingerprint);
+            },
+          }
+        : options;
+    const early = Array.from({ length: warm }, () =>
+      ClientConnection.open({
+        ...options,
+        connectAttempts: 1,
+        verifyHostKey: async (fingerprint) => {
+          if (fingerprint !== (await controlKey)) throw new FerryError('EHOSTKEY', 'the server answered with another key on a second connection');
+        },
+      }).catch(() => null),
+    );
+    let opened: { conn: ClientConnection; login: LoginResult };
     try {
-      const login = await control.login(options.user, options.credential);
-      return new RemoteSession(options, control, login.user, login.cwd, login.session, login.ticket, login.keys);
+      opened = await ClientConnection.openAndLogin(controlOptions, options.user, options.credential);
     } catch (err) {
-      control.close();
+      refused(err);
+      for (const pending of early) void pending.then((conn) => conn?.destroy());
       throw err;
     }
+    const { conn: control, login } = opened;
+    const session = new RemoteSession(options, control, login.user, login.cwd, login.session, login.ticket, login.keys);
+    if (login.df) session.loginDf = { df: login.df, at: Date.now() };
+    session.pool.warm(early.map((pending) => pending.then((conn) => (conn ? session.attachData(conn).catch(() => null) : null))));
+    return session;
   }
 
   get host(): string {
@@ -130,9 +181,8 @@ export class RemoteSession implements Remote {
 
   private async login(): Promise<void> {
     const credential: ClientCredential = this.keys ? { keys: this.keys } : this.options.credential;
-    const control = await ClientConnection.open(this.options);
+    const { conn: control, login } = await ClientConnection.openAndLogin(this.options, this.options.user, credential);
     try {
-      const login = await control.login(this.options.user, credential);
       this.sessionId = login.session;
       this.ticket = login.ticket;
       this.keys = login.keys ?? this.keys;
@@ -343,7 +393,15 @@ export class RemoteSession implements Remote {
     await this.control.call({ type: 'delete', path, recursive });
   }
 
+  /**
+   * The account's usage. The first call within a second of the login is answered from the
+   * login's reply (a round trip saved for a command that uploads right away); any later
+   * one asks the server.
+   */
   async df(): Promise<Df> {
+    const fromLogin = this.loginDf;
+    this.loginDf = undefined;
+    if (fromLogin && Date.now() - fromLogin.at < LOGIN_DF_FRESH_MS) return fromLogin.df;
     const reply = await this.control.call({ type: 'df' });
     const parsed = Df.safeParse(reply);
     if (!parsed.success) throw new FerryError('EPROTO', 'the server sent a malformed df reply');
@@ -406,7 +464,11 @@ export class RemoteSession implements Remote {
     // A dropped control connection means the server may have forgotten the session:
     // log in again first, or the attach below is refused.
     if (this.control.closed) await this.reconnect();
-    const conn = await ClientConnection.open({ ...this.options, signal });
+    return this.attachData(await ClientConnection.open({ ...this.options, signal }));
+  }
+
+  /** Attach a connection (its hello done) to the session as a data connection. */
+  private async attachData(conn: ClientConnection): Promise<ClientConnection> {
     conn.onWholeUnsupported = () => (this.wholeReads = false);
     try {
       await conn.attach(this.sessionId, this.ticket);

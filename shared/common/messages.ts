@@ -161,6 +161,8 @@ export const AuthOk = z.object({
   cwd: z.string(),
   session: b64,
   ticket: b64,
+  /** The account's usage as `df` reports it, at the login (servers that send it: a client may skip its first df). */
+  df: Df.optional(),
 });
 export type AuthOk = z.infer<typeof AuthOk>;
 
