@@ -13,6 +13,7 @@ import { formatBytes } from '../shared/common/size.js';
 import { parseOctalMode } from '../shared/common/permissions.js';
 import { KnownHosts, defaultConfigDir } from '../engine/app/stores/known-hosts.js';
 import { TransferQueue } from '../engine/queue/transfer-queue.js';
+import { scanUpload } from '../engine/queue/plan.js';
 import { RateLimits } from '../engine/queue/rate-limit.js';
 import { parseRate } from '../shared/common/speed-limit.js';
 import { DEFAULT_PORTS, connect, hostPortOf, saveLogin, savedLogins, type Context, type Protocol } from './connect.js';
@@ -129,6 +130,9 @@ async function transfer(
   target: string,
   options: { skipExisting: boolean; concurrency: number; json: boolean; rateLimits: RateLimits | undefined; preserveMode?: boolean },
 ): Promise<number> {
+  // The local files are scanned while the connection is made (they need nothing from it).
+  const scanned = direction === 'upload' ? scanUpload(sources, target, false) : undefined;
+  scanned?.catch(() => undefined);
   const session = await connect(ctx, options.concurrency);
   // Every file that ends done goes into the history the app shows too.
   const history = new TransferHistory(ctx.configDir);
@@ -145,7 +149,7 @@ async function transfer(
   const onAbort = (): void => queue.cancelAll();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    if (direction === 'upload') await queue.upload(sources, target, { preserveMode: options.preserveMode ?? false });
+    if (direction === 'upload') await queue.upload(sources, target, { preserveMode: options.preserveMode ?? false, scanned });
     else await queue.download(sources, target);
     // Interrupted while folders were being scanned: nothing was running to cancel then.
     if (ctx.signal.aborted) queue.cancelAll();

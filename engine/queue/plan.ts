@@ -23,7 +23,7 @@ export interface LocalFile {
 }
 
 /** A local folder of an upload: the remote folder it becomes, made with its rwx bits (less the server's umask). */
-interface LocalFolder {
+export interface LocalFolder {
   readonly remote: string;
   readonly mode: number;
 }
@@ -249,22 +249,19 @@ function notAFolder(err: unknown, dir: string): FerryError {
   return e.code === 'EEXIST' || e.code === 'ENOTDIR' ? new FerryError('ENOTDIR', `${dir} is not a folder`) : e;
 }
 
+/** The local side of an upload, scanned: its files and the folders to make. */
+export interface UploadScan {
+  readonly files: readonly LocalFile[];
+  readonly dirs: readonly LocalFolder[];
+}
+
 /**
- * The files of an upload of `localPaths` into `remoteDir`, with the remote folders made
- * (the target folder too). With `checkQuota` (and a remote with a quota), an upload that
- * cannot fit is refused first (EQUOTA).
+ * Scan the local files and folders of an upload of `localPaths` into `remoteDir`: needs
+ * no connection, so a caller may start it while connecting.
  */
-export async function planUpload(
-  remote: Remote,
-  localPaths: readonly string[],
-  remoteDir: string,
-  options: { readonly blocking: boolean; readonly checkQuota: boolean; readonly policy: ConflictPolicy },
-): Promise<LocalFile[]> {
+export async function scanUpload(localPaths: readonly string[], remoteDir: string, blocking: boolean): Promise<UploadScan> {
   const files: LocalFile[] = [];
   const dirs: LocalFolder[] = [];
-  // The free space is asked for while the local folders are scanned.
-  const df = options.checkQuota && remote.capabilities.quota ? remote.df() : null;
-  df?.catch(() => undefined);
   for (const local of localPaths) {
     const info = await stat(local).catch((err) => {
       throw new FerryError('ENOENT', `${local}: ${toFerryError(err).message}`);
@@ -272,16 +269,35 @@ export async function planUpload(
     const target = joinRemote(remoteDir, path.basename(path.resolve(local)));
     if (info.isDirectory()) {
       dirs.push({ remote: target, mode: info.mode & 0o777 });
-      await scanLocal(local, target, files, dirs, options.blocking);
+      await scanLocal(local, target, files, dirs, blocking);
     } else if (info.isFile()) {
       files.push({ local, remote: target, size: info.size, mtime: info.mtimeMs });
     } else {
       throw new FerryError('EINVAL', `${local} is not a file or folder`);
     }
   }
+  return { files, dirs };
+}
+
+/**
+ * The files of an upload of `localPaths` into `remoteDir`, with the remote folders made
+ * (the target folder too). With `checkQuota` (and a remote with a quota), an upload that
+ * cannot fit is refused first (EQUOTA). `scanned` is the scan (scanUpload) when it was
+ * started earlier, for these paths.
+ */
+export async function planUpload(
+  remote: Remote,
+  localPaths: readonly string[],
+  remoteDir: string,
+  options: { readonly blocking: boolean; readonly checkQuota: boolean; readonly policy: ConflictPolicy; readonly scanned?: Promise<UploadScan> },
+): Promise<LocalFile[]> {
+  // The free space is asked for while the local folders are scanned.
+  const df = options.checkQuota && remote.capabilities.quota ? remote.df() : null;
+  df?.catch(() => undefined);
+  const { files, dirs } = await (options.scanned ?? scanUpload(localPaths, remoteDir, options.blocking));
   if (df) await checkQuota(remote, await df, files, options.policy);
   await makeRemoteFolders(remote, remoteDir, dirs);
-  return files;
+  return [...files];
 }
 
 async function checkQuota(remote: Remote, df: Df, files: readonly LocalFile[], policy: ConflictPolicy): Promise<void> {

@@ -31,7 +31,7 @@ import { ProgressBatcher } from './progress.js';
 import type { RateLimits } from './rate-limit.js';
 import { Rows } from './rows.js';
 import { Load, type QueueHost, type SucceedResult } from './queue-host.js';
-import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits } from './plan.js';
+import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits, type UploadScan } from './plan.js';
 import { writeSmallFile } from './small-files.js';
 import { SmallFileWriter } from './small-writer.js';
 import { runStreamed } from './streamed.js';
@@ -99,6 +99,8 @@ export interface BatchOptions {
   readonly conflict?: ConflictDecision;
   /** Uploads: a replaced file takes the source's mode too (`scp -p`); else it keeps its own. */
   readonly preserveMode?: boolean;
+  /** Uploads: the local scan of these paths, when it was started earlier (scanUpload), e.g. while connecting. */
+  readonly scanned?: Promise<UploadScan>;
 }
 
 /** Errors worth another attempt: the connection, not the request, failed. */
@@ -171,7 +173,7 @@ export class TransferQueue implements QueueHost {
     await this.ensureConnected(); // the connection may have dropped while the queue sat idle
     const checkQuota = this.options.checkQuota ?? true;
     const policy = options.conflict ?? this.conflicts.policy;
-    const files = await planUpload(this.remote, localPaths, remoteDir, { blocking: this.blockingSmallIo, checkQuota, policy });
+    const files = await planUpload(this.remote, localPaths, remoteDir, { blocking: this.blockingSmallIo, checkQuota, policy, scanned: options.scanned });
     const added = files.map((f) => ({ name: remoteBasename(f.remote), localPath: f.local, remotePath: f.remote, size: f.size, mtime: f.mtime }));
     return this.add('upload', added, options.conflict, options.preserveMode ?? false);
   }
