@@ -115,6 +115,9 @@ export class RemoteSession implements Remote {
             },
           }
         : options;
+    // The control connection is dialled first, then the data connections.
+    const controlLogin = ClientConnection.openAndLogin(controlOptions, options.user, options.credential);
+    controlLogin.catch(() => undefined);
     const early = Array.from({ length: warm }, () =>
       ClientConnection.open({
         ...options,
@@ -126,7 +129,7 @@ export class RemoteSession implements Remote {
     );
     let opened: { conn: ClientConnection; login: LoginResult };
     try {
-      opened = await ClientConnection.openAndLogin(controlOptions, options.user, options.credential);
+      opened = await controlLogin;
     } catch (err) {
       refused(err);
       for (const pending of early) void pending.then((conn) => conn?.destroy());
