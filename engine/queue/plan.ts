@@ -226,6 +226,8 @@ async function makeRemoteFolders(remote: Remote, remoteDir: string, dirs: readon
   }
   const depths = [...levels.keys()].sort((a, b) => a - b);
   if (depths.length === 0) {
+    // The home and the current folder exist: no round trip to make them.
+    if (remoteDir === '/' || remoteDir === '.') return;
     await remote.mkdir(remoteDir, true).catch((err: unknown) => {
       throw notAFolder(err, remoteDir);
     });
