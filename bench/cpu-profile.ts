@@ -6,9 +6,11 @@
  *   --size-mib N    the file (default 1024)          --runs N    per case (default 3)
  *   --cases LIST    of tls-up,tls-down,plain-up,plain-down (default all)
  *   --repo DIR      a build to measure (repeatable: runs alternate between them, A/B)
- *   --prof          also V8 CPU profiles (--cpu-prof) of both ends: the top functions
+ *   --prof          also V8 CPU profiles of both main threads: the top functions
+ *   --perf          also `perf record` of both processes (every thread, native code: TLS,
+ *                   the kernel): the top symbols of each (needs perf; slows the run)
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { randomFillSync } from 'node:crypto';
@@ -127,6 +129,22 @@ async function topFunctions(file: string, count: number): Promise<Array<[string,
 
 const f = (n: number): string => n.toFixed(2);
 
+/** The top native symbols of one process in a perf recording. */
+function perfTop(file: string, pid: number): Promise<string> {
+  const args = ['report', '-i', file, '--pid', String(pid), '--no-children', '--percentage', 'relative', '--sort', 'dso,sym', '-g', 'none', '--stdio'];
+  return new Promise((resolve) =>
+    execFile('perf', args, { maxBuffer: 64 * 1024 * 1024 }, (_err, stdout) =>
+      resolve(
+        stdout
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+          .slice(0, 25)
+          .join('\n') + '\n',
+      ),
+    ),
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -135,6 +153,7 @@ async function main(): Promise<void> {
       cases: { type: 'string', default: 'tls-up,tls-down,plain-up,plain-down' },
       repo: { type: 'string', multiple: true },
       prof: { type: 'boolean', default: false },
+      perf: { type: 'boolean', default: false },
     },
   });
   const size = Number(values['size-mib']) * MiB;
@@ -147,12 +166,14 @@ async function main(): Promise<void> {
   await mkdir(probeDir);
   await mkdir(profDir);
   process.env.FERRY_CPU_PROBE = probeDir;
-  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', `--import=${PROBE}`, values.prof ? `--cpu-prof --cpu-prof-dir=${profDir}` : '']
+  if (values.prof) process.env.FERRY_CPU_PROF = profDir;
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', `--import=${PROBE}`, ]
     .join(' ')
     .trim();
   const deadline = Date.now() + 60 * 60_000;
   const servers = new Map<string, BenchServer>();
   const samples = new Map<string, Sample[]>();
+  const profiles: string[] = [];
   try {
     const source = path.join(dir, 'big');
     await makeFile(source, size);
@@ -180,22 +201,52 @@ async function main(): Promise<void> {
           await sh('sh', ['-c', `cat "${source}" > /dev/null`]);
           const before = await snapshot(probeDir, server.pid);
           const args = up ? ['put', source, '/up'] : ['get', '/src/big', local];
+          const key = `${c} ${repos.length > 1 ? `[${i}] ` : ''}`;
           let pid = 0;
+          let perfFile = '';
+          let recorder: ChildProcess | undefined;
           const result = await runOk(process.execPath, [path.join(repo, 'bin/ferry.js'), ...server.cliArgs(), ...args], {
             env: server.cliEnv,
             cwd: REPO,
             timeoutMs: 600_000,
-            onSpawn: (child) => (pid = child.pid ?? 0),
+            onSpawn: (child) => {
+              pid = child.pid ?? 0;
+              if (values.perf) {
+                perfFile = path.join(dir, `perf-${run}-${c}-${i}.data`);
+                recorder = spawn('perf', ['record', '-q', '-F', '499', '-o', perfFile, '-p', `${server.pid},${pid}`], { stdio: 'ignore' });
+              }
+            },
           });
+          if (recorder) {
+            const done = new Promise((r) => recorder!.once('exit', r));
+            recorder.kill('SIGINT');
+            await done;
+            for (const [who, p] of [['ferry', pid], ['ferryd', server.pid]] as const) {
+              profiles.push(`\n${key}run ${run}, ${who}, perf (all threads, % of this process's samples):\n`);
+              profiles.push(await perfTop(perfFile, p));
+            }
+          }
           const client = await waitFor(path.join(probeDir, `${pid}.json`));
           const after = await snapshot(probeDir, server.pid);
           const target = up ? path.join(server.home, 'up', 'big') : path.join(local, 'big');
           if ((await stat(target)).size !== size) throw new Error(`${c}: ${target} has the wrong size`);
-          const key = `${c} ${repos.length > 1 ? `[${i}] ` : ''}`;
           const list = samples.get(key) ?? [];
           list.push({ wall: result.ms / 1000, ferry: split(client, null), ferryd: split(after, before) });
           samples.set(key, list);
-          process.stderr.write(`run ${run} ${key}: ${f(result.ms / 1000)} s\n`);
+          if (values.prof) {
+            for (const [who, p] of [['ferry', pid], ['ferryd', server.pid]] as const) {
+              const files = (await readdir(profDir)).filter((n) => n.startsWith(`${p}-`));
+              const newest = files.sort((x, y) => Number(y.split(/[-.]/)[1]) - Number(x.split(/[-.]/)[1]))[0];
+              if (!newest) continue;
+              profiles.push(`\n${key}run ${run}, ${who} main thread, self time:\n`);
+              for (const [fn, ms] of await topFunctions(path.join(profDir, newest), 16)) profiles.push(`  ${ms.toFixed(0).padStart(6)} ms  ${fn}\n`);
+            }
+          }
+          const kinds = (r: ProbeReport, b: ProbeReport | null): string =>
+            Object.entries(r.gcKinds)
+              .map(([k, ms]) => `${k} ${(ms - (b?.gcKinds[k] ?? 0)).toFixed(0)} ms`)
+              .join(', ');
+          process.stderr.write(`run ${run} ${key}: ${f(result.ms / 1000)} s; GC ferry ${kinds(client, null)}; ferryd ${kinds(after, before)}; heap ferry ${(client.heapUsed / 1e6).toFixed(0)} MB, ferryd ${(after.heapUsed / 1e6).toFixed(0)} MB\n`);
         }
       }
     }
@@ -213,17 +264,7 @@ async function main(): Promise<void> {
         [m((s) => s[side].total), `${m((s) => s[side].mainUser)}/${m((s) => s[side].mainSystem)}`, m((s) => s[side].gc), m((s) => s[side].helpers), m((s) => s[side].pool), m((s) => s[side].other)].join(' | ');
       process.stdout.write(`| ${key.trim()} | ${m((s) => s.wall)} | ${m((s) => s.ferry.total + s.ferryd.total)} | ${row('ferry')} | ${row('ferryd')} |\n`);
     }
-    if (values.prof) {
-      for (const s of servers.values()) await s.stop();
-      servers.clear();
-      for (const file of (await readdir(profDir)).sort()) {
-        const top = await topFunctions(path.join(profDir, file), 14);
-        // Set-up processes (user add, login) profile too: only the transfers are of interest.
-        if (top.reduce((sum, [, ms]) => sum + ms, 0) < 1000) continue;
-        process.stdout.write(`\n${file}\n`);
-        for (const [fn, ms] of top) process.stdout.write(`  ${ms.toFixed(0).padStart(6)} ms  ${fn}\n`);
-      }
-    }
+    process.stdout.write(profiles.join(''));
   } finally {
     for (const s of servers.values()) await s.stop();
     await rm(dir, { recursive: true, force: true });
