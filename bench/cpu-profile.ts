@@ -191,7 +191,10 @@ async function main(): Promise<void> {
     await mkdir(local);
     for (let run = 1; run <= runs; run++) {
       for (const c of cases) {
-        for (const [i, repo] of repos.entries()) {
+        // Every other run in the reverse order: neither build always runs after the other.
+        const order = [...repos.entries()];
+        if (run % 2 === 0) order.reverse();
+        for (const [i, repo] of order) {
           const plain = c.startsWith('plain');
           const up = c.endsWith('up');
           const server = servers.get(`${i}-${plain}`)!;
@@ -230,6 +233,9 @@ async function main(): Promise<void> {
           const after = await snapshot(probeDir, server.pid);
           const target = up ? path.join(server.home, 'up', 'big') : path.join(local, 'big');
           if ((await stat(target)).size !== size) throw new Error(`${c}: ${target} has the wrong size`);
+          // Gone before the next transfer, whichever build it is: each starts with the same page cache.
+          await emptyDir(path.join(server.home, 'up'));
+          await emptyDir(local);
           const list = samples.get(key) ?? [];
           list.push({ wall: result.ms / 1000, ferry: split(client, null), ferryd: split(after, before) });
           samples.set(key, list);
