@@ -48,17 +48,26 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startFerryd(options: { dir: string; plain: boolean; deadline: number }): Promise<BenchServer> {
+export async function startFerryd(options: {
+  dir: string;
+  plain: boolean;
+  deadline: number;
+  /** Another build's repository (its bin/ferry.js and bin/ferryd.js): A/B comparisons. */
+  repo?: string;
+}): Promise<BenchServer> {
+  const repo = options.repo ?? REPO;
+  const ferry = path.join(repo, 'bin/ferry.js');
+  const ferryd = path.join(repo, 'bin/ferryd.js');
   const root = path.join(options.dir, 'root');
   const configDir = path.join(options.dir, 'client-config');
   const passwordConfigDir = path.join(options.dir, 'client-config-password');
   await mkdir(configDir, { recursive: true });
   await mkdir(passwordConfigDir, { recursive: true });
-  await runOk(process.execPath, [FERRYD, 'user', 'add', BENCH_USER, '--root', root, '--exec'], {
+  await runOk(process.execPath, [ferryd, 'user', 'add', BENCH_USER, '--root', root, '--exec'], {
     env: { FERRY_PASSWORD: BENCH_PASSWORD },
     timeoutMs: 60_000,
   });
-  const args = ['--import', WATCHDOG, FERRYD, 'serve', '--root', root, '--host', '127.0.0.1', '--port', '0'];
+  const args = ['--import', WATCHDOG, ferryd, 'serve', '--root', root, '--host', '127.0.0.1', '--port', '0'];
   if (options.plain) args.push('--plain');
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO,
@@ -99,8 +108,8 @@ export async function startFerryd(options: { dir: string; plain: boolean; deadli
   const cliEnvPassword = { FERRY_PASSWORD: BENCH_PASSWORD, FERRY_CONFIG_DIR: passwordConfigDir };
   // Untimed set-up, like installing an ssh key: both configs trust the server's key, and
   // one of them saves the login.
-  await runOk(process.execPath, [FERRY, ...cliArgs(), 'login'], { env: cliEnv, cwd: REPO, timeoutMs: 60_000 });
-  await runOk(process.execPath, [FERRY, ...cliArgs(), 'ls', '/'], { env: cliEnvPassword, cwd: REPO, timeoutMs: 60_000 });
+  await runOk(process.execPath, [ferry, ...cliArgs(), 'login'], { env: cliEnv, cwd: REPO, timeoutMs: 60_000 });
+  await runOk(process.execPath, [ferry, ...cliArgs(), 'ls', '/'], { env: cliEnvPassword, cwd: REPO, timeoutMs: 60_000 });
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -201,9 +201,14 @@ export function createStreamHash(bytes: number): StreamHash {
 
 const free: Buffer[] = [];
 
-/** A 1 MiB buffer in shared memory (reused when one is free). */
+/**
+ * A 1 MiB buffer (reused when one is free): in shared memory only where the hash worker
+ * runs. Where it does not (2 cores), plain memory: V8 copies into a SharedArrayBuffer with
+ * a race-safe loop (relaxed_memmove) instead of memcpy, and every received byte is copied
+ * into these buffers once (bench/cpu-profile.ts measures the difference).
+ */
 export function acquireBuffer(): Buffer {
-  return free.pop() ?? Buffer.from(new SharedArrayBuffer(POOL_BUFFER_BYTES));
+  return free.pop() ?? (WORKER_HASH_MIN_BYTES === Infinity ? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES) : Buffer.from(new SharedArrayBuffer(POOL_BUFFER_BYTES)));
 }
 
 /** Give a buffer from acquireBuffer() back (only once nothing uses it any more). */
