@@ -130,8 +130,12 @@ export class ClientConnection implements Lane {
       throw err;
     }
     const conn = new ClientConnection(socket, fingerprint, binding);
+    // The hello and what follows it leave in one write: a peer that hangs up at once (not a
+    // ferryd) then answers both, rather than resetting a second write after its close.
+    socket.cork();
     const hello = conn.hello();
     const next = behindHello?.(conn);
+    setImmediate(() => socket.uncork());
     // Its failure is the hello's when the hello fails (awaited below), else the caller's.
     next?.catch(() => undefined);
     try {
