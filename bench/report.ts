@@ -7,7 +7,9 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Options, RowSpec } from './core.js';
+import { linkLabel } from './link-proxy.js';
 import { fmt, formatSeconds, median } from './measure.js';
+import { FERRY_LINK_ROUND_TRIPS, LINKS, bigNetRow, folderRow, linkMBps, roundTripsRow } from './rows/link.js';
 
 export interface RowResult {
   readonly spec: RowSpec;
@@ -96,24 +98,43 @@ interface Target {
   evaluate(get: Get, opts: Options): { ratio: number; need: string; pass: boolean; detail: string } | string;
 }
 
-/** a relative to b, higher is better: pass when a/b ≥ factor (or > factor when strict). */
-function atLeast(row: string, ref: string, factor: number, text: string, strict = false): Target {
+/** a relative to b (or to a fixed value), higher is better: pass when a/b ≥ factor (or > factor when strict). */
+function atLeast(row: string, ref: string | number, factor: number, text: string, strict = false): Target {
   return {
     row,
     text,
     evaluate(get) {
       const a = get(row);
-      const b = get(ref);
-      if (!a || !b) return `no value for ${!a ? row : ref}`;
+      const b = typeof ref === 'number' ? { median: ref, min: ref, max: ref } : get(ref);
+      if (!a || !b) return `no value for ${!a ? row : String(ref)}`;
       const ratio = a.median / b.median;
       return {
         ratio,
         need: `${strict ? '>' : '≥'} ${factor}`,
         pass: strict ? ratio > factor : ratio >= factor,
-        detail: `${fmt(a.median)} vs ${ref} ${fmt(b.median)}`,
+        detail: `${fmt(a.median)} vs ${typeof ref === 'number' ? 'limit' : ref} ${fmt(b.median)}`,
       };
     },
   };
+}
+
+/**
+ * Over the emulated links: folders ≥ 2× rsync, at most a few round trips more than without
+ * the link, and big files at ≥ 0.9× the link's rate once the tool's own connection set-up
+ * is taken off (the wall time includes a cold connect that a long transfer pays once).
+ */
+function linkTargets(): Target[] {
+  return LINKS.flatMap((l) =>
+    (['up', 'down'] as const).flatMap((dir) => {
+      const over = `over ${linkLabel(l)}`;
+      const what = dir === 'up' ? 'upload' : 'download';
+      return [
+        atLeast(folderRow(l, 'ferry', dir), folderRow(l, 'rsync', dir), 2, `${over}: folder ${what} ≥ 2× rsync -a`),
+        atMost(roundTripsRow(l, 'ferry', dir), FERRY_LINK_ROUND_TRIPS, 1, `${over}: folder ${what} costs ≤ ${FERRY_LINK_ROUND_TRIPS} round trips more than without the link`, false),
+        atLeast(bigNetRow(l, 'ferry', dir), linkMBps(l), 0.9, `${over}: big-file ${what} ≥ 0.9× the link rate (excl. connection set-up)`),
+      ];
+    }),
+  );
 }
 
 /** a relative to b (or to a fixed limit), lower is better: pass when a/b < factor (≤ when !strict). */
@@ -173,6 +194,7 @@ const TARGETS: readonly Target[] = [
   atMost('rss-ferry-big', 'rss-ferry-mid', RSS_SIMILAR, `ferry: big-file peak similar to mid-file peak (≤ ${RSS_SIMILAR}×)`, false, 'max'),
   atMost('ls-busy', 'ls-idle', 5, '`ls` during upload < 5× idle (median)', true),
   atMost('ls-busy-p95', 'ls-idle-p95', 5, '`ls` during upload < 5× idle (p95)', true),
+  ...linkTargets(),
   {
     row: 'conc-ok',
     text: 'all concurrent clients succeed (every run)',
@@ -335,7 +357,15 @@ const HOW_MEASURED = `How the rows are measured (all on 127.0.0.1, one machine, 
   bytes on the server until the CLI exits).
 - **Concurrent clients**: in-process engine sessions started together, each logging in
   with the password (PBKDF2 in this one process), listing, and downloading 1 MiB through
-  the transfer queue.`;
+  the transfer queue.
+- **Over an emulated link** (\`link-*\`): each tool through proxies of its own in the bench
+  process (delay and rate per direction, see the prose above the results for what they
+  do not emulate) in front of the same ferryd and sshd. \`link-*-flat-*\` is the same
+  folder move through a proxy with no delay at the same rate, in the same run;
+  \`link-*-rtts-*\` is (time over the link − time without) ÷ RTT. Notes give the bytes each
+  direction carried and the connections opened. Big files: \`big-*\` is size ÷ wall time,
+  \`big-net-*\` the same with the wall time less that tool's cold connect over the same
+  proxy in the same run (\`link-*-connect-*\`).`;
 
 export function markdownBlock(o: {
   machine: MachineInfo;
