@@ -78,6 +78,14 @@ class Direction {
   }
 }
 
+/**
+ * A chunk may leave up to this much before its time. Node's timers fire 1 ms late at best,
+ * so waiting for the sub-millisecond time a small message takes on the wire would add a
+ * millisecond to every hop (a folder of small files pays that per message, even with no
+ * delay set). The wire clock itself stays exact, so the rate over time is kept.
+ */
+const EARLY_MS = 1;
+
 interface Chunk {
   readonly data: Buffer;
   readonly due: number;
@@ -131,7 +139,7 @@ class Lane {
     const now = performance.now();
     while (this.head < this.queue.length) {
       const chunk = this.queue[this.head]!;
-      if (chunk.due > now) return this.wake(chunk.due - now);
+      if (chunk.due > now + EARLY_MS) return this.wake(chunk.due - now);
       // The receiver is slower than the link: deliver on its 'drain'.
       if (this.to.writableNeedDrain) return;
       this.head++;
@@ -143,7 +151,7 @@ class Lane {
       this.head = 0;
     }
     if (this.endDue === undefined || this.to.destroyed) return;
-    if (this.endDue > now) return this.wake(this.endDue - now);
+    if (this.endDue > now + EARLY_MS) return this.wake(this.endDue - now);
     this.to.end();
   }
 

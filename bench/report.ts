@@ -7,9 +7,9 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Options, RowSpec } from './core.js';
-import { linkLabel } from './link-proxy.js';
+import { linkLabel, type LinkShape } from './link-proxy.js';
 import { fmt, formatSeconds, median } from './measure.js';
-import { FERRY_LINK_ROUND_TRIPS, LINKS, bigNetRow, folderRow, linkMBps, roundTripsRow } from './rows/link.js';
+import { FERRY_LINK_ROUND_TRIPS, benchLinks, bigNetRow, folderRow, linkMBps, roundTripsRow } from './rows/link.js';
 
 export interface RowResult {
   readonly spec: RowSpec;
@@ -123,8 +123,8 @@ function atLeast(row: string, ref: string | number, factor: number, text: string
  * the link, and big files at ≥ 0.9× the link's rate once the tool's own connection set-up
  * is taken off (the wall time includes a cold connect that a long transfer pays once).
  */
-function linkTargets(): Target[] {
-  return LINKS.flatMap((l) =>
+function linkTargets(links: readonly LinkShape[]): Target[] {
+  return links.flatMap((l) =>
     (['up', 'down'] as const).flatMap((dir) => {
       const over = `over ${linkLabel(l)}`;
       const what = dir === 'up' ? 'upload' : 'download';
@@ -194,7 +194,6 @@ const TARGETS: readonly Target[] = [
   atMost('rss-ferry-big', 'rss-ferry-mid', RSS_SIMILAR, `ferry: big-file peak similar to mid-file peak (≤ ${RSS_SIMILAR}×)`, false, 'max'),
   atMost('ls-busy', 'ls-idle', 5, '`ls` during upload < 5× idle (median)', true),
   atMost('ls-busy-p95', 'ls-idle-p95', 5, '`ls` during upload < 5× idle (p95)', true),
-  ...linkTargets(),
   {
     row: 'conc-ok',
     text: 'all concurrent clients succeed (every run)',
@@ -208,7 +207,7 @@ const TARGETS: readonly Target[] = [
 
 export function evaluateTargets(results: Map<string, RowResult>, opts: Options): TargetResult[] {
   const get: Get = (id) => stats(results.get(id));
-  return TARGETS.filter((t) => results.has(t.row)).map((t) => {
+  return [...TARGETS, ...linkTargets(benchLinks(opts))].filter((t) => results.has(t.row)).map((t) => {
     const r = t.evaluate(get, opts);
     if (typeof r === 'string') return { row: t.row, text: t.text, ratio: '—', verdict: 'n/a', detail: r };
     return { row: t.row, text: t.text, ratio: `${r.ratio.toFixed(2)}× (need ${r.need})`, verdict: r.pass ? 'PASS' : 'MISS', detail: r.detail };

@@ -83,7 +83,7 @@ export function parseOptions(argv: readonly string[]): Options {
     clients: quick ? 8 : 100,
     smallFileBytes: 4096,
     linkFiles: positiveInt(values['link-files'], '--link-files', quick ? 10 : 500),
-    linkMiB: positiveInt(values['link-mib'], '--link-mib', quick ? 1 : 256),
+    linkMiB: positiveInt(values['link-mib'], '--link-mib', quick ? 4 : 256),
   };
 }
 
