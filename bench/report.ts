@@ -405,7 +405,8 @@ rewrites the part of this file between the bench markers. Options: \`--size-mib 
 folder, default 2000), \`--runs N\` (default 3), \`--only REGEX\` (row ids), \`--quick\`
 (tiny sizes, for the test), \`--out FILE\` (default docs/BENCHMARKS.md), \`--no-install\`
 (never apt-get the ssh peers), \`--no-peers\` (skip them), \`--json FILE\` (results as JSON too),
-\`--label TEXT\` (what code was measured; by default the git commit).
+\`--label TEXT\` (what code was measured; by default the git commit), \`--link-files N\` and
+\`--link-mib N\` (the folder and the file moved over the emulated links).
 
 ${block}
 
