@@ -42,7 +42,7 @@ class Direction {
   /** When the wire is free again (ms, performance.now()). */
   private freeAt = 0;
   bytes = 0;
-  /** Bytes read from a sender and not yet written to its receiver, over all connections. */
+  /** Bytes read from a sender and not yet written to its receiver (queued or on their way), over all connections. */
   private held = 0;
   /** Senders stopped because the buffer was full: all resume once it has room again. */
   private readonly paused = new Set<net.Socket>();
@@ -207,8 +207,9 @@ export class LinkProxy {
     if (!(shape.rttMs >= 0) || !(shape.mbit > 0)) throw new Error(`bad link shape ${JSON.stringify(shape)}`);
     const bytesPerMs = (shape.mbit * 1e6) / 8 / 1000;
     // The bottleneck's buffer: one bandwidth-delay product per direction (at least 256 KiB),
-    // shared by all connections as a router's queue is.
-    const bufferBytes = Math.max(256 * 1024, Math.round(bytesPerMs * shape.rttMs));
+    // shared by all connections as a router's queue is. The relay holds the bytes on their
+    // way too (half a round trip's worth at full rate): they count on top of the queue.
+    const bufferBytes = Math.max(256 * 1024, Math.round(bytesPerMs * shape.rttMs)) + Math.round((bytesPerMs * shape.rttMs) / 2);
     const up = new Direction(bytesPerMs, bufferBytes);
     const down = new Direction(bytesPerMs, bufferBytes);
     let proxy: LinkProxy | undefined;
