@@ -12,24 +12,21 @@ import { dirCount, runOk } from '../measure.js';
 import type { SshPeer } from '../sshd.js';
 
 export type FolderTool = 'ferry' | 'scp' | 'sftp' | 'rsync';
-type Tool = FolderTool;
-export const FOLDER_TOOLS: readonly Tool[] = ['ferry', 'scp', 'sftp', 'rsync'];
-const TOOLS = FOLDER_TOOLS;
-export const FOLDER_HOW: Record<Tool, string> = {
+export const FOLDER_TOOLS: readonly FolderTool[] = ['ferry', 'scp', 'sftp', 'rsync'];
+export const FOLDER_HOW: Record<FolderTool, string> = {
   ferry: 'Ferry (ferry put/get of the folder, TLS)',
   scp: 'scp -r',
   sftp: 'sftp put -r / get -r',
   rsync: 'rsync -a over ssh',
 };
-const HOW = FOLDER_HOW;
 
 export function folderRows(opts: Options): RowSpec[] {
   const group = `folder of ${opts.files} × ${opts.smallFileBytes / 1024} KiB`;
-  return TOOLS.flatMap((tool) =>
+  return FOLDER_TOOLS.flatMap((tool) =>
     (['up', 'down'] as const).map((dir) => ({
       id: `folder-${tool}-${dir}`,
       group,
-      label: `${HOW[tool]}, ${dir === 'up' ? 'upload' : 'download'}`,
+      label: `${FOLDER_HOW[tool]}, ${dir === 'up' ? 'upload' : 'download'}`,
       unit: 'files/s' as const,
       better: 'higher' as const,
     })),
@@ -44,7 +41,7 @@ export async function countFiles(dir: string): Promise<number> {
 
 /** One folder move by one tool: who it talks to, and where the folder is on each side. */
 export interface FolderMove {
-  readonly tool: Tool;
+  readonly tool: FolderTool;
   readonly direction: 'up' | 'down';
   /** Ferry's server (tool 'ferry'), or the sshd peer (the others). */
   readonly server?: BenchServer;
@@ -100,7 +97,7 @@ export async function moveFolder(m: FolderMove, timeoutMs = 120_000 + m.count * 
   return (await runOk(p.tools.rsync!, args, { timeoutMs, progress, stallMs })).ms;
 }
 
-function folderTask(b: Bench, tool: Tool, direction: 'up' | 'down'): Task {
+function folderTask(b: Bench, tool: FolderTool, direction: 'up' | 'down'): Task {
   const row = `folder-${tool}-${direction}`;
   let server: BenchServer | undefined;
   let peer: SshPeer | undefined;
@@ -151,5 +148,5 @@ function folderTask(b: Bench, tool: Tool, direction: 'up' | 'down'): Task {
 }
 
 export function folderTasks(b: Bench): Task[] {
-  return TOOLS.flatMap((tool) => (['up', 'down'] as const).map((dir) => folderTask(b, tool, dir)));
+  return FOLDER_TOOLS.flatMap((tool) => (['up', 'down'] as const).map((dir) => folderTask(b, tool, dir)));
 }
