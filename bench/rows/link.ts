@@ -123,6 +123,15 @@ class LinkRig {
     return server;
   }
 
+  private readonly connects = new Map<string, Promise<number>>();
+
+  /** A cold connect's time (ms), measured once per `id` (link, tool and run). */
+  connect(id: string, measure: () => Promise<number>): Promise<number> {
+    let made = this.connects.get(id);
+    if (!made) this.connects.set(id, (made = measure()));
+    return made;
+  }
+
   /** The sshd peer, or why the tool's rows are skipped. */
   async peer(tool: FolderTool): Promise<SshPeer | string> {
     const ssh = await this.b.ssh();
@@ -240,10 +249,12 @@ function bigTask(b: Bench, rig: LinkRig, l: LinkShape, tool: FolderTool, dir: Di
       const name = path.basename(data.big);
       const upDir = server ? path.join(server.home, 'up') : local;
       const dest = dir === 'up' ? path.join(upDir, name) : path.join(local, name);
-      // The tool's own cold connect over the same link, in this run: what set-up costs it.
-      const connectMs = server
-        ? (await runOk(process.execPath, [FERRY, ...ferryArgs(server, proxy.port), 'ls', '/'], { env: server.cliEnv, cwd: REPO, timeoutMs: 60_000 })).ms
-        : (await runOk(peer!.tools.ssh, [...peer!.sshArgs([], proxy.port), 'true'], { timeoutMs: 60_000 })).ms;
+      // The tool's own cold connect over the same link, in this run (once for both directions).
+      const connectMs = await rig.connect(`${rows.connect}/${tool}/${run}`, async () =>
+        server
+          ? (await runOk(process.execPath, [FERRY, ...ferryArgs(server, proxy.port), 'ls', '/'], { env: server.cliEnv, cwd: REPO, timeoutMs: 60_000 })).ms
+          : (await runOk(peer!.tools.ssh, [...peer!.sshArgs([], proxy.port), 'true'], { timeoutMs: 60_000 })).ms,
+      );
       rec.record(rows.connect, connectMs);
       await emptyDir(upDir);
       await emptyDir(local);
