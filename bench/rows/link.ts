@@ -99,10 +99,11 @@ function wire(proxy: LinkProxy, before: { up: number; down: number; conns: numbe
 
 const snapshot = (p: LinkProxy): { up: number; down: number; conns: number } => ({ up: p.bytesUp, down: p.bytesDown, conns: p.connections });
 
-/** What the link tasks share: the proxies (one per link, tool and delay), and the link data on the ferryd. */
+/** What the link tasks share: the proxies (one per link, tool and delay), the link data on the ferryd, the cold connects of a run. */
 class LinkRig {
   private readonly proxies = new Map<string, Promise<LinkProxy>>();
   private ferryData: Promise<void> | undefined;
+  private readonly connects = new Map<string, Promise<number>>();
 
   constructor(private readonly b: Bench) {}
 
@@ -122,8 +123,6 @@ class LinkRig {
     await this.ferryData;
     return server;
   }
-
-  private readonly connects = new Map<string, Promise<number>>();
 
   /** A cold connect's time (ms), measured once per `id` (link, tool and run). */
   connect(id: string, measure: () => Promise<number>): Promise<number> {
