@@ -34,9 +34,13 @@ export interface Options {
   readonly coldCount: number;
   readonly clients: number;
   readonly smallFileBytes: number;
+  /** The link rows' folder: this many small files (default 500). */
+  readonly linkFiles: number;
+  /** The link rows' big file, in MiB (default 256). */
+  readonly linkMiB: number;
 }
 
-export type Unit = 'MB/s' | 'files/s' | 'ms' | 'MB' | 'ok' | 's';
+export type Unit = 'MB/s' | 'files/s' | 'ms' | 'MB' | 'ok' | 's' | 'round trips';
 
 export interface RowSpec {
   readonly id: string;
@@ -78,6 +82,16 @@ export interface TestData {
   readonly smallCount: number;
 }
 
+/** The link rows' own test data (their sizes differ from the loopback rows'). */
+export interface LinkData {
+  readonly big: string;
+  readonly bigSize: number;
+  readonly bigSha: string;
+  /** A folder named `small` of `linkFiles` small files. */
+  readonly small: string;
+  readonly smallCount: number;
+}
+
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let promise: Promise<T> | undefined;
   return () => (promise ??= make());
@@ -100,6 +114,18 @@ async function randomFile(file: string, size: number): Promise<string> {
     await handle.close();
   }
   return hash.digest('hex');
+}
+
+/** `count` files of `bytes` random bytes each (f00000.bin, …) in a new folder. */
+async function smallFiles(dir: string, count: number, bytes: number): Promise<void> {
+  await mkdir(dir);
+  const buf = Buffer.allocUnsafe(bytes);
+  for (let i = 0; i < count; i++) {
+    randomFillSync(buf);
+    const handle = await open(path.join(dir, `f${String(i).padStart(5, '0')}.bin`), 'w');
+    await handle.write(buf);
+    await handle.close();
+  }
 }
 
 export class Bench {
@@ -192,16 +218,22 @@ export class Bench {
     const bigSha = await randomFile(big, bigSize);
     const midSha = await randomFile(mid, midSize);
     const small = path.join(dataDir, 'small');
-    await mkdir(small);
-    const buf = Buffer.allocUnsafe(this.opts.smallFileBytes);
-    for (let i = 0; i < this.opts.files; i++) {
-      randomFillSync(buf);
-      const handle = await open(path.join(small, `f${String(i).padStart(5, '0')}.bin`), 'w');
-      await handle.write(buf);
-      await handle.close();
-    }
+    await smallFiles(small, this.opts.files, this.opts.smallFileBytes);
     await this.sync();
     return { big, bigSize, bigSha, mid, midSize, midSha, small, smallCount: this.opts.files };
+  });
+
+  readonly linkData = once(async (): Promise<LinkData> => {
+    const dir = path.join(this.dir, 'link-data');
+    await mkdir(dir, { recursive: true });
+    this.log(`link data: writing ${this.opts.linkMiB} MiB of random bytes and ${this.opts.linkFiles} small files`);
+    const big = path.join(dir, 'link.bin');
+    const bigSize = this.opts.linkMiB * MiB;
+    const bigSha = await randomFile(big, bigSize);
+    const small = path.join(dir, 'small');
+    await smallFiles(small, this.opts.linkFiles, this.opts.smallFileBytes);
+    await this.sync();
+    return { big, bigSize, bigSha, small, smallCount: this.opts.linkFiles };
   });
 
   /**

@@ -7,7 +7,9 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Options, RowSpec } from './core.js';
+import { linkLabel, type LinkShape } from './link-proxy.js';
 import { fmt, formatSeconds, median } from './measure.js';
+import { FERRY_LINK_ROUND_TRIPS, benchLinks, bigNetRow, folderRow, linkMBps, roundTripsRow } from './rows/link.js';
 
 export interface RowResult {
   readonly spec: RowSpec;
@@ -96,24 +98,43 @@ interface Target {
   evaluate(get: Get, opts: Options): { ratio: number; need: string; pass: boolean; detail: string } | string;
 }
 
-/** a relative to b, higher is better: pass when a/b ≥ factor (or > factor when strict). */
-function atLeast(row: string, ref: string, factor: number, text: string, strict = false): Target {
+/** a relative to b (or to a fixed value), higher is better: pass when a/b ≥ factor (or > factor when strict). */
+function atLeast(row: string, ref: string | number, factor: number, text: string, strict = false): Target {
   return {
     row,
     text,
     evaluate(get) {
       const a = get(row);
-      const b = get(ref);
-      if (!a || !b) return `no value for ${!a ? row : ref}`;
+      const b = typeof ref === 'number' ? { median: ref, min: ref, max: ref } : get(ref);
+      if (!a || !b) return `no value for ${!a ? row : String(ref)}`;
       const ratio = a.median / b.median;
       return {
         ratio,
         need: `${strict ? '>' : '≥'} ${factor}`,
         pass: strict ? ratio > factor : ratio >= factor,
-        detail: `${fmt(a.median)} vs ${ref} ${fmt(b.median)}`,
+        detail: `${fmt(a.median)} vs ${typeof ref === 'number' ? 'limit' : ref} ${fmt(b.median)}`,
       };
     },
   };
+}
+
+/**
+ * Over the emulated links: folders ≥ 2× rsync, at most a few round trips more than without
+ * the link, and big files at ≥ 0.9× the link's rate once the tool's own connection set-up
+ * is taken off (the wall time includes a cold connect that a long transfer pays once).
+ */
+function linkTargets(links: readonly LinkShape[]): Target[] {
+  return links.flatMap((l) =>
+    (['up', 'down'] as const).flatMap((dir) => {
+      const over = `over ${linkLabel(l)}`;
+      const what = dir === 'up' ? 'upload' : 'download';
+      return [
+        atLeast(folderRow(l, 'ferry', dir), folderRow(l, 'rsync', dir), 2, `${over}: folder ${what} ≥ 2× rsync -a`),
+        atMost(roundTripsRow(l, 'ferry', dir), FERRY_LINK_ROUND_TRIPS, 1, `${over}: folder ${what} costs ≤ ${FERRY_LINK_ROUND_TRIPS} round trips more than without the link`, false),
+        atLeast(bigNetRow(l, 'ferry', dir), linkMBps(l), 0.9, `${over}: big-file ${what} ≥ 0.9× the link rate (excl. connection set-up)`),
+      ];
+    }),
+  );
 }
 
 /** a relative to b (or to a fixed limit), lower is better: pass when a/b < factor (≤ when !strict). */
@@ -186,7 +207,7 @@ const TARGETS: readonly Target[] = [
 
 export function evaluateTargets(results: Map<string, RowResult>, opts: Options): TargetResult[] {
   const get: Get = (id) => stats(results.get(id));
-  return TARGETS.filter((t) => results.has(t.row)).map((t) => {
+  return [...TARGETS, ...linkTargets(benchLinks(opts))].filter((t) => results.has(t.row)).map((t) => {
     const r = t.evaluate(get, opts);
     if (typeof r === 'string') return { row: t.row, text: t.text, ratio: '—', verdict: 'n/a', detail: r };
     return { row: t.row, text: t.text, ratio: `${r.ratio.toFixed(2)}× (need ${r.need})`, verdict: r.pass ? 'PASS' : 'MISS', detail: r.detail };
@@ -335,7 +356,15 @@ const HOW_MEASURED = `How the rows are measured (all on 127.0.0.1, one machine, 
   bytes on the server until the CLI exits).
 - **Concurrent clients**: in-process engine sessions started together, each logging in
   with the password (PBKDF2 in this one process), listing, and downloading 1 MiB through
-  the transfer queue.`;
+  the transfer queue.
+- **Over an emulated link** (\`link-*\`): each tool through proxies of its own in the bench
+  process (delay and rate per direction, see the prose above the results for what they
+  do not emulate) in front of the same ferryd and sshd. \`link-*-flat-*\` is the same
+  folder move through a proxy with no delay at the same rate, in the same run;
+  \`link-*-rtts-*\` is (time over the link − time without) ÷ RTT. Notes give the bytes each
+  direction carried and the connections opened. Big files: \`big-*\` is size ÷ wall time,
+  \`big-net-*\` the same with the wall time less that tool's cold connect over the same
+  proxy in the same run (\`link-*-connect-*\`).`;
 
 export function markdownBlock(o: {
   machine: MachineInfo;
@@ -346,7 +375,7 @@ export function markdownBlock(o: {
   seconds: number;
 }): string {
   const m = o.machine;
-  const options = `--size-mib ${o.opts.sizeMiB} --files ${o.opts.files} --runs ${o.opts.runs}${o.opts.quick ? ' --quick' : ''}${o.opts.only ? ` --only ${o.opts.only.source}` : ''}`;
+  const options = `--size-mib ${o.opts.sizeMiB} --files ${o.opts.files} --link-files ${o.opts.linkFiles} --link-mib ${o.opts.linkMiB} --runs ${o.opts.runs}${o.opts.quick ? ' --quick' : ''}${o.opts.only ? ` --only ${o.opts.only.source}` : ''}`;
   return [
     BEGIN,
     '<!-- Generated by `npm run bench` (bench/run.ts): edits between these markers are overwritten. -->',
@@ -376,7 +405,8 @@ rewrites the part of this file between the bench markers. Options: \`--size-mib 
 folder, default 2000), \`--runs N\` (default 3), \`--only REGEX\` (row ids), \`--quick\`
 (tiny sizes, for the test), \`--out FILE\` (default docs/BENCHMARKS.md), \`--no-install\`
 (never apt-get the ssh peers), \`--no-peers\` (skip them), \`--json FILE\` (results as JSON too),
-\`--label TEXT\` (what code was measured; by default the git commit).
+\`--label TEXT\` (what code was measured; by default the git commit), \`--link-files N\` and
+\`--link-mib N\` (the folder and the file moved over the emulated links).
 
 ${block}
 

@@ -9,6 +9,8 @@
  *   --no-install   never apt-get the ssh peers         --json FILE results as JSON too
  *   --no-peers     skip scp/sftp/rsync/ssh rows (they say so)
  *   --label TEXT   what code was measured (default: the git commit and whether it was clean)
+ *   --link-files N small files of the link rows (default 500)
+ *   --link-mib N   big file of the link rows in MiB (default 256)
  *
  * Measurement only: a missed target is reported, not an error (exit 0). The exit code is
  * 1 only when the harness itself failed.
@@ -25,12 +27,14 @@ import { bigFileRows, bigFileTasks, memoryRows } from './rows/big-file.js';
 import { concurrentRows, concurrentTasks } from './rows/concurrent.js';
 import { folderRows, folderTasks } from './rows/folder.js';
 import { latencyRows, latencyTasks } from './rows/latency.js';
+import { isLinkRow, linkRows, linkTasks } from './rows/link.js';
 import { responsiveRows, responsiveTasks } from './rows/responsive.js';
 import { sftpRows, sftpTasks } from './rows/sftp.js';
 import { syncRows, syncTasks } from './rows/sync.js';
 
 const USAGE = `Usage: npm run bench -- [--size-mib N] [--files N] [--runs N] [--quick] [--out FILE]
-                        [--only REGEX] [--no-install] [--no-peers] [--json FILE] [--label TEXT]`;
+                        [--only REGEX] [--no-install] [--no-peers] [--json FILE] [--label TEXT]
+                        [--link-files N] [--link-mib N]`;
 
 function positiveInt(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -53,6 +57,8 @@ export function parseOptions(argv: readonly string[]): Options {
       'no-peers': { type: 'boolean' },
       json: { type: 'string' },
       label: { type: 'string' },
+      'link-files': { type: 'string' },
+      'link-mib': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +82,8 @@ export function parseOptions(argv: readonly string[]): Options {
     coldCount: quick ? 2 : 5,
     clients: quick ? 8 : 100,
     smallFileBytes: 4096,
+    linkFiles: positiveInt(values['link-files'], '--link-files', quick ? 10 : 500),
+    linkMiB: positiveInt(values['link-mib'], '--link-mib', quick ? 4 : 256),
   };
 }
 
@@ -99,11 +107,6 @@ async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   const started = Date.now();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
-  // Every server started here stops by itself at this time, even if the bench is killed.
-  const deadline = started + (opts.quick ? 10 : 40) * 60_000;
-  const bench = new Bench(opts, dir, deadline, log);
-  bench.watchLoad();
-  if (bench.load.start > 0.5) log(`the machine is busy (load ${bench.load.start}): other work will skew the numbers`);
 
   const catalog: RowSpec[] = [
     ...bigFileRows(opts),
@@ -114,9 +117,17 @@ async function main(): Promise<number> {
     ...memoryRows(opts),
     ...responsiveRows(opts),
     ...concurrentRows(opts),
+    ...linkRows(opts),
   ];
   const shown = catalog.filter((r) => !opts.only || opts.only.test(r.id));
   if (shown.length === 0) throw new Error(`--only ${opts.only?.source}: no row id matches`);
+  // Every server started here stops by itself at this time, even if the bench is killed;
+  // scp and sftp pay round trips per file over the emulated links, so those rows get longer.
+  const linkMinutes = shown.some((r) => isLinkRow(r.id)) ? (opts.quick ? 5 : 30 * opts.runs) : 0;
+  const deadline = started + ((opts.quick ? 10 : 40) + linkMinutes) * 60_000;
+  const bench = new Bench(opts, dir, deadline, log);
+  bench.watchLoad();
+  if (bench.load.start > 0.5) log(`the machine is busy (load ${bench.load.start}): other work will skew the numbers`);
   const results = new Map<string, RowResult>(shown.map((spec) => [spec.id, { spec, values: [], ms: [], cpu: [], notes: [], errors: [], skipped: undefined }]));
   const allTasks: Task[] = [
     ...bigFileTasks(bench),
@@ -126,6 +137,7 @@ async function main(): Promise<number> {
     ...latencyTasks(bench),
     ...responsiveTasks(bench),
     ...concurrentTasks(bench),
+    ...linkTasks(bench),
   ];
   const tasks = allTasks.filter((t) => t.rows.some((id) => results.has(id)));
 

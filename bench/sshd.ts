@@ -135,11 +135,12 @@ export interface SshPeer {
   readonly sftpOnlyKey: string;
   /** Options common to ssh, scp, sftp (no port: ssh says -p, scp and sftp -P). */
   common(cipher?: string): string[];
-  sshArgs(extra?: readonly string[]): string[];
-  scpArgs(cipher?: string): string[];
-  sftpArgs(batchFile: string, cipher?: string): string[];
+  /** `port`: where to reach sshd, when not its own (a proxy in front of it). */
+  sshArgs(extra?: readonly string[], port?: number): string[];
+  scpArgs(cipher?: string, port?: number): string[];
+  sftpArgs(batchFile: string, cipher?: string, port?: number): string[];
   /** The `-e` command for rsync. */
-  rsyncShell(): string;
+  rsyncShell(port?: number): string;
   /** ssh through a ControlMaster connection (opened by the first call, persists 60 s). */
   controlArgs(): string[];
   closeControlMaster(): Promise<void>;
@@ -251,10 +252,10 @@ export async function startSshd(tools: SshTools, dir: string, deadline: number):
     userKey,
     sftpOnlyKey,
     common,
-    sshArgs: (extra = []) => [...common(), '-p', String(port), ...extra, '127.0.0.1'],
-    scpArgs: (cipher) => [...common(cipher), '-P', String(port)],
-    sftpArgs: (batchFile, cipher) => [...common(cipher), '-P', String(port), '-b', batchFile, '127.0.0.1'],
-    rsyncShell: () => [tools.ssh, ...common(), '-p', String(port)].join(' '),
+    sshArgs: (extra = [], via = port) => [...common(), '-p', String(via), ...extra, '127.0.0.1'],
+    scpArgs: (cipher, via = port) => [...common(cipher), '-P', String(via)],
+    sftpArgs: (batchFile, cipher, via = port) => [...common(cipher), '-P', String(via), '-b', batchFile, '127.0.0.1'],
+    rsyncShell: (via = port) => [tools.ssh, ...common(), '-p', String(via)].join(' '),
     controlArgs: () => [
       ...base,
       '-o', 'ControlMaster=auto',

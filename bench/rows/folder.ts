@@ -11,9 +11,9 @@ import { FERRY, REPO, type BenchServer } from '../ferryd.js';
 import { dirCount, runOk } from '../measure.js';
 import type { SshPeer } from '../sshd.js';
 
-type Tool = 'ferry' | 'scp' | 'sftp' | 'rsync';
-const TOOLS: readonly Tool[] = ['ferry', 'scp', 'sftp', 'rsync'];
-const HOW: Record<Tool, string> = {
+export type FolderTool = 'ferry' | 'scp' | 'sftp' | 'rsync';
+export const FOLDER_TOOLS: readonly FolderTool[] = ['ferry', 'scp', 'sftp', 'rsync'];
+export const FOLDER_HOW: Record<FolderTool, string> = {
   ferry: 'Ferry (ferry put/get of the folder, TLS)',
   scp: 'scp -r',
   sftp: 'sftp put -r / get -r',
@@ -22,23 +22,82 @@ const HOW: Record<Tool, string> = {
 
 export function folderRows(opts: Options): RowSpec[] {
   const group = `folder of ${opts.files} × ${opts.smallFileBytes / 1024} KiB`;
-  return TOOLS.flatMap((tool) =>
+  return FOLDER_TOOLS.flatMap((tool) =>
     (['up', 'down'] as const).map((dir) => ({
       id: `folder-${tool}-${dir}`,
       group,
-      label: `${HOW[tool]}, ${dir === 'up' ? 'upload' : 'download'}`,
+      label: `${FOLDER_HOW[tool]}, ${dir === 'up' ? 'upload' : 'download'}`,
       unit: 'files/s' as const,
       better: 'higher' as const,
     })),
   );
 }
 
-async function countFiles(dir: string): Promise<number> {
+/** The small files (*.bin) in a folder that arrived: every run checks all of them did. */
+export async function countFiles(dir: string): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.bin')).length;
 }
 
-function folderTask(b: Bench, tool: Tool, direction: 'up' | 'down'): Task {
+/** One folder move by one tool: who it talks to, and where the folder is on each side. */
+export interface FolderMove {
+  readonly tool: FolderTool;
+  readonly direction: 'up' | 'down';
+  /** Ferry's server (tool 'ferry'), or the sshd peer (the others). */
+  readonly server?: BenchServer;
+  readonly peer?: SshPeer;
+  /** Where to connect when not the server's own port (a proxy in front of it). */
+  readonly port?: number;
+  /** The folder of small files on this machine: read by uploads, and by the sshd side of downloads. */
+  readonly source: string;
+  /** The same folder as Ferry's server sees it (its downloads), e.g. /src/small. */
+  readonly ferrySource: string;
+  /** Where the folder arrives (named like the source; the tools create it). */
+  readonly arrived: string;
+  /** A scratch file for sftp's batch. */
+  readonly batch: string;
+  readonly count: number;
+}
+
+/** The `ferry` arguments that reach `server`, on `port` when a proxy stands in front of it. */
+export function ferryArgs(server: BenchServer, port = server.port): string[] {
+  const args = server.cliArgs();
+  const at = args.indexOf('--port');
+  if (at < 0) throw new Error('ferry arguments without --port');
+  args[at + 1] = String(port);
+  return args;
+}
+
+/** Move the folder with the tool; resolves with the wall time in ms (the files are not counted here). */
+export async function moveFolder(m: FolderMove, timeoutMs = 120_000 + m.count * 50): Promise<number> {
+  // Files arrived so far: a transfer that makes no progress for 10 s is killed (none of
+  // the tools pauses that long between two 4 KiB files unless it hangs).
+  const progress = (): Promise<number> => dirCount(m.arrived);
+  const stallMs = 10_000;
+  const up = m.direction === 'up';
+  if (m.tool === 'ferry') {
+    const server = m.server!;
+    const local = path.dirname(m.arrived);
+    const args = up ? [FERRY, ...ferryArgs(server, m.port), 'put', m.source, '/'] : [FERRY, ...ferryArgs(server, m.port), 'get', m.ferrySource, local];
+    return (await runOk(process.execPath, args, { env: server.cliEnv, cwd: REPO, timeoutMs, progress, stallMs })).ms;
+  }
+  const p = m.peer!;
+  const far = up ? m.arrived : m.source; // the path on the sshd side
+  if (m.tool === 'scp') {
+    const args = up ? [...p.scpArgs(undefined, m.port), '-r', m.source, `127.0.0.1:${far}`] : [...p.scpArgs(undefined, m.port), '-r', `127.0.0.1:${far}`, m.arrived];
+    return (await runOk(p.tools.scp, args, { timeoutMs, progress, stallMs })).ms;
+  }
+  if (m.tool === 'sftp') {
+    await writeFile(m.batch, up ? `put -r ${m.source} ${far}\n` : `get -r ${far} ${m.arrived}\n`);
+    return (await runOk(p.tools.sftp, p.sftpArgs(m.batch, undefined, m.port), { timeoutMs, progress, stallMs })).ms;
+  }
+  const args = up
+    ? ['-a', '-e', p.rsyncShell(m.port), `${m.source}/`, `127.0.0.1:${far}/`]
+    : ['-a', '-e', p.rsyncShell(m.port), `127.0.0.1:${far}/`, `${m.arrived}/`];
+  return (await runOk(p.tools.rsync!, args, { timeoutMs, progress, stallMs })).ms;
+}
+
+function folderTask(b: Bench, tool: FolderTool, direction: 'up' | 'down'): Task {
   const row = `folder-${tool}-${direction}`;
   let server: BenchServer | undefined;
   let peer: SshPeer | undefined;
@@ -68,37 +127,17 @@ function folderTask(b: Bench, tool: Tool, direction: 'up' | 'down'): Task {
       await rm(arrived, { recursive: true, force: true });
       await b.sync();
       await b.warm(data.small);
-      const timeoutMs = 120_000 + data.smallCount * 50;
-      // Files arrived so far: a transfer that makes no progress for 10 s is killed (none of
-      // the tools pauses that long between two 4 KiB files unless it hangs).
-      const progress = (): Promise<number> => dirCount(arrived);
-      const stallMs = 10_000;
-      let ms: number;
-      if (server) {
-        const args =
-          direction === 'up'
-            ? [FERRY, ...server.cliArgs(), 'put', data.small, '/']
-            : [FERRY, ...server.cliArgs(), 'get', '/src/small', local];
-        ms = (await runOk(process.execPath, args, { env: server.cliEnv, cwd: REPO, timeoutMs, progress, stallMs })).ms;
-      } else {
-        const p = peer!;
-        const far = direction === 'up' ? arrived : data.small; // the path on the sshd side
-        if (tool === 'scp') {
-          const args =
-            direction === 'up' ? [...p.scpArgs(), '-r', data.small, `127.0.0.1:${far}`] : [...p.scpArgs(), '-r', `127.0.0.1:${far}`, arrived];
-          ms = (await runOk(p.tools.scp, args, { timeoutMs, progress, stallMs })).ms;
-        } else if (tool === 'sftp') {
-          const batch = path.join(b.dir, `${row}.batch`);
-          await writeFile(batch, direction === 'up' ? `put -r ${data.small} ${far}\n` : `get -r ${far} ${arrived}\n`);
-          ms = (await runOk(p.tools.sftp, p.sftpArgs(batch), { timeoutMs, progress, stallMs })).ms;
-        } else {
-          const args =
-            direction === 'up'
-              ? ['-a', '-e', p.rsyncShell(), `${data.small}/`, `127.0.0.1:${far}/`]
-              : ['-a', '-e', p.rsyncShell(), `127.0.0.1:${far}/`, `${arrived}/`];
-          ms = (await runOk(p.tools.rsync!, args, { timeoutMs, progress, stallMs })).ms;
-        }
-      }
+      const ms = await moveFolder({
+        tool,
+        direction,
+        server,
+        peer,
+        source: data.small,
+        ferrySource: '/src/small',
+        arrived,
+        batch: path.join(b.dir, `${row}.batch`),
+        count: data.smallCount,
+      });
       const count = await countFiles(arrived);
       if (count !== data.smallCount) throw new Error(`${row}: ${count} files arrived, expected ${data.smallCount}`);
       rec.record(row, data.smallCount / (ms / 1000), { ms });
@@ -109,5 +148,5 @@ function folderTask(b: Bench, tool: Tool, direction: 'up' | 'down'): Task {
 }
 
 export function folderTasks(b: Bench): Task[] {
-  return TOOLS.flatMap((tool) => (['up', 'down'] as const).map((dir) => folderTask(b, tool, dir)));
+  return FOLDER_TOOLS.flatMap((tool) => (['up', 'down'] as const).map((dir) => folderTask(b, tool, dir)));
 }

@@ -25,10 +25,18 @@ const ROWS = [
   'rss-ferryd-big', 'rss-ferry-big', 'rss-ferryd-mid', 'rss-ferry-mid',
   'ls-idle', 'ls-idle-p95', 'ls-busy', 'ls-busy-p95',
   'conc-ok', 'conc-total', 'conc-p99',
+  // Over the emulated link (--quick measures one short link, 10 ms).
+  ...['ferry', 'scp', 'sftp', 'rsync'].flatMap((tool) =>
+    ['up', 'down'].flatMap((dir) => ['folder', 'flat-folder', 'rtts', 'big', 'big-net'].map((kind) => `link-10ms-${kind}-${tool}-${dir}`)),
+  ),
+  'link-10ms-connect-ferry', 'link-10ms-connect-ssh',
 ];
 
+/** Round trips paid are a difference of two wall times: on a short link, noise may make one negative. */
+const SIGNED_ROW = /^link-\d+ms-rtts-/;
+
 /** Rows that need the ssh peers: they may be skipped (with a reason) where sshd is missing. */
-const PEER_ROW = /^(scp|sftp|peer-best|cpu-peer-best|cpu-sftp|folder-(scp|sftp|rsync)|exec-ssh|cold-ssh)/;
+const PEER_ROW = /^(scp|sftp|peer-best|cpu-peer-best|cpu-sftp|folder-(scp|sftp|rsync)|exec-ssh|cold-ssh|link-\d+ms-(.+-(scp|sftp|rsync)-(up|down)|connect-ssh)$)/;
 
 /** Markdown table rows as arrays of trimmed cells. */
 function tableRows(text: string): string[][] {
@@ -64,7 +72,7 @@ describe('npm run bench --quick', () => {
         // not a harness failure); any other error is the harness's own and fails the test.
         expect(median, id).toMatch(/^error: .*stalled: no progress/);
       } else {
-        expect(median, `${id} has a number`).toMatch(/^\d+(\.\d+)?$/);
+        expect(median, `${id} has a number`).toMatch(SIGNED_ROW.test(id) ? /^-?\d+(\.\d+)?$/ : /^\d+(\.\d+)?$/);
       }
     }
 
@@ -79,11 +87,17 @@ describe('npm run bench --quick', () => {
         const explained = sides.some((id) => (peersSkipped && PEER_ROW.test(id)) || /^(skipped|error): /.test(byId.get(id)?.[2] ?? ''));
         expect(explained, `${text}: no ratio`).toBe(true);
       } else {
-        expect(ratio, text).toMatch(/^\d+\.\d+× \(need [≥≤<>=] [\d.]+\)$/);
+        expect(ratio, text).toMatch(SIGNED_ROW.test(row!) ? /^-?\d+\.\d+× \(need [≥≤<>=] [\d.]+\)$/ : /^\d+\.\d+× \(need [≥≤<>=] [\d.]+\)$/);
       }
     }
     // The main table carries the verdicts next to the rows too.
     expect(byId.get('ferry-plain-up')![7]).toMatch(/^(PASS|MISS) \d+\.\d+×/);
+    // Over the link: every folder row checked its files and says what crossed the wire;
+    // Ferry's rows carry their targets (files/s against rsync, round trips, the link rate).
+    expect(byId.get('link-10ms-folder-ferry-up')![8]).toMatch(/^on the wire ↑ [\d.]+ MB ↓ [\d.]+ MB, \d+ connections?$/);
+    expect(byId.get('link-10ms-rtts-ferry-down')![8]).toMatch(/s over the link − [\d.]+ s without$/);
+    expect(byId.get('link-10ms-big-net-ferry-up')![8]).toMatch(/wall time minus `ferry ls \/`/);
+    for (const id of ['link-10ms-rtts-ferry-up', 'link-10ms-big-net-ferry-down']) expect(byId.get(id)![7], id).toMatch(/^(PASS|MISS) -?\d+\.\d+×/);
     // Both ends' CPU time is measured (exactly, from /proc), and says how it splits.
     expect(byId.get('ferry-tls-up')![8]).toMatch(/CPU ferry \d+(\.\d+)? s \+ ferryd \d+(\.\d+)? s/);
     expect(Number(byId.get('cpu-ferry-tls-up')![2])).toBeGreaterThan(0);
