@@ -90,7 +90,16 @@ export interface LinkData {
   /** A folder named `small` of `linkFiles` small files. */
   readonly small: string;
   readonly smallCount: number;
+  /**
+   * The first PEER_LINK_FILES of them (hard links), in a folder also named `small`: what
+   * scp and sftp move over a link, where each file costs them round trips.
+   */
+  readonly few: string;
+  readonly fewCount: number;
 }
+
+/** Files scp and sftp move over an emulated link (a few round trips each: minutes for hundreds). */
+export const PEER_LINK_FILES = 100;
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let promise: Promise<T> | undefined;
@@ -232,8 +241,15 @@ export class Bench {
     const bigSha = await randomFile(big, bigSize);
     const small = path.join(dir, 'small');
     await smallFiles(small, this.opts.linkFiles, this.opts.smallFileBytes);
+    const fewCount = Math.min(PEER_LINK_FILES, this.opts.linkFiles);
+    const few = path.join(dir, 'few', 'small');
+    await mkdir(few, { recursive: true });
+    for (let i = 0; i < fewCount; i++) {
+      const name = `f${String(i).padStart(5, '0')}.bin`;
+      await link(path.join(small, name), path.join(few, name));
+    }
     await this.sync();
-    return { big, bigSize, bigSha, small, smallCount: this.opts.linkFiles };
+    return { big, bigSize, bigSha, small, smallCount: this.opts.linkFiles, few, fewCount };
   });
 
   /**
