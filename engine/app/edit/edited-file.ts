@@ -12,7 +12,8 @@ import { downloadFile } from '../../queue/transfers.js';
 import type { Remote } from '../../remote/remote.js';
 import { transition, type EditEvent } from './edit-state.js';
 import { checkRemote, commitSave, copyPathBeside, fetchForEdit, type RemoteVersion } from './save-pipeline.js';
-import { hashFile, type EditFolder } from './working-folder.js';
+import { hashFile, type EditFolder, type LocalContent } from './working-folder.js';
+import { checkFor } from '../../queue/transfers.js';
 
 /** What an edited file asks of its owner (edit-desk.ts). */
 export interface EditHost {
@@ -161,7 +162,7 @@ export class EditedFile {
       this.setRow({ kind: 'waiting' });
       return this.step({ kind: 'offline' });
     }
-    let snapshot: { sha256: string; size: number };
+    let snapshot: LocalContent;
     try {
       snapshot = await this.folder.takeSnapshot();
     } catch (err) {
@@ -171,21 +172,21 @@ export class EditedFile {
     }
     if (snapshot.sha256 === base.sha256 && this.answer !== 'copy') {
       // Nothing new for the server (a write that changed nothing, or changed back).
-      if (this.pendingRow !== undefined) this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? 'sha256' : 'size', path: this.remotePath });
+      if (this.pendingRow !== undefined) this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? checkFor(remote) : 'size', path: this.remotePath });
       return this.step({ kind: 'saved' });
     }
     this.setRow({ kind: 'saving' }, snapshot.size);
     this.host.changed();
     try {
       if (this.answer === undefined) {
-        const found = await checkRemote(remote, this.remotePath, base, snapshot.sha256);
+        const found = await checkRemote(remote, this.remotePath, base, snapshot);
         if (found.kind === 'changed') {
           this.setRow({ kind: 'conflict' });
           return this.step({ kind: 'conflict', theirs: found.theirs });
         }
         if (found.kind === 'already') {
           this.base = found.version;
-          this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? 'sha256' : 'size', path: this.remotePath });
+          this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? checkFor(remote) : 'size', path: this.remotePath });
           return this.step({ kind: 'saved' });
         }
       }
