@@ -51,11 +51,16 @@ export function fastRequest(h: FrameHeader): Request | undefined {
       return req;
     }
     case 'put-end': {
+      // Both fields are optional here, as in the schema: which one a put-end must carry is
+      // its put's business (connection-uploads.ts).
       const { id, sha256, xxh128 } = h;
       if (!isCount(id)) return undefined;
-      if (xxh128 === undefined && typeof sha256 === 'string' && SHA256_HEX.test(sha256)) return { type: 'put-end', id, sha256 };
-      if (sha256 === undefined && typeof xxh128 === 'string' && XXH128_HEX.test(xxh128)) return { type: 'put-end', id, xxh128 };
-      return undefined;
+      if (sha256 !== undefined && !(typeof sha256 === 'string' && SHA256_HEX.test(sha256))) return undefined;
+      if (xxh128 !== undefined && !(typeof xxh128 === 'string' && XXH128_HEX.test(xxh128))) return undefined;
+      const req: Extract<Request, { type: 'put-end' }> = { type: 'put-end', id };
+      if (sha256 !== undefined) req.sha256 = sha256;
+      if (xxh128 !== undefined) req.xxh128 = xxh128;
+      return req;
     }
     case 'read': {
       const { id, path, max, check } = h;

@@ -97,9 +97,9 @@ class FerryBackend implements Backend {
       options,
       stores,
       {
-        started: (session, concurrency) => {
+        started: (session, concurrency, check) => {
           this.changes.forgetUploads();
-          this.transfers.start(session, concurrency);
+          this.transfers.start(session, concurrency, check);
           this.saver.attach(this.transfers.current!, savedQueueKey(session, this.connection.sessionProfileId));
         },
         closing: async () => {

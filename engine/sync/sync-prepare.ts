@@ -50,6 +50,8 @@ export interface PrepareOptions {
   readonly signal?: AbortSignal;
   /** Scan the local folder with blocking calls: only for a process with nothing else to serve (the CLI). */
   readonly blockingIo?: boolean;
+  /** The check asked for (default XXH3-128): files the remote holds no digest of are hashed with it, where the server offers it. */
+  readonly check?: CheckAlgorithm;
 }
 
 export async function prepareSync(remote: Remote, request: SyncRequest, options: PrepareOptions): Promise<PreparedSync> {
@@ -72,7 +74,7 @@ export async function prepareSync(remote: Remote, request: SyncRequest, options:
   const [remoteTree, local, state] = await Promise.all([remoteScan, localScan, stateLoad]);
   state.keepHashesOf(new Set(local.keys()));
 
-  const compare: SyncCompare = remote.capabilities.listedHashes ? checkFor(remote) : 'size-mtime';
+  const compare: SyncCompare = remote.capabilities.listedHashes ? checkFor(remote, options.check) : 'size-mtime';
   if (compare !== 'size-mtime') await addHashes(remote, compare, remoteRoot, localRoot, local, remoteTree, state, signal);
 
   const base = state.base.size > 0 ? state.base : null;

@@ -47,6 +47,10 @@ export function algorithmOfHex(hex: string): CheckAlgorithm | null {
   return null;
 }
 
+export function isCheck(value: string): value is CheckAlgorithm {
+  return (CHECK_ALGORITHMS as readonly string[]).includes(value);
+}
+
 /** How people read the algorithm's name. */
 export const CHECK_NAMES: Readonly<Record<CheckAlgorithm, string>> = { sha256: 'SHA-256', xxh128: 'XXH3-128' };
 

@@ -525,16 +525,16 @@ describe('console', () => {
 describe('settings and profiles', () => {
   it('keeps settings in the config folder', async () => {
     const c = await Client.create();
-    expect(await c.ok('settings:get')).toEqual({ downloadDir: c.options.downloadDir, concurrency: 4, language: 'system', uploadLimit: 0, downloadLimit: 0 });
+    expect(await c.ok('settings:get')).toEqual({ downloadDir: c.options.downloadDir, concurrency: 4, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
     const elsewhere = await tempDir('ferry-dl-');
-    expect(await c.ok('settings:set', { concurrency: 2, downloadDir: elsewhere })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'system', uploadLimit: 0, downloadLimit: 0 });
-    expect(await c.ok('settings:set', { language: 'zh-CN' })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0 });
+    expect(await c.ok('settings:set', { concurrency: 2, downloadDir: elsewhere })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
+    expect(await c.ok('settings:set', { language: 'zh-CN' })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
     expect(await c.error('settings:set', { downloadDir: 'relative/dir' })).toMatchObject({ code: 'EINVAL' });
     expect(await c.error('settings:set', { concurrency: 99 })).toMatchObject({ code: 'EINVAL' });
     expect(await c.error('settings:set', { language: 'fr' })).toMatchObject({ code: 'EINVAL' });
     const again = createBackend(c.options);
     onCleanup(() => again.dispose());
-    expect(await callBackend(again, 'settings:get')).toEqual({ ok: true, value: { downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0 } });
+    expect(await callBackend(again, 'settings:get')).toEqual({ ok: true, value: { downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0, checkSha256: false } });
   });
 
   it('saves, updates and deletes profiles', async () => {
