@@ -95,7 +95,7 @@ describe('languages', () => {
     await page.getByRole('button', { name: 'Settings', exact: true }).waitFor();
     await page.getByRole('contentinfo').getByText('Connected', { exact: true }).waitFor();
     const row = page.getByRole('list', { name: 'Transfers', exact: true }).getByRole('listitem').filter({ hasText: '报告.txt' });
-    await row.getByText('SHA-256 verified').waitFor();
+    await row.getByText('XXH3-128 checked').waitFor();
     expect(await row.getByText('Done', { exact: true }).count()).toBe(1);
     expect(await rowText('notes.txt')).toContain('100 B');
     expect(await rowText('notes.txt')).not.toContain('年');
