@@ -69,7 +69,7 @@ describe('languages', () => {
     const list = page.getByRole('list', { name: '传输列表', exact: true });
     for (const name of ['报告.txt', 'data.bin']) {
       const row = list.getByRole('listitem').filter({ has: page.getByRole('progressbar', { name: `${name} 的进度`, exact: true }) });
-      await row.getByText('SHA-256 已校验').waitFor();
+      await row.getByText('XXH3-128 已校验').waitFor();
       expect(await row.getByText('已完成', { exact: true }).count()).toBe(1);
     }
     const report = list.getByRole('listitem').filter({ hasText: '报告.txt' });

@@ -4,7 +4,7 @@ import type { Translation } from '../translation.js';
 
 export const checks: Translation<typeof en> = {
   row: {
-    xxh128: '已校验 XXH3-128',
+    xxh128: 'XXH3-128 已校验',
     verifyingXxh128: '正在校验 XXH3-128…',
   },
   history: {
