@@ -128,7 +128,7 @@ export class TransferQueue implements QueueHost {
   /** pump() starts here: nothing before it is queued (reset when a transfer is queued again). */
   private pumpFrom = 0;
   /** The check asked for (QueueOptions.check; a setting may change it for the transfers that start next). */
-  private askedCheck: CheckAlgorithm;
+  private asked: CheckAlgorithm;
   closed = false;
   /** Writes small downloads on a thread of its own (started with the first one). */
   private readonly writer = new SmallFileWriter();
@@ -141,7 +141,7 @@ export class TransferQueue implements QueueHost {
     this.retries = options.retries ?? 5;
     this.blockingSmallIo = options.blockingSmallIo ?? false;
     this.limits = options.rateLimits;
-    this.askedCheck = options.check ?? ENGINE_DEFAULT_CHECK;
+    this.asked = options.check ?? ENGINE_DEFAULT_CHECK;
     this.conflicts = new ConflictDesk(options.conflict ?? 'overwrite', options.resolveConflict);
     this.progress = new ProgressBatcher(options.progressIntervalMs ?? 100, (id) => this.items.get(id), (transfers) => this.emit({ kind: 'updated', transfers }));
     this.rows = new Rows(this.progress, () => (this.pumpFrom = 0));
@@ -159,12 +159,17 @@ export class TransferQueue implements QueueHost {
 
   /** The check asked for from now on ('sha256': SHA-256 on every transfer). */
   setCheck(check: CheckAlgorithm): void {
-    this.askedCheck = check;
+    this.asked = check;
+  }
+
+  /** The check asked for, whether or not the remote offers it. */
+  get askedCheck(): CheckAlgorithm {
+    return this.asked;
   }
 
   /** The check a transfer starting now makes: the one asked for if the remote computes it, else SHA-256. */
   get check(): CheckAlgorithm {
-    return checkFor(this.remote, this.askedCheck);
+    return checkFor(this.remote, this.asked);
   }
 
   list(): TransferView[] {

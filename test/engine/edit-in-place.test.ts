@@ -173,12 +173,17 @@ for (const make of [ferrySide, sftpSide]) {
       const check = make === ferrySide ? 'xxh128' : 'sha256';
       expect(first.saves[0]!.outcome).toEqual({ kind: 'saved', check, path: side.remote('notes.txt') });
 
-      // An editor that writes a temporary file and renames it over the working copy (vim).
+      // An editor that writes a temporary file and renames it over the working copy (vim),
+      // with SHA-256 asked for in Settings: the save is checked with it (and the base the
+      // next save compares with is still known, whichever digest the server stored).
+      await c.ok('settings:set', { checkSha256: true });
       const swap = path.join(path.dirname(view.localPath), '.notes.txt.swp');
       await writeFile(swap, 'third, renamed into place\n');
       await rename(swap, view.localPath);
       await landed(side.local('notes.txt'), 'third, renamed into place\n');
-      await c.waitEdit(view.id, (v) => v.state.kind === 'saved' && savedRows(v).length === 2, 'the second save');
+      const second = await c.waitEdit(view.id, (v) => v.state.kind === 'saved' && savedRows(v).length === 2, 'the second save');
+      expect(savedRows(second).map((r) => (r.outcome.kind === 'saved' ? r.outcome.check : null))).toContain('sha256');
+      await c.ok('settings:set', { checkSha256: false });
 
       // A touch without a change sends nothing.
       await utimes(view.localPath, new Date(), new Date(Date.now() + 5000));

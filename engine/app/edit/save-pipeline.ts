@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { FerryError, toFerryError } from '../../../shared/common/errors.js';
 import type { ExistsPolicy } from '../../../shared/common/messages.js';
-import type { Digest } from '../../../shared/common/checks.js';
+import type { CheckAlgorithm, Digest } from '../../../shared/common/checks.js';
 import type { TransferCheck } from '../../../shared/common/transfer-model.js';
 import { checkFor, downloadFile, uploadFile } from '../../queue/transfers.js';
 import type { Remote } from '../../remote/remote.js';
@@ -85,10 +85,10 @@ export async function commitSave(
   file: string,
   remotePath: string,
   local: LocalContent,
-  options: { readonly mode: number; readonly exists: ExistsPolicy; readonly signal?: AbortSignal },
+  options: { readonly mode: number; readonly exists: ExistsPolicy; readonly signal?: AbortSignal; readonly check?: CheckAlgorithm | undefined },
 ): Promise<Committed> {
-  const { mode, exists, signal } = options;
-  const result = await uploadFile(remote, file, remotePath, { exists, resume: false, mode, ...(signal ? { signal } : {}) });
+  const { mode, exists, signal, check } = options;
+  const result = await uploadFile(remote, file, remotePath, { exists, resume: false, mode, ...(signal ? { signal } : {}), ...(check ? { check } : {}) });
   // What the server holds now is the base of the next save's check.
   const entry = await remote.stat(remotePath);
   return {
