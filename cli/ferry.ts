@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { ENGINE_DEFAULT_CHECK, isCheck, type CheckAlgorithm } from '../shared/common/checks.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { Entry } from '../shared/common/messages.js';
 import { assertPlainAllowed } from '../shared/common/plain-tcp.js';
@@ -32,7 +33,7 @@ Commands:
   ls [PATH] [--json]             list a folder (JSON: name, type, size, mtime)
   put LOCAL... [REMOTE_DIR]      upload files and folders (recursive; resumes partials)
       [--skip-existing] [--json] keep files that already exist on the server; JSON: one
-      [-p|--preserve-mode]       line per file with its state and check (sha256 or size).
+      [-p|--preserve-mode]       line per file with its state and check (xxh128, sha256 or size).
                                  New files get the local mode (less the server's umask);
                                  a file replaced keeps its own unless -p (like scp -p)
   get REMOTE... [LOCAL_DIR]      download files and folders (recursive; same options)
@@ -80,6 +81,10 @@ Options:
   --limit-rate RATE put, get, sync: at most RATE bytes a second each way, for all
                     files together; like curl, K, M or G (powers of 1024) may follow,
                     e.g. 500K or 2M
+  --check C         put, get, sync: how each file is checked end to end: xxh128 (the
+                    default: XXH3-128, fast, catches corruption) or sha256 (slower; a
+                    digest to compare with one made elsewhere). A server that offers
+                    only SHA-256 gets SHA-256; SFTP: SHA-256 by sha256sum, or the size
 A saved login (ferry login) is used first; otherwise the password comes from
 FERRY_PASSWORD or is asked for (over SFTP only after the agent and keys failed).
 Known host keys and saved logins are kept in FERRY_CONFIG_DIR (default: your OS's
@@ -128,7 +133,7 @@ async function transfer(
   direction: 'upload' | 'download',
   sources: string[],
   target: string,
-  options: { skipExisting: boolean; concurrency: number; json: boolean; rateLimits: RateLimits | undefined; preserveMode?: boolean },
+  options: { skipExisting: boolean; concurrency: number; json: boolean; rateLimits: RateLimits | undefined; check: CheckAlgorithm; preserveMode?: boolean },
 ): Promise<number> {
   // The local files are scanned while the connection is made (they need nothing from it).
   const scanned = direction === 'upload' ? scanUpload(sources, target, false) : undefined;
@@ -141,6 +146,7 @@ async function transfer(
     concurrency: options.concurrency,
     rateLimits: options.rateLimits,
     conflict: options.skipExisting ? 'skip' : 'overwrite',
+    check: options.check,
     // Nothing else runs on this thread: small files are read and written directly.
     blockingSmallIo: true,
   });
@@ -212,6 +218,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       csv: { type: 'boolean' },
       limit: { type: 'string' },
       'limit-rate': { type: 'string' },
+      check: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -249,6 +256,8 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
   const concurrency = Number(values.concurrency ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1 to 32');
   const rateLimits = limitRate(values['limit-rate']);
+  const check = values.check ?? ENGINE_DEFAULT_CHECK;
+  if (!isCheck(check)) throw new UsageError(`--check must be xxh128 or sha256, not "${values.check}"`);
   if (values.identity !== undefined && !sftp) throw new UsageError('--identity is for --protocol sftp');
   if (values.plain && sftp) throw new UsageError('--plain is for Ferry servers: SFTP is always encrypted');
   const ctx: Context = {
@@ -285,13 +294,13 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
       const target = args.length > 1 ? args.at(-1)! : '.';
       // -p is put's --preserve-mode, as in scp (and mkdir's --parents elsewhere).
       const preserveMode = values['preserve-mode'] ?? values.parents ?? false;
-      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits, preserveMode });
+      return transfer(ctx, 'upload', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits, check, preserveMode });
     }
     case 'get': {
       need(1, 'which files? (get REMOTE... [LOCAL_DIR])');
       const sources = args.length > 1 ? args.slice(0, -1) : args;
       const target = args.length > 1 ? args.at(-1)! : '.';
-      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits });
+      return transfer(ctx, 'download', sources, target, { skipExisting: values['skip-existing'] ?? false, concurrency, json: values.json ?? false, rateLimits, check });
     }
     case 'sync': {
       need(2, 'sync LOCAL REMOTE');
@@ -304,6 +313,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<number> {
         json: values.json ?? false,
         concurrency,
         rateLimits,
+        check,
       });
     }
     case 'find': {

@@ -40,7 +40,7 @@ function table(entries: readonly TransferLogEntry[]): string[] {
     formatBytes(e.size),
     `${(e.durationMs / 1000).toFixed(1)} s`,
     `${formatBytes(e.speed)}/s`,
-    e.check === 'sha256' && e.sha256 ? `sha256:${e.sha256.slice(0, 12)}` : 'size',
+    e.check === 'sha256' && e.sha256 ? `sha256:${e.sha256.slice(0, 12)}` : e.check === 'xxh128' && e.xxh128 ? `xxh128:${e.xxh128.slice(0, 12)}` : 'size',
     `${e.protocol === 'sftp' ? 'sftp://' : ''}${e.server}`,
     e.direction === 'upload' ? `${e.localPath} -> ${e.remotePath}` : `${e.remotePath} -> ${e.localPath}`,
   ]);

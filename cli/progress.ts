@@ -45,7 +45,7 @@ export class ProgressPrinter {
       if ((t.state === 'done' || t.state === 'skipped') && !this.finished.has(t.id)) {
         this.finished.add(t.id);
         this.clear();
-        const note = t.state === 'skipped' ? ' (skipped: exists)' : t.check === 'sha256' ? ' sha256 ok' : t.check === 'size' ? ' size ok (no hash)' : '';
+        const note = t.state === 'skipped' ? ' (skipped: exists)' : t.check === 'size' ? ' size ok (no hash)' : t.check ? ` ${t.check} ok` : '';
         this.out.write(`${progressLine({ ...t, bytes: t.size, eta: 0 }, width - note.length)}${note}\n`);
       } else if (t.state === 'active') {
         current = t;
@@ -70,7 +70,7 @@ export class ProgressPrinter {
 
 /**
  * One transfer as `put --json` and `get --json` print it: where it went, how it ended and
- * which check it passed (`check`: "sha256", "size" where the server has no hash, or null).
+ * which check it passed (`check`: "xxh128" or "sha256", "size" where the server has no hash, or null).
  */
 export function transferJson(t: TransferView): Record<string, unknown> {
   return {

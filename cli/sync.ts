@@ -3,6 +3,7 @@
  * carry it out through the transfer queue. The plan says how files were compared
  * (SHA-256 or size and mtime) and why each line is there; conflicts are printed and left.
  */
+import { CHECK_NAMES, type CheckAlgorithm } from '../shared/common/checks.js';
 import { FerryError } from '../shared/common/errors.js';
 import { formatBytes } from '../shared/common/size.js';
 import type { SyncAction, SyncDirection, SyncPlan } from '../shared/common/sync-model.js';
@@ -24,6 +25,8 @@ export interface SyncOptions {
   readonly concurrency: number;
   /** --limit-rate: both directions' speed limits (undefined: none). */
   readonly rateLimits?: RateLimits;
+  /** --check: the transfers' check, and the one files without a stored digest are compared by. */
+  readonly check: CheckAlgorithm;
 }
 
 const LABEL: Record<SyncAction['kind'], string> = {
@@ -59,7 +62,7 @@ function printPlan(plan: SyncPlan, json: boolean): void {
     for (const a of plan.actions) out.write(`${JSON.stringify(actionJson(a))}\n`);
     return;
   }
-  const how = plan.compare === 'sha256' ? 'by SHA-256 (content)' : 'by size and modification time (the server lists no hashes)';
+  const how = plan.compare === 'size-mtime' ? 'by size and modification time (the server lists no hashes)' : `by ${CHECK_NAMES[plan.compare]} (content)`;
   out.write(`sync ${plan.direction}: ${printable(plan.localRoot)} ⇄ ${printable(plan.remoteRoot)}, compared ${how}\n`);
   for (const a of plan.actions) {
     if (a.kind === 'same') continue;
@@ -80,6 +83,7 @@ export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: s
       stateDir: ctx.configDir,
       signal: ctx.signal,
       blockingIo: true,
+      check: options.check,
     });
     const { plan } = prepared;
     printPlan(plan, options.json);
@@ -93,6 +97,7 @@ export async function syncCommand(ctx: Context, localRoot: string, remoteRoot: s
       conflict: 'ask',
       blockingSmallIo: true,
       rateLimits: options.rateLimits,
+      check: options.check,
       onDone: (done) => history.record(logEntryOf(session, done)),
     });
     const printer = new ProgressPrinter(process.stderr);

@@ -12,6 +12,7 @@ import { SEARCH_BATCH_MAX, SEARCH_RESULTS_DEFAULT, type SearchBound } from '../s
 import type { ConnectionScope, Req } from './connection-scope.js';
 import type { Session } from './sessions.js';
 import type { TreePages } from './storage.js';
+import { recordsForClient } from './walk-digests.js';
 
 /** Records the walk reads per step: between two steps a search checks its bounds and a cancel. */
 const WALK_STEP = 1000;
@@ -62,7 +63,7 @@ export async function findRequest(conn: ConnectionScope, req: Req<'find'>): Prom
         found.push(record);
         count++;
       }
-      await sendFound(conn, req.id, first.path, found);
+      await sendFound(conn, req.id, first.path, recordsForClient(found, req.checks));
       if (truncated !== null || pages === null) break;
       if (cancelled || conn.closed) throw new FerryError('ECANCELED', 'The search was stopped.');
       if (Date.now() - started >= limits.findMaxMs) {

@@ -3,6 +3,7 @@
  * that has to be read waits for one of its session's turns (Limits.maxHashesPerSession),
  * and `cancel` stops it, waiting or reading (ECANCELED).
  */
+import { digestField } from '../shared/common/checks.js';
 import { FerryError } from '../shared/common/errors.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
 import type { Session } from './sessions.js';
@@ -55,9 +56,9 @@ export async function hashRequest(conn: ConnectionScope, req: Req<'hash'>): Prom
   const started = Date.now();
   try {
     const signal = abort.signal;
-    const result = await conn.ctx.storage.hashFile(account, cwd, req.path, { signal, slot: () => turns.take(signal) });
+    const result = await conn.ctx.storage.hashFile(account, cwd, req.path, { signal, slot: () => turns.take(signal), algorithm: req.algorithm ?? 'sha256' });
     if (result.computed) conn.ctx.log(`hash user=${account.name} ${result.size} bytes ok ${Date.now() - started} ms`);
-    await conn.send({ type: 'ok', id: req.id, path: result.path, sha256: result.sha256, fileSize: result.size, mtime: result.mtime });
+    await conn.send({ type: 'ok', id: req.id, path: result.path, ...digestField(result.digest), fileSize: result.size, mtime: result.mtime });
   } finally {
     conn.running.delete(req.id);
   }

@@ -3,6 +3,7 @@
  * user) that makes a new session, or an attach to an existing session with its ticket.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { CHECK_ALGORITHMS } from '../shared/common/checks.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import type { FrameHeader } from '../shared/common/frame.js';
 import { SUPPORTED_VERSIONS, type Request } from '../shared/common/messages.js';
@@ -51,6 +52,7 @@ export async function handshake(conn: LoginScope): Promise<boolean> {
     agent: AGENT,
     nonce,
     mechanisms: [conn.binding ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256'],
+    checks: CHECK_ALGORITHMS,
   });
   const first = await conn.nextRequest();
   if (first === null) return false;

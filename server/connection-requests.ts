@@ -4,6 +4,7 @@
  * (connection-walk.ts), a search by name (connection-find.ts), downloads (get, read), a file's hash (connection-hash.ts), cancel.
  * Writes first ask whether the session's account still exists (Sessions.current).
  */
+import { digestField } from '../shared/common/checks.js';
 import { FerryError } from '../shared/common/errors.js';
 import { LIST_PAGE_BYTES, LIST_PAGE_MAX, READ_MAX, type Entry, type Request } from '../shared/common/messages.js';
 import { findRequest } from './connection-find.js';
@@ -122,7 +123,7 @@ async function list(conn: ConnectionScope, req: Req<'list'>): Promise<void> {
 
 async function get(conn: ConnectionScope, req: Req<'get'>): Promise<void> {
   const { account, cwd } = conn.session;
-  const download = await conn.ctx.storage.openDownload(account, cwd, req.path, req.offset ?? 0);
+  const download = await conn.ctx.storage.openDownload(account, cwd, req.path, req.offset ?? 0, req.check ?? 'sha256');
   const started = Date.now();
   conn.running.set(req.id, () => conn.destroy());
   try {
@@ -132,7 +133,7 @@ async function get(conn: ConnectionScope, req: Req<'get'>): Promise<void> {
       download.chunks(),
       (chunk) => download.release(chunk),
     );
-    await conn.send({ type: 'ok', id: req.id, sha256: download.sha256() });
+    await conn.send({ type: 'ok', id: req.id, ...digestField(download.digest()) });
     conn.ctx.log(`get user=${account.name} ${download.total - download.offset} bytes ok ${Date.now() - started} ms`);
   } finally {
     conn.running.delete(req.id);
@@ -140,7 +141,7 @@ async function get(conn: ConnectionScope, req: Req<'get'>): Promise<void> {
   }
 }
 
-/** A whole small file in one `ok` frame with its SHA-256 (ETOOBIG: use `get`). */
+/** A whole small file in one `ok` frame with its digest (ETOOBIG: use `get`). */
 async function read(conn: ConnectionScope, req: Req<'read'>): Promise<void> {
   const { account } = conn.session;
   const started = Date.now();
@@ -149,10 +150,10 @@ async function read(conn: ConnectionScope, req: Req<'read'>): Promise<void> {
   const reserved = Math.min(req.max, READ_MAX);
   await conn.readBudget.reserve(reserved);
   try {
-    const file = await conn.ctx.storage.readWhole(account, conn.session.cwd, req.path, req.max);
+    const file = await conn.ctx.storage.readWhole(account, conn.session.cwd, req.path, req.max, req.check ?? 'sha256');
     conn.ctx.log(`read user=${account.name} ${file.data.length} bytes ok ${Date.now() - started} ms`);
     await conn.send(
-      { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, sha256: file.sha256 },
+      { type: 'ok', id: req.id, path: file.path, fileSize: file.data.length, mtime: file.mtime, ...digestField(file.digest) },
       file.data,
       true,
     );

@@ -4,6 +4,7 @@
  * their commits answered in the background so that puts can be pipelined.
  */
 import { FerryError, toFerryError } from '../shared/common/errors.js';
+import type { CheckAlgorithm, Digest } from '../shared/common/checks.js';
 import { WHOLE_FILE_MAX } from '../shared/common/messages.js';
 import { ByteBudget } from './byte-budget.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
@@ -55,11 +56,12 @@ export class UploadReceiver {
         mtime: req.mtime,
         mode: req.mode,
         preserveMode: req.preserveMode,
+        check: req.check,
       });
     } catch (err) {
       // Refused before any byte was stored: skip the body and its "put-end", then answer.
       if (size > 0) await conn.reader.skipBody();
-      await this.expectPutEnd(req.id);
+      await this.expectPutEnd(req.id, req.check);
       const e = toFerryError(err);
       conn.ctx.log(`put user=${account.name} refused ${e.code}`);
       void conn.sendError(req.id, e).catch(() => undefined);
@@ -78,7 +80,7 @@ export class UploadReceiver {
     conn.running.set(req.id, () => {
       interrupted = true;
     });
-    let sha256: string;
+    let expected: Digest;
     try {
       if (size > 0) {
         let storeError: FerryError | undefined;
@@ -93,13 +95,13 @@ export class UploadReceiver {
           if (interrupted || conn.stopping) throw new FerryError('ECONN', 'the upload was interrupted');
         }
         if (storeError) {
-          await this.expectPutEnd(req.id);
+          await this.expectPutEnd(req.id, req.check);
           conn.ctx.log(`put user=${account.name} failed ${storeError.code}`);
           void conn.sendError(req.id, storeError).catch(() => undefined);
           return;
         }
       }
-      sha256 = await this.expectPutEnd(req.id);
+      expected = await this.expectPutEnd(req.id, req.check);
     } catch (err) {
       // The connection broke mid-body: keep what arrived so the client can resume.
       await abort(true);
@@ -112,7 +114,7 @@ export class UploadReceiver {
     // The commit (fsync, rename) is batched with other uploads: do not wait for it here.
     conn.holdSlot(
       upload
-        .commit(sha256)
+        .commit(expected)
         .then(
           (result) => {
             const ms = Date.now() - started;
@@ -144,13 +146,13 @@ export class UploadReceiver {
     // Room for the body first, or it stays unread (and the socket pauses) until earlier
     // bodies are committed: what one connection makes the server hold is bounded.
     await this.bodies.reserve(size);
-    let sha256: string;
+    let expected: Digest;
     const body = smallBuffer(size);
     try {
       let filled = 0;
       for await (const chunk of conn.reader.body()) filled += chunk.copy(body, filled);
       if (filled !== size) throw new FerryError('EPROTO', `"put" body of ${filled} bytes, not ${size}`);
-      sha256 = await this.expectPutEnd(req.id);
+      expected = await this.expectPutEnd(req.id, req.check);
     } catch (err) {
       this.bodies.release(size);
       throw err;
@@ -161,7 +163,7 @@ export class UploadReceiver {
     const allowed = conn.ctx.sessions.current(conn.session);
     allowed.catch(() => undefined);
     const admitted = Promise.all([this.admitting, allowed]).then(() =>
-      conn.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime, mode: req.mode, preserveMode: req.preserveMode }, body, sha256),
+      conn.ctx.storage.putWhole(account, cwd, req.path, { exists: req.exists ?? 'overwrite', mtime: req.mtime, mode: req.mode, preserveMode: req.preserveMode }, body, expected),
     );
     this.admitting = admitted.then(
       () => undefined,
@@ -190,12 +192,16 @@ export class UploadReceiver {
       });
   }
 
-  private async expectPutEnd(id: number): Promise<string> {
+  /** The put-end of put `id`, whose digest must be in the field of the put's check (EPROTO otherwise). */
+  private async expectPutEnd(id: number, check: CheckAlgorithm = 'sha256'): Promise<Digest> {
     const end = await this.conn.nextRequest();
     if (end === null) throw new FerryError('ECONN', 'connection closed before "put-end"');
     if (end.type !== 'put-end' || end.id !== id) {
       throw new FerryError('EPROTO', `expected "put-end" for request ${id}`);
     }
-    return end.sha256;
+    const other = check === 'xxh128' ? end.sha256 : end.xxh128;
+    const hex = check === 'xxh128' ? end.xxh128 : end.sha256;
+    if (hex === undefined || other !== undefined) throw new FerryError('EPROTO', `"put-end" for request ${id} must carry "${check}" (the put's check), and only it`);
+    return { algorithm: check, hex };
   }
 }

@@ -4,6 +4,7 @@
  */
 import { LIST_PAGE_BYTES, LIST_PAGE_MAX, type WalkRecord } from '../shared/common/messages.js';
 import type { ConnectionScope, Req } from './connection-scope.js';
+import { recordsForClient } from './walk-digests.js';
 
 export async function walkRequest(conn: ConnectionScope, req: Req<'walk'>): Promise<void> {
   const { account, cwd } = conn.session;
@@ -31,7 +32,7 @@ export async function walkRequest(conn: ConnectionScope, req: Req<'walk'>): Prom
       ({ path, records } = page);
       if (page.rest) next = conn.listings.add('walk', path, page.rest);
     }
-    const body = Buffer.from(JSON.stringify(records));
+    const body = Buffer.from(JSON.stringify(recordsForClient(records, req.checks)));
     await conn.send({ type: 'ok', id: req.id, path, count: records.length, next }, body);
   } finally {
     conn.readBudget.release(LIST_PAGE_BYTES);

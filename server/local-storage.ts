@@ -20,14 +20,14 @@
  * (storage-admission.ts), the run's start and stop (storage-lifecycle.ts), downloads
  * (storage-download.ts). This class puts them together and starts uploads once admitted.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import { LIST_PAGE_MAX, type Df, type Entry, type PutResult, type UploadInfo } from '../shared/common/messages.js';
 import { lstatOrNull } from '../shared/node/fs-calls.js';
-import { createStreamHash, type StreamHash } from '../shared/node/hash-worker.js';
+import { asDigest, digestField, type CheckAlgorithm, type Digest } from '../shared/common/checks.js';
+import { createCheckHash, digestOfBytes, type StreamHash } from '../shared/node/checksums.js';
 import type { ExecHost } from './exec-host.js';
 import { changeMode, DEFAULT_UMASK, newEntryMode } from './storage-chmod.js';
 import type { Account, ChmodOptions, ChmodResult, Download, FileHashResult, HashOptions, ListPage, Storage, Upload, UploadRequest, WalkPage, WholeFile } from './storage.js';
@@ -76,7 +76,7 @@ export class LocalStorage implements Storage, ExecHost {
   }
 
   private storeHash(home: Home): StoreHash {
-    return (host, st, sha256) => this.hashes.record(home.name, home.real, host, st, sha256);
+    return (host, st, digest) => this.hashes.record(home.name, home.real, host, st, digest);
   }
 
   /** Resolves once what earlier runs left in state/incoming is gone (tests, diagnostics). */
@@ -187,8 +187,8 @@ export class LocalStorage implements Storage, ExecHost {
         } else {
           handle = await fsp.open(partialPath, flags, 0o666);
         }
-        // Big uploads hash in the worker thread, alongside the disk writes.
-        const hash = createStreamHash(total);
+        // Big uploads hash in the worker thread (SHA-256 on more than two cores), alongside the disk writes.
+        const hash = createCheckHash(request.check ?? 'sha256', total);
         try {
           if (offset > 0) await hashPrefix(handle, offset, hash);
         } catch (err) {
@@ -240,7 +240,7 @@ export class LocalStorage implements Storage, ExecHost {
 
   /**
    * A whole small file in one go: the same checks as beginUpload() (jail, policy, lock,
-   * quota), then the SHA-256 of `data`, then a durable commit in the next group. Nothing
+   * quota), then the digest of `data`, then a durable commit in the next group. Nothing
    * is written before the hash has matched.
    */
   async putWhole(
@@ -249,8 +249,9 @@ export class LocalStorage implements Storage, ExecHost {
     target: string,
     request: Omit<UploadRequest, 'offset' | 'total'>,
     data: Buffer,
-    sha256: string,
+    given: Digest | string,
   ): Promise<{ readonly committed: Promise<PutResult> }> {
+    const expected = asDigest(given);
     const admitted = await guard(() => this.admission.admit(account, cwd, target, { ...request, offset: 0, total: data.length }, true));
     if (admitted instanceof SkippedUpload) return { committed: admitted.commit() };
     const { need, entryNeed, tracker, partialName, partialPath, chosen, unlock } = admitted;
@@ -266,8 +267,8 @@ export class LocalStorage implements Storage, ExecHost {
     };
     const commit = async (): Promise<PutResult> => {
       try {
-        const digest = createHash('sha256').update(data).digest('hex');
-        if (digest !== sha256.toLowerCase()) throw new FerryError('ECHECKSUM');
+        const digest = await digestOfBytes(data, expected.algorithm);
+        if (digest.hex !== expected.hex.toLowerCase()) throw new FerryError('ECHECKSUM');
         const incomingDir = path.join(this.run.incoming, account.name, partialName[0]!);
         const item = new WholeUpload({
           target: chosen,
@@ -283,10 +284,10 @@ export class LocalStorage implements Storage, ExecHost {
           mode: newEntryMode(request.mode, 'file', this.umask),
           preserveMode: request.preserveMode ?? false,
           placed: letGo,
-          sha256: digest,
+          digest,
           storeHash: this.storeHash(admitted.home),
         });
-        return await this.run.batcher.commit(item, () => ({ path: item.path, size: data.length, sha256: digest }));
+        return await this.run.batcher.commit(item, () => ({ path: item.path, size: data.length, ...digestField(digest) }));
       } catch (err) {
         // (The partial's accounting is the item's: discard() or place() settle it.)
         throw toFerryError(err);
@@ -298,16 +299,16 @@ export class LocalStorage implements Storage, ExecHost {
     return { committed: this.run.batcher.track(commit()) };
   }
 
-  openDownload(account: Account, cwd: string, target: string, offset: number): Promise<Download> {
-    return openDownload(this.jail, account, cwd, target, offset);
+  openDownload(account: Account, cwd: string, target: string, offset: number, check: CheckAlgorithm = 'sha256'): Promise<Download> {
+    return openDownload(this.jail, account, cwd, target, offset, check);
   }
 
   hashFile(account: Account, cwd: string, target: string, options: HashOptions): Promise<FileHashResult> {
     return hashFile(this.jail, this.hashes, account, cwd, target, options);
   }
 
-  readWhole(account: Account, cwd: string, target: string, max: number): Promise<WholeFile> {
-    return readWhole(this.jail, account, cwd, target, max);
+  readWhole(account: Account, cwd: string, target: string, max: number, check: CheckAlgorithm = 'sha256'): Promise<WholeFile> {
+    return readWhole(this.jail, account, cwd, target, max, check);
   }
 
   async hostPath(account: Account, cwd: string): Promise<string> {

@@ -2,14 +2,15 @@
  * Files read for a client: a download (`get`) in large chunks with flat memory and a
  * whole-file SHA-256, and a whole small file (`read`) in one buffer.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
 import { READ_MAX } from '../shared/common/messages.js';
 import { openFd, readFd } from '../shared/node/fs-calls.js';
-import { acquireBuffer, createStreamHash, releaseBuffer, type StreamHash } from '../shared/node/hash-worker.js';
+import type { CheckAlgorithm, Digest } from '../shared/common/checks.js';
+import { createCheckHash, digestOfBytes } from '../shared/node/checksums.js';
+import { acquireBuffer, releaseBuffer, type StreamHash } from '../shared/node/hash-worker.js';
 import { smallBuffer } from './small-buffers.js';
 import type { Account, Download, WholeFile } from './storage.js';
 import { O_NOFOLLOW, checkCount, guard, sysCode, vbase, vparent, type HomeJail } from './storage-jail.js';
@@ -21,7 +22,7 @@ const MAX_HASHING = 3;
 
 export class LocalDownload implements Download {
   private readonly hash: StreamHash;
-  private digest: string | null = null;
+  private result: Digest | null = null;
   private closed = false;
   private started = false;
   /** For each pooled chunk handed out: how many of (hash, socket write) still use it. */
@@ -33,8 +34,9 @@ export class LocalDownload implements Download {
     readonly total: number,
     readonly offset: number,
     readonly mtime: number,
+    check: CheckAlgorithm,
   ) {
-    this.hash = createStreamHash(total);
+    this.hash = createCheckHash(check, total);
   }
 
   /**
@@ -85,7 +87,7 @@ export class LocalDownload implements Download {
         yield data;
       }
       await Promise.all(hashing);
-      this.digest = await this.hash.digest();
+      this.result = { algorithm: this.hash.algorithm, hex: await this.hash.digest() };
     } finally {
       this.hash.dispose();
     }
@@ -101,9 +103,9 @@ export class LocalDownload implements Download {
     if (--user.n === 0) releaseBuffer(user.buffer);
   }
 
-  sha256(): string {
-    if (this.digest === null) throw new FerryError('EINVAL', 'The download has not been read to the end.');
-    return this.digest;
+  digest(): Digest {
+    if (this.result === null) throw new FerryError('EINVAL', 'The download has not been read to the end.');
+    return this.result;
   }
 
   async close(): Promise<void> {
@@ -127,7 +129,7 @@ export class LocalDownload implements Download {
 }
 
 /** Open a file inside the home for a download from `offset`. */
-export function openDownload(jail: HomeJail, account: Account, cwd: string, target: string, offset: number): Promise<Download> {
+export function openDownload(jail: HomeJail, account: Account, cwd: string, target: string, offset: number, check: CheckAlgorithm): Promise<Download> {
   return guard(async () => {
     checkCount(offset, 'offset');
     const home = await jail.home(account);
@@ -142,7 +144,7 @@ export function openDownload(jail: HomeJail, account: Account, cwd: string, targ
       const opened = await handle.stat();
       if (!opened.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
       if (offset > opened.size) throw new FerryError('EINVAL', 'The offset is past the end of the file.');
-      return new LocalDownload(handle, vpath, opened.size, offset, Math.round(opened.mtimeMs));
+      return new LocalDownload(handle, vpath, opened.size, offset, Math.round(opened.mtimeMs), check);
     } catch (err) {
       await handle.close();
       throw err;
@@ -156,13 +158,13 @@ function tooBig(fileSize: number, max: number): FerryError {
 }
 
 /**
- * A whole file of at most `max` bytes, read in one go with its SHA-256 (ETOOBIG with
+ * A whole file of at most `max` bytes, read in one go with its digest (ETOOBIG with
  * details.fileSize when it is bigger). The folder is resolved and jail-checked like any
  * path (shared within a burst); the file itself is opened with O_NOFOLLOW, so a link
  * there takes the careful way (realpath of the whole path, which must stay inside).
  * O_NONBLOCK: opening a FIFO someone left in a home must not hang a thread.
  */
-export function readWhole(jail: HomeJail, account: Account, cwd: string, target: string, max: number): Promise<WholeFile> {
+export function readWhole(jail: HomeJail, account: Account, cwd: string, target: string, max: number, check: CheckAlgorithm): Promise<WholeFile> {
   return guard(async () => {
     checkCount(max, 'limit');
     const limit = Math.min(max, READ_MAX);
@@ -192,8 +194,7 @@ export function readWhole(jail: HomeJail, account: Account, cwd: string, target:
         if (n === 0) throw new FerryError('EIO', 'The file changed while it was being read.');
         got += n;
       }
-      const sha256 = createHash('sha256').update(data).digest('hex');
-      return { path: vpath, data, mtime: Math.round(st.mtimeMs), sha256 };
+      return { path: vpath, data, mtime: Math.round(st.mtimeMs), digest: await digestOfBytes(data, check) };
     } finally {
       try {
         fs.closeSync(fd);

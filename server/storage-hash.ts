@@ -1,13 +1,15 @@
 /**
- * The `hash` request's work on the local disk: the SHA-256 of a file as it is now, from its
- * stored record while that still holds (stored-hashes.ts), else read through 1 MiB at a
+ * The `hash` request's work on the local disk: the digest of a file as it is now (SHA-256
+ * or XXH3-128, as asked), from its stored record while that still holds (stored-hashes.ts), else read through 1 MiB at a
  * time (hashed in the worker thread for big files, as downloads are) and then stored for
  * the listings that follow.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { FerryError } from '../shared/common/errors.js';
-import { acquireBuffer, createStreamHash, releaseBuffer, POOL_BUFFER_BYTES } from '../shared/node/hash-worker.js';
+import type { CheckAlgorithm, Digest } from '../shared/common/checks.js';
+import { createCheckHash } from '../shared/node/checksums.js';
+import { acquireBuffer, releaseBuffer, POOL_BUFFER_BYTES } from '../shared/node/hash-worker.js';
 import type { Account, FileHashResult, HashOptions } from './storage.js';
 import { O_NOFOLLOW, guard, type HomeJail } from './storage-jail.js';
 import type { StoredHashes } from './stored-hashes.js';
@@ -47,15 +49,17 @@ export function hashFile(
     const first = await fsp.stat(real, { bigint: true });
     if (first.isDirectory()) throw new FerryError('EISDIR');
     if (!first.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
-    const result = (st: fs.BigIntStats, sha256: string, computed: boolean): FileHashResult => ({
+    const algorithm = options.algorithm ?? 'sha256';
+    const result = (st: fs.BigIntStats, digest: Digest, computed: boolean): FileHashResult => ({
       path: vpath,
-      sha256,
+      digest,
       size: Number(st.size),
       mtime: Math.round(msOf(st.mtimeNs)),
       computed,
     });
     const stored = await hashes.lookup(home.name, home.real, real, first);
-    if (stored) return result(first, stored, false);
+    // A stored digest of the other algorithm does not answer: computed, it replaces it.
+    if (stored?.algorithm === algorithm) return result(first, stored, false);
 
     const release = await options.slot();
     try {
@@ -67,13 +71,13 @@ export function hashFile(
         const before = await handle.stat({ bigint: true });
         if (!before.isFile()) throw new FerryError('EINVAL', 'Not a regular file.');
         const started = Date.now();
-        const sha256 = await readHash(handle, Number(before.size), signal);
+        const digest: Digest = { algorithm, hex: await readHash(handle, Number(before.size), signal, algorithm) };
         const after = await handle.stat({ bigint: true });
         if (!same(before, after)) throw changed();
         // Stored only for the file still at that name, and not changed too recently to tell.
         const now = await fsp.lstat(real, { bigint: true }).catch(() => null);
-        if (now && same(now, after) && msOf(after.ctimeNs) < started - RACY_MS) hashes.record(home.name, home.real, real, after, sha256);
-        return result(after, sha256, true);
+        if (now && same(now, after) && msOf(after.ctimeNs) < started - RACY_MS) hashes.record(home.name, home.real, real, after, digest);
+        return result(after, digest, true);
       } finally {
         await handle.close();
       }
@@ -87,8 +91,8 @@ export function hashFile(
 }
 
 /** Read `size` bytes from the start and hash them: flat memory (one or two 1 MiB buffers). */
-async function readHash(handle: fsp.FileHandle, size: number, signal: AbortSignal): Promise<string> {
-  const hash = createStreamHash(size);
+async function readHash(handle: fsp.FileHandle, size: number, signal: AbortSignal, algorithm: CheckAlgorithm): Promise<string> {
+  const hash = createCheckHash(algorithm, size);
   const pooled = size >= POOL_BUFFER_BYTES;
   try {
     let position = 0;

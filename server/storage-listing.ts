@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { digestField } from '../shared/common/checks.js';
 import { LIST_PAGE_BYTES, type Entry, type EntryType } from '../shared/common/messages.js';
 import { lstatOrNull } from '../shared/node/fs-calls.js';
 import type { Account, FolderPages, ListPage } from './storage.js';
@@ -38,7 +39,7 @@ const SHA256_JSON_BYTES = 76;
 
 /** An upper bound of an entry's bytes in a listing's JSON body (the comma included). */
 function entryBytes(entry: Entry): number {
-  return Buffer.byteLength(JSON.stringify(entry.name)) + ENTRY_JSON_OVERHEAD + (entry.sha256 ? SHA256_JSON_BYTES : 0);
+  return Buffer.byteLength(JSON.stringify(entry.name)) + ENTRY_JSON_OVERHEAD + (entry.sha256 || entry.xxh128 ? SHA256_JSON_BYTES : 0);
 }
 
 function entryType(st: fs.Stats | fs.BigIntStats): EntryType {
@@ -57,8 +58,8 @@ function toEntry(name: string, st: fs.Stats | fs.BigIntStats, hashes?: FolderHas
   // The same milliseconds as the float mtimeMs gives, from the exact nanoseconds.
   const mtime = Math.round(Number(b.mtimeNs / 1_000_000n) + Number(b.mtimeNs % 1_000_000n) / 1e6);
   const entry: Entry = { name, type: entryType(b), size: Number(b.size), mtime, mode: Number(b.mode & 0o7777n) };
-  const sha256 = b.isFile() ? hashes?.hashOf(name, b) : undefined;
-  if (sha256) entry.sha256 = sha256;
+  const digest = b.isFile() ? hashes?.hashOf(name, b) : undefined;
+  if (digest) return { ...entry, ...digestField(digest) };
   return entry;
 }
 
@@ -77,8 +78,8 @@ export function statEntry(jail: HomeJail, hashes: StoredHashes, account: Account
     // Looked up under the real name: a link to a file shows the file's hash.
     const folder = await hashes.folder(home.name, home.real, path.dirname(real));
     const entry = toEntry(name, st);
-    const sha256 = folder?.hashOf(path.basename(real), st);
-    return sha256 ? { ...entry, sha256 } : entry;
+    const digest = folder?.hashOf(path.basename(real), st);
+    return digest ? { ...entry, ...digestField(digest) } : entry;
   });
 }
 

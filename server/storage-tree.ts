@@ -8,6 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FerryError } from '../shared/common/errors.js';
 import { lstatOrNull } from '../shared/node/fs-calls.js';
+import type { Digest } from '../shared/common/checks.js';
 import type { Account } from './storage.js';
 import type { UploadAdmission } from './storage-admission.js';
 import { newEntryMode } from './storage-chmod.js';
@@ -95,11 +96,11 @@ export class TreeChanges {
       const dstSt = await lstatOrNull(b.host);
       if (dstSt && !overwrite) throw new FerryError('EEXIST');
       // A file's stored hash moves with it: looked up now, recorded again after the move.
-      let carried: { sha256: string; st: fs.BigIntStats } | undefined;
+      let carried: { digest: Digest; st: fs.BigIntStats } | undefined;
       if (srcSt.isFile()) {
         const st = fs.lstatSync(a.host, { bigint: true });
-        const sha256 = await this.hashes.lookup(home.name, home.real, a.host, st);
-        if (sha256) carried = { sha256, st };
+        const digest = await this.hashes.lookup(home.name, home.real, a.host, st);
+        if (digest) carried = { digest, st };
       }
       const tracker = this.admission.tracker(account, home);
       tracker.startChange();

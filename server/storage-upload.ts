@@ -8,6 +8,7 @@ import { lstatOrNull, renamePath } from '../shared/node/fs-calls.js';
 import * as path from 'node:path';
 import type { ExistsPolicy, PutResult } from '../shared/common/messages.js';
 import { FerryError, toFerryError } from '../shared/common/errors.js';
+import { asDigest, digestField, type Digest } from '../shared/common/checks.js';
 import { acquireBuffer, releaseBuffer, type StreamHash } from '../shared/node/hash-worker.js';
 import type { Upload } from './storage.js';
 import type { SyncBatcher, SyncItem } from './storage-sync.js';
@@ -35,10 +36,10 @@ export interface UploadTarget {
 }
 
 /**
- * Keep the SHA-256 of a file just put in place at real path `host` (stored-hashes.ts), for
+ * Keep the digest of a file just put in place at real path `host` (stored-hashes.ts), for
  * as long as the file stays as `st` (its stat once in place) says.
  */
-export type StoreHash = (host: string, st: fs.BigIntStats, sha256: string) => void;
+export type StoreHash = (host: string, st: fs.BigIntStats, digest: Digest) => void;
 
 export interface UploadSetup {
   readonly target: UploadTarget;
@@ -89,7 +90,7 @@ export class LocalUpload implements Upload, SyncItem {
   private buffered = 0;
   /** Chain of disk writes, in order; never rejects (failures land in this.failure). */
   private tail: Promise<void> = Promise.resolve();
-  private digest = '';
+  private digest: Digest | null = null;
   /** Bytes written since the last background datasync started, and that sync. */
   private unsynced = 0;
   private syncing: Promise<void> | null = null;
@@ -134,12 +135,12 @@ export class LocalUpload implements Upload, SyncItem {
     }
   }
 
-  commit(sha256: string): Promise<PutResult> {
+  commit(expected: Digest | string): Promise<PutResult> {
     // Tracked from the start, so that closing the storage waits for it too.
-    return this.setup.batcher.track(this.commitNow(sha256));
+    return this.setup.batcher.track(this.commitNow(asDigest(expected)));
   }
 
-  private async commitNow(sha256: string): Promise<PutResult> {
+  private async commitNow(expected: Digest): Promise<PutResult> {
     if (this.state !== 'open') throw await this.endedError();
     this.state = 'committing';
     try {
@@ -152,15 +153,16 @@ export class LocalUpload implements Upload, SyncItem {
           `The upload ended after ${this.setup.offset + this.accepted} of ${this.setup.total} bytes.`,
         );
       }
-      this.digest = await this.setup.hash.digest();
-      if (this.digest !== sha256.toLowerCase()) {
+      const digest: Digest = { algorithm: this.setup.hash.algorithm, hex: await this.setup.hash.digest() };
+      this.digest = digest;
+      if (expected.algorithm !== digest.algorithm || digest.hex !== expected.hex.toLowerCase()) {
         await this.discard();
         throw new FerryError('ECHECKSUM');
       }
       return await this.setup.batcher.commit(this, () => ({
         path: this.target.path,
         size: this.setup.total,
-        sha256: this.digest,
+        ...digestField(digest),
       }));
     } catch (err) {
       throw toFerryError(err);
@@ -344,6 +346,7 @@ export class SkippedUpload implements Upload {
   async write(): Promise<void> {}
 
   async commit(): Promise<PutResult> {
+    // `sha256: ''` as always: an older client requires the field.
     return { path: this.path, size: this.size, sha256: '', skipped: true };
   }
 
@@ -364,15 +367,15 @@ async function writeAll(handle: fsp.FileHandle, data: Buffer, position: number):
  * ctime is the one from now on). A blocking lstat: one cached inode, cheaper than a trip
  * through the I/O threads.
  */
-export function storePlaced(storeHash: StoreHash | undefined, host: string, written: fs.BigIntStats | null, sha256: string): void {
-  if (!storeHash || !written) return;
+export function storePlaced(storeHash: StoreHash | undefined, host: string, written: fs.BigIntStats | null, digest: Digest | null): void {
+  if (!storeHash || !written || !digest) return;
   let st: fs.BigIntStats;
   try {
     st = fs.lstatSync(host, { bigint: true });
   } catch {
     return;
   }
-  if (st.isFile() && st.ino === written.ino && st.size === written.size && st.mtimeNs === written.mtimeNs) storeHash(host, st, sha256);
+  if (st.isFile() && st.ino === written.ino && st.size === written.size && st.mtimeNs === written.mtimeNs) storeHash(host, st, digest);
 }
 
 /**

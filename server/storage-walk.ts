@@ -29,7 +29,7 @@ function recordBytes(record: WalkRecord): number {
 }
 
 function toRecord(rel: string, entry: Entry): WalkRecord {
-  return [rel, WALK_TYPES.indexOf(entry.type), entry.size, entry.mtime, entry.mode, entry.sha256 ?? ''];
+  return [rel, WALK_TYPES.indexOf(entry.type), entry.size, entry.mtime, entry.mode, entry.sha256 ?? entry.xxh128 ?? ''];
 }
 
 /**

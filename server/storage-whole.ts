@@ -19,6 +19,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Digest } from '../shared/common/checks.js';
 import { FerryError } from '../shared/common/errors.js';
 import { fsyncFd, futimesFd, lstatOrNull, openFd, unlinkPath, writeAllFd } from '../shared/node/fs-calls.js';
 import type { SyncItem } from './storage-sync.js';
@@ -37,8 +38,8 @@ export interface WholeSetup extends Pick<UploadSetup, 'exists' | 'pickFreeName' 
   readonly data: Uint8Array;
   /** Called once the file is in place (before its folder is fsynced). */
   readonly placed: () => void;
-  /** The SHA-256 of `data` (checked), kept for the file once in place. */
-  readonly sha256: string;
+  /** The digest of `data` (checked), kept for the file once in place. */
+  readonly digest: Digest;
   readonly storeHash?: StoreHash | undefined;
 }
 
@@ -127,7 +128,7 @@ export class WholeUpload implements SyncItem {
     // placePartial() moves "the partial" into place: here that is the incoming file.
     this.target = await placePartial({ ...this.setup, partialPath: incomingPath }, this.target, this.setup.data.length, false);
     this.created = false;
-    storePlaced(this.setup.storeHash, this.target.host, this.written, this.setup.sha256);
+    storePlaced(this.setup.storeHash, this.target.host, this.written, this.setup.digest);
     this.setup.placed();
     return path.dirname(this.target.host);
   }

@@ -9,6 +9,7 @@
  * session's cwd. Callers pass the session cwd; Storage normalises. Nothing here assumes
  * real folders on this machine: commands, which need them, ask an ExecHost (exec-host.ts).
  */
+import type { CheckAlgorithm, Digest } from '../shared/common/checks.js';
 import type { Entry, ExistsPolicy, Df, UploadInfo, PutResult, WalkRecord } from '../shared/common/messages.js';
 import type { ChmodOptions, ChmodResult } from './storage-chmod.js';
 
@@ -35,6 +36,8 @@ export interface UploadRequest {
   readonly mode?: number | undefined;
   /** Give `mode` to a file this upload replaces too; without it, a replaced file keeps its own bits. */
   readonly preserveMode?: boolean | undefined;
+  /** The whole-file check the client sends at the end (default sha256). */
+  readonly check?: CheckAlgorithm | undefined;
 }
 
 /** An upload in progress. Exactly one of commit() or abort() ends it. */
@@ -46,11 +49,12 @@ export interface Upload {
   /** Append bytes (in order). Resolves when it is safe to send more (backpressure). */
   write(chunk: Buffer): Promise<void>;
   /**
-   * Check that the whole file's SHA-256 (including bytes stored before `offset`) equals
-   * `sha256` and that exactly total-offset bytes were written, make the data durable and
-   * move it into place. ECHECKSUM (and the partial is deleted) on a mismatch.
+   * Check that the whole file's digest (including bytes stored before `offset`, with the
+   * upload's check) equals `expected` and that exactly total-offset bytes were written,
+   * make the data durable and move it into place. ECHECKSUM (and the partial is deleted)
+   * on a mismatch. A bare string is a SHA-256.
    */
-  commit(sha256: string): Promise<PutResult>;
+  commit(expected: Digest | string): Promise<PutResult>;
   /** Stop: keep the partial for a later resume (interrupted) or delete it (refused). */
   abort(keepPartial: boolean): Promise<void>;
 }
@@ -67,8 +71,8 @@ export interface Download {
    * once for every chunk sent (a download that reuses nothing ignores it).
    */
   release(chunk: Uint8Array): void;
-  /** SHA-256 (hex) of the whole file; valid once chunks() has been read to the end. */
-  sha256(): string;
+  /** The whole file's digest (with the download's check); valid once chunks() has been read to the end. */
+  digest(): Digest;
   close(): Promise<void>;
 }
 
@@ -108,10 +112,10 @@ export interface TreePages {
   close(): Promise<void>;
 }
 
-/** A file's SHA-256 as it is now (Storage.hashFile). */
+/** A file's digest as it is now (Storage.hashFile). */
 export interface FileHashResult {
   readonly path: string;
-  readonly sha256: string;
+  readonly digest: Digest;
   readonly size: number;
   readonly mtime: number;
   /** Read and hashed now (false: the stored hash still held). */
@@ -123,6 +127,8 @@ export interface HashOptions {
   readonly signal: AbortSignal;
   /** Taken before the file is read (not for a stored hash): resolves with its release. */
   readonly slot: () => Promise<() => void>;
+  /** The algorithm asked for (default sha256). */
+  readonly algorithm?: CheckAlgorithm | undefined;
 }
 
 /** A whole small file read in one go (Storage.readWhole). */
@@ -130,8 +136,8 @@ export interface WholeFile {
   readonly path: string;
   readonly data: Buffer;
   readonly mtime: number;
-  /** SHA-256 (hex) of `data`. */
-  readonly sha256: string;
+  /** The digest of `data`, with the read's check. */
+  readonly digest: Digest;
 }
 
 export interface Storage {
@@ -180,16 +186,17 @@ export interface Storage {
     path: string,
     request: Omit<UploadRequest, 'offset' | 'total'>,
     data: Buffer,
-    sha256: string,
+    /** The client's digest (a bare string: a SHA-256). */
+    expected: Digest | string,
   ): Promise<{ readonly committed: Promise<PutResult> }>;
-  openDownload(account: Account, cwd: string, path: string, offset: number): Promise<Download>;
+  openDownload(account: Account, cwd: string, path: string, offset: number, check?: CheckAlgorithm): Promise<Download>;
   /**
    * The SHA-256 of a file as it is now: the stored one while the file is unchanged since,
    * else read and hashed (then stored). EISDIR for a folder, EBUSY if it changed meanwhile.
    */
   hashFile(account: Account, cwd: string, path: string, options: HashOptions): Promise<FileHashResult>;
-  /** A whole file of at most `max` bytes in memory, with its SHA-256; ETOOBIG (details.fileSize) if bigger. */
-  readWhole(account: Account, cwd: string, path: string, max: number): Promise<WholeFile>;
+  /** A whole file of at most `max` bytes in memory, with its digest; ETOOBIG (details.fileSize) if bigger. */
+  readWhole(account: Account, cwd: string, path: string, max: number, check?: CheckAlgorithm): Promise<WholeFile>;
   /** Flush pending durable commits (called on shutdown). */
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { SHA256_HEX } from '../shared/common/messages.js';
+import { algorithmOfHex, type Digest } from '../shared/common/checks.js';
 
 /** What a record remembers of a file: it must still be exactly this for the hash to hold. */
 export interface FileIdentity {
@@ -16,7 +16,8 @@ export interface FileIdentity {
 }
 
 export interface Rec extends FileIdentity {
-  readonly sha256: string;
+  /** SHA-256 or XXH3-128 (stored as its hex alone: the length tells which). */
+  readonly digest: Digest;
 }
 
 /** One folder's records as stored: `live` is how many matched at the last pruning. */
@@ -43,9 +44,9 @@ export function readSync(file: string): string | null {
   }
 }
 
-/** `MAGIC <sha256 of the body>\n<body>`; the body is JSON: {"live", "files": [[name, sha256, ino, size, mtimeNs, ctimeNs], …]}. */
+/** `MAGIC <sha256 of the body>\n<body>`; the body is JSON: {"live", "files": [[name, digest hex, ino, size, mtimeNs, ctimeNs], …]}. */
 export function serialize(stored: Stored): string {
-  const files = [...stored.records].map(([name, r]) => [name, r.sha256, String(r.ino), String(r.size), String(r.mtimeNs), String(r.ctimeNs)]);
+  const files = [...stored.records].map(([name, r]) => [name, r.digest.hex, String(r.ino), String(r.size), String(r.mtimeNs), String(r.ctimeNs)]);
   const body = JSON.stringify({ live: stored.live, files });
   return `${MAGIC} ${createHash('sha256').update(body).digest('hex')}\n${body}`;
 }
@@ -74,11 +75,12 @@ export function parse(text: string | null, file: string, log?: (line: string) =>
   const records = new Map<string, Rec>();
   for (const f of files) {
     if (!Array.isArray(f) || f.length !== 6) return bad();
-    const [name, sha256, ino, size, mtimeNs, ctimeNs] = f as unknown[];
-    if (typeof name !== 'string' || name === '' || name.includes('/') || typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return bad();
+    const [name, hex, ino, size, mtimeNs, ctimeNs] = f as unknown[];
+    const algorithm = typeof hex === 'string' ? algorithmOfHex(hex) : null;
+    if (typeof name !== 'string' || name === '' || name.includes('/') || algorithm === null) return bad();
     const numbers = [ino, size, mtimeNs, ctimeNs];
     if (!numbers.every((n) => typeof n === 'string' && DIGITS.test(n))) return bad();
-    records.set(name, { sha256, ino: BigInt(ino as string), size: BigInt(size as string), mtimeNs: BigInt(mtimeNs as string), ctimeNs: BigInt(ctimeNs as string) });
+    records.set(name, { digest: { algorithm, hex: hex as string }, ino: BigInt(ino as string), size: BigInt(size as string), mtimeNs: BigInt(mtimeNs as string), ctimeNs: BigInt(ctimeNs as string) });
   }
   return { records, live };
 }

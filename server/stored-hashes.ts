@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { SHA256_HEX } from '../shared/common/messages.js';
+import { CHECK_HEX, type Digest } from '../shared/common/checks.js';
 import { isInside } from './storage-jail.js';
 import { RECORD_FILE_MAX, parse, readSync, serialize, type FileIdentity, type Rec, type Stored } from './stored-hashes-file.js';
 
@@ -30,9 +30,9 @@ export type { FileIdentity };
 
 
 
-/** The records of one folder as a listing sees them: the SHA-256 of `name` if `st` still matches. */
+/** The records of one folder as a listing sees them: the digest of `name` if `st` still matches. */
 export interface FolderHashes {
-  hashOf(name: string, st: fs.BigIntStats): string | undefined;
+  hashOf(name: string, st: fs.BigIntStats): Digest | undefined;
 }
 
 const RECORD_FILE = 'records';
@@ -112,8 +112,8 @@ export class StoredHashes {
     return this.view(file, await this.stored(file));
   }
 
-  /** The stored SHA-256 of the file at real path `host`, if `st` (its stat now) still matches. */
-  async lookup(user: string, homeReal: string, host: string, st: fs.BigIntStats): Promise<string | undefined> {
+  /** The stored digest of the file at real path `host`, if `st` (its stat now) still matches. */
+  async lookup(user: string, homeReal: string, host: string, st: fs.BigIntStats): Promise<Digest | undefined> {
     const hashes = await this.folder(user, homeReal, path.dirname(host));
     return hashes?.hashOf(path.basename(host), st);
   }
@@ -127,7 +127,7 @@ export class StoredHashes {
         let rec: Rec | null | undefined = pending?.get(name);
         if (rec === undefined) rec = writing?.get(name);
         if (rec === undefined) rec = stored.records.get(name);
-        return rec && matches(rec, st) ? rec.sha256 : undefined;
+        return rec && matches(rec, st) ? rec.digest : undefined;
       },
     };
   }
@@ -184,10 +184,10 @@ export class StoredHashes {
 
   // ---- changing ---------------------------------------------------------------------------
 
-  /** A file at real path `host` has this SHA-256 while it stays as `st` says (taken after it was put in place). */
-  record(user: string, homeReal: string, host: string, st: fs.BigIntStats, sha256: string): void {
-    if (!st.isFile() || !SHA256_HEX.test(sha256)) return;
-    this.change(user, homeReal, host, { ...identityOf(st), sha256 });
+  /** A file at real path `host` has this digest while it stays as `st` says (taken after it was put in place). */
+  record(user: string, homeReal: string, host: string, st: fs.BigIntStats, digest: Digest): void {
+    if (!st.isFile() || !CHECK_HEX[digest.algorithm].test(digest.hex)) return;
+    this.change(user, homeReal, host, { ...identityOf(st), digest: { algorithm: digest.algorithm, hex: digest.hex } });
   }
 
   /** The file at real path `host` is gone or replaced (by a delete or a rename through the protocol). */
@@ -213,7 +213,7 @@ export class StoredHashes {
    * before the rename) says is recorded again for the new name if the file is the same
    * one (inode, size, mtime; its ctime changed with the rename).
    */
-  moved(user: string, homeReal: string, from: string, to: string, before: { sha256: string; st: fs.BigIntStats } | undefined): void {
+  moved(user: string, homeReal: string, from: string, to: string, before: { digest: Digest; st: fs.BigIntStats } | undefined): void {
     this.drop(user, homeReal, from);
     this.drop(user, homeReal, to);
     if (!before) return;
@@ -225,7 +225,7 @@ export class StoredHashes {
     }
     const was = before.st;
     if (now.isFile() && now.ino === was.ino && now.size === was.size && now.mtimeNs === was.mtimeNs) {
-      this.record(user, homeReal, to, now, before.sha256);
+      this.record(user, homeReal, to, now, before.digest);
     }
   }
 

@@ -33,8 +33,8 @@ export function bigFileRows(opts: Options): RowSpec[] {
   const mid = sizeLabel(Math.max(1, Math.round(opts.sizeMiB / 4)));
   const group = `${big} file`;
   const rows: RowSpec[] = [
-    { id: 'ferry-tls-up', group, label: `Ferry upload, TLS + SHA-256 (ferry put)`, unit: 'MB/s', better: 'higher' },
-    { id: 'ferry-tls-down', group, label: `Ferry download, TLS + SHA-256 (ferry get)`, unit: 'MB/s', better: 'higher' },
+    { id: 'ferry-tls-up', group, label: `Ferry upload, TLS + XXH3-128 check (ferry put)`, unit: 'MB/s', better: 'higher' },
+    { id: 'ferry-tls-down', group, label: `Ferry download, TLS + XXH3-128 check (ferry get)`, unit: 'MB/s', better: 'higher' },
     { id: 'ferry-plain-up', group, label: `Ferry upload, --plain (ferry put)`, unit: 'MB/s', better: 'higher' },
     { id: 'ferry-plain-down', group, label: `Ferry download, --plain (ferry get)`, unit: 'MB/s', better: 'higher' },
     { id: 'ferry-tls-up-mid', group, label: `Ferry upload ${mid}, TLS (ferry put)`, unit: 'MB/s', better: 'higher' },
@@ -59,7 +59,7 @@ export function bigFileRows(opts: Options): RowSpec[] {
   for (const dir of ['up', 'down'] as const) {
     const what = dir === 'up' ? 'upload' : 'download';
     rows.push(
-      { id: `cpu-ferry-tls-${dir}`, group: cpu, label: `Ferry TLS + SHA-256 ${what}: ferry + ferryd`, unit: 's', better: 'lower', derived: true },
+      { id: `cpu-ferry-tls-${dir}`, group: cpu, label: `Ferry TLS + XXH3-128 check ${what}: ferry + ferryd`, unit: 's', better: 'lower', derived: true },
       { id: `cpu-peer-best-${dir}`, group: cpu, label: `fastest peer ${what}: scp/sftp + sshd`, unit: 's', better: 'lower', derived: true },
       {
         id: `cpu-bound-tls-${dir}`,

@@ -97,9 +97,9 @@ class FerryBackend implements Backend {
       options,
       stores,
       {
-        started: (session, concurrency) => {
+        started: (session, concurrency, check) => {
           this.changes.forgetUploads();
-          this.transfers.start(session, concurrency);
+          this.transfers.start(session, concurrency, check);
           this.saver.attach(this.transfers.current!, savedQueueKey(session, this.connection.sessionProfileId));
         },
         closing: async () => {
@@ -119,7 +119,13 @@ class FerryBackend implements Backend {
     this.search = new SearchDesk(() => this.connection.requireSession(), emit);
     this.sync = new SyncDesk(() => this.connection.requireSession(), this.transfers, this.changes, options.configDir);
     this.edits = new EditDesk(
-      { root: options.editDir ?? path.join(options.configDir, 'edits'), openFile: options.openFile, debounceMs: options.editDebounceMs },
+      {
+        root: options.editDir ?? path.join(options.configDir, 'edits'),
+        openFile: options.openFile,
+        debounceMs: options.editDebounceMs,
+        // Saves make the check the transfers make (Settings may ask for SHA-256).
+        check: () => this.transfers.current?.askedCheck,
+      },
       () => (this.connection.connectionState.state === 'connected' ? this.connection.current : undefined),
       (p) => this.connection.resolve(p),
       emit,

@@ -4,6 +4,7 @@
  * at runtime (the renderer is untrusted) and turns every outcome into a Result.
  */
 import type { z } from 'zod';
+import { ENGINE_DEFAULT_CHECK } from '../../shared/common/checks.js';
 import { CALLS, type CallName, type CallResults, type HandlerArgs, type Result } from '../../shared/common/contract.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { TransferId, TransferView } from '../../shared/common/transfer-model.js';
@@ -174,6 +175,10 @@ export function createHandlers(parts: BackendParts): Handlers {
       // As many data connections as files moving at once: no more sockets than that, no fewer.
       connection.current?.setDataConnections(settings.concurrency);
       transfers.current?.setConcurrency(settings.concurrency);
+      // The transfers that start from now on, and what the connection panel says.
+      const check = settings.checkSha256 ? 'sha256' : ENGINE_DEFAULT_CHECK;
+      transfers.current?.setCheck(check);
+      connection.setCheck(check);
       // Every transfer of the app, in every window, goes faster or slower at once.
       stores.rateLimits.set(settings);
       return settings;

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { TransfersSnapshot } from '../../shared/common/contract.js';
+import type { CheckAlgorithm } from '../../shared/common/checks.js';
 import { FerryError } from '../../shared/common/errors.js';
 import type { TransferEvent, TransferId, TransferView } from '../../shared/common/transfer-model.js';
 import { queueTotals } from '../queue/queue-totals.js';
@@ -34,14 +35,14 @@ export class QueueRelay {
   }
 
   /** A new login: a new queue, and the old one's rows leave the list. */
-  start(session: Remote, concurrency: number): void {
+  start(session: Remote, concurrency: number, check?: CheckAlgorithm): void {
     const old = this.queue;
     this.unsubscribe?.();
     if (old) {
       const ids = old.list().map((t) => t.id);
       if (ids.length > 0) this.relay({ kind: 'removed', ids, totals: queueTotals([]) });
     }
-    const queue = new TransferQueue(session, { concurrency, conflict: 'ask', ...this.options });
+    const queue = new TransferQueue(session, { concurrency, conflict: 'ask', ...(check ? { check } : {}), ...this.options });
     this.queue = queue;
     this.unsubscribe = queue.on((event) => this.relay(event));
   }

@@ -34,7 +34,9 @@ export class SyncDesk {
 
   async plan(request: SyncRequest): Promise<SyncPlan> {
     const remote = this.session();
-    const prepared = await prepareSync(remote, request, { stateDir: this.stateDir });
+    // Compared by the check the transfers make (the setting may ask for SHA-256).
+    const check = this.transfers.current?.check;
+    const prepared = await prepareSync(remote, request, { stateDir: this.stateDir, ...(check ? { check } : {}) });
     this.plans.set(prepared.plan.id, { prepared, remote, running: null });
     for (const id of this.plans.keys()) {
       if (this.plans.size <= PLANS_KEPT) break;

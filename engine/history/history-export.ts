@@ -25,8 +25,9 @@ export function logEntryOf(remote: Pick<Remote, 'protocol' | 'host' | 'user'>, d
     durationMs,
     // A file moved within a millisecond is counted as taking one.
     speed: Math.round(view.size / (Math.max(1, durationMs) / 1000)),
-    check: view.check === 'sha256' ? 'sha256' : 'size',
-    sha256: done.sha256,
+    check: done.digest ? done.digest.algorithm : 'size',
+    sha256: done.digest?.algorithm === 'sha256' ? done.digest.hex : null,
+    xxh128: done.digest?.algorithm === 'xxh128' ? done.digest.hex : null,
   };
 }
 
@@ -37,7 +38,7 @@ export function matchesSearch(entry: TransferLogEntry, search: string | undefine
   return [entry.localPath, entry.remotePath, entry.server, `${entry.protocol}://${entry.server}`].some((s) => s.toLowerCase().includes(needle));
 }
 
-export const CSV_COLUMNS = ['finished', 'direction', 'protocol', 'server', 'local_path', 'remote_path', 'size', 'duration_ms', 'speed_bytes_per_s', 'check', 'sha256'] as const;
+export const CSV_COLUMNS = ['finished', 'direction', 'protocol', 'server', 'local_path', 'remote_path', 'size', 'duration_ms', 'speed_bytes_per_s', 'check', 'sha256', 'xxh128'] as const;
 
 function csvField(value: string | number | null): string {
   const text = value === null ? '' : String(value);
@@ -46,7 +47,7 @@ function csvField(value: string | number | null): string {
 
 export function historyCsv(entries: readonly TransferLogEntry[]): string {
   const rows = entries.map((e) =>
-    [new Date(e.finishedAt).toISOString(), e.direction, e.protocol, e.server, e.localPath, e.remotePath, e.size, e.durationMs, e.speed, e.check, e.sha256]
+    [new Date(e.finishedAt).toISOString(), e.direction, e.protocol, e.server, e.localPath, e.remotePath, e.size, e.durationMs, e.speed, e.check, e.sha256, e.xxh128 ?? null]
       .map(csvField)
       .join(','),
   );

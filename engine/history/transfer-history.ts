@@ -41,8 +41,9 @@ const Entry = z.object({
   size: z.number(),
   durationMs: z.number(),
   speed: z.number(),
-  check: z.enum(['sha256', 'size']),
+  check: z.enum(['xxh128', 'sha256', 'size']),
   sha256: z.string().nullable(),
+  xxh128: z.string().nullable().optional(),
 });
 
 export interface TransferHistoryOptions {

@@ -5,13 +5,15 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { acquireBuffer, createStreamHash, releaseBuffer, type StreamHash } from '../../shared/node/hash-worker.js';
+import type { CheckAlgorithm } from '../../shared/common/checks.js';
+import { createCheckHash } from '../../shared/node/checksums.js';
+import { acquireBuffer, releaseBuffer, type StreamHash } from '../../shared/node/hash-worker.js';
 
 const CHUNK = 1024 * 1024;
 
 /** Hash the first `length` bytes of a local file (the part a resume does not resend). */
-export async function hashPrefix(file: string, length: number, total: number): Promise<StreamHash> {
-  const hash = createStreamHash(total);
+export async function hashPrefix(file: string, length: number, total: number, check: CheckAlgorithm): Promise<StreamHash> {
+  const hash = createCheckHash(check, total);
   if (length === 0) return hash;
   try {
     for await (const chunk of fileChunks(file, 0, length, (c) => releaseBuffer(c))) {

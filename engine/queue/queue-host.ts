@@ -4,6 +4,7 @@
  * answers owed (requests on the wire whose answer has not come: uploads whose bytes are
  * sent but whose commit is not confirmed, downloads asked for or being checked).
  */
+import type { CheckAlgorithm, Digest } from '../../shared/common/checks.js';
 import type { FerryError } from '../../shared/common/errors.js';
 import type { TransferState } from '../../shared/common/transfer-model.js';
 import type { Remote } from '../remote/remote.js';
@@ -17,8 +18,8 @@ export interface SucceedResult {
   readonly skipped: boolean;
   readonly verified: boolean;
   readonly path: string;
-  /** The SHA-256 both ends agreed on (hex); '' or absent when only the size was checked. */
-  readonly sha256?: string;
+  /** The digest both ends agreed on; null or absent when only the size was checked. */
+  readonly digest?: Digest | null;
 }
 
 export interface QueueHost {
@@ -32,6 +33,8 @@ export interface QueueHost {
   readonly blockingSmallIo: boolean;
   /** The speed limits every transfer waits for (QueueOptions.rateLimits). */
   readonly limits: RateLimits | undefined;
+  /** The check transfers make with this remote now (transfers.ts checkFor). */
+  readonly check: CheckAlgorithm;
   setState(item: Item, state: TransferState): void;
   /**
    * A download's size as the remote announced it, when it differs from the plan (the file

@@ -25,6 +25,7 @@ export async function runStreamed(host: QueueHost, item: Item, freeSlot: () => v
   const hooks: TransferHooks = {
     signal: attempt.signal,
     pace: host.limits?.of(item.view.direction),
+    check: host.check,
     onBytes: (delta) => {
       item.view.bytes = Math.max(0, item.view.bytes + delta);
       if (delta > 0) item.reached = Math.max(item.reached ?? 0, item.view.bytes);

@@ -6,6 +6,7 @@
  * reports progress in batches (about ten events a second for the whole queue).
  */
 import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
+import { ENGINE_DEFAULT_CHECK, type CheckAlgorithm, type Digest } from '../../shared/common/checks.js';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,6 +35,7 @@ import { Load, type QueueHost, type SucceedResult } from './queue-host.js';
 import { DOWNLOAD_LIMITS, planDownload, planUpload, type DownloadLimits, type UploadScan } from './plan.js';
 import { writeSmallFile } from './small-files.js';
 import { SmallFileWriter } from './small-writer.js';
+import { checkFor } from './transfers.js';
 import { runStreamed } from './streamed.js';
 import { claim, end, hold, newItem, startable, stopAttempt, unhold, type Attempt, type Item } from './transfer-item.js';
 import { runWholeBatch } from './whole-files.js';
@@ -68,13 +70,18 @@ export interface QueueOptions {
   readonly rateLimits?: RateLimits;
   /** Told of every file that ends 'done' (the transfer history records it). */
   readonly onDone?: (done: FinishedTransfer) => void;
+  /**
+   * The check asked for (default XXH3-128, ENGINE_DEFAULT_CHECK; 'sha256' when the person
+   * asks for SHA-256 on every transfer). A remote that does not compute it gets SHA-256.
+   */
+  readonly check?: CheckAlgorithm;
 }
 
 /** A file that ended 'done', as the history needs it. */
 export interface FinishedTransfer {
   readonly view: TransferView;
-  /** The SHA-256 both ends agreed on (hex), or null when only the size was checked. */
-  readonly sha256: string | null;
+  /** The digest both ends agreed on, or null when only the size was checked. */
+  readonly digest: Digest | null;
   /** How long its attempts ran, in ms. */
   readonly durationMs: number;
   readonly finishedAt: number;
@@ -122,6 +129,8 @@ export class TransferQueue implements QueueHost {
   private readonly rows: Rows;
   /** pump() starts here: nothing before it is queued (reset when a transfer is queued again). */
   private pumpFrom = 0;
+  /** The check asked for (QueueOptions.check; a setting may change it for the transfers that start next). */
+  private asked: CheckAlgorithm;
   closed = false;
   /** Writes small downloads on a thread of its own (started with the first one). */
   private readonly writer = new SmallFileWriter();
@@ -134,6 +143,7 @@ export class TransferQueue implements QueueHost {
     this.retries = options.retries ?? 5;
     this.blockingSmallIo = options.blockingSmallIo ?? false;
     this.limits = options.rateLimits;
+    this.asked = options.check ?? ENGINE_DEFAULT_CHECK;
     this.conflicts = new ConflictDesk(options.conflict ?? 'overwrite', options.resolveConflict);
     this.progress = new ProgressBatcher(options.progressIntervalMs ?? 100, (id) => this.items.get(id), (transfers) => this.emit({ kind: 'updated', transfers }));
     this.rows = new Rows(this.progress, () => (this.pumpFrom = 0));
@@ -147,6 +157,21 @@ export class TransferQueue implements QueueHost {
   setConcurrency(n: number): void {
     this.concurrency = Math.max(1, Math.min(32, Math.floor(n)));
     this.pump();
+  }
+
+  /** The check asked for from now on ('sha256': SHA-256 on every transfer). */
+  setCheck(check: CheckAlgorithm): void {
+    this.asked = check;
+  }
+
+  /** The check asked for, whether or not the remote offers it. */
+  get askedCheck(): CheckAlgorithm {
+    return this.asked;
+  }
+
+  /** The check a transfer starting now makes: the one asked for if the remote computes it, else SHA-256. */
+  get check(): CheckAlgorithm {
+    return checkFor(this.remote, this.asked);
   }
 
   list(): TransferView[] {
@@ -385,13 +410,13 @@ export class TransferQueue implements QueueHost {
     if (item.view.direction === 'upload') item.view.remotePath = result.path;
     else item.view.localPath = result.path;
     item.view.verified = result.verified;
-    item.view.check = result.skipped ? null : result.verified ? 'sha256' : 'size';
+    item.view.check = result.skipped ? null : result.verified && result.digest ? result.digest.algorithm : 'size';
     item.view.bytes = item.view.size;
     this.rows.finish(item, result.skipped ? 'skipped' : 'done');
     if (!result.skipped && this.options.onDone) {
-      const sha256 = result.verified && result.sha256 ? result.sha256 : null;
+      const digest = result.verified && result.digest ? result.digest : null;
       try {
-        this.options.onDone({ view: { ...item.view }, sha256, durationMs: item.activeMs, finishedAt: Date.now() });
+        this.options.onDone({ view: { ...item.view }, digest, durationMs: item.activeMs, finishedAt: Date.now() });
       } catch {
         // The history is a record, never a reason for a transfer to fail.
       }

@@ -1,10 +1,12 @@
 /**
  * Moving one big file each way over a Remote's lane, with resume and the check. The
  * queue decides what to move and when; this file only moves bytes. The check is the
- * SHA-256 of the whole file where the remote computes one (capabilities.serverHash),
- * else the size, and a transfer says which (`verified` only for the SHA-256).
+ * whole file's XXH3-128 or SHA-256 where the remote computes one (capabilities.checks:
+ * the one asked for if the remote offers it, else SHA-256), else the size, and a transfer
+ * says which (`digest`; `verified` only for a digest).
  */
 import { open, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { CHECK_NAMES, ENGINE_DEFAULT_CHECK, type CheckAlgorithm, type Digest } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { ExistsPolicy } from '../../shared/common/messages.js';
 import { statOrNull } from '../../shared/node/fs-calls.js';
@@ -27,6 +29,13 @@ export interface TransferHooks {
   readonly signal?: AbortSignal;
   /** The speed limit of this direction (rate-limit.ts): bytes wait for it before they move. */
   readonly pace?: TokenBucket;
+  /** The check asked for (default XXH3-128); a remote that does not compute it is checked with SHA-256. */
+  readonly check?: CheckAlgorithm;
+}
+
+/** The check a transfer with `remote` makes: the one asked for where the remote computes it, else SHA-256. */
+export function checkFor(remote: Remote, asked: CheckAlgorithm = ENGINE_DEFAULT_CHECK): CheckAlgorithm {
+  return remote.capabilities.checks.includes(asked) ? asked : 'sha256';
 }
 
 /** Run `fn` with a lane; an abort destroys the lane (the remote keeps partials). */
@@ -61,17 +70,17 @@ export interface UploadOptions extends TransferHooks {
   readonly preserveMode?: boolean;
 }
 
-/** An upload or download that ended: `verified` when the remote's SHA-256 matched ours. */
+/** An upload or download that ended: `verified` when the remote's digest matched ours. */
 export interface TransferResult {
   readonly path: string;
   readonly size: number;
   readonly skipped: boolean;
   readonly verified: boolean;
-  /** The SHA-256 both ends agreed on (hex), '' when only the size was checked or it was skipped. */
-  readonly sha256: string;
+  /** The digest both ends agreed on, null when only the size was checked or it was skipped. */
+  readonly digest: Digest | null;
 }
 
-const checked = (result: WriteResult): TransferResult => ({ ...result, verified: !result.skipped && result.sha256 !== '' });
+const checked = (result: WriteResult): TransferResult => ({ ...result, verified: !result.skipped && result.digest !== null });
 
 /** Upload one local file to `remotePath`. */
 export async function uploadFile(remote: Remote, localPath: string, remotePath: string, options: UploadOptions): Promise<TransferResult> {
@@ -114,7 +123,7 @@ async function putOnce(
   mode: number,
   options: UploadOptions,
 ): Promise<WriteResult> {
-  const hash = await hashPrefix(localPath, offset, total);
+  const hash = await hashPrefix(localPath, offset, total, checkFor(remote, options.check));
   if (offset > 0) options.onBytes?.(offset);
   let sent = 0;
   // Bounded to the announced size, so the stream ends by itself (no early exit).
@@ -191,7 +200,7 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
   let target = destination;
   const existing = await statOrNull(target);
   if (existing) {
-    if (options.exists === 'skip') return { path: target, size: existing.size, skipped: true, verified: false, sha256: '' };
+    if (options.exists === 'skip') return { path: target, size: existing.size, skipped: true, verified: false, digest: null };
     if (options.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
     if (options.exists === 'rename') target = await freeLocalName(target);
   }
@@ -214,6 +223,7 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
   let hash: StreamHash | undefined;
   let sink: DiskSink | undefined;
   let counted = 0;
+  const check = checkFor(remote, options.check);
   try {
     let prefixSize = offset;
     const result = await withLane(remote, options.signal, (lane) =>
@@ -225,7 +235,7 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
           options.onSize?.(data.total);
           mtime = data.mtime;
           total = data.total;
-          hash = await hashPrefix(partial, prefixSize, total);
+          hash = await hashPrefix(partial, prefixSize, total, check);
           if (offset > 0) options.onBytes?.(offset);
           counted = offset;
           prefixSize = 0;
@@ -242,12 +252,12 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
           options.onBytes?.(bytes.length);
           await sink.write(bytes);
         },
-      }),
+      }, undefined, check),
     );
     if (sink === undefined) {
       // No data header (a transport that announces nothing for an empty file): nothing to write.
       options.onSize?.(offset);
-      hash = await hashPrefix(partial, offset, 0);
+      hash = await hashPrefix(partial, offset, 0, check);
       sink = new DiskSink(handle, offset, hash, 0);
       total = offset;
     }
@@ -255,16 +265,16 @@ async function downloadOnce(remote: Remote, remotePath: string, destination: str
     await sink.end();
     await handle.close();
     options.onVerifying?.();
-    const local = await hash!.digest();
+    const local: Digest = { algorithm: hash!.algorithm, hex: await hash!.digest() };
     // Without a hash from the remote, the size is all there is to check (done above).
-    const verified = result.sha256 !== '';
-    if (verified && local !== result.sha256) {
+    const theirs = result.digest;
+    if (theirs !== null && (theirs.algorithm !== local.algorithm || local.hex !== theirs.hex)) {
       await unlink(partial).catch(() => undefined);
-      throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
+      throw new FerryError('ECHECKSUM', `the ${CHECK_NAMES[theirs.algorithm]} of ${remotePath} did not match: the download was discarded`);
     }
     await rename(partial, target);
     if (mtime > 0) await utimes(target, new Date(), new Date(mtime)).catch(() => undefined);
-    return { path: target, size: total, skipped: false, verified, sha256: verified ? result.sha256 : '' };
+    return { path: target, size: total, skipped: false, verified: theirs !== null, digest: theirs };
   } catch (err) {
     await sink?.abort();
     hash?.dispose();

@@ -7,7 +7,7 @@
 import { WHOLE_FILE_MAX } from '../../shared/common/messages.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import { statOrNull } from '../../shared/node/fs-calls.js';
-import { createStreamHash } from '../../shared/node/hash-worker.js';
+import { createCheckHash } from '../../shared/node/checksums.js';
 import { NotWhole, type Lane } from '../remote/remote.js';
 import { untilAborted } from './conflicts.js';
 import type { QueueHost } from './queue-host.js';
@@ -119,7 +119,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       const putting = l.put(
         { path: item.view.remotePath, offset: 0, total: file.data.length, exists, mtime: Math.round(file.mtimeMs), mode: file.mode, preserveMode: item.preserveMode },
         () => onceChunk(file.data),
-        createStreamHash(file.data.length),
+        createCheckHash(host.check, file.data.length),
         {
           onWritten: () => {
             unsent = undefined;
@@ -131,7 +131,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
       issued();
       const result = await putting.finally(() => (unsent = undefined));
       leave();
-      return host.succeed(item, attempt, { path: result.path, skipped: result.skipped, verified: !result.skipped && result.sha256 !== '', sha256: result.sha256 });
+      return host.succeed(item, attempt, { path: result.path, skipped: result.skipped, verified: !result.skipped && result.digest !== null, digest: result.digest });
     }
     let target = item.view.localPath;
     if (exists !== 'overwrite' && (await statOrNull(target))) {
@@ -150,7 +150,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     const reading = l.getWhole(item.view.remotePath, WHOLE_FILE_MAX, () => {
       issued();
       sent();
-    });
+    }, host.check);
     const file = await untilAborted(reading, attempt.signal).catch((err: unknown) => stopOrHandOver(err, attempt, reading, () => {
       const owed = settleDebt;
       settleDebt = undefined;
@@ -162,7 +162,7 @@ function runWhole(host: QueueHost, item: Item, lane: () => Promise<Lane>, issued
     toVerifying();
     await host.writeSmall(target, file.data, file.mtime);
     leave();
-    host.succeed(item, attempt, { path: target, skipped: false, verified: file.sha256 !== '', sha256: file.sha256 });
+    host.succeed(item, attempt, { path: target, skipped: false, verified: file.digest !== null, digest: file.digest });
   };
   void work()
     .catch(async (err: unknown) => {

@@ -8,6 +8,7 @@ import { FerryError } from '../../shared/common/errors.js';
 import { formatBytes } from '../../shared/common/size.js';
 import type { Df, Entry, ExecExit, ExecStream, ExistsPolicy, UploadInfo, UserInfo, WalkRecord } from '../../shared/common/messages.js';
 import type { SearchBatch } from '../../shared/common/search-model.js';
+import type { CheckAlgorithm, Digest } from '../../shared/common/checks.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 
 export interface RemoteCapabilities {
@@ -17,6 +18,12 @@ export interface RemoteCapabilities {
    * transfers are checked by size only (and are not shown as verified).
    */
   readonly serverHash: boolean;
+  /**
+   * The whole-file checks the remote computes for a transfer (shared/common/checks.ts):
+   * Ferry's server from its hello (an older one: SHA-256 only); SFTP with sha256sum
+   * `['sha256']`; none without serverHash.
+   */
+  readonly checks: readonly CheckAlgorithm[];
   /** Small files move whole, one request each way (Lane.getWhole, and whole puts). */
   readonly wholeFiles: boolean;
   /** df() reports a quota, and uploads that cannot fit are refused before they start. */
@@ -26,15 +33,16 @@ export interface RemoteCapabilities {
   /** A partial upload kept by the remote is continued (uploadInfo().partial). */
   readonly resume: boolean;
   /**
-   * Listings carry the SHA-256 the remote stored when it committed each file (Entry.sha256,
-   * present while the file is unchanged since), so folders compare by content for free.
+   * Listings carry the digest the remote stored when it committed each file (Entry.sha256
+   * or Entry.xxh128, present while the file is unchanged since), so folders compare by
+   * content for free.
    */
   readonly listedHashes: boolean;
 }
 
 /** A file's content as the remote holds it now (Remote.hash). */
 export interface FileHash {
-  readonly sha256: string;
+  readonly digest: Digest;
   readonly size: number;
   readonly mtime: number;
 }
@@ -79,11 +87,11 @@ export interface WriteHooks {
   readonly onChunkDone?: (chunk: Buffer) => void;
 }
 
-/** A committed upload. `sha256` is '' where the remote has no hash of its own (checked by size). */
+/** A committed upload. `digest` is null where the remote has no hash of its own (checked by size), or skipped. */
 export interface WriteResult {
   readonly path: string;
   readonly size: number;
-  readonly sha256: string;
+  readonly digest: Digest | null;
   readonly skipped: boolean;
 }
 
@@ -97,20 +105,23 @@ export class NotWhole extends Error {}
 export interface Lane {
   readonly closed: boolean;
   destroy(): void;
-  /** Stream a file from `offset`; resolves with the remote's SHA-256 of the whole file ('' if it has none). */
-  get(path: string, offset: number, sink: ReadSink, hooks?: { onWritten?: () => void }): Promise<{ sha256: string }>;
+  /**
+   * Stream a file from `offset`; resolves with the remote's digest of the whole file, with
+   * `check` where the remote computes it (capabilities.checks), else SHA-256 (null if it has none).
+   */
+  get(path: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } | undefined, check: CheckAlgorithm): Promise<{ digest: Digest | null }>;
   /**
    * Write `total - offset` bytes from `source` at `offset`, then commit: the remote checks
-   * the size (and, with serverHash, the SHA-256 from `hash`, which already holds the bytes
-   * before `offset`) and only then puts the file in place.
+   * the size (and, with serverHash, the digest from `hash`, which already holds the bytes
+   * before `offset`; its algorithm is the put's check) and only then puts the file in place.
    */
   put(request: WriteRequest, source: () => AsyncIterable<Buffer>, hash: StreamHash, hooks?: WriteHooks): Promise<WriteResult>;
   /**
-   * A whole small file of at most `max` bytes, checked against the remote's SHA-256
-   * (`sha256`; '' where the remote has none and only the size was checked).
-   * `onSent` is called once the request is queued. Throws NotWhole when it must be streamed.
+   * A whole small file of at most `max` bytes, checked against the remote's digest with
+   * `check` as get() says (`digest`: null where the remote has none and only the size was
+   * checked). `onSent` is called once the request is queued. Throws NotWhole when it must be streamed.
    */
-  getWhole(path: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; sha256: string }>;
+  getWhole(path: string, max: number, onSent: () => void, check: CheckAlgorithm): Promise<{ data: Buffer; mtime: number; digest: Digest | null }>;
 }
 
 /**
@@ -208,10 +219,11 @@ export interface Remote {
   rename(from: string, to: string, overwrite?: boolean): Promise<string>;
   remove(path: string, recursive?: boolean): Promise<void>;
   /**
-   * The SHA-256 of the file at `path` as it is now, computed by the remote (or taken from
-   * what it stored at commit). ENOTSUP unless capabilities.serverHash.
+   * The digest of the file at `path` as it is now with `algorithm` (default sha256; one
+   * of capabilities.checks), computed by the remote (or taken from what it stored at
+   * commit). ENOTSUP unless capabilities.serverHash.
    */
-  hash(path: string, signal?: AbortSignal): Promise<FileHash>;
+  hash(path: string, signal?: AbortSignal, algorithm?: CheckAlgorithm): Promise<FileHash>;
   /** Usage and quota; `free` is what may still be uploaded. */
   df(): Promise<Df>;
   /** What is at `path` now, and how much of an upload of `source` the remote already holds. */

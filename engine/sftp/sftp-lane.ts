@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import type { Digest } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { StreamHash } from '../../shared/node/hash-worker.js';
 import { NotWhole, type Lane, type ReadSink, type WriteHooks, type WriteRequest, type WriteResult } from '../remote/remote.js';
@@ -93,7 +94,8 @@ export class SftpLane implements Lane {
     return Buffer.concat(parts);
   }
 
-  async get(remotePath: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } = {}): Promise<{ sha256: string }> {
+  /** `check` is not used: SFTP's server hash is always a SHA-256 (sha256sum and its kin). */
+  async get(remotePath: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } = {}): Promise<{ digest: Digest | null }> {
     const handle = await this.calls.open(remotePath, 'r');
     try {
       const stats = await this.calls.fstat(handle, remotePath);
@@ -132,13 +134,13 @@ export class SftpLane implements Lane {
         if (data.length < slot.length) break;
       }
       hooks.onWritten?.();
-      return { sha256: serverHash ? await serverHash : '' };
+      return { digest: serverHash ? { algorithm: 'sha256', hex: await serverHash } : null };
     } finally {
       await this.calls.close(handle, remotePath).catch(() => undefined);
     }
   }
 
-  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; sha256: string }> {
+  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; digest: Digest | null }> {
     const opening = this.calls.open(remotePath, 'r');
     onSent();
     const handle = await opening;
@@ -158,11 +160,11 @@ export class SftpLane implements Lane {
     } finally {
       await this.calls.close(handle, remotePath).catch(() => undefined);
     }
-    if (!this.services.hash) return { data, mtime, sha256: '' };
+    if (!this.services.hash) return { data, mtime, digest: null };
     const remote = await this.services.hash.hash(remotePath, data.length);
     const local = createHash('sha256').update(data).digest('hex');
     if (remote !== local) throw new FerryError('ECHECKSUM', `the SHA-256 of ${remotePath} did not match: the download was discarded`);
-    return { data, mtime, sha256: remote };
+    return { data, mtime, digest: { algorithm: 'sha256', hex: remote } };
   }
 
   /**
@@ -189,7 +191,7 @@ export class SftpLane implements Lane {
           if (request.exists === 'skip') {
             hooks.onWritten?.();
             hash.dispose();
-            return { path: target, size: Number(existing.size), sha256: '', skipped: true };
+            return { path: target, size: Number(existing.size), digest: null, skipped: true };
           }
           if (request.exists === 'fail') throw new FerryError('EEXIST', `${target} already exists`);
         }
@@ -225,9 +227,9 @@ export class SftpLane implements Lane {
       } finally {
         if (closing === undefined) await this.calls.close(handle, partial).catch(() => undefined);
       }
-      const sha256 = await this.check(partial, target, total, held, hash);
+      const digest = await this.check(partial, target, total, held, hash);
       const placed = blind ? await this.replace(partial, target) : await this.commit(partial, target, request.exists);
-      return { path: placed, size: total, sha256, skipped: false };
+      return { path: placed, size: total, digest, skipped: false };
     } catch (err) {
       hash.dispose();
       throw toFerryError(err);
@@ -312,21 +314,22 @@ export class SftpLane implements Lane {
    * The check before the partial goes in place: the server's SHA-256 where it has one (hashed
    * there while the local digest finishes), else the size the server holds (`held`).
    */
-  private async check(partial: string, target: string, total: number, held: number, hash: StreamHash): Promise<string> {
+  private async check(partial: string, target: string, total: number, held: number, hash: StreamHash): Promise<Digest | null> {
     if (this.services.hash) {
+      if (hash.algorithm !== 'sha256') throw new FerryError('ENOTSUP', 'SFTP uploads are checked with SHA-256 only');
       const [local, remote] = await Promise.all([hash.digest(), this.services.hash.hash(partial, total)]);
       if (remote !== local) {
         await this.calls.unlink(partial).catch(() => undefined);
         throw new FerryError('ECHECKSUM', `the SHA-256 of ${target} on the server did not match: the upload was discarded`);
       }
-      return remote;
+      return { algorithm: 'sha256', hex: remote };
     }
     hash.dispose();
     if (held !== total) {
       await this.calls.unlink(partial).catch(() => undefined);
       throw new FerryError('ECHECKSUM', `the size check of ${target} failed (${held} bytes on the server, ${total} sent): the upload was discarded`);
     }
-    return '';
+    return null;
   }
 
   /** An overwrite by posix-rename, unlooked: a folder in the way is found out by the failed rename. */

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { Client } from 'ssh2';
+import type { CheckAlgorithm } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { Df, Entry, ExecExit, ExecStream, UploadInfo, UserInfo } from '../../shared/common/messages.js';
 import { LanePool } from '../remote/lane-pool.js';
@@ -128,7 +129,7 @@ export class SftpRemote implements Remote {
   }
 
   get capabilities(): RemoteCapabilities {
-    return { serverHash: this.conn.hash !== null, wholeFiles: true, quota: false, exec: true, resume: true, listedHashes: false };
+    return { serverHash: this.conn.hash !== null, checks: this.conn.hash !== null ? ['sha256'] : [], wholeFiles: true, quota: false, exec: true, resume: true, listedHashes: false };
   }
 
   get connected(): boolean {
@@ -231,8 +232,9 @@ export class SftpRemote implements Remote {
   }
 
   /** The server's SHA-256 by its hashing command (one batch with other hashes), with the size and mtime seen before it. */
-  async hash(p: string, signal?: AbortSignal): Promise<FileHash> {
+  async hash(p: string, signal?: AbortSignal, algorithm: CheckAlgorithm = 'sha256'): Promise<FileHash> {
     const hasher = this.conn.hash;
+    if (algorithm !== 'sha256') throw new FerryError('ENOTSUP', `${this.host} hashes files with SHA-256 only`);
     if (!hasher) throw new FerryError('ENOTSUP', `${this.host} cannot hash files: the account may not run commands, or the server has no sha256sum, shasum or openssl`);
     const abs = this.resolve(p);
     const before = await this.calls.stat(abs);
@@ -243,7 +245,7 @@ export class SftpRemote implements Remote {
     if (after.size !== before.size || after.mtime !== before.mtime) {
       throw new FerryError('EBUSY', `${p} changed while the server hashed it; try again`);
     }
-    return { sha256, size: after.size, mtime: after.mtime * 1000 };
+    return { digest: { algorithm: 'sha256', hex: sha256 }, size: after.size, mtime: after.mtime * 1000 };
   }
 
   async cd(p: string): Promise<string> {

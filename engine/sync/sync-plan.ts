@@ -7,6 +7,7 @@
  *   older copy never replaces a newer one (that too is a conflict); without a base the
  *   newer copy wins and equal times with different contents are a conflict.
  */
+import { CHECK_NAMES } from '../../shared/common/checks.js';
 import type { SyncAction, SyncActionKind, SyncCompare, SyncDirection, SyncFacts } from '../../shared/common/sync-model.js';
 import type { Tree } from './sync-scan.js';
 
@@ -29,12 +30,20 @@ function sameTime(a: number, b: number): boolean {
   return Math.floor(a / MTIME_SLACK_MS) === Math.floor(b / MTIME_SLACK_MS);
 }
 
-/** Same content: by SHA-256 where both have one, else by size and mtime (to the second). */
+/** Same content: by XXH3-128 or SHA-256 where both have the same one, else by size and mtime (to the second). */
 export function sameFile(a: SyncFacts, b: SyncFacts): boolean {
   if (a.type !== b.type) return false;
   if (a.type !== 'file') return true;
+  if (a.xxh128 !== undefined && b.xxh128 !== undefined) return a.xxh128 === b.xxh128;
   if (a.sha256 !== undefined && b.sha256 !== undefined) return a.sha256 === b.sha256;
   return a.size === b.size && sameTime(a.mtime, b.mtime);
+}
+
+/** Why two files count as the same: the digest they share, else size and time. */
+function sameReason(l: SyncFacts, r: SyncFacts): string {
+  if (l.xxh128 !== undefined && r.xxh128 !== undefined) return `same ${CHECK_NAMES.xxh128}`;
+  if (l.sha256 !== undefined && r.sha256 !== undefined) return `same ${CHECK_NAMES.sha256}`;
+  return 'same size and modification time';
 }
 
 function newer(a: SyncFacts, b: SyncFacts): boolean {
@@ -55,7 +64,7 @@ export function planSync(input: PlanInput): SyncAction[] {
     const r = remote.get(p);
     actions.push({ id: actions.length, kind, path: p, reason, ...(side ? { side } : {}), ...(l ? { local: l } : {}), ...(r ? { remote: r } : {}) });
   };
-  const differs = compare === 'sha256' ? 'contents differ (SHA-256)' : 'size or modification time differ';
+  const differs = compare === 'size-mtime' ? 'size or modification time differ' : `contents differ (${CHECK_NAMES[compare]})`;
 
   // Children of each folder, from both trees (the root is '').
   const children = new Map<string, Set<string>>();
@@ -119,7 +128,7 @@ export function planSync(input: PlanInput): SyncAction[] {
   };
 
   const bothFiles = (p: string, l: SyncFacts, r: SyncFacts): void => {
-    if (sameFile(l, r)) return add('same', p, compare === 'sha256' && l.sha256 !== undefined ? 'same SHA-256' : 'same size and modification time');
+    if (sameFile(l, r)) return add('same', p, sameReason(l, r));
     if (direction === 'up') return add('upload', p, newer(r, l) ? `${differs}; the remote copy is newer and will be replaced` : differs);
     if (direction === 'down') return add('download', p, newer(l, r) ? `${differs}; the local copy is newer and will be replaced` : differs);
     const b = base?.get(p);

@@ -1,15 +1,19 @@
 /**
- * Building a sync plan: walk both trees, decide how files compare (by SHA-256 where the
- * remote lists stored hashes, else by size and mtime), hash what must be hashed (local
- * files unchanged since their last hash are not read again; remote files without a stored
- * hash are hashed by the server, a few at a time), then plan (sync-plan.ts).
+ * Building a sync plan: walk both trees, decide how files compare (by content where the
+ * remote lists stored digests: each file by the algorithm of its remote digest, XXH3-128
+ * or SHA-256, and by XXH3-128 where the server offers it for files it has none of; else by
+ * size and mtime), hash what must be hashed (local files unchanged since their last hash
+ * are not read again; remote files without a stored digest are hashed by the server, a few
+ * at a time), then plan (sync-plan.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
+import type { CheckAlgorithm } from '../../shared/common/checks.js';
 import { FerryError } from '../../shared/common/errors.js';
-import type { SyncPlan, SyncRequest } from '../../shared/common/sync-model.js';
-import { hashPrefix } from '../queue/file-io.js';
+import type { SyncCompare, SyncFacts, SyncPlan, SyncRequest } from '../../shared/common/sync-model.js';
+import { hashLocalFile } from '../../shared/node/checksums.js';
+import { checkFor } from '../queue/transfers.js';
 import type { Remote } from '../remote/remote.js';
 import { planSync } from './sync-plan.js';
 import { drain, scanLocal, scanRemote, type LocalNode, type Tree } from './sync-scan.js';
@@ -35,10 +39,6 @@ function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => P
   });
 }
 
-async function hashLocalFile(file: string, size: number): Promise<string> {
-  return (await hashPrefix(file, size, size)).digest();
-}
-
 /** The identity a pair's state is filed under: protocol, account, server and remote folder. */
 export function remoteIdentity(remote: Remote, remoteRoot: string): string {
   return `${remote.protocol}://${encodeURIComponent(remote.user.name)}@${remote.host}${remoteRoot}`;
@@ -50,6 +50,8 @@ export interface PrepareOptions {
   readonly signal?: AbortSignal;
   /** Scan the local folder with blocking calls: only for a process with nothing else to serve (the CLI). */
   readonly blockingIo?: boolean;
+  /** The check asked for (default XXH3-128): files the remote holds no digest of are hashed with it, where the server offers it. */
+  readonly check?: CheckAlgorithm;
 }
 
 export async function prepareSync(remote: Remote, request: SyncRequest, options: PrepareOptions): Promise<PreparedSync> {
@@ -72,8 +74,8 @@ export async function prepareSync(remote: Remote, request: SyncRequest, options:
   const [remoteTree, local, state] = await Promise.all([remoteScan, localScan, stateLoad]);
   state.keepHashesOf(new Set(local.keys()));
 
-  const compare = remote.capabilities.listedHashes ? 'sha256' : 'size-mtime';
-  if (compare === 'sha256') await addHashes(remote, remoteRoot, localRoot, local, remoteTree, state, signal);
+  const compare: SyncCompare = remote.capabilities.listedHashes ? checkFor(remote, options.check) : 'size-mtime';
+  if (compare !== 'size-mtime') await addHashes(remote, compare, remoteRoot, localRoot, local, remoteTree, state, signal);
 
   const base = state.base.size > 0 ? state.base : null;
   const actions = planSync({ local, remote: remoteTree, base, direction: request.direction, deleteExtras: request.deleteExtras, compare });
@@ -98,40 +100,63 @@ export async function prepareSync(remote: Remote, request: SyncRequest, options:
   return { plan, state, remoteRoot, localRoot };
 }
 
+/** The algorithms a file's facts hold a digest of. */
+function digestsOf(f: SyncFacts | undefined): CheckAlgorithm[] {
+  if (f?.type !== 'file') return [];
+  return [...(f.xxh128 !== undefined ? (['xxh128'] as const) : []), ...(f.sha256 !== undefined ? (['sha256'] as const) : [])];
+}
+
 /**
- * Give every file that has a counterpart (on the other side, or in the base) its SHA-256:
- * local ones from the state where unchanged, else read; remote ones from the listing,
- * else asked of the server. A file that vanished meanwhile leaves its tree.
+ * Give every file that has a counterpart (on the other side, or in the base) its digest:
+ * remote ones from the listing (XXH3-128 or SHA-256, as stored), else asked of the server
+ * with `algorithm`; local ones with each algorithm their remote counterpart and base
+ * have, from the state where unchanged, else read. A file that vanished meanwhile leaves
+ * its tree.
  */
-async function addHashes(remote: Remote, remoteRoot: string, localRoot: string, local: Tree<LocalNode>, remoteTree: Tree, state: SyncState, signal?: AbortSignal): Promise<void> {
+async function addHashes(
+  remote: Remote,
+  algorithm: CheckAlgorithm,
+  remoteRoot: string,
+  localRoot: string,
+  local: Tree<LocalNode>,
+  remoteTree: Tree,
+  state: SyncState,
+  signal?: AbortSignal,
+): Promise<void> {
   const counterpart = (p: string, otherTree: Tree): boolean => otherTree.get(p)?.type === 'file' || state.base.get(p)?.type === 'file';
-  const localWork: string[] = [];
+  const remoteWork = [...remoteTree].filter(([p, f]) => f.type === 'file' && digestsOf(f).length === 0 && counterpart(p, local)).map(([p]) => p);
+  const localWork: Array<{ p: string; algorithm: CheckAlgorithm }> = [];
   for (const [p, f] of local) {
     if (f.type !== 'file' || !counterpart(p, remoteTree)) continue;
-    const known = f.identity ? state.localHash(p, f.identity) : undefined;
-    if (known) local.set(p, { ...f, sha256: known });
-    else localWork.push(p);
+    // The remote's digest decides (the first it has, or the one it is asked for below); the
+    // base's too, to tell what changed since.
+    const remoteHas = digestsOf(remoteTree.get(p));
+    const wanted = new Set<CheckAlgorithm>([...(remoteHas.length > 0 ? remoteHas.slice(0, 1) : [algorithm]), ...digestsOf(state.base.get(p)).slice(0, 1)]);
+    for (const a of wanted) {
+      const known = f.identity ? state.localHash(p, f.identity, a) : undefined;
+      if (known) local.set(p, { ...local.get(p)!, [a]: known });
+      else localWork.push({ p, algorithm: a });
+    }
   }
-  const remoteWork = [...remoteTree].filter(([p, f]) => f.type === 'file' && f.sha256 === undefined && counterpart(p, local)).map(([p]) => p);
-
   await Promise.all([
-    eachLimited(localWork, LOCAL_HASHES_AT_ONCE, async (p) => {
-      const f = local.get(p)!;
-      const sha256 = await hashLocalFile(path.join(localRoot, ...p.split('/')), f.size).catch((err: unknown) => {
+    eachLimited(localWork, LOCAL_HASHES_AT_ONCE, async ({ p, algorithm: a }) => {
+      const f = local.get(p);
+      if (f === undefined) return; // vanished while its other digest was taken
+      const hashed = await hashLocalFile(path.join(localRoot, ...p.split('/')), a).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       });
-      if (sha256 === null) return void local.delete(p);
-      local.set(p, { ...f, sha256 });
-      if (f.identity) state.rememberHash(p, f.identity, sha256);
+      if (hashed === null) return void local.delete(p);
+      local.set(p, { ...local.get(p)!, [a]: hashed.hex });
+      if (f.identity) state.rememberHash(p, f.identity, a, hashed.hex);
     }, signal),
     eachLimited(remoteWork, REMOTE_HASHES_AT_ONCE, async (p) => {
-      const found = await remote.hash(path.posix.join(remoteRoot, p), signal).catch((err: unknown) => {
+      const found = await remote.hash(path.posix.join(remoteRoot, p), signal, algorithm).catch((err: unknown) => {
         if (err instanceof FerryError && err.code === 'ENOENT') return null;
         throw err;
       });
       if (found === null) return void remoteTree.delete(p);
-      remoteTree.set(p, { type: 'file', size: found.size, mtime: found.mtime, sha256: found.sha256 });
+      remoteTree.set(p, { type: 'file', size: found.size, mtime: found.mtime, [found.digest.algorithm]: found.digest.hex });
     }, signal),
   ]);
 }

@@ -72,7 +72,7 @@ export async function runSync(prepared: PreparedSync, remote: Remote, queue: Tra
 
   try {
     // Unchanged pairs are part of the base too: a later "both" knows they were equal.
-    for (const a of plan.actions) if (a.kind === 'same' && a.local) state.setBase(a.path, a.local.sha256 ? a.local : (a.remote ?? a.local));
+    for (const a of plan.actions) if (a.kind === 'same' && a.local) state.setBase(a.path, a.local.sha256 || a.local.xxh128 ? a.local : (a.remote ?? a.local));
 
     // Roots, then folders, parents before children.
     const wantsRemote = chosen.some((a) => a.kind === 'upload' || (a.kind === 'mkdir' && a.side === 'remote'));

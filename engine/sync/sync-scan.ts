@@ -7,6 +7,7 @@ import type { Stats } from 'node:fs';
 import { lstatSync, readdirSync } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import path from 'node:path';
+import { algorithmOfHex } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { SyncFacts } from '../../shared/common/sync-model.js';
 import { DOWNLOAD_LIMITS, type DownloadLimits } from '../queue/plan.js';
@@ -141,7 +142,7 @@ async function walkRemote(pages: AsyncIterable<WalkPage>, root: string, signal: 
   const skipped = new Set<string>();
   for await (const page of pages) {
     signal?.throwIfAborted();
-    for (const [rel, code, size, mtime, , sha256] of page.records) {
+    for (const [rel, code, size, mtime, , hex] of page.records) {
       const slash = rel.lastIndexOf('/');
       const parent = slash < 0 ? '' : rel.slice(0, slash);
       const name = rel.slice(slash + 1);
@@ -155,7 +156,8 @@ async function walkRemote(pages: AsyncIterable<WalkPage>, root: string, signal: 
       // The same bound as listing folder by folder: a folder at the deepest level allowed
       // is an error even when empty (listing it would go one level deeper).
       if (type === 'dir' && slashes(rel) + 1 >= limits.depth) throw tooBig(root, limits, 'depth');
-      tree.set(rel, { type, size: type === 'file' ? size : 0, mtime, ...(sha256 !== '' ? { sha256 } : {}) });
+      const algorithm = hex === '' ? null : algorithmOfHex(hex);
+      tree.set(rel, { type, size: type === 'file' ? size : 0, mtime, ...(algorithm ? { [algorithm]: hex } : {}) });
       if (tree.size > limits.entries) throw tooBig(root, limits, 'entries');
     }
   }
@@ -181,7 +183,7 @@ async function listRemote(remote: Remote, root: string, signal: AbortSignal | un
       assertSafeName(e.name);
       const key = job.rel === '' ? e.name : `${job.rel}/${e.name}`;
       const type = e.type === 'file' || e.type === 'dir' ? e.type : 'other';
-      tree.set(key, { type, size: type === 'file' ? e.size : 0, mtime: e.mtime, ...(e.sha256 !== undefined ? { sha256: e.sha256 } : {}) });
+      tree.set(key, { type, size: type === 'file' ? e.size : 0, mtime: e.mtime, ...(e.sha256 !== undefined ? { sha256: e.sha256 } : {}), ...(e.xxh128 !== undefined ? { xxh128: e.xxh128 } : {}) });
       if (tree.size > limits.entries) throw tooBig(root, limits, 'entries');
       if (type === 'dir') pending.push({ dir: joinRemote(job.dir, e.name), rel: key, depth: job.depth + 1 });
     }

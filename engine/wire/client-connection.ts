@@ -6,6 +6,7 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
+import { CHECK_ALGORITHMS, CHECK_NAMES, checkField, digestField, type CheckAlgorithm, type Digest } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import type { FrameHeader } from '../../shared/common/frame.js';
 import {
@@ -15,7 +16,6 @@ import {
   GetData,
   PROTOCOL_VERSION,
   READ_MAX,
-  SHA256_HEX,
   ServerHello,
   type ExecStream,
   type UserInfo,
@@ -26,7 +26,7 @@ import type { StreamHash } from '../../shared/node/hash-worker.js';
 import { ScramClient, tlsExporterBinding, type ClientCredential, type ScramClientKeys } from '../../shared/node/scram.js';
 import { peerFingerprint } from '../../shared/node/tls-identity.js';
 import { dial, refused, withConnectRetries, type ConnectOptions } from './dial.js';
-import { checkWholeReply, errorFromFrame, parse } from './replies.js';
+import { checkWholeReply, errorFromFrame, parse, replyDigest } from './replies.js';
 import { sendHashed } from './upload-body.js';
 import { NotWhole, type Lane, type ReadSink, type WriteHooks, type WriteRequest, type WriteResult } from '../remote/remote.js';
 
@@ -64,6 +64,8 @@ export class ClientConnection implements Lane {
   private readonly reader: FrameReader;
   private readonly writer: FrameWriter;
   private helloNonce = '';
+  /** The transfer checks the server offered in its hello (an older server: SHA-256 only). */
+  serverChecks: readonly CheckAlgorithm[] = ['sha256'];
   private readonly closedPromise: Promise<void>;
   private readonly closeListeners = new Set<(err: FerryError | undefined) => void>();
   /** Called when the server does not know `read` (an older ferryd): its files are then streamed. */
@@ -177,6 +179,7 @@ export class ClientConnection implements Lane {
       throw new FerryError('EPROTO', `the server chose protocol version ${hello.version}, which this client does not speak`);
     }
     this.helloNonce = hello.nonce;
+    this.serverChecks = CHECK_ALGORITHMS.filter((c) => c === 'sha256' || hello.checks?.includes(c));
   }
 
   async login(user: string, credential: ClientCredential): Promise<LoginResult> {
@@ -336,9 +339,9 @@ export class ClientConnection implements Lane {
    * Download: `sink` gets the data header first, then every chunk (awaited, so a slow disk
    * slows the socket). Resolves with the server's SHA-256 of the whole file.
    */
-  async get(path: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } = {}): Promise<{ data: GetData; sha256: string }> {
+  async get(path: string, offset: number, sink: ReadSink, hooks: { onWritten?: () => void } = {}, check: CheckAlgorithm = 'sha256'): Promise<{ data: GetData; digest: Digest }> {
     let data: GetData | undefined;
-    let sha256 = '';
+    let digest: Digest | null = null;
     const { id, done, fail } = this.register(async (h, body) => {
       if (h.type === 'error') throw errorFromFrame(h);
       if (h.type === 'data' && data === undefined) {
@@ -351,18 +354,15 @@ export class ClientConnection implements Lane {
         if (body) for await (const chunk of body.chunks()) await sink.chunk(chunk);
         return false;
       }
-      if (h.type === 'ok' && data !== undefined && typeof h.sha256 === 'string' && SHA256_HEX.test(h.sha256)) {
-        sha256 = h.sha256;
-        return true;
-      }
+      if (h.type === 'ok' && data !== undefined && (digest = replyDigest(h, check)) !== null) return true;
       throw new FerryError('EPROTO', `unexpected "${h.type}" during a download`);
     });
     this.writer
-      .send({ type: 'get', id, path, offset })
+      .send({ type: 'get', id, path, offset, ...checkField(check) })
       .catch((err) => fail(toFerryError(err)))
       .finally(() => hooks.onWritten?.());
     await done;
-    return { data: data!, sha256 };
+    return { data: data!, digest: digest! };
   }
 
   /**
@@ -377,8 +377,10 @@ export class ClientConnection implements Lane {
       if (h.type === 'error') throw errorFromFrame(h);
       if (h.type !== 'ok') throw new FerryError('EPROTO', `unexpected "${h.type}" after an upload`);
       // The file's size is `fileSize`: a top-level `size` would announce a body.
-      const { path, fileSize, sha256, skipped } = h;
-      result = { path: String(path), size: Number(fileSize), sha256: String(sha256 ?? ''), skipped: skipped === true };
+      const { path, fileSize, skipped } = h;
+      const digest = skipped === true ? null : replyDigest(h, hash.algorithm);
+      if (skipped !== true && digest === null) throw new FerryError('EPROTO', `the server's reply to an upload lacks its ${CHECK_NAMES[hash.algorithm]}`);
+      result = { path: String(path), size: Number(fileSize), digest, skipped: skipped === true };
       return true;
     });
     const size = request.total - request.offset;
@@ -386,7 +388,7 @@ export class ClientConnection implements Lane {
       .exclusive(async () => {
         const { preserveMode, mode, ...wire } = request;
         // Only what the request sets: an old ferryd would refuse nothing, but a frame stays small.
-        const head = { type: 'put', id, ...wire, ...(mode !== undefined ? { mode: mode & 0o777 } : {}), ...(preserveMode ? { preserveMode } : {}), size };
+        const head = { type: 'put', id, ...wire, ...(mode !== undefined ? { mode: mode & 0o777 } : {}), ...(preserveMode ? { preserveMode } : {}), ...checkField(hash.algorithm), size };
         this.writer.writeFrame(head);
         const sent = await sendHashed(this.writer, this.socket, size, source, hash, hooks);
         if (sent !== size) {
@@ -394,7 +396,7 @@ export class ClientConnection implements Lane {
           this.destroy();
           throw new FerryError('EIO', `the local file changed during the upload (${sent} of ${size} bytes read)`);
         }
-        this.writer.writeFrame({ type: 'put-end', id, sha256: await hash.digest() });
+        this.writer.writeFrame({ type: 'put-end', id, ...digestField({ algorithm: hash.algorithm, hex: await hash.digest() }) });
         await this.writer.drained();
       })
       .catch((err) => {
@@ -411,9 +413,9 @@ export class ClientConnection implements Lane {
    * SHA-256 before it is returned. NotWhole when it must be streamed (too big, or a server
    * that does not know `read`).
    */
-  async getWhole(remotePath: string, max: number, onSent: () => void): Promise<{ data: Buffer; mtime: number; sha256: string }> {
+  async getWhole(remotePath: string, max: number, onSent: () => void, check: CheckAlgorithm = 'sha256'): Promise<{ data: Buffer; mtime: number; digest: Digest }> {
     const asked = Math.min(max, READ_MAX);
-    const reply = this.callWithBody({ type: 'read', path: remotePath, max: asked }, asked);
+    const reply = this.callWithBody({ type: 'read', path: remotePath, max: asked, ...checkField(check) }, asked);
     onSent();
     let header: FrameHeader;
     let body: Buffer;
@@ -429,8 +431,8 @@ export class ClientConnection implements Lane {
       }
       throw err;
     }
-    const mtime = checkWholeReply(header, body, remotePath);
-    return { data: body, mtime, sha256: String(header.sha256) };
+    const { mtime, digest } = await checkWholeReply(header, body, remotePath, check);
+    return { data: body, mtime, digest };
   }
 
   /** Run a command; output arrives through onOutput as it is produced. */

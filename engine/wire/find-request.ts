@@ -5,6 +5,7 @@
  * slow consumer slows the server's search instead of filling memory. Stopping ends the
  * iteration at once; what the server still sends for it is dropped as it arrives.
  */
+import { algorithmOfHex } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import { FindOk, WALK_TYPES, type Entry, type WalkRecord } from '../../shared/common/messages.js';
 import { SEARCH_RESULTS_MAX, type SearchBatch, type SearchHit } from '../../shared/common/search-model.js';
@@ -20,8 +21,9 @@ const FOUND_BODY_MAX = 256 * 1024;
 const WAITING_MAX = 2;
 
 function toHit(folder: string, record: WalkRecord): SearchHit {
-  const [rel, type, size, mtime, mode, sha256] = record;
-  const entry: Entry = { name: rel.slice(rel.lastIndexOf('/') + 1), type: WALK_TYPES[type]!, size, mtime, mode, ...(sha256 ? { sha256 } : {}) };
+  const [rel, type, size, mtime, mode, hex] = record;
+  const algorithm = hex ? algorithmOfHex(hex) : null;
+  const entry: Entry = { name: rel.slice(rel.lastIndexOf('/') + 1), type: WALK_TYPES[type]!, size, mtime, mode, ...(algorithm ? { [algorithm]: hex } : {}) };
   return { path: childPath(folder, rel), entry };
 }
 

@@ -4,6 +4,7 @@
  * transfers, so a running upload never sits in front of a listing or a command.
  */
 import { posix } from 'node:path';
+import { CHECK_NAMES, type CheckAlgorithm } from '../../shared/common/checks.js';
 import { FerryError, toFerryError } from '../../shared/common/errors.js';
 import {
   Df,
@@ -22,7 +23,7 @@ import {
 import type { FrameHeader } from '../../shared/common/frame.js';
 import type { ClientCredential, ScramClientKeys } from '../../shared/node/scram.js';
 import { ClientConnection, type LoginResult } from './client-connection.js';
-import { parse } from './replies.js';
+import { parse, replyDigest } from './replies.js';
 import type { ConnectOptions } from './dial.js';
 import { LanePool } from '../remote/lane-pool.js';
 import { LISTING_MAX, byName, listingTooBig, type FileHash, type Remote, type RemoteCapabilities, type SearchRequest, type WalkPage } from '../remote/remote.js';
@@ -151,7 +152,7 @@ export class RemoteSession implements Remote {
   }
 
   get capabilities(): RemoteCapabilities {
-    return { serverHash: true, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true, listedHashes: true };
+    return { serverHash: true, checks: this.control.serverChecks, wholeFiles: this.wholeReads, quota: true, exec: this.user.exec, resume: true, listedHashes: true };
   }
 
   get connected(): boolean {
@@ -266,7 +267,8 @@ export class RemoteSession implements Remote {
     const lane = await this.acquire(signal);
     const ask = (request: Record<string, unknown>): Promise<{ header: FrameHeader; body: Buffer }> =>
       lane.callWithBody({ type: 'walk', ...request, limit: LIST_PAGE_MAX }, LIST_PAGE_BYTES);
-    let pending: Promise<{ header: FrameHeader; body: Buffer }> | null = ask({ path });
+    // Records may carry XXH3-128s only when asked for (an older client refuses them).
+    let pending: Promise<{ header: FrameHeader; body: Buffer }> | null = ask({ path, ...(this.control.serverChecks.includes('xxh128') ? { checks: ['sha256', 'xxh128'] } : {}) });
     try {
       const checker = new WalkChecker();
       let cursor: string | null = null;
@@ -339,9 +341,12 @@ export class RemoteSession implements Remote {
    * unchanged since, else it reads the file (and stores the result for later listings).
    * Aborting `signal` cancels the request (ECANCELED).
    */
-  async hash(path: string, signal?: AbortSignal): Promise<FileHash> {
-    const reply = parse(HashOk, await this.control.callCancellable({ type: 'hash', path }, signal), 'hash reply');
-    return { sha256: reply.sha256, size: reply.fileSize, mtime: reply.mtime };
+  async hash(path: string, signal?: AbortSignal, algorithm: CheckAlgorithm = 'sha256'): Promise<FileHash> {
+    const request = { type: 'hash', path, ...(algorithm === 'sha256' ? {} : { algorithm }) } as const;
+    const reply = parse(HashOk, await this.control.callCancellable(request, signal), 'hash reply');
+    const digest = replyDigest(reply, algorithm);
+    if (digest === null) throw new FerryError('EPROTO', `the server's hash reply lacks the ${CHECK_NAMES[algorithm]} asked for`);
+    return { digest, size: reply.fileSize, mtime: reply.mtime };
   }
 
   async stat(path: string): Promise<Entry> {

@@ -5,7 +5,8 @@
  * its folder given before it (EPROTO).
  */
 import { FerryError } from '../../shared/common/errors.js';
-import { LIST_PAGE_MAX, SHA256_HEX, WALK_TYPES, type WalkRecord } from '../../shared/common/messages.js';
+import { algorithmOfHex } from '../../shared/common/checks.js';
+import { LIST_PAGE_MAX, WALK_TYPES, type WalkRecord } from '../../shared/common/messages.js';
 import { SEARCH_BATCH_MAX } from '../../shared/common/search-model.js';
 
 /** The longest `rel` accepted (a remote path's bound in messages.ts). */
@@ -56,12 +57,13 @@ export function checkFoundRecords(json: unknown, count: number): WalkRecord[] {
 /** One record as the protocol says it must be (EPROTO otherwise). */
 function checkRecord(r: unknown): WalkRecord {
   if (!Array.isArray(r) || r.length !== 6) throw bad('a record is not an array of 6');
-  const [rel, type, size, mtime, mode, sha256] = r as unknown[];
+  const [rel, type, size, mtime, mode, digest] = r as unknown[];
   if (typeof rel !== 'string' || !safeRel(rel)) throw bad(`a record's path is not a safe relative path (${JSON.stringify(rel)?.slice(0, 200)})`);
   if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type >= WALK_TYPES.length) throw bad(`${rel}: unknown type`);
   if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw bad(`${rel}: bad size`);
   if (typeof mtime !== 'number' || !Number.isFinite(mtime)) throw bad(`${rel}: bad mtime`);
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0) throw bad(`${rel}: bad mode`);
-  if (typeof sha256 !== 'string' || (sha256 !== '' && (type !== 0 || !SHA256_HEX.test(sha256)))) throw bad(`${rel}: bad sha256`);
+  // A SHA-256 (64 hex digits) or an XXH3-128 (32), files only.
+  if (typeof digest !== 'string' || (digest !== '' && (type !== 0 || algorithmOfHex(digest) === null))) throw bad(`${rel}: bad digest`);
   return r as unknown as WalkRecord;
 }

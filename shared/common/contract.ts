@@ -124,7 +124,7 @@ export interface SessionInfo {
   readonly profileId: string | null;
   /** The server reports a quota (Ferry): the status bar shows usage only then. */
   readonly quota: boolean;
-  /** How transfers are checked: both ends' SHA-256, or the size only (SFTP without commands). */
+  /** How transfers are checked: both ends' XXH3-128 or SHA-256, or the size only (SFTP without commands). */
   readonly check: TransferCheck;
 }
 
@@ -149,6 +149,8 @@ export interface Settings {
   /** Speed limits for the whole app, in bytes per second (0: none). */
   readonly uploadLimit: number;
   readonly downloadLimit: number;
+  /** Check every transfer with SHA-256 (slower) instead of XXH3-128 where the server offers it. */
+  readonly checkSha256: boolean;
 }
 
 export const SettingsInput = z.object({
@@ -157,6 +159,7 @@ export const SettingsInput = z.object({
   language: z.enum(UI_LANGUAGES).optional(),
   uploadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
   downloadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
+  checkSha256: z.boolean().optional(),
 });
 
 

@@ -52,7 +52,7 @@ export type EditState =
 export type SaveOutcome =
   | { readonly kind: 'saving' }
   | { readonly kind: 'waiting' }
-  /** Committed whole and checked: by SHA-256 on both ends, or (SFTP without a hash) by size. */
+  /** Committed whole and checked: by XXH3-128 or SHA-256 on both ends, or (SFTP without a hash) by size. */
   | { readonly kind: 'saved'; readonly check: TransferCheck; readonly path: string }
   | { readonly kind: 'failed'; readonly error: ErrorInfo }
   | { readonly kind: 'conflict' };

@@ -4,6 +4,7 @@
  * replies by the client (neither side trusts the other).
  */
 import { z } from 'zod';
+import { CHECK_ALGORITHMS, SHA256_HEX, XXH128_HEX } from './checks.js';
 import { NAME_PATTERN_MAX } from './name-pattern.js';
 import { SEARCH_BOUNDS } from './search-model.js';
 
@@ -14,9 +15,11 @@ const id = z.number().int().nonnegative();
 /** A remote path: '/' is the user's home. Jail checks happen in the server's storage layer. */
 const remotePath = z.string().min(1).max(4096);
 const b64 = z.string().max(1024);
-/** A SHA-256 as the protocol writes it: 64 lowercase hex digits. */
-export const SHA256_HEX = /^[0-9a-f]{64}$/;
+export { SHA256_HEX };
 const sha256Hex = z.string().regex(SHA256_HEX);
+const xxh128Hex = z.string().regex(XXH128_HEX);
+/** The check of a transfer (checks.ts): absent means `sha256`. */
+export const CheckAlgorithmSchema = z.enum(CHECK_ALGORITHMS);
 
 export const ExistsPolicy = z.enum(['overwrite', 'fail', 'skip', 'rename']);
 
@@ -50,6 +53,8 @@ export const Request = z.discriminatedUnion('type', [
     limit: z.number().int().positive().optional(),
     /** The `next` of the previous page (the walk it continues). */
     cursor: z.string().min(1).max(64).optional(),
+    /** The digests a record may carry (default only `sha256`: an older client refuses others). */
+    checks: z.array(CheckAlgorithmSchema).max(8).optional(),
   }),
   z.object({
     type: z.literal('find'),
@@ -61,6 +66,8 @@ export const Request = z.discriminatedUnion('type', [
     caseSensitive: z.boolean().optional(),
     /** At most this many results (capped to the server's limit, SEARCH_RESULTS_MAX by default). */
     max: z.number().int().positive().optional(),
+    /** As walk's `checks`. */
+    checks: z.array(CheckAlgorithmSchema).max(8).optional(),
   }),
   z.object({ type: z.literal('stat'), id, path: remotePath }),
   /** `mode`: the new folders' permission bits (the server's umask applies), e.g. the local folder's. */
@@ -90,12 +97,22 @@ export const Request = z.discriminatedUnion('type', [
     mode: modeBits.optional(),
     /** Give `mode` to a file this upload replaces too (`scp -p`); without it, it keeps its own. */
     preserveMode: z.boolean().optional(),
+    /** The whole-file check the put-end carries: `sha256` (default) or `xxh128`. */
+    check: CheckAlgorithmSchema.optional(),
   }),
-  z.object({ type: z.literal('put-end'), id, sha256: sha256Hex }),
-  z.object({ type: z.literal('get'), id, path: remotePath, offset: z.number().int().nonnegative().optional() }),
-  z.object({ type: z.literal('read'), id, path: remotePath, max: z.number().int().nonnegative() }),
-  /** The SHA-256 of a file as it is now: the stored one while it holds, else computed (and stored). */
-  z.object({ type: z.literal('hash'), id, path: remotePath }),
+  /** Exactly one of the two, the one the put's `check` names (the server refuses others, EPROTO). */
+  z.object({ type: z.literal('put-end'), id, sha256: sha256Hex.optional(), xxh128: xxh128Hex.optional() }),
+  z.object({
+    type: z.literal('get'),
+    id,
+    path: remotePath,
+    offset: z.number().int().nonnegative().optional(),
+    /** The check the final `ok` carries: `sha256` (default) or `xxh128`. */
+    check: CheckAlgorithmSchema.optional(),
+  }),
+  z.object({ type: z.literal('read'), id, path: remotePath, max: z.number().int().nonnegative(), check: CheckAlgorithmSchema.optional() }),
+  /** A file's digest as it is now (`algorithm`, default sha256): the stored one while it holds, else computed (and stored). */
+  z.object({ type: z.literal('hash'), id, path: remotePath, algorithm: CheckAlgorithmSchema.optional() }),
   z.object({
     type: z.literal('exec'),
     id,
@@ -121,6 +138,8 @@ export const Entry = z.object({
   mode: z.number().int().nonnegative(),
   /** Files only: the SHA-256 the server stored when it committed the file, while unchanged since. */
   sha256: sha256Hex.optional(),
+  /** Files only: the same for a file whose stored digest is an XXH3-128 (never both). */
+  xxh128: xxh128Hex.optional(),
 });
 export type Entry = z.infer<typeof Entry>;
 export const EntryList = z.array(Entry);
@@ -150,6 +169,8 @@ export const ServerHello = z.object({
   agent: z.string(),
   nonce: b64,
   mechanisms: z.array(z.string()),
+  /** The transfer checks the server supports (absent: an older server, SHA-256 only). */
+  checks: z.array(z.string().max(32)).max(16).optional(),
 });
 export type ServerHello = z.infer<typeof ServerHello>;
 
@@ -172,7 +193,9 @@ export type UploadInfo = z.infer<typeof UploadInfo>;
 export const PutResult = z.object({
   path: z.string(),
   size: z.number(),
-  sha256: z.string(),
+  /** The whole file's digest, in the field of the put's check (absent when skipped). */
+  sha256: z.string().optional(),
+  xxh128: z.string().optional(),
   skipped: z.boolean().optional(),
 });
 export type PutResult = z.infer<typeof PutResult>;
@@ -194,7 +217,9 @@ export const ReadOk = z.object({
   path: z.string(),
   fileSize: z.number().int().nonnegative(),
   mtime: z.number(),
-  sha256: sha256Hex,
+  /** The body's digest, in the field of the read's check. */
+  sha256: sha256Hex.optional(),
+  xxh128: xxh128Hex.optional(),
 });
 export type ReadOk = z.infer<typeof ReadOk>;
 
@@ -206,7 +231,9 @@ export const HashOk = z.object({
   type: z.literal('ok'),
   id,
   path: z.string(),
-  sha256: sha256Hex,
+  /** The digest, in the field of the hash's `algorithm`. */
+  sha256: sha256Hex.optional(),
+  xxh128: xxh128Hex.optional(),
   fileSize: z.number().int().nonnegative(),
   mtime: z.number(),
 });
@@ -240,9 +267,10 @@ export const ListOk = z.object({
 export type ListOk = z.infer<typeof ListOk>;
 
 /**
- * One record of a `walk` page: [rel, type, size, mtime, mode, sha256]. `rel` is the path
- * below the walked folder ('/'-separated), `type` an index in WALK_TYPES, `sha256` '' where
- * the server has no stored hash (as an entry without `sha256`). Arrays, not objects: a
+ * One record of a `walk` page: [rel, type, size, mtime, mode, digest]. `rel` is the path
+ * below the walked folder ('/'-separated), `type` an index in WALK_TYPES, `digest` '' where
+ * the server has no stored hash (as an entry without `sha256`), else a SHA-256 (64 hex
+ * digits) or, for a client that asked for them (`checks`), an XXH3-128 (32). Arrays, not objects: a
  * tree of ten thousand files is a fraction of the bytes of the same entries as listings.
  */
 export type WalkRecord = readonly [rel: string, type: number, size: number, mtime: number, mode: number, sha256: string];

@@ -19,11 +19,13 @@ export const SyncRequest = z.object({
 export type SyncRequest = z.infer<typeof SyncRequest>;
 
 /**
- * How two files were compared: 'sha256' by content (the remote lists stored hashes, the
- * local side is hashed), 'size-mtime' by size and modification time (to the second) where
- * the remote offers no hashes of its own (SFTP).
+ * How two files were compared: 'xxh128' or 'sha256' by content (the remote lists stored
+ * digests, the local side is hashed with the same algorithm; 'xxh128' where the server
+ * offers it, though a file whose stored digest is a SHA-256 is compared by that), and
+ * 'size-mtime' by size and modification time (to the second) where the remote offers no
+ * hashes of its own (SFTP).
  */
-export type SyncCompare = 'sha256' | 'size-mtime';
+export type SyncCompare = 'xxh128' | 'sha256' | 'size-mtime';
 
 /** One side's file or folder as the plan saw it. */
 export interface SyncFacts {
@@ -32,6 +34,7 @@ export interface SyncFacts {
   /** ms since the epoch. */
   readonly mtime: number;
   readonly sha256?: string;
+  readonly xxh128?: string;
 }
 
 /**

@@ -21,10 +21,15 @@ export interface TransferLogEntry {
   readonly durationMs: number;
   /** Average bytes per second: size over durationMs. */
   readonly speed: number;
-  /** 'sha256' when both ends computed the file's SHA-256 and they matched; 'size' when only the size was compared. */
+  /**
+   * 'xxh128' or 'sha256' when both ends computed the file's XXH3-128 or SHA-256 and they
+   * matched; 'size' when only the size was compared.
+   */
   readonly check: TransferCheck;
-  /** The SHA-256 both ends agreed on (hex), or null when only the size was compared. */
+  /** The SHA-256 both ends agreed on (hex), or null when it was not the check. */
   readonly sha256: string | null;
+  /** The XXH3-128 both ends agreed on (hex), or null when it was not the check (absent in older entries). */
+  readonly xxh128?: string | null;
 }
 
 /** A search of the history: the newest `limit` entries whose paths or server contain `search`. */

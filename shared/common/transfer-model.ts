@@ -13,14 +13,15 @@ export type TransferState =
   | 'queued'
   | 'active'
   | 'paused'
-  /** All bytes sent; waiting for the SHA-256 check and the durable commit. */
+  /** All bytes sent; waiting for the check (XXH3-128 or SHA-256) and the durable commit. */
   | 'verifying'
   | 'done'
   | 'skipped'
   | 'failed'
   | 'cancelled';
 
-export type TransferCheck = 'sha256' | 'size';
+/** The check a finished transfer passed: a digest's algorithm (checks.ts), or only the size. */
+export type TransferCheck = 'xxh128' | 'sha256' | 'size';
 
 export const FINAL_STATES: ReadonlySet<TransferState> = new Set(['done', 'skipped', 'failed', 'cancelled']);
 
@@ -39,12 +40,13 @@ export interface TransferView {
   readonly eta: number | null;
   readonly state: TransferState;
   readonly error?: ErrorInfo;
-  /** True once the SHA-256 of the whole file was checked by both ends. */
+  /** True once the whole file's digest (XXH3-128 or SHA-256) was checked by both ends. */
   readonly verified: boolean;
   /**
-   * The check a finished transfer passed, said exactly: 'sha256' when both ends computed
-   * the file's SHA-256 and they matched, 'size' when the remote has no hash of its own
-   * (SFTP without commands) and only the size was compared; null until done, or skipped.
+   * The check a finished transfer passed, said exactly: 'xxh128' or 'sha256' when both
+   * ends computed the file's XXH3-128 or SHA-256 and they matched, 'size' when the remote
+   * has no hash of its own (SFTP without commands) and only the size was compared; null
+   * until done, or skipped.
    */
   readonly check: TransferCheck | null;
   readonly attempts: number;

@@ -12,10 +12,15 @@
 import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { CheckAlgorithm } from '../common/checks.js';
 import { FerryError } from '../common/errors.js';
 
-/** A running SHA-256. `update()` resolves when the bytes have been hashed (they must not change before). */
+/**
+ * A running hash (SHA-256 here; checksums.ts makes either algorithm). `update()` resolves
+ * when the bytes have been hashed (they must not change before).
+ */
 export interface StreamHash {
+  readonly algorithm: CheckAlgorithm;
   update(data: Uint8Array): Promise<void>;
   digest(): Promise<string>;
   /** Forget the state (the transfer failed); safe to call at any time, more than once. */
@@ -161,6 +166,7 @@ class HashThread {
 let thread: HashThread | undefined;
 
 class WorkerHash implements StreamHash {
+  readonly algorithm = 'sha256' as const;
   private readonly id: number;
   private done = false;
   constructor() {
@@ -183,6 +189,7 @@ class WorkerHash implements StreamHash {
 }
 
 class InlineHash implements StreamHash {
+  readonly algorithm = 'sha256' as const;
   private readonly hash: Hash = createHash('sha256');
   update(data: Uint8Array): Promise<void> {
     this.hash.update(data);

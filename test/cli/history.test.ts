@@ -10,6 +10,7 @@ import { TransferHistory } from '../../engine/history/transfer-history.js';
 import type { TransferLogEntry } from '../../shared/common/transfer-log.js';
 import { FERRY, cleanupAll, run, startFerryd, tempDir, type Ferryd, type TestUser } from '../helpers/harness.js';
 import { randomFile } from '../helpers/files.js';
+import { hashLocalFile } from '../../shared/node/checksums.js';
 import { parseCsv } from '../helpers/csv.js';
 import { cliFor, expectError, expectOk, type Cli } from './cli-helpers.js';
 
@@ -20,6 +21,7 @@ let cli: Cli;
 let configDir: string;
 let work: string;
 const sums: Record<string, string> = {};
+const xxhs: Record<string, string> = {};
 
 beforeAll(async () => {
   server = await startFerryd({ users: [alice] });
@@ -31,7 +33,11 @@ beforeAll(async () => {
   sums['a.jpg'] = await randomFile(path.join(work, 'photos', 'a.jpg'), 3000);
   expectOk(await cli.run(alice, ['put', path.join(work, 'report.pdf'), path.join(work, 'photos'), '/backup']));
   await mkdir(path.join(work, 'restore'));
-  expectOk(await cli.run(alice, ['get', '/backup/report.pdf', path.join(work, 'restore')]));
+  // The put makes the default check (XXH3-128); the get asks for SHA-256.
+  const got = expectOk(await cli.run(alice, ['get', '/backup/report.pdf', path.join(work, 'restore'), '--check', 'sha256', '--json']));
+  expect(JSON.parse(got.stdout)).toMatchObject({ remotePath: '/backup/report.pdf', state: 'done', check: 'sha256' });
+  xxhs['a.jpg'] = (await hashLocalFile(path.join(work, 'photos', 'a.jpg'), 'xxh128')).hex;
+  xxhs['report.pdf'] = (await hashLocalFile(path.join(work, 'report.pdf'), 'xxh128')).hex;
 });
 afterAll(cleanupAll);
 
@@ -57,12 +63,17 @@ describe('ferry history', () => {
     expect(got.speed).toBeGreaterThan(0);
     expect(got.durationMs).toBeGreaterThanOrEqual(0);
     expect(new Date(got.finished).getTime()).toBe(got.finishedAt);
-    expect(entries.find((e) => e.remotePath === '/backup/photos/a.jpg')).toMatchObject({ localPath: path.join(work, 'photos', 'a.jpg'), sha256: sums['a.jpg'] });
+    expect(entries.find((e) => e.remotePath === '/backup/photos/a.jpg')).toMatchObject({
+      localPath: path.join(work, 'photos', 'a.jpg'),
+      check: 'xxh128',
+      xxh128: xxhs['a.jpg'],
+      sha256: null,
+    });
   });
 
   it('--csv is RFC 4180 with a header row; a search matches paths and the server; --limit keeps the newest', async () => {
     const rows = parseCsv(expectOk(await history('--csv')).stdout);
-    expect(rows[0]).toEqual(['finished', 'direction', 'protocol', 'server', 'local_path', 'remote_path', 'size', 'duration_ms', 'speed_bytes_per_s', 'check', 'sha256']);
+    expect(rows[0]).toEqual(['finished', 'direction', 'protocol', 'server', 'local_path', 'remote_path', 'size', 'duration_ms', 'speed_bytes_per_s', 'check', 'sha256', 'xxh128']);
     expect(rows).toHaveLength(4);
     expect(rows[1]!.slice(1, 7)).toEqual(['download', 'ferry', `alice@${server.host}:${server.port}`, path.join(work, 'restore', 'report.pdf'), '/backup/report.pdf', String(2 * 1024 * 1024)]);
 
@@ -95,6 +106,7 @@ describe('ferry history', () => {
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(/put .* size .* sftp:\/\/bob@files\.example:22 .*\/home\/bob\/from-the-app\.txt -> \/home\/bob\/from-the-app\.txt$/);
     expect(lines[2]).toMatch(new RegExp(`get .* sha256:${sums['report.pdf']!.slice(0, 12)} .*alice@`));
+    expect(lines.find((l) => l.includes('report.pdf -> /backup'))).toMatch(new RegExp(`put .* xxh128:${xxhs['report.pdf']!.slice(0, 12)} .*alice@`));
   });
 
   it('records a path typed relative to the folder ferry ran in as the full path', async () => {

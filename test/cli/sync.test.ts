@@ -52,7 +52,7 @@ describe('ferry sync', () => {
 
   it('--dry-run prints the plan and changes nothing; then a sync makes the remote alike', async () => {
     const dry = expectOk(await cli.run(alice, ['sync', local, '/mirror', '--dry-run']));
-    expect(dry.stdout).toMatch(/^sync up: .* compared by SHA-256/m);
+    expect(dry.stdout).toMatch(/^sync up: .* compared by XXH3-128/m);
     expect(dry.stdout).toMatch(/^upload +readme\.txt +— not on the remote$/m);
     expect(dry.stdout).toMatch(/^mkdir +sub \(remote\)/m);
     expect(dry.stdout).toMatch(/6 to upload \(3\.1 MiB\)/);
@@ -63,7 +63,11 @@ describe('ferry sync', () => {
     expect(await readdir(home)).not.toContain('mirror');
 
     const real = jsonLines(expectOk(await cli.run(alice, ['sync', local, '/mirror', '--json'])).stdout);
-    expect(real.at(-1)!.result).toMatchObject({ compare: 'sha256', upload: 6, done: 10, failed: 0 });
+    expect(real.at(-1)!.result).toMatchObject({ compare: 'xxh128', upload: 6, done: 10, failed: 0 });
+    // Asked for SHA-256, the plan says so (files stored with XXH3-128 still compare by it).
+    const sha = expectOk(await cli.run(alice, ['sync', local, '/mirror', '--dry-run', '--check', 'sha256']));
+    expect(sha.stdout).toMatch(/^sync up: .* compared by SHA-256/m);
+    expect((await cli.run(alice, ['sync', local, '/mirror', '--check', 'md5'])).code).toBe(2);
     expect(await treeDigest(path.join(home, 'mirror'))).toEqual(await treeDigest(local));
   });
 

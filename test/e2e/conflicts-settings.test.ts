@@ -2,7 +2,8 @@
  * In a real Chromium against a real ferryd: upload conflicts (the "already exists" dialog,
  * once per file; Skip, Overwrite, Rename and Escape checked on the server's disk; "Apply to
  * all" covering one upload only), the Settings dialog (download folder and transfers at
- * once, used by the next download and remembered by the engine across a reload), sorting
+ * once, used by the next download and remembered by the engine across a reload; the
+ * SHA-256 checkbox, which the connection's facts and the next transfers follow), sorting
  * the tree by name, size and modified time, and the light and dark themes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -299,6 +300,36 @@ describe('settings', () => {
     expect(await page.evaluate('window.__ferryMostTransferring')).toBe(2);
     await transfersButton(page, 'Clear finished').click();
     await page.getByText('No transfers yet.', { exact: false }).waitFor();
+  });
+
+  it('checks transfers with SHA-256 when the box is ticked, and with XXH3-128 again once it is not', async () => {
+    const box = () => settingsDialog().getByRole('checkbox', { name: 'Check transfers with SHA-256 (slower)', exact: true });
+    const checksFact = () => page.getByRole('region', { name: 'Connection' }).getByText(/^(XXH3-128 on both ends|SHA-256 of every file)/);
+    await openSettings();
+    expect(await box().isChecked()).toBe(false);
+    expect(await box().getAttribute('aria-describedby')).toBe('settings-check-help');
+    await box().check();
+    await screenshot(page, '65-settings-sha256');
+    await settingsDialog().getByRole('button', { name: 'Save', exact: true }).click();
+    await settingsDialog().waitFor({ state: 'detached' });
+    expect(await settingsFile()).toMatchObject({ checkSha256: true });
+    await expect.poll(() => checksFact().textContent()).toBe('SHA-256 of every file');
+
+    await localFiles({ 'sha-checked.txt': 'checked by SHA-256\n' });
+    await pickFiles('sha-checked.txt');
+    const row = await waitTransferDone(page, 'sha-checked.txt', transferRow(page, 'sha-checked.txt'), 'SHA-256 verified');
+    expect(await row.textContent()).not.toContain('XXH3-128');
+
+    await openSettings();
+    expect(await box().isChecked()).toBe(true);
+    await box().uncheck();
+    await settingsDialog().getByRole('button', { name: 'Save', exact: true }).click();
+    await settingsDialog().waitFor({ state: 'detached' });
+    await expect.poll(() => checksFact().textContent()).toMatch(/^XXH3-128 on both ends/);
+    await localFiles({ 'xxh-checked.txt': 'checked by XXH3-128\n' });
+    await pickFiles('xxh-checked.txt');
+    await waitTransferDone(page, 'xxh-checked.txt', transferRow(page, 'xxh-checked.txt'), 'XXH3-128 checked');
+    await transfersButton(page, 'Clear finished').click();
   });
 });
 

@@ -169,15 +169,16 @@ export function transferRow(page: Page, name: string): Locator {
 }
 
 /**
- * Wait until a file's transfer is done: progress 100 and its check in its row, "SHA-256
- * verified" unless told ("size checked" where the remote has no hash) (`row` picks one
- * when the name has several rows, e.g. an upload and a download).
+ * Wait until a file's transfer is done: progress 100 and its check in its row, "XXH3-128
+ * checked" (a ferryd's default) unless told ("SHA-256 verified" over SFTP or with SHA-256
+ * asked for, "size checked" where the remote has no hash) (`row` picks one when the name
+ * has several rows, e.g. an upload and a download).
  */
 export async function waitTransferDone(
   page: Page,
   name: string,
   row: Locator = transferRow(page, name),
-  check: 'SHA-256 verified' | 'size checked' = 'SHA-256 verified',
+  check: 'XXH3-128 checked' | 'SHA-256 verified' | 'size checked' = 'XXH3-128 checked',
 ): Promise<Locator> {
   const bar = row.getByRole('progressbar', { name: `${name} progress`, exact: true });
   await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');

@@ -1,7 +1,7 @@
 /**
  * Edit in place in a real Chromium (browser mode): "Edit" from the context menu opens the
  * built-in editor, typing and Ctrl+S save the file on the server, and the save's row says
- * "Saved · SHA-256 verified"; a change made on the server meanwhile gives the conflict
+ * "Saved · XXH3-128 checked"; a change made on the server meanwhile gives the conflict
  * choice instead of replacing it; a binary file is refused with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,10 +54,10 @@ describe('edit in place, in the built-in editor', () => {
     await expect.poll(() => editor().getByRole('status').textContent()).toBe('Unsaved changes (Ctrl+S saves)');
     await page.keyboard.press('Control+s');
     await serverHolds('notes.txt', 'line one\nline two, typed in the browser\n');
-    await expect.poll(() => editor().getByRole('status').textContent()).toBe('Saved · SHA-256 verified');
+    await expect.poll(() => editor().getByRole('status').textContent()).toBe('Saved · XXH3-128 checked');
     const rows = editedFiles().getByRole('list', { name: 'Saves of notes.txt' }).getByRole('listitem');
     await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().textContent()).toContain('Saved · SHA-256 verified');
+    expect(await rows.first().textContent()).toContain('Saved · XXH3-128 checked');
     await screenshot(page, '70-edit-in-place-saved');
 
     // Closing a saved file ends its edit.
@@ -98,7 +98,7 @@ describe('edit in place, in the built-in editor', () => {
     await entry.getByRole('button', { name: 'Save as a copy' }).click();
     await serverHolds('plan (my copy).md', '# Plan\nmine\n');
     const copied = editedFiles().getByRole('listitem', { name: 'plan (my copy).md' });
-    await expect.poll(() => copied.getByRole('list', { name: 'Saves of plan (my copy).md' }).textContent()).toContain('Saved · SHA-256 verified');
+    await expect.poll(() => copied.getByRole('list', { name: 'Saves of plan (my copy).md' }).textContent()).toContain('Saved · XXH3-128 checked');
     expect(await readFile(path.join(home, 'plan.md'), 'utf8')).toBe('# Plan, their version\n');
     // The save changed the folder: the tree lists the copy without a refresh.
     await expect.poll(() => treeItem(page, 'plan (my copy).md').count()).toBe(1);

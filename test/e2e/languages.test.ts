@@ -69,7 +69,7 @@ describe('languages', () => {
     const list = page.getByRole('list', { name: '传输列表', exact: true });
     for (const name of ['报告.txt', 'data.bin']) {
       const row = list.getByRole('listitem').filter({ has: page.getByRole('progressbar', { name: `${name} 的进度`, exact: true }) });
-      await row.getByText('SHA-256 已校验').waitFor();
+      await row.getByText('XXH3-128 已校验').waitFor();
       expect(await row.getByText('已完成', { exact: true }).count()).toBe(1);
     }
     const report = list.getByRole('listitem').filter({ hasText: '报告.txt' });
@@ -95,7 +95,7 @@ describe('languages', () => {
     await page.getByRole('button', { name: 'Settings', exact: true }).waitFor();
     await page.getByRole('contentinfo').getByText('Connected', { exact: true }).waitFor();
     const row = page.getByRole('list', { name: 'Transfers', exact: true }).getByRole('listitem').filter({ hasText: '报告.txt' });
-    await row.getByText('SHA-256 verified').waitFor();
+    await row.getByText('XXH3-128 checked').waitFor();
     expect(await row.getByText('Done', { exact: true }).count()).toBe(1);
     expect(await rowText('notes.txt')).toContain('100 B');
     expect(await rowText('notes.txt')).not.toContain('年');

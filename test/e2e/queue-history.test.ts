@@ -16,6 +16,7 @@ import { startWebHost, type WebHost } from '../../web/index.js';
 import { cleanupAll, onCleanup, tempDir, type TestUser } from '../helpers/harness.js';
 import { randomFile, sha256File, waitFor } from '../helpers/files.js';
 import { parseCsv } from '../helpers/csv.js';
+import { hashLocalFile } from '../../shared/node/checksums.js';
 import { Proxy } from '../helpers/proxy.js';
 import {
   checkAfterEach,
@@ -143,7 +144,10 @@ describe('a queue that survives a restart, and the history', () => {
     await expect.poll(() => rows.count()).toBe(3); // the header and two transfers
     const bigRow = rows.filter({ hasText: 'big.bin' });
     await bigRow.getByText('Download', { exact: true }).waitFor();
-    expect(await bigRow.getByText(/^SHA-256 /).getAttribute('title')).toBe(`SHA-256 ${bigSum}`);
+    // The default check, XXH3-128: its digest in the row (the whole of it in the title).
+    const bigXxh = (await hashLocalFile(path.join(e2e.downloadDir, 'big.bin'), 'xxh128')).hex;
+    expect(await bigRow.getByText(/^XXH3-128 /).getAttribute('title')).toMatch(new RegExp(`^XXH3-128 ${bigXxh} `));
+    expect(await bigRow.getByText(/^XXH3-128 /).textContent()).toBe(`XXH3-128 ${bigXxh.slice(0, 8)}…`);
     expect(await bigRow.textContent()).toContain(`hana@127.0.0.1:${proxy.port}`);
     // Its time counts the throttled part before the restart too: not the speed of the last stretch alone.
     expect(Number((await bigRow.getByRole('cell').nth(5).textContent())!.replace(/[^0-9.]/g, ''))).toBeGreaterThanOrEqual(2);
@@ -161,7 +165,7 @@ describe('a queue that survives a restart, and the history', () => {
     expect(csv[0]![0]).toBe('finished');
     expect(csv).toHaveLength(2);
     expect(csv[1]!.slice(1, 7)).toEqual(['download', 'ferry', `hana@127.0.0.1:${proxy.port}`, path.join(e2e.downloadDir, 'big.bin'), '/big.bin', String(BIG)]);
-    expect(csv[1]![10]).toBe(bigSum);
+    expect(csv[1]!.slice(9)).toEqual(['xxh128', '', bigXxh]);
     await dialog.getByRole('status').getByText('Saved ferry-history.csv.').waitFor();
 
     await dialog.getByRole('searchbox', { name: 'Search history', exact: true }).fill('nothing like this');

@@ -149,7 +149,7 @@ describe('SFTP in the browser', () => {
     const dt = await makeDataTransfer(page, { 'notes.txt': 'dropped over sftp\n', 'big.bin': big });
     await dropFiles(tree(page), dt, { beforeDrop: () => page.getByText(`Drop to upload to ${testTreeName()}`).waitFor() });
     for (const name of ['notes.txt', 'big.bin']) {
-      const row = await waitTransferDone(page, name);
+      const row = await waitTransferDone(page, name, transferRow(page, name), 'SHA-256 verified');
       expect(await row.textContent()).toContain('Done');
       expect(await row.textContent()).not.toContain('size checked');
     }
@@ -162,7 +162,7 @@ describe('SFTP in the browser', () => {
     await treeItem(page, 'readme.txt').click({ button: 'right' });
     const menu = page.getByRole('menu', { name: 'Actions for readme.txt', exact: true });
     await menu.getByRole('menuitem', { name: 'Download', exact: true }).click();
-    const row = await waitTransferDone(page, 'readme.txt');
+    const row = await waitTransferDone(page, 'readme.txt', transferRow(page, 'readme.txt'), 'SHA-256 verified');
     expect(await row.textContent()).toContain('Download');
     expect(await readFile(path.join(e2e.downloadDir, 'readme.txt'), 'utf8')).toBe('read me over sftp\n');
   });
@@ -173,7 +173,7 @@ describe('SFTP in the browser', () => {
     await conflict.waitFor();
     await conflict.getByRole('button', { name: 'Overwrite', exact: true }).click();
     await expect.poll(() => transferRow(page, 'notes.txt').count()).toBe(2);
-    await waitTransferDone(page, 'notes.txt', transferRow(page, 'notes.txt').last());
+    await waitTransferDone(page, 'notes.txt', transferRow(page, 'notes.txt').last(), 'SHA-256 verified');
     expect(await readFile(path.join(sshd.home, 'notes.txt'), 'utf8')).toBe('a newer note\n');
   });
 

@@ -57,7 +57,7 @@ describe('sync preview', () => {
     await dialog().getByRole('button', { name: 'Preview' }).click();
     await table().waitFor();
 
-    await expect.poll(() => dialog().getByTestId('sync-compare').textContent()).toMatch(/compared by content \(SHA-256\)/);
+    await expect.poll(() => dialog().getByTestId('sync-compare').textContent()).toMatch(/compared by content \(XXH3-128\)/);
     await expect.poll(async () => (await row('index.html').textContent()) ?? '').toMatch(/Upload.*newer here/);
     expect(await row('stale.html').textContent()).toMatch(/Download.*only on the remote/);
     expect(await row('site.css').textContent()).toMatch(/Upload/);

@@ -178,7 +178,7 @@ describe('transfer controls', () => {
     net().reset();
     await rowButton(page, 'Resume', 'one.bin').click();
     await waitTransferDone(page, 'one.bin');
-    expect(await row.textContent()).toContain('SHA-256 verified');
+    expect(await row.textContent()).toContain('XXH3-128 checked');
     expect(net().upstreamBytes).toBeLessThan(size - partial / 2);
     expect(await sha256File(path.join(home, 'one.bin'))).toBe(sums['one.bin']);
     expect(await partialBytes('/one.bin')).toBe(0);

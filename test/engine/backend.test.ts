@@ -187,11 +187,16 @@ describe('session:connect', () => {
         fingerprint: server.fingerprint,
         profileId: null,
         quota: true,
-        check: 'sha256',
+        check: 'xxh128',
       },
     });
     expect(c.of('session:state').map((s) => s.state)).toEqual(['connecting', 'disconnected', 'connecting', 'connected']);
     expect(await c.ok('session:state')).toMatchObject({ state: 'connected' });
+    // SHA-256 asked for in Settings: the session says so at once, and back.
+    await c.ok('settings:set', { checkSha256: true });
+    expect(await c.ok('session:state')).toMatchObject({ state: 'connected', session: { check: 'sha256' } });
+    await c.ok('settings:set', { checkSha256: false });
+    expect(await c.ok('session:state')).toMatchObject({ state: 'connected', session: { check: 'xxh128' } });
     await c.ok('session:disconnect');
     expect(await c.ok('session:state')).toEqual({ state: 'disconnected' });
     expect(await c.error('fs:list', '/')).toMatchObject({ code: 'ECONN' });
@@ -326,7 +331,7 @@ describe('transfers', () => {
     const done = await c.waitTransfers(added.map((t) => t.id));
     const elapsed = Date.now() - started;
     expect(done.map((t) => t.state)).toEqual(Array(7).fill('done'));
-    expect(done.every((t) => t.verified)).toBe(true);
+    expect(done.every((t) => t.verified && t.check === 'xxh128')).toBe(true);
     expect(await treeDigest(path.join(aliceHome, 'up', 'tree'))).toEqual(await treeDigest(path.join(local, 'tree')));
     // Progress is batched: one event per interval for the whole queue, never one per chunk or file.
     const events = c.of('transfers:event', since);
@@ -345,6 +350,7 @@ describe('transfers', () => {
     expect(downloads).toHaveLength(7);
     const got = await c.waitTransfers(downloads.map((t) => t.id));
     expect(got.map((t) => t.state)).toEqual(Array(7).fill('done'));
+    expect(got.every((t) => t.check === 'xxh128')).toBe(true);
     const downloadDir = c.options.downloadDir!;
     expect(await readFile(path.join(downloadDir, 'single.txt'), 'utf8')).toBe('one file');
     expect(await treeDigest(path.join(downloadDir, 'tree'))).toEqual(await treeDigest(path.join(aliceHome, 'up', 'tree')));
@@ -358,7 +364,18 @@ describe('transfers', () => {
     await writeFile(got[0]!.localPath, kept);
 
     expect((await c.ok('transfers:list')) as TransfersSnapshot).toMatchObject({ transfers: expect.any(Array), totals: { count: 14, done: 14 } });
-    expect(((await c.ok('transfers:list')) as TransfersSnapshot).transfers.length).toBe(14);
+
+    // With SHA-256 asked for in Settings, the next transfers are checked with it.
+    await c.ok('settings:set', { checkSha256: true });
+    try {
+      const [sha] = (await c.ok('transfers:uploadPaths', [path.join(local, 'single.txt')], '/up-sha256')) as TransferView[];
+      expect((await c.waitTransfers([sha!.id]))[0]).toMatchObject({ state: 'done', verified: true, check: 'sha256' });
+      const listing = (await c.ok('fs:list', '/up-sha256')) as { entries: Array<{ name: string; sha256?: string }> };
+      expect(listing.entries.find((e) => e.name === 'single.txt')).toHaveProperty('sha256');
+    } finally {
+      await c.ok('settings:set', { checkSha256: false });
+    }
+    expect(((await c.ok('transfers:list')) as TransfersSnapshot).transfers.length).toBe(15);
     const beforeClear = c.events.length;
     await c.ok('transfers:clear');
     expect(await c.ok('transfers:list')).toEqual({ transfers: [], totals: expect.objectContaining({ count: 0 }) });
@@ -525,16 +542,16 @@ describe('console', () => {
 describe('settings and profiles', () => {
   it('keeps settings in the config folder', async () => {
     const c = await Client.create();
-    expect(await c.ok('settings:get')).toEqual({ downloadDir: c.options.downloadDir, concurrency: 4, language: 'system', uploadLimit: 0, downloadLimit: 0 });
+    expect(await c.ok('settings:get')).toEqual({ downloadDir: c.options.downloadDir, concurrency: 4, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
     const elsewhere = await tempDir('ferry-dl-');
-    expect(await c.ok('settings:set', { concurrency: 2, downloadDir: elsewhere })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'system', uploadLimit: 0, downloadLimit: 0 });
-    expect(await c.ok('settings:set', { language: 'zh-CN' })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0 });
+    expect(await c.ok('settings:set', { concurrency: 2, downloadDir: elsewhere })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
+    expect(await c.ok('settings:set', { language: 'zh-CN' })).toEqual({ downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
     expect(await c.error('settings:set', { downloadDir: 'relative/dir' })).toMatchObject({ code: 'EINVAL' });
     expect(await c.error('settings:set', { concurrency: 99 })).toMatchObject({ code: 'EINVAL' });
     expect(await c.error('settings:set', { language: 'fr' })).toMatchObject({ code: 'EINVAL' });
     const again = createBackend(c.options);
     onCleanup(() => again.dispose());
-    expect(await callBackend(again, 'settings:get')).toEqual({ ok: true, value: { downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0 } });
+    expect(await callBackend(again, 'settings:get')).toEqual({ ok: true, value: { downloadDir: elsewhere, concurrency: 2, language: 'zh-CN', uploadLimit: 0, downloadLimit: 0, checkSha256: false } });
   });
 
   it('saves, updates and deletes profiles', async () => {

@@ -168,15 +168,22 @@ for (const make of [ferrySide, sftpSide]) {
       await writeFile(view.localPath, 'second, written in place\n');
       await landed(side.local('notes.txt'), 'second, written in place\n');
       const first = await c.waitEdit(view.id, (v) => v.state.kind === 'saved' && savedRows(v).length === 1, 'the first save');
-      // Both servers hash (the SFTP account may run commands): "Saved · SHA-256 verified".
-      expect(first.saves[0]!.outcome).toEqual({ kind: 'saved', check: 'sha256', path: side.remote('notes.txt') });
+      // Both servers hash (the SFTP account may run commands): ferryd with XXH3-128 (the
+      // default check), SFTP with sha256sum: "Saved · XXH3-128 checked" / "Saved · SHA-256 verified".
+      const check = make === ferrySide ? 'xxh128' : 'sha256';
+      expect(first.saves[0]!.outcome).toEqual({ kind: 'saved', check, path: side.remote('notes.txt') });
 
-      // An editor that writes a temporary file and renames it over the working copy (vim).
+      // An editor that writes a temporary file and renames it over the working copy (vim),
+      // with SHA-256 asked for in Settings: the save is checked with it (and the base the
+      // next save compares with is still known, whichever digest the server stored).
+      await c.ok('settings:set', { checkSha256: true });
       const swap = path.join(path.dirname(view.localPath), '.notes.txt.swp');
       await writeFile(swap, 'third, renamed into place\n');
       await rename(swap, view.localPath);
       await landed(side.local('notes.txt'), 'third, renamed into place\n');
-      await c.waitEdit(view.id, (v) => v.state.kind === 'saved' && savedRows(v).length === 2, 'the second save');
+      const second = await c.waitEdit(view.id, (v) => v.state.kind === 'saved' && savedRows(v).length === 2, 'the second save');
+      expect(savedRows(second).map((r) => (r.outcome.kind === 'saved' ? r.outcome.check : null))).toContain('sha256');
+      await c.ok('settings:set', { checkSha256: false });
 
       // A touch without a change sends nothing.
       await utimes(view.localPath, new Date(), new Date(Date.now() + 5000));
@@ -305,7 +312,7 @@ describe('a save that fails', () => {
     await landed(path.join(home, 'data.csv'), big);
     const saved = await c.waitEdit(view.id, stateOf('saved'), 'the retried save');
     expect(saved.saves).toHaveLength(1);
-    expect(saved.saves[0]!.outcome).toEqual({ kind: 'saved', check: 'sha256', path: '/data.csv' });
+    expect(saved.saves[0]!.outcome).toEqual({ kind: 'saved', check: 'xxh128', path: '/data.csv' });
     await c.ok('edit:close', view.id, false);
   });
 

@@ -21,6 +21,7 @@ import { cleanupAll, onCleanup, startFerryd, tempDir, type Ferryd, type TestUser
 import { randomFile, sha256, sha256File, waitFor } from '../helpers/files.js';
 import { Proxy } from '../helpers/proxy.js';
 import { parseCsv } from '../helpers/csv.js';
+import { hashLocalFile } from '../../shared/node/checksums.js';
 
 const alice: TestUser = { name: 'alice', password: 'alice pass phrase' };
 const MiB = 1024 * 1024;
@@ -187,13 +188,15 @@ describe('a queue that survives a restart', () => {
       server: `alice@127.0.0.1:${proxy.port}`,
       localPath: path.join(downloadDir, 'big.bin'),
       size: BIG,
-      check: 'sha256',
-      sha256: sums['big.bin'],
+      // The default check: its XXH3-128, no SHA-256.
+      check: 'xxh128',
+      sha256: null,
+      xxh128: (await hashLocalFile(path.join(home, 'big.bin'), 'xxh128')).hex,
     });
     // Its time counts the whole of it: the throttled part before the quit too (at least 2 s at 512 KiB/s).
     expect(bigEntry.durationMs).toBeGreaterThanOrEqual(1500);
     expect(bigEntry.speed).toBeGreaterThan(0);
-    expect(history.find((e) => e.remotePath === '/done.txt')).toMatchObject({ direction: 'upload', sha256: sums['done.txt'] });
+    expect(history.find((e) => e.remotePath === '/done.txt')).toMatchObject({ direction: 'upload', xxh128: (await hashLocalFile(path.join(local, 'done.txt'), 'xxh128')).hex });
     for (let i = 1; i < history.length; i++) expect(history[i - 1]!.finishedAt).toBeGreaterThanOrEqual(history[i]!.finishedAt);
 
     // Search (paths and server) and a limit.
@@ -203,13 +206,13 @@ describe('a queue that survives a restart', () => {
 
     // Exports: CSV parsed back, JSON.
     const csv = parseCsv(await second.ok('transfers:exportHistory', 'csv', 'up.bin'));
-    expect(csv[0]).toEqual(['finished', 'direction', 'protocol', 'server', 'local_path', 'remote_path', 'size', 'duration_ms', 'speed_bytes_per_s', 'check', 'sha256']);
+    expect(csv[0]).toEqual(['finished', 'direction', 'protocol', 'server', 'local_path', 'remote_path', 'size', 'duration_ms', 'speed_bytes_per_s', 'check', 'sha256', 'xxh128']);
     expect(csv).toHaveLength(2);
     expect(csv[1]!.slice(1, 7)).toEqual(['upload', 'ferry', `alice@127.0.0.1:${proxy.port}`, path.join(local, 'up.bin'), '/up.bin', String(BIG)]);
-    expect(csv[1]![10]).toBe(sums['up.bin']);
+    expect(csv[1]!.slice(9)).toEqual(['xxh128', '', (await hashLocalFile(path.join(local, 'up.bin'), 'xxh128')).hex]);
     const json = JSON.parse(await second.ok('transfers:exportHistory', 'json')) as Array<TransferLogEntry & { finished: string }>;
     expect(json).toHaveLength(4);
-    expect(json.find((e) => e.remotePath === '/doomed.bin')).toMatchObject({ sha256: sums['doomed.bin'], check: 'sha256' });
+    expect(json.find((e) => e.remotePath === '/doomed.bin')).toMatchObject({ xxh128: (await hashLocalFile(path.join(home, 'doomed.bin'), 'xxh128')).hex, check: 'xxh128' });
     expect(() => new Date(json[0]!.finished).toISOString()).not.toThrow();
 
     expect((await callBackend(second.backend, 'transfers:exportHistory', 'xml' as 'csv')).ok).toBe(false);
@@ -310,7 +313,7 @@ describe('the history file', () => {
     const odd = entry(7, { localPath: '/tmp/a "quoted", name\r\nwith a line end.txt' });
     const rows = parseCsv(historyCsv([odd]));
     expect(rows[1]![4]).toBe(odd.localPath);
-    expect(rows[1]).toHaveLength(11);
+    expect(rows[1]).toHaveLength(12);
     expect(historyCsv([odd]).endsWith('\r\n')).toBe(true);
   });
 });

@@ -210,7 +210,7 @@ describe("the server's SHA-256 through one long-lived channel", () => {
       await writeFile(path.join(dir, name), body);
     }
     const hashes = await Promise.all(names.map((n) => remote.hash(path.join(dir, n))));
-    expect(hashes.map((h) => h.sha256)).toEqual(names.map((n) => sha256(contents.get(n)!)));
+    expect(hashes.map((h) => h.digest.hex)).toEqual(names.map((n) => sha256(contents.get(n)!)));
 
     // A file that is gone by the time the server hashes it fails alone; its batch-mates do not.
     const hasher = new ServerHash(ssh.client, (await probeServerHash(ssh.client))!);

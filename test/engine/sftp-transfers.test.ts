@@ -54,9 +54,9 @@ function counting(inner: Remote): { remote: Remote; sent: () => number; received
       return lane.closed;
     },
     destroy: () => lane.destroy(),
-    getWhole: (p, max, onSent) => lane.getWhole(p, max, onSent),
-    get: (p, offset, sink, hooks) =>
-      lane.get(p, offset, { start: (h) => sink.start(h), chunk: (b) => ((received += b.length), sink.chunk(b)) }, hooks),
+    getWhole: (p, max, onSent, check) => lane.getWhole(p, max, onSent, check),
+    get: (p, offset, sink, hooks, check) =>
+      lane.get(p, offset, { start: (h) => sink.start(h), chunk: (b) => ((received += b.length), sink.chunk(b)) }, hooks, check),
     put: (request, source, hash, hooks) =>
       lane.put(
         request,

@@ -28,17 +28,17 @@ describe('SyncState', () => {
     expect(state.base.size).toBe(0);
     state.setBase('a.txt', { type: 'file', size: 10, mtime: 1_700_000_000_000, sha256: SHA });
     state.setBase('sub', { type: 'dir', size: 0, mtime: 0 });
-    state.rememberHash('a.txt', id, SHA);
+    state.rememberHash('a.txt', id, 'sha256', SHA);
     await state.save();
     expect((await stat(await stateFile(dir))).mode & 0o777).toBe(0o600);
 
     const again = await SyncState.load(dir, pair);
     expect(again.base.get('a.txt')).toEqual({ type: 'file', size: 10, mtime: 1_700_000_000_000, sha256: SHA });
     expect(again.base.get('sub')).toEqual({ type: 'dir', size: 0, mtime: 0 });
-    expect(again.localHash('a.txt', id)).toBe(SHA);
+    expect(again.localHash('a.txt', id, 'sha256')).toBe(SHA);
     // Any change of identity (a write moves ctime) and the hash is not reused.
-    expect(again.localHash('a.txt', { ...id, ctimeMs: id.ctimeMs + 0.001 })).toBeUndefined();
-    expect(again.localHash('a.txt', { ...id, ino: 43 })).toBeUndefined();
+    expect(again.localHash('a.txt', { ...id, ctimeMs: id.ctimeMs + 0.001 }, 'sha256')).toBeUndefined();
+    expect(again.localHash('a.txt', { ...id, ino: 43 }, 'sha256')).toBeUndefined();
 
     again.dropBase('sub');
     await again.save();
@@ -51,7 +51,7 @@ describe('SyncState', () => {
     const dir = await tempDir('ferry-sync-state-');
     const state = await SyncState.load(dir, pair);
     state.setBase('a.txt', { type: 'file', size: 10, mtime: 1, sha256: SHA });
-    state.rememberHash('a.txt', id, SHA);
+    state.rememberHash('a.txt', id, 'sha256', SHA);
     await state.save();
     const file = await stateFile(dir);
     const good = await readFile(file, 'utf8');
@@ -60,7 +60,7 @@ describe('SyncState', () => {
       await writeFile(file, damaged);
       const read = await SyncState.load(dir, pair);
       expect(read.base.size, damaged.slice(0, 60)).toBe(0);
-      expect(read.localHash('a.txt', id)).toBeUndefined();
+      expect(read.localHash('a.txt', id, 'sha256')).toBeUndefined();
     }
   });
 });

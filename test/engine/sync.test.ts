@@ -1,12 +1,13 @@
 /**
- * Folder sync through the real engine: against a real ferryd (compared by SHA-256, from
- * the hashes the server stored at commit or computes on request) and a real sshd (by size
- * and mtime). Edits that keep the size (and even the mtime) are found, an older copy never
+ * Folder sync through the real engine: against a real ferryd (compared by XXH3-128, the
+ * default check, or SHA-256 when asked, from the digests the server stored at commit or
+ * computes on request) and a real sshd (by size and mtime). Edits that keep the size (and even the mtime) are found, an older copy never
  * replaces a newer one, conflicts leave both copies alone, and a second sync has nothing to do.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { CheckAlgorithm } from '../../shared/common/checks.js';
 import type { SyncAction, SyncPlan, SyncRequest } from '../../shared/common/sync-model.js';
 import type { Remote } from '../../engine/remote/remote.js';
 import { SftpRemote } from '../../engine/sftp/sftp-remote.js';
@@ -32,10 +33,10 @@ afterAll(async () => {
 });
 
 /** Plan and (unless dry) run one sync; returns the plan and the actions by path. */
-async function sync(remote: Remote, stateDir: string, request: SyncRequest, dry = false): Promise<{ plan: SyncPlan; by: Map<string, SyncAction> }> {
-  const prepared = await prepareSync(remote, request, { stateDir });
+async function sync(remote: Remote, stateDir: string, request: SyncRequest, dry = false, check?: CheckAlgorithm): Promise<{ plan: SyncPlan; by: Map<string, SyncAction> }> {
+  const prepared = await prepareSync(remote, request, { stateDir, ...(check ? { check } : {}) });
   if (!dry) {
-    const queue = new TransferQueue(remote, { conflict: 'ask' });
+    const queue = new TransferQueue(remote, { conflict: 'ask', ...(check ? { check } : {}) });
     try {
       const outcome = await runSync(prepared, remote, queue);
       expect(outcome.failed).toEqual([]);
@@ -59,7 +60,12 @@ async function sneakyEdit(file: string): Promise<void> {
   await utimes(file, before.atime, before.mtime);
 }
 
-describe('over Ferry’s protocol (compared by SHA-256)', () => {
+const CHECKED: ReadonlyArray<{ check: CheckAlgorithm; name: string; folder: string }> = [
+  { check: 'xxh128', name: 'XXH3-128', folder: '/site-xxh' },
+  { check: 'sha256', name: 'SHA-256', folder: '/site-sha' },
+];
+
+describe.each(CHECKED)('over Ferry’s protocol, compared by $name (the check asked for)', ({ check, name: algorithm, folder }) => {
   let remote: Remote;
   let local: string;
   let stateDir: string;
@@ -76,28 +82,72 @@ describe('over Ferry’s protocol (compared by SHA-256)', () => {
   afterAll(() => remote?.close());
 
   it('up: the remote becomes like the local folder, and a second sync has nothing to do', async () => {
-    const first = await sync(remote, stateDir, { localRoot: local, remoteRoot: '/site', direction: 'up', deleteExtras: false });
-    expect(first.plan.compare).toBe('sha256');
-    expect(await treeDigest(path.join(home, 'site'))).toEqual(await treeDigest(local));
-    const again = await sync(remote, stateDir, { localRoot: local, remoteRoot: '/site', direction: 'up', deleteExtras: false });
+    const first = await sync(remote, stateDir, { localRoot: local, remoteRoot: folder, direction: 'up', deleteExtras: false }, false, check);
+    expect(first.plan.compare).toBe(check);
+    expect(await treeDigest(path.join(home, folder))).toEqual(await treeDigest(local));
+    // The listing now carries the digest of the check the uploads made.
+    const listed = (await remote.list(folder)).entries.filter((e) => e.type === 'file');
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((e) => e[check] !== undefined && e[check === 'xxh128' ? 'sha256' : 'xxh128'] === undefined)).toBe(true);
+    const again = await sync(remote, stateDir, { localRoot: local, remoteRoot: folder, direction: 'up', deleteExtras: false }, false, check);
     expect(changes(again.plan)).toEqual([]);
-    expect([...again.by.values()].every((a) => a.kind === 'same' && (a.local?.type !== 'file' || a.reason === 'same SHA-256'))).toBe(true);
+    expect([...again.by.values()].every((a) => a.kind === 'same' && (a.local?.type !== 'file' || a.reason === `same ${algorithm}`))).toBe(true);
   });
 
   it('an edit that keeps the size and the mtime is found, here and on the server', async () => {
     const name = 'sub/naïve café.txt';
     await sneakyEdit(path.join(local, name));
-    const up = await sync(remote, stateDir, { localRoot: local, remoteRoot: '/site', direction: 'up', deleteExtras: false });
+    const up = await sync(remote, stateDir, { localRoot: local, remoteRoot: folder, direction: 'up', deleteExtras: false }, false, check);
     expect(changes(up.plan)).toEqual([`upload ${name}`]);
-    expect(up.by.get(name)!.reason).toMatch(/SHA-256/);
-    expect(await treeDigest(path.join(home, 'site'))).toEqual(await treeDigest(local));
+    expect(up.by.get(name)!.reason).toContain(algorithm);
+    expect(await treeDigest(path.join(home, folder))).toEqual(await treeDigest(local));
 
     // On the server, behind ferryd's back: its stored hash no longer applies, so it is computed.
-    await sneakyEdit(path.join(home, 'site', name));
-    const down = await sync(remote, stateDir, { localRoot: local, remoteRoot: '/site', direction: 'down', deleteExtras: false });
+    await sneakyEdit(path.join(home, folder, name));
+    const down = await sync(remote, stateDir, { localRoot: local, remoteRoot: folder, direction: 'down', deleteExtras: false }, false, check);
     expect(changes(down.plan)).toEqual([`download ${name}`]);
-    expect(await treeDigest(local)).toEqual(await treeDigest(path.join(home, 'site')));
+    expect(down.by.get(name)!.remote?.[check]).toBeDefined();
+    expect(await treeDigest(local)).toEqual(await treeDigest(path.join(home, folder)));
   });
+});
+
+describe('over Ferry’s protocol, a folder uploaded with SHA-256 and synced by default', () => {
+  it('each file is compared by the digest the server holds for it (the local file hashed with the same)', async () => {
+    const remote = await connectSession(server, alice);
+    try {
+      const local = await tempDir('ferry-sync-mixed-');
+      const stateDir = await tempDir('ferry-sync-mixed-state-');
+      await makeTree(local);
+      await sync(remote, stateDir, { localRoot: local, remoteRoot: '/mixed', direction: 'up', deleteExtras: false }, false, 'sha256');
+      const fresh = await tempDir('ferry-sync-mixed-state2-');
+      const again = await sync(remote, fresh, { localRoot: local, remoteRoot: '/mixed', direction: 'up', deleteExtras: false });
+      expect(again.plan.compare).toBe('xxh128');
+      expect(changes(again.plan)).toEqual([]);
+      const files = [...again.by.values()].filter((a) => a.local?.type === 'file');
+      expect(files.length).toBeGreaterThan(0);
+      expect(files.every((a) => a.reason === 'same SHA-256')).toBe(true);
+    } finally {
+      remote.close();
+    }
+  });
+});
+
+describe('over Ferry’s protocol (the default check)', () => {
+  let remote: Remote;
+  let local: string;
+  let stateDir: string;
+  let home: string;
+
+  beforeAll(async () => {
+    remote = await connectSession(server, alice);
+    local = await tempDir('ferry-sync-local-');
+    stateDir = await tempDir('ferry-sync-state-');
+    home = path.join(server.root, 'homes', alice.name);
+    await makeTree(local);
+    await sync(remote, stateDir, { localRoot: local, remoteRoot: '/site', direction: 'up', deleteExtras: false });
+  });
+
+  afterAll(() => remote?.close());
 
   it('extras are deleted only when asked', async () => {
     await writeFile(path.join(home, 'site', 'extra.txt'), 'only on the server');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectHint, formatBytes, formatDate, formatEta, formatSpeed, percent, verifyingLabel } from '../../renderer/src/logic/format.js';
+import { CHECK_LABEL, connectHint, formatBytes, formatDate, formatEta, formatSpeed, percent, verifyingLabel } from '../../renderer/src/logic/format.js';
 import { baseName, crumbs, displayPath, invalidName, isInside, joinPath, parentPath } from '../../renderer/src/logic/remote-path.js';
 
 describe('format', () => {
@@ -81,7 +81,10 @@ describe('remote paths', () => {
   it('words hints and checks for the protocol in use', () => {
     expect(connectHint({ code: 'ECONN', message: '' }, 'sftp')).toMatch(/SSH server/);
     expect(connectHint({ code: 'EAUTH', message: '' }, 'sftp')).toMatch(/key file or ssh-agent/);
+    expect(verifyingLabel('xxh128')).toBe('Checking XXH3-128…');
     expect(verifyingLabel('sha256')).toBe('Verifying SHA-256…');
+    expect(CHECK_LABEL.xxh128).toBe('XXH3-128 checked');
+    expect(CHECK_LABEL.sha256).toBe('SHA-256 verified');
     expect(verifyingLabel('size')).toBe('Checking size…');
   });
 

@@ -185,7 +185,7 @@ function flatten(tree: Strings, prefix = ''): Map<string, string> {
  * today: protocol names, SHA-256 and units are written beside translated words).
  */
 /** Names that are not words: the same in every language (units stay as they are, see UI.md). */
-const SAME_IN_CHINESE = new Set<string>(['SHA-256', 'SHA-256 {{hash}}', 'KiB/s', 'MiB/s']);
+const SAME_IN_CHINESE = new Set<string>(['SHA-256', 'SHA-256 {{hash}}', 'XXH3-128', 'KiB/s', 'MiB/s']);
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]!).sort();
 const tags = (s: string): string[] => [...s.matchAll(/<\/?(\w+)>/g)].map((m) => m[0]).sort();

@@ -34,7 +34,7 @@ function api(): TabApi {
   const a = new TabApi();
   a.handle('session:state', () => ok({ state: 'disconnected' }))
     .handle('profiles:list', () => ok([{ id: 'p1', name: 'Work server', protocol: 'ferry', host: 'files.example', port: 7070, user: 'alice', remembered: false }]))
-    .handle('settings:get', () => ok({ downloadDir: '/dl', concurrency: 4, language: 'system', uploadLimit: 0, downloadLimit: 0 }))
+    .handle('settings:get', () => ok({ downloadDir: '/dl', concurrency: 4, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false }))
     .handle('transfers:list', () => ok({ transfers: [], totals: transferEvent({ kind: 'removed', ids: [] }).totals }))
     .handle('history:get', () => ok([]))
     .handle('edit:list', () => ok([]))

@@ -823,14 +823,14 @@ describe('downloads', () => {
     expect(dl.total).toBe(data.length);
     expect(dl.offset).toBe(offset);
     expect(dl.path).toBe('/d.bin');
-    expect(() => dl.sha256()).toThrow(FerryError);
+    expect(() => dl.digest()).toThrow(FerryError);
     const chunks: Buffer[] = [];
     for await (const chunk of dl.chunks()) chunks.push(chunk);
     await dl.close();
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) expect(chunk.length).toBeLessThanOrEqual(MiB);
     expect(Buffer.concat(chunks).equals(data.subarray(offset))).toBe(true);
-    expect(dl.sha256()).toBe(sha(data));
+    expect(dl.digest().hex).toBe(sha(data));
   });
 
   it('downloads from the end and refuses folders and offsets past the end', async () => {
@@ -841,7 +841,7 @@ describe('downloads', () => {
     for await (const chunk of dl.chunks()) chunks.push(chunk);
     await dl.close();
     expect(chunks).toEqual([]);
-    expect(dl.sha256()).toBe(sha(Buffer.from('abc')));
+    expect(dl.digest().hex).toBe(sha(Buffer.from('abc')));
     expect(await codeOf(ctx.storage.openDownload(ctx.alice, '/', 'f', 4))).toBe('EINVAL');
     expect(await codeOf(ctx.storage.openDownload(ctx.alice, '/', 'dir', 0))).toBe('EISDIR');
     expect(await codeOf(ctx.storage.openDownload(ctx.alice, '/', 'missing', 0))).toBe('ENOENT');

@@ -413,13 +413,13 @@ describe('what a page may not call', () => {
     expect(await exists(settingsFile)).toBe(false);
     expect(await tab.call('settings:set', { downloadDir: 'relative' })).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
     const inside = path.join(downloadDir, 'photos', '2026');
-    expect(await tab.ok('settings:set', { downloadDir: inside, concurrency: 3 })).toEqual({ downloadDir: inside, concurrency: 3, language: 'system', uploadLimit: 0, downloadLimit: 0 });
-    expect(await tab.ok('settings:set', { downloadDir })).toEqual({ downloadDir, concurrency: 3, language: 'system', uploadLimit: 0, downloadLimit: 0 });
+    expect(await tab.ok('settings:set', { downloadDir: inside, concurrency: 3 })).toEqual({ downloadDir: inside, concurrency: 3, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
+    expect(await tab.ok('settings:set', { downloadDir })).toEqual({ downloadDir, concurrency: 3, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
 
     // A folder the person chose in the desktop app (the same settings file) is kept, and the
     // page can still change other settings.
     await writeFile(settingsFile, JSON.stringify({ version: 1, downloadDir: '/srv/chosen-on-the-desktop' }));
-    expect(await tab.ok('settings:set', { concurrency: 2 })).toEqual({ downloadDir: '/srv/chosen-on-the-desktop', concurrency: 2, language: 'system', uploadLimit: 0, downloadLimit: 0 });
+    expect(await tab.ok('settings:set', { concurrency: 2 })).toEqual({ downloadDir: '/srv/chosen-on-the-desktop', concurrency: 2, language: 'system', uploadLimit: 0, downloadLimit: 0, checkSha256: false });
     expect(JSON.parse(await readFile(settingsFile, 'utf8'))).toMatchObject({ downloadDir: '/srv/chosen-on-the-desktop' });
   });
 

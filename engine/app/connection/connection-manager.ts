@@ -6,9 +6,11 @@
  * files) is started and stopped through SessionHooks.
  */
 import path from 'node:path';
+import { ENGINE_DEFAULT_CHECK, type CheckAlgorithm } from '../../../shared/common/checks.js';
 import type { ConnectInput, ConnectResult, ConnectionState, SessionInfo } from '../../../shared/common/contract.js';
 import { FerryError, toFerryError, type ErrorInfo } from '../../../shared/common/errors.js';
 import type { Remote } from '../../remote/remote.js';
+import { checkFor } from '../../queue/transfers.js';
 import type { BackendOptions, Emit } from '../backend-types.js';
 import type { ConsoleConnection } from '../console/console-session.js';
 import type { LocalServerInfo } from '../local-server/local-server.js';
@@ -23,7 +25,7 @@ import { ReconnectLoop } from './reconnect-loop.js';
 
 export interface SessionHooks {
   /** A new login: start what lives as long as the session. */
-  started(session: Remote, concurrency: number): void;
+  started(session: Remote, concurrency: number, check: CheckAlgorithm): void;
   /** The session ends: stop what runs on it (awaited before its connections close). */
   closing(): Promise<void>;
   /** The session's connections are closed. */
@@ -42,6 +44,8 @@ function replaced(): FerryError {
 
 export class ConnectionManager implements ConsoleConnection {
   private state: ConnectionState = { state: 'disconnected' };
+  /** The check transfers ask for (Settings.checkSha256). */
+  private askedCheck: CheckAlgorithm = ENGINE_DEFAULT_CHECK;
   private session: Remote | undefined;
   private profileId: string | null = null;
   private target: { host: string; port: number; home: string } = { host: '', port: 0, home: '/' };
@@ -64,6 +68,12 @@ export class ConnectionManager implements ConsoleConnection {
 
   get connectionState(): ConnectionState {
     return this.state;
+  }
+
+  /** The check asked for (the setting): a connected session's info says the one its transfers make. */
+  setCheck(check: CheckAlgorithm): void {
+    this.askedCheck = check;
+    if (this.state.state === 'connected') this.setState({ state: 'connected', session: this.sessionInfo() });
   }
 
   /** The session, connected or reconnecting (row controls and settings work in both). */
@@ -163,7 +173,8 @@ export class ConnectionManager implements ConsoleConnection {
     this.target = { host: input.host, port: input.port, home: session.cwd };
     this.cwdBefore = undefined;
     this.history = input.profileId !== undefined ? `profile:${input.profileId}` : `${input.user}@${hostPort}`.toLowerCase();
-    this.hooks.started(session, settings.concurrency);
+    this.askedCheck = settings.checkSha256 ? 'sha256' : ENGINE_DEFAULT_CHECK;
+    this.hooks.started(session, settings.concurrency, this.askedCheck);
     session.onDisconnect((err) => void this.reconnect(generation, session, err));
     this.log(`connected ${input.protocol} ${input.user}@${hostPort}`);
     const info = this.sessionInfo();
@@ -241,7 +252,7 @@ export class ConnectionManager implements ConsoleConnection {
       fingerprint: session.fingerprint,
       profileId: this.profileId,
       quota,
-      check: serverHash ? 'sha256' : 'size',
+      check: serverHash ? checkFor(session, this.askedCheck) : 'size',
     };
   }
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ConnectionState } from '../../../shared/common/contract.js';
 import { EDIT_TEXT_MAX, unsaved, type EditChoice, type EditId, type EditOpener, type EditView } from '../../../shared/common/edit-model.js';
+import type { CheckAlgorithm } from '../../../shared/common/checks.js';
 import { FerryError } from '../../../shared/common/errors.js';
 import type { Remote } from '../../remote/remote.js';
 import type { Emit } from '../backend-types.js';
@@ -24,6 +25,8 @@ export interface EditDeskOptions {
   readonly openFile?: OpenFile | undefined;
   /** How long the working copy must be left alone before it is saved (default 300 ms). */
   readonly debounceMs?: number | undefined;
+  /** The check saves ask for (the setting; default XXH3-128 where the server offers it). */
+  readonly check?: (() => CheckAlgorithm | undefined) | undefined;
 }
 
 /** Which server a session is: user@host:port (saves only ever go to their own). */
@@ -88,6 +91,7 @@ export class EditDesk {
       },
       changed: () => this.changed(),
       saved: (p) => this.onSaved(p),
+      check: () => this.options.check?.(),
       log: this.log,
     });
     try {

@@ -8,11 +8,12 @@
 import path from 'node:path';
 import { toFerryError, type ErrorCode } from '../../../shared/common/errors.js';
 import type { EditChoice, EditId, EditOpener, EditState, EditView, SaveOutcome, SaveRow } from '../../../shared/common/edit-model.js';
-import { downloadFile } from '../../queue/transfers.js';
+import { checkFor, downloadFile } from '../../queue/transfers.js';
+import type { CheckAlgorithm } from '../../../shared/common/checks.js';
 import type { Remote } from '../../remote/remote.js';
 import { transition, type EditEvent } from './edit-state.js';
 import { checkRemote, commitSave, copyPathBeside, fetchForEdit, type RemoteVersion } from './save-pipeline.js';
-import { hashFile, type EditFolder } from './working-folder.js';
+import { hashFile, type EditFolder, type LocalContent } from './working-folder.js';
 
 /** What an edited file asks of its owner (edit-desk.ts). */
 export interface EditHost {
@@ -22,6 +23,8 @@ export interface EditHost {
   changed(): void;
   /** A save landed at `remotePath` (its folder changed: the change feed tells the UI). */
   saved(remotePath: string): void;
+  /** The check a save asks for (undefined: the default, XXH3-128 where offered). */
+  check(): CheckAlgorithm | undefined;
   log(line: string): void;
 }
 
@@ -161,7 +164,7 @@ export class EditedFile {
       this.setRow({ kind: 'waiting' });
       return this.step({ kind: 'offline' });
     }
-    let snapshot: { sha256: string; size: number };
+    let snapshot: LocalContent;
     try {
       snapshot = await this.folder.takeSnapshot();
     } catch (err) {
@@ -171,21 +174,21 @@ export class EditedFile {
     }
     if (snapshot.sha256 === base.sha256 && this.answer !== 'copy') {
       // Nothing new for the server (a write that changed nothing, or changed back).
-      if (this.pendingRow !== undefined) this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? 'sha256' : 'size', path: this.remotePath });
+      if (this.pendingRow !== undefined) this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? checkFor(remote, this.host.check()) : 'size', path: this.remotePath });
       return this.step({ kind: 'saved' });
     }
     this.setRow({ kind: 'saving' }, snapshot.size);
     this.host.changed();
     try {
       if (this.answer === undefined) {
-        const found = await checkRemote(remote, this.remotePath, base, snapshot.sha256);
+        const found = await checkRemote(remote, this.remotePath, base, snapshot);
         if (found.kind === 'changed') {
           this.setRow({ kind: 'conflict' });
           return this.step({ kind: 'conflict', theirs: found.theirs });
         }
         if (found.kind === 'already') {
           this.base = found.version;
-          this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? 'sha256' : 'size', path: this.remotePath });
+          this.setRow({ kind: 'saved', check: remote.capabilities.serverHash ? checkFor(remote, this.host.check()) : 'size', path: this.remotePath });
           return this.step({ kind: 'saved' });
         }
       }
@@ -195,6 +198,7 @@ export class EditedFile {
         mode: base.mode,
         exists: copy ? 'fail' : 'overwrite',
         signal: this.abort.signal,
+        check: this.host.check(),
       });
       // After "save as a copy", the copy is the file being edited: theirs stays as they left it.
       this.remotePath = target;

@@ -11,17 +11,34 @@ import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { FerryError } from '../../../shared/common/errors.js';
 import { EDIT_TEXT_MAX } from '../../../shared/common/edit-model.js';
+import { createCheckHash } from '../../../shared/node/checksums.js';
 import { assertSafeName } from '../../queue/local-files.js';
 
-/** The SHA-256 and size of a local file, read as a stream (memory does not grow with the file). */
-export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+/**
+ * A local file's content as the server may describe it: its SHA-256 and its XXH3-128
+ * (whichever the server gives is compared), and its size.
+ */
+export interface LocalContent {
+  readonly sha256: string;
+  readonly xxh128: string;
+  readonly size: number;
+}
+
+/** Both digests and the size of a local file, read once as a stream (memory does not grow with the file). */
+export async function hashFile(file: string): Promise<LocalContent> {
   const hash = createHash('sha256');
+  const xxh = createCheckHash('xxh128', 0);
   let size = 0;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      await xxh.update(chunk);
+      size += chunk.length;
+    }
+    return { sha256: hash.digest('hex'), xxh128: await xxh.digest(), size };
+  } finally {
+    xxh.dispose();
   }
-  return { sha256: hash.digest('hex'), size };
 }
 
 /** One edited file's folder. */
@@ -55,7 +72,7 @@ export class EditFolder {
   }
 
   /** Copy the working copy aside for a save; its hash and size. */
-  async takeSnapshot(): Promise<{ sha256: string; size: number }> {
+  async takeSnapshot(): Promise<LocalContent> {
     await copyFile(this.workingCopy, this.snapshot);
     return hashFile(this.snapshot);
   }

@@ -15,6 +15,7 @@ const SettingsFile = z.object({
   language: z.enum(UI_LANGUAGES).optional(),
   uploadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
   downloadLimit: z.number().int().min(0).max(SPEED_LIMIT_MAX).optional(),
+  checkSha256: z.boolean().optional(),
 });
 type SettingsFile = z.infer<typeof SettingsFile>;
 
@@ -47,6 +48,7 @@ export class SettingsStore {
     language?: UiLanguage | undefined;
     uploadLimit?: number | undefined;
     downloadLimit?: number | undefined;
+    checkSha256?: boolean | undefined;
   }): Promise<Settings> {
     if (change.downloadDir !== undefined && !path.isAbsolute(change.downloadDir)) {
       throw new FerryError('EINVAL', `The download folder must be a full path (got "${change.downloadDir}").`);
@@ -59,6 +61,7 @@ export class SettingsStore {
         ...(change.language !== undefined ? { language: change.language } : {}),
         ...(change.uploadLimit !== undefined ? { uploadLimit: change.uploadLimit } : {}),
         ...(change.downloadLimit !== undefined ? { downloadLimit: change.downloadLimit } : {}),
+        ...(change.checkSha256 !== undefined ? { checkSha256: change.checkSha256 } : {}),
       };
       return { value, result: this.withDefaults(value) };
     });
@@ -72,6 +75,7 @@ export class SettingsStore {
       language: data.language ?? 'system',
       uploadLimit: data.uploadLimit ?? 0,
       downloadLimit: data.downloadLimit ?? 0,
+      checkSha256: data.checkSha256 ?? false,
     };
   }
 }

@@ -46,6 +46,7 @@ function CurrentConnection() {
   const session = useSession(currentSession);
   const declined = useSession((s) => s.rememberDeclined);
   const { t } = useTranslation(['connect', 'common']);
+  const { t: tc } = useTranslation('checks');
   return (
     <section className="panel-section" aria-labelledby="current-heading">
       <h2 id="current-heading" className="section-title">
@@ -68,7 +69,7 @@ function CurrentConnection() {
           <dt>{t('current.commands')}</dt>
           <dd>{!session.user.exec ? t('current.commandsDenied') : session.protocol === 'sftp' ? t('current.commandsSftp') : t('current.commandsAllowed')}</dd>
           <dt>{t('current.checks')}</dt>
-          <dd>{session.check === 'sha256' ? t('current.checksSha256') : t('current.checksSize')}</dd>
+          <dd>{session.check === 'xxh128' ? tc('session.xxh128') : session.check === 'sha256' ? t('current.checksSha256') : t('current.checksSize')}</dd>
         </dl>
       ) : (
         <p className="muted">

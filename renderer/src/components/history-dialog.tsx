@@ -112,6 +112,7 @@ export function HistoryDialog({ onClose }: { readonly onClose: () => void }) {
 
 function HistoryTable({ entries, empty }: { readonly entries: readonly TransferLogEntry[]; readonly empty: string }) {
   const { t } = useTranslation('history');
+  const { t: tc } = useTranslation('checks');
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: entries.length,
@@ -169,7 +170,11 @@ function HistoryTable({ entries, empty }: { readonly entries: readonly TransferL
                   {formatSpeed(e.speed)}
                 </span>
                 <span role="cell" className="history-check">
-                  {e.sha256 ? (
+                  {e.xxh128 ? (
+                    <code className="selectable history-hash" title={tc('history.xxh128Title', { hash: e.xxh128 })}>
+                      {tc('history.xxh128')} {e.xxh128.slice(0, 8)}…
+                    </code>
+                  ) : e.sha256 ? (
                     <code className="selectable history-hash" title={t('dialog.hashTitle', { hash: e.sha256 })}>
                       {t('dialog.sha256')} {e.sha256.slice(0, 8)}…
                     </code>

@@ -5,6 +5,7 @@ import { UI_LANGUAGES, type UiLanguage } from '../../../shared/common/languages.
 import { LANGUAGE_NAMES } from '../i18n/i18n.js';
 import { formatError } from '../logic/format.js';
 import { useSession, useStores } from '../state/stores-context.js';
+import { CheckSetting } from './check-setting.js';
 import { Modal } from './modal.js';
 import { SpeedLimitFields, useLimitDrafts } from './speed-limits.js';
 
@@ -15,6 +16,7 @@ export function SettingsDialog() {
   const [language, setLanguage] = useState<UiLanguage>(settings?.language ?? 'system');
   const [dir, setDir] = useState(settings?.downloadDir ?? '');
   const [concurrency, setConcurrency] = useState(String(settings?.concurrency ?? 4));
+  const [checkSha256, setCheckSha256] = useState(settings?.checkSha256 ?? false);
   const [problem, setProblem] = useState<string | null>(null);
   const limits = useLimitDrafts(settings);
   const close = () => ui.getState().closeDialog();
@@ -29,7 +31,7 @@ export function SettingsDialog() {
     // The folder only when it changed: browser mode refuses to move it outside the host's
     // download folder, but keeps one chosen there in the desktop app.
     const folder = dir.trim() !== settings?.downloadDir ? { downloadDir: dir.trim() } : {};
-    const ok = await session.getState().saveSettings({ ...folder, concurrency: n, language, ...speed });
+    const ok = await session.getState().saveSettings({ ...folder, concurrency: n, language, ...speed, checkSha256 });
     if (ok) close();
     else {
       const error = session.getState().settingsError;
@@ -90,6 +92,7 @@ export function SettingsDialog() {
           </p>
         </div>
         <SpeedLimitFields limits={limits} onEdit={() => setProblem(null)} />
+        <CheckSetting checked={checkSha256} onChange={setCheckSha256} />
         {problem && (
           <p className="form-error selectable" role="alert">
             {problem}

@@ -232,9 +232,9 @@ function TransferBody({ view }: { readonly view: TransferView }) {
         </span>
         {moving && <span className="transfer-speed">{formatSpeed(view.speed)}</span>}
         {moving && <span className="transfer-eta">{formatEta(view.eta)}</span>}
-        {view.state === 'done' && view.check === 'sha256' && (
+        {view.state === 'done' && (view.check === 'sha256' || view.check === 'xxh128') && (
           <span className="verified">
-            <Icon name="check" /> {CHECK_LABEL.sha256}
+            <Icon name="check" /> {CHECK_LABEL[view.check]}
           </span>
         )}
         {view.state === 'done' && view.check === 'size' && (

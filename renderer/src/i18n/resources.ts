@@ -3,6 +3,7 @@
  * file, so they do not grow into one list). English is the original: its keys type-check
  * every t() call and every other language.
  */
+import { checks as enChecks } from './en/checks.js';
 import { common as enCommon } from './en/common.js';
 import { connect as enConnect } from './en/connect.js';
 import { console as enConsole } from './en/console.js';
@@ -18,6 +19,7 @@ import { tabs as enTabs } from './en/tabs.js';
 import { transfers as enTransfers } from './en/transfers.js';
 import { tree as enTree } from './en/tree.js';
 import type { Translation } from './translation.js';
+import { checks as zhChecks } from './zh-CN/checks.js';
 import { common as zhCommon } from './zh-CN/common.js';
 import { connect as zhConnect } from './zh-CN/connect.js';
 import { console as zhConsole } from './zh-CN/console.js';
@@ -34,6 +36,7 @@ import { transfers as zhTransfers } from './zh-CN/transfers.js';
 import { tree as zhTree } from './zh-CN/tree.js';
 
 export const en = {
+  checks: enChecks,
   common: enCommon,
   connect: enConnect,
   console: enConsole,
@@ -51,6 +54,7 @@ export const en = {
 };
 
 export const zhCN: { readonly [N in keyof typeof en]: Translation<(typeof en)[N]> } = {
+  checks: zhChecks,
   common: zhCommon,
   connect: zhConnect,
   console: zhConsole,

@@ -132,12 +132,14 @@ function translated<K extends string>(words: Readonly<Record<K, () => string>>):
 
 /** What a finished transfer's row says about its check (view.check). */
 export const CHECK_LABEL: Readonly<Record<TransferCheck, string>> = translated({
+  xxh128: () => i18n.t('checks:row.xxh128'),
   sha256: () => i18n.t('transfers:check.sha256'),
   size: () => i18n.t('transfers:check.size'),
 });
 
 /** The badge of a row being checked: what the session's transfers are checked with. */
 export function verifyingLabel(check: TransferCheck): string {
+  if (check === 'xxh128') return i18n.t('checks:row.verifyingXxh128');
   return check === 'sha256' ? i18n.t('transfers:state.verifying') : i18n.t('transfers:state.checkingSize');
 }
 

@@ -75,6 +75,7 @@ export function selectionSummary(plan: SyncPlan, selected: ReadonlySet<number>):
 
 /** How the plan compared files, said plainly. */
 export function compareText(plan: SyncPlan): string {
+  if (plan.compare === 'xxh128') return i18n.t('checks:sync.xxh128');
   return plan.compare === 'sha256' ? i18n.t('sync:compare.sha256') : i18n.t('sync:compare.size');
 
 }

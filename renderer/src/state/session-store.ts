@@ -68,7 +68,7 @@ export interface SessionState {
   clearError(): void;
   refreshDf(): Promise<void>;
   loadSettings(): Promise<void>;
-  saveSettings(input: { downloadDir?: string; concurrency?: number; language?: UiLanguage; uploadLimit?: number; downloadLimit?: number }): Promise<boolean>;
+  saveSettings(input: { downloadDir?: string; concurrency?: number; language?: UiLanguage; uploadLimit?: number; downloadLimit?: number; checkSha256?: boolean }): Promise<boolean>;
 
 }
 

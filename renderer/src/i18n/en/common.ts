@@ -57,7 +57,7 @@ export const common = {
   welcome: {
     title: 'Welcome to Ferry',
     intro:
-      'Ferry moves files between this computer and your servers: drop files on the list to upload them, double-click folders to open them, and run commands in the console. Every file is checked by SHA-256.',
+      'Ferry moves files between this computer and your servers: drop files on the list to upload them, double-click folders to open them, and run commands in the console. Every file is checked end to end.',
     local:
       'You are connected to the <strong>Local server</strong>, a Ferry server on this computer that keeps its files in Ferry’s data folder. Try it here.',
     addTitle: 'Add a remote server',

@@ -75,7 +75,7 @@ export const transfers = {
     rename: 'Rename',
     renameHelp: 'Keep both: the new file gets a numbered name.',
     resume: 'Resume',
-    resumeHelp: 'Continue a partial copy from where it stopped (checked by SHA-256).',
+    resumeHelp: 'Continue a partial copy from where it stopped (checked end to end).',
     applyToAll: 'Apply to all conflicts in this batch',
     applyToAllWaiting: 'Apply to all ({{count}} more waiting)',
   },

@@ -60,7 +60,7 @@ export const common: Translation<typeof en> = {
   welcome: {
     title: '欢迎使用 Ferry',
     intro:
-      'Ferry 在这台计算机和你的服务器之间传输文件：把文件拖到列表上即可上传，双击文件夹即可打开，还可以在控制台中运行命令。每个文件都经过 SHA-256 校验。',
+      'Ferry 在这台计算机和你的服务器之间传输文件：把文件拖到列表上即可上传，双击文件夹即可打开，还可以在控制台中运行命令。每个文件都经过端到端校验。',
     local:
       '你已连接到<strong>本地服务器</strong>，这是运行在这台计算机上的 Ferry 服务器，文件保存在 Ferry 的数据文件夹中。可以先在这里试试。',
     addTitle: '添加远程服务器',

@@ -78,7 +78,7 @@ export const transfers: Translation<typeof en> = {
     rename: '重命名',
     renameHelp: '两者都保留：新文件使用带编号的名称。',
     resume: '续传',
-    resumeHelp: '从中断处继续传输未完成的部分（以 SHA-256 校验）。',
+    resumeHelp: '从中断处继续传输未完成的部分（经过端到端校验）。',
     applyToAll: '应用到本批次的所有冲突',
     applyToAllWaiting: '全部应用（还有 {{count}} 个在等待）',
   },
