@@ -164,14 +164,16 @@ export const RSS_SIMILAR = 1.25;
 export const RSS_LIMIT_MB = 150;
 
 const TARGETS: readonly Target[] = [
-  atLeast('ferry-tls-up', 'peer-best-up', 1, 'TLS+SHA-256 upload ≥ fastest scp/sftp upload'),
-  atLeast('ferry-tls-down', 'peer-best-down', 1, 'TLS+SHA-256 download ≥ fastest scp/sftp download'),
+  atLeast('ferry-tls-up', 'peer-best-up', 0.9, 'TLS upload (XXH3-128 check) ≥ 0.9× the fastest scp/sftp upload (any cipher)'),
+  atLeast('ferry-tls-down', 'peer-best-down', 0.9, 'TLS download (XXH3-128 check) ≥ 0.9× the fastest scp/sftp download (any cipher)'),
+  atMost('cpu-ferry-tls-up', 'cpu-peer-best-up', 1.25, 'CPU per upload, both ends, ≤ 1.25× the fastest peer (scp/sftp + sshd)', false),
+  atMost('cpu-ferry-tls-down', 'cpu-peer-best-down', 1.25, 'CPU per download, both ends, ≤ 1.25× the fastest peer (scp/sftp + sshd)', false),
   atLeast('ferry-plain-up', 'raw-net', 1, '--plain upload ≥ raw Node pipe'),
   atLeast('ferry-plain-down', 'raw-net', 1, '--plain download ≥ raw Node pipe'),
   atLeast('folder-ferry-up', 'folder-scp-up', 3, 'folder upload ≥ 3× scp -r'),
-  atLeast('folder-ferry-up', 'folder-rsync-up', 1, 'folder upload > rsync', true),
+  atLeast('folder-ferry-up', 'folder-rsync-up', 1.5, 'folder upload ≥ 1.5× rsync -a'),
   atLeast('folder-ferry-down', 'folder-scp-down', 3, 'folder download ≥ 3× scp -r'),
-  atLeast('folder-ferry-down', 'folder-rsync-down', 1, 'folder download > rsync', true),
+  atLeast('folder-ferry-down', 'folder-rsync-down', 1.5, 'folder download ≥ 1.5× rsync -a'),
   atLeast('sftp-ferry-up', 'sftp-openssh-up', 0.9, 'over SFTP: big-file upload ≥ 0.9× OpenSSH sftp (same sshd and cipher)'),
   atLeast('sftp-ferry-down', 'sftp-openssh-down', 0.9, 'over SFTP: big-file download ≥ 0.9× OpenSSH sftp (same sshd and cipher)'),
   atLeast('sftp-folder-ferry-up', 'sftp-folder-openssh-up', 2, 'over SFTP: folder upload ≥ 2× sftp put -r'),
