@@ -136,12 +136,13 @@ class LinkRig {
     return made;
   }
 
-  /** The sshd peer, or why the tool's rows are skipped. */
-  async peer(tool: FolderTool): Promise<SshPeer | string> {
+  /** What the tool talks to (the ferryd, or the sshd peer), or why its rows are skipped. */
+  async endpoint(tool: FolderTool): Promise<{ server?: BenchServer; peer?: SshPeer } | string> {
+    if (tool === 'ferry') return { server: await this.ferry() };
     const ssh = await this.b.ssh();
     if (typeof ssh === 'string') return ssh;
     if (tool === 'rsync' && !ssh.tools.rsync) return 'rsync is not installed';
-    return ssh;
+    return { peer: ssh };
   }
 
   /**
@@ -177,12 +178,9 @@ function folderTask(b: Bench, rig: LinkRig, l: LinkShape, tool: FolderTool, dir:
   return {
     rows: Object.values(rows),
     async prepare() {
-      if (tool === 'ferry') server = await rig.ferry();
-      else {
-        const p = await rig.peer(tool);
-        if (typeof p === 'string') return p;
-        peer = p;
-      }
+      const end = await rig.endpoint(tool);
+      if (typeof end === 'string') return end;
+      ({ server, peer } = end);
       proxies = { link: await rig.proxy(l, tool, false, (server ?? peer)!), flat: await rig.proxy(l, tool, true, (server ?? peer)!) };
       local = await b.scratch(rows.link);
       return undefined;
@@ -242,12 +240,9 @@ function bigTask(b: Bench, rig: LinkRig, l: LinkShape, tool: FolderTool, dir: Di
   return {
     rows: Object.values(rows),
     async prepare() {
-      if (tool === 'ferry') server = await rig.ferry();
-      else {
-        const p = await rig.peer(tool);
-        if (typeof p === 'string') return p;
-        peer = p;
-      }
+      const end = await rig.endpoint(tool);
+      if (typeof end === 'string') return end;
+      ({ server, peer } = end);
       proxy = await rig.proxy(l, tool, false, (server ?? peer)!);
       local = await b.scratch(rows.raw);
       return undefined;
