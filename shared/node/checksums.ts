@@ -20,9 +20,17 @@ export type { CheckAlgorithm, StreamHash };
 const idle: IHasher[] = [];
 const IDLE_KEEP = 16;
 
+let made = 0;
+
+/** XXH3-128 hashers (WebAssembly instances) made so far in this process. */
+export function xxhHashersMade(): number {
+  return made;
+}
+
 function acquireXxh(): IHasher | Promise<IHasher> {
   const hasher = idle.pop();
   if (hasher) return hasher.init();
+  made++;
   return createXXHash128().then((h) => h.init());
 }
 
@@ -30,46 +38,69 @@ function releaseXxh(hasher: IHasher): void {
   if (idle.length < IDLE_KEEP) idle.push(hasher);
 }
 
-/** XXH3-128 with seed 0; digest() gives the canonical (big-endian) hex that `xxhsum -H2` prints. */
+/** Bytes a stream keeps (copied) before it takes a hasher of its own. */
+const SMALL_STREAM_BYTES = 256 * 1024;
+
+/**
+ * XXH3-128 with seed 0; digest() gives the canonical (big-endian) hex that `xxhsum -H2`
+ * prints. A hasher is a WebAssembly instance: a stream holds one only once it has passed
+ * SMALL_STREAM_BYTES (as many as big transfers run). Below that its bytes are copied and
+ * hashed at digest() in one go, so hundreds of small files in flight share the few pooled
+ * instances instead of each making one.
+ */
 class XxhStreamHash implements StreamHash {
   readonly algorithm = 'xxh128' as const;
   private hasher: IHasher | null = null;
   private pending: Promise<IHasher> | null = null;
+  /** Copies of the bytes so far, while they are few. */
+  private kept: Buffer[] | null = [];
+  private keptBytes = 0;
   private done = false;
 
-  constructor() {
-    const got = acquireXxh();
-    if (got instanceof Promise) {
-      this.pending = got.then((h) => {
-        this.pending = null;
-        if (this.done) releaseXxh(h);
-        else this.hasher = h;
-        return h;
-      });
-      this.pending.catch(() => undefined);
-    } else {
-      this.hasher = got;
-    }
-  }
-
-  private ready(): IHasher | Promise<IHasher> {
-    if (this.done) throw new FerryError('ECANCELED', 'the hash was discarded');
-    return this.hasher ?? this.pending!;
-  }
-
   update(data: Uint8Array): Promise<void> {
-    try {
-      const h = this.ready();
-      if (h instanceof Promise) return h.then((x) => void x.update(data));
-      h.update(data);
+    if (this.done) return Promise.reject(new FerryError('ECANCELED', 'the hash was discarded'));
+    if (this.kept && this.keptBytes + data.length <= SMALL_STREAM_BYTES) {
+      this.kept.push(Buffer.from(data));
+      this.keptBytes += data.length;
       return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
     }
+    const h = this.hasher ?? this.take();
+    if (h instanceof Promise) return h.then((x) => void x.update(data));
+    h.update(data);
+    return Promise.resolve();
+  }
+
+  /** A hasher of its own, fed what was kept so far. */
+  private take(): IHasher | Promise<IHasher> {
+    const feed = (h: IHasher): IHasher => {
+      for (const chunk of this.kept ?? []) h.update(chunk);
+      this.kept = null;
+      if (this.done) {
+        releaseXxh(h);
+        throw new FerryError('ECANCELED', 'the hash was discarded');
+      }
+      this.hasher = h;
+      return h;
+    };
+    if (this.pending) return this.pending;
+    const got = acquireXxh();
+    if (!(got instanceof Promise)) return feed(got);
+    this.pending = got.then(feed);
+    this.pending.catch(() => undefined);
+    return this.pending;
   }
 
   async digest(): Promise<string> {
-    const h = await this.ready();
+    if (this.done) throw new FerryError('ECANCELED', 'the hash was discarded');
+    let h: IHasher;
+    if (this.kept) {
+      const got = acquireXxh();
+      h = got instanceof Promise ? await got : got;
+      for (const chunk of this.kept) h.update(chunk);
+      this.kept = null;
+    } else {
+      h = this.hasher ?? (await this.pending!);
+    }
     this.done = true;
     this.hasher = null;
     const hex = h.digest('hex');
@@ -80,6 +111,7 @@ class XxhStreamHash implements StreamHash {
   dispose(): void {
     if (this.done) return;
     this.done = true;
+    this.kept = null;
     if (this.hasher) releaseXxh(this.hasher);
     this.hasher = null;
   }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createCheckHash, digestOfBytes, hashLocalFile } from '../../shared/node/checksums.js';
+import { createCheckHash, digestOfBytes, hashLocalFile, xxhHashersMade } from '../../shared/node/checksums.js';
 import { cleanupAll, tempDir } from '../helpers/harness.js';
 import { afterAll } from 'vitest';
 
@@ -66,6 +66,19 @@ describe('checksums', () => {
     const gone = createCheckHash('xxh128', 1);
     gone.dispose();
     await expect(gone.update(a)).rejects.toMatchObject({ code: 'ECANCELED' });
+  });
+
+  it('hundreds of small streams at once share the pooled hashers; a big one takes its own', async () => {
+    const before = xxhHashersMade();
+    const small = Array.from({ length: 500 }, () => createCheckHash('xxh128', 11));
+    await Promise.all(small.map((h) => h.update(Buffer.from('hello world'))));
+    for (const h of small) expect(await h.digest()).toBe(VECTORS[1]!.xxh128);
+    // Each was hashed at its digest, one after another: at most one new instance.
+    expect(xxhHashersMade() - before).toBeLessThanOrEqual(1);
+    const data = VECTORS[3]!.data();
+    const big = createCheckHash('xxh128', data.length);
+    for (let at = 0; at < data.length; at += 100_000) await big.update(data.subarray(at, at + 100_000));
+    expect(await big.digest()).toBe(VECTORS[3]!.xxh128);
   });
 
   it('hashes bytes in shared memory (the pooled transfer buffers) as any others', async () => {
