@@ -59,7 +59,8 @@ class XxhStreamHash implements StreamHash {
 
   update(data: Uint8Array): Promise<void> {
     if (this.done) return Promise.reject(new FerryError('ECANCELED', 'the hash was discarded'));
-    if (this.kept && this.keptBytes + data.length <= SMALL_STREAM_BYTES) {
+    // Kept only until a hasher was asked for: bytes after that must follow the ones before.
+    if (this.kept && !this.pending && this.keptBytes + data.length <= SMALL_STREAM_BYTES) {
       this.kept.push(Buffer.from(data));
       this.keptBytes += data.length;
       return Promise.resolve();

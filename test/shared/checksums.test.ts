@@ -79,6 +79,17 @@ describe('checksums', () => {
     const big = createCheckHash('xxh128', data.length);
     for (let at = 0; at < data.length; at += 100_000) await big.update(data.subarray(at, at + 100_000));
     expect(await big.digest()).toBe(VECTORS[3]!.xxh128);
+    // Many big streams at once, their updates not awaited one by one (as a sender does):
+    // the pool runs dry, hashers are made while bytes keep coming, and the order holds.
+    const streams = Array.from({ length: 24 }, (_, i) => ({ hash: createCheckHash('xxh128', data.length), chunk: [1_048_576, 16_384, 250_000][i % 3]! }));
+    await Promise.all(
+      streams.map(async ({ hash, chunk }) => {
+        const updates: Array<Promise<void>> = [];
+        for (let at = 0; at < data.length; at += chunk) updates.push(hash.update(data.subarray(at, at + chunk)));
+        await Promise.all(updates);
+      }),
+    );
+    for (const { hash } of streams) expect(await hash.digest()).toBe(VECTORS[3]!.xxh128);
   });
 
   it('hashes bytes in shared memory (the pooled transfer buffers) as any others', async () => {
