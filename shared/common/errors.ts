@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   EHOSTKEY: 'The server key does not match the one recorded for this host.',
   ETIMEDOUT: 'Timed out.',
   EOFFSET: 'The resume offset does not match what the server holds.',
-  ECHECKSUM: 'The SHA-256 check failed: the data was corrupted or changed during the transfer.',
+  ECHECKSUM: 'The transfer check failed: the data was corrupted or changed during the transfer.',
   ECONN: 'The connection failed or was lost.',
   EINVAL: 'Invalid argument.',
   EIO: 'Input/output error.',
